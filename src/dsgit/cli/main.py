@@ -1,0 +1,90 @@
+"""The ``dsgit`` entry point and the one error boundary that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+import click
+
+import dsgit.cli
+from dsgit import __version__
+from dsgit.cli.context import AppContext
+from dsgit.errors import EXIT_ERROR, EXIT_INTERRUPTED, DsgitError
+
+__all__ = ["cli", "main"]
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (plan: no changes)
+  1  error
+  2  plan or drift found changes (plan with --detailed-exitcode; drift always)
+  3  refused by policy (missing approvals, blocked diagnostics)
+  4  stale plan (digest, expiry or source commit)
+  5  conflict (a live entry changed since the plan; nothing written to it)
+  6  partial apply (run apply again to resume)
+  130 interrupted
+"""
+
+
+@click.group(
+    help="Roblox DataStores as code: plan, review, apply, audit and undo.\n\n" + EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="dsgit")
+@click.option(
+    "-C",
+    "--chdir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run as if started in this folder (the repository root or below).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
+    ctx.obj = AppContext(cwd=(directory or Path.cwd()), debug=debug)
+
+
+def _register_commands() -> None:
+    for module_info in sorted(pkgutil.iter_modules(dsgit.cli.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"dsgit.cli.{module_info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; the only place that turns errors into messages and exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = cli.main(args=argv, prog_name="dsgit", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except DsgitError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n(run with --debug for a traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,186 @@
+"""The one error tree of dsgit.
+
+Every failure a user can meet is a :class:`DsgitError`. The CLI (``dsgit.cli.main``) is the only
+place that prints errors and maps them to exit codes; everything else raises.
+
+::
+
+    DsgitError (exit 1)
+    ├── ConfigError          a bad file: carries file, line, column, field
+    ├── ValidationFailed     ``dsgit validate`` found problems (the problems are the output)
+    ├── RemoteError          Open Cloud answered an error: method, path, status, code, message
+    │   ├── NotFoundError    404
+    │   ├── PreconditionFailed  etag / version mismatch (409/412)
+    │   ├── RateLimitedError 429 after retries were exhausted
+    │   └── AuthError        401/403 (bad key or missing scope)
+    ├── TransportError       the request never got an answer (timeout, connection refused)
+    ├── PolicyRefused        exit 3: missing approvals, blocked diagnostics
+    ├── StalePlan            exit 4: digest, expiry or source commit no longer match
+    ├── ConflictError        exit 5: a live entry changed since the plan; nothing written to it
+    └── PartialApply         exit 6: some changes applied, resume to finish
+
+Messages never contain an API key: RemoteError is built from the method, the path (not the full
+URL with query secrets) and the response, never from request headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "EXIT_CHANGES",
+    "EXIT_CONFLICT",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_POLICY",
+    "EXIT_STALE",
+    "AuthError",
+    "ConfigError",
+    "ConflictError",
+    "DsgitError",
+    "Location",
+    "NotFoundError",
+    "PartialApply",
+    "PolicyRefused",
+    "PreconditionFailed",
+    "RateLimitedError",
+    "RemoteError",
+    "StalePlan",
+    "TransportError",
+    "ValidationFailed",
+]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_POLICY = 3
+EXIT_STALE = 4
+EXIT_CONFLICT = 5
+EXIT_PARTIAL = 6
+EXIT_INTERRUPTED = 130
+
+
+class DsgitError(Exception):
+    """Root of every error dsgit reports to a user. ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = EXIT_ERROR
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file: 1-based line and column; ``field`` is a dotted or JSON-pointer path."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        text = self.file
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+
+class ConfigError(DsgitError):
+    """A file the user wrote is wrong. The message names the file, line and field."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        self.location = location
+        self.message = message
+        if location is None:
+            super().__init__(message)
+        else:
+            where = str(location)
+            field = f" ({location.field})" if location.field else ""
+            super().__init__(f"{where}: {message}{field}")
+
+
+class ValidationFailed(DsgitError):
+    """``validate`` (or a command that validates first) found errors; they were already listed."""
+
+
+class RemoteError(DsgitError):
+    """Open Cloud (or the emulator) answered with an error status.
+
+    ``path`` is the URL path of the request (no host, no query string, no headers), so the API
+    key can never appear in the message.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.remote_message = message
+        self.request_id = request_id
+        text = f"{method} {path} failed: HTTP {status}"
+        if code:
+            text += f" {code}"
+        if message:
+            text += f": {message}"
+        if request_id:
+            text += f" (request id {request_id})"
+        super().__init__(text)
+
+
+class NotFoundError(RemoteError):
+    """404 from the remote API."""
+
+
+class PreconditionFailed(RemoteError):
+    """The write's etag / version precondition did not hold (the entry changed)."""
+
+
+class RateLimitedError(RemoteError):
+    """429 that persisted after every retry."""
+
+
+class AuthError(RemoteError):
+    """401 (missing or bad API key) or 403 (key lacks the scope the operation needs)."""
+
+
+class TransportError(DsgitError):
+    """The request got no answer: timeout, refused connection, reset."""
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        self.method = method
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{method} {path} failed: {reason}")
+
+
+class PolicyRefused(DsgitError):
+    """Refused by policy: missing approvals or unsuppressed blocking diagnostics."""
+
+    exit_code = EXIT_POLICY
+
+
+class StalePlan(DsgitError):
+    """The plan no longer matches: bad digest, expired, or the source commit moved."""
+
+    exit_code = EXIT_STALE
+
+
+class ConflictError(DsgitError):
+    """A live entry changed after the plan was made; nothing was written to it."""
+
+    exit_code = EXIT_CONFLICT
+
+
+class PartialApply(DsgitError):
+    """An apply stopped part way; running it again resumes it."""
+
+    exit_code = EXIT_PARTIAL

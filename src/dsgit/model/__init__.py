@@ -1,0 +1,1 @@
+"""Pure value types shared by every layer: addresses, entries, JSON values. No I/O here."""

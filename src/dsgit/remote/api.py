@@ -1,0 +1,199 @@
+"""The port through which everything reads and writes live data stores.
+
+``OpenCloudClient`` (``dsgit.remote.client``) implements it over httpx, against Roblox or the
+emulator; tests may use it with the in-process emulator transport. Keys, scopes and store names
+are plain (unencoded) strings here; the client quotes every path segment.
+
+Conventions:
+- iterators page lazily: nothing is held in memory beyond one page;
+- ``get_*`` return ``None`` for a missing entry (404), everything else raises ``RemoteError``;
+- writes take an optional ``etag``: the write happens only if the live etag still matches,
+  otherwise ``PreconditionFailed`` is raised and nothing is written;
+- ``*_many`` methods run requests concurrently within the rate budget and yield results in
+  completion order, each paired with the request it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from dsgit.model.entry import EntryData, JSONValue, LiveEntry, LiveOrderedEntry
+
+__all__ = [
+    "ConfigRepository",
+    "DataStoreInfo",
+    "EntryKey",
+    "OpenCloudApi",
+    "RevisionInfo",
+    "SnapshotResult",
+]
+
+
+@dataclass(frozen=True)
+class DataStoreInfo:
+    """One data store from the listing (``state``/times only present when the API gives them)."""
+
+    id: str
+    create_time: str | None = None
+    state: str | None = None
+    expire_time: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryKey:
+    """One key from an entry listing, with the scope it lives in."""
+
+    scope: str
+    key: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One revision of an entry from ``:listRevisions`` (value not included)."""
+
+    revision_id: str
+    revision_create_time: str
+    etag: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    new_snapshot_taken: bool
+    latest_snapshot_time: str
+
+
+@dataclass(frozen=True)
+class ConfigRepository:
+    """A configs repository (draft or published): entries and the hash a publish must quote."""
+
+    entries: dict[str, JSONValue]
+    draft_hash: str | None = None
+
+
+class OpenCloudApi(Protocol):
+    """Data store operations of Open Cloud v2 for one universe."""
+
+    universe_id: int
+
+    # --- data stores -------------------------------------------------------------------------
+    def list_data_stores(
+        self, *, prefix: str | None = None, show_deleted: bool = False
+    ) -> Iterator[DataStoreInfo]: ...
+
+    def delete_data_store(self, store: str) -> DataStoreInfo: ...
+
+    def undelete_data_store(self, store: str) -> DataStoreInfo: ...
+
+    def snapshot(self) -> SnapshotResult: ...
+
+    # --- standard entries --------------------------------------------------------------------
+    def list_keys(
+        self,
+        store: str,
+        scope: str = "global",
+        *,
+        prefix: str | None = None,
+        show_deleted: bool = False,
+    ) -> Iterator[EntryKey]:
+        """Keys of one scope, or of every scope with ``scope="-"``."""
+        ...
+
+    def get_entry(
+        self,
+        store: str,
+        key: str,
+        scope: str = "global",
+        *,
+        revision: str | None = None,
+        at: datetime | None = None,
+    ) -> LiveEntry | None:
+        """Latest value, one ``revision``, or the value current ``at`` a time; None if absent."""
+        ...
+
+    def get_entries(
+        self, requests: Iterable[tuple[str, str, str]]
+    ) -> Iterator[tuple[tuple[str, str, str], LiveEntry | None]]:
+        """Concurrent ``get_entry`` for ``(store, scope, key)`` triples, in completion order."""
+        ...
+
+    def create_entry(
+        self, store: str, key: str, data: EntryData, scope: str = "global"
+    ) -> LiveEntry: ...
+
+    def update_entry(
+        self,
+        store: str,
+        key: str,
+        data: EntryData,
+        scope: str = "global",
+        *,
+        etag: str | None = None,
+        allow_missing: bool = False,
+    ) -> LiveEntry: ...
+
+    def increment_entry(
+        self, store: str, key: str, amount: int, scope: str = "global"
+    ) -> LiveEntry: ...
+
+    def delete_entry(self, store: str, key: str, scope: str = "global") -> None: ...
+
+    def list_revisions(
+        self,
+        store: str,
+        key: str,
+        scope: str = "global",
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Iterator[RevisionInfo]: ...
+
+    # --- ordered entries ---------------------------------------------------------------------
+    def list_ordered(
+        self,
+        store: str,
+        scope: str = "global",
+        *,
+        descending: bool = False,
+        min_value: int | None = None,
+        max_value: int | None = None,
+    ) -> Iterator[LiveOrderedEntry]: ...
+
+    def get_ordered(
+        self, store: str, key: str, scope: str = "global"
+    ) -> LiveOrderedEntry | None: ...
+
+    def create_ordered(
+        self, store: str, key: str, value: int, scope: str = "global"
+    ) -> LiveOrderedEntry: ...
+
+    def update_ordered(
+        self,
+        store: str,
+        key: str,
+        value: int,
+        scope: str = "global",
+        *,
+        allow_missing: bool = False,
+    ) -> LiveOrderedEntry: ...
+
+    def increment_ordered(
+        self, store: str, key: str, amount: int, scope: str = "global"
+    ) -> LiveOrderedEntry: ...
+
+    def delete_ordered(self, store: str, key: str, scope: str = "global") -> None: ...
+
+    # --- configs repositories ----------------------------------------------------------------
+    def get_config(self, repository: str) -> ConfigRepository: ...
+
+    def get_config_draft(self, repository: str) -> ConfigRepository: ...
+
+    def overwrite_config_draft(
+        self, repository: str, entries: dict[str, JSONValue]
+    ) -> ConfigRepository: ...
+
+    def publish_config(self, repository: str, draft_hash: str, message: str) -> None: ...
