@@ -122,16 +122,26 @@ def _find_node(root: yaml.Node | None, *keys: str) -> yaml.Node | None:
 
 
 def parse_project_config(text: str, root: Path, filename: str) -> ProjectConfig:
-    """Parse ``dsgit.yaml`` text; every problem names file, line and field."""
-    try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        column = mark.column + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"invalid YAML: {problem}", Location(filename, line, column)) from None
+    """Parse ``dsgit.yaml`` text; every problem names file, line and field.
+
+    The text is read with dsgit's safe loader (duplicate keys, aliases, YAML 1.2 scalars) and
+    checked against ``schemas/dsgit.schema.json`` first, so the first error carries its code
+    and position (``dsgit validate`` lists them all).
+    """
+    from dsgit.repo.project_file import check_project
+    from dsgit.repo.yamlload import parse_yaml
+
+    document, problems = parse_yaml(text, filename)
+    if document is not None:
+        problems = problems + check_project(document.value, document.node, filename)
+    if problems:
+        first = min(problems, key=lambda p: (p.line or 0, p.column or 0))
+        raise ConfigError(
+            f"{first.code} {first.message}", Location(filename, first.line, first.column)
+        )
+    assert document is not None
+    tree = document.node
+    data = document.value
 
     def fail(message: str, *keys: str) -> ConfigError:
         line, column = _line_of(_find_node(tree, *keys))

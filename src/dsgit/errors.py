@@ -12,8 +12,11 @@ place that prints errors and maps them to exit codes; everything else raises.
     │   ├── NotFoundError    404
     │   ├── PreconditionFailed  etag / version mismatch (409/412)
     │   ├── RateLimitedError 429 after retries were exhausted
-    │   └── AuthError        401/403 (bad key or missing scope)
+    │   ├── AuthError        401/403 (bad key or missing scope)
+    │   └── MalformedResponse  a success status with a body that is not what the API describes
     ├── TransportError       the request never got an answer (timeout, connection refused)
+    ├── WriteOutcomeUnknown  a write got no clear answer and reading back cannot tell if it happened
+    ├── LockHeld             another apply holds the environment lock (or this plan's journal)
     ├── PolicyRefused        exit 3: missing approvals, blocked diagnostics
     ├── StalePlan            exit 4: digest, expiry or source commit no longer match
     ├── ConflictError        exit 5: a live entry changed since the plan; nothing written to it
@@ -41,6 +44,8 @@ __all__ = [
     "ConflictError",
     "DsgitError",
     "Location",
+    "LockHeld",
+    "MalformedResponse",
     "NotFoundError",
     "PartialApply",
     "PolicyRefused",
@@ -50,6 +55,7 @@ __all__ = [
     "StalePlan",
     "TransportError",
     "ValidationFailed",
+    "WriteOutcomeUnknown",
 ]
 
 EXIT_OK = 0
@@ -152,6 +158,10 @@ class AuthError(RemoteError):
     """401 (missing or bad API key) or 403 (key lacks the scope the operation needs)."""
 
 
+class MalformedResponse(RemoteError):
+    """The remote answered a success status with a body dsgit cannot read (not JSON, bad fields)."""
+
+
 class TransportError(DsgitError):
     """The request got no answer: timeout, refused connection, reset."""
 
@@ -160,6 +170,27 @@ class TransportError(DsgitError):
         self.path = path
         self.reason = reason
         super().__init__(f"{method} {path} failed: {reason}")
+
+
+class WriteOutcomeUnknown(DsgitError):
+    """A non-idempotent write (an increment, a publish) failed ambiguously: it may have happened.
+
+    dsgit does not retry it, because a second attempt could apply it twice; read the entry and
+    decide. ``reason`` says what went wrong.
+    """
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        self.method = method
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{method} {path}: outcome unknown ({reason}); it was not retried because it may "
+            "have been applied: read the entry before trying again"
+        )
+
+
+class LockHeld(DsgitError):
+    """Another apply holds the environment lock (or this plan's journal on this machine)."""
 
 
 class PolicyRefused(DsgitError):

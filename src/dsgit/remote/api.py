@@ -24,6 +24,7 @@ from dsgit.model.entry import EntryData, JSONValue, LiveEntry, LiveOrderedEntry
 
 __all__ = [
     "ConfigRepository",
+    "ConfigRevision",
     "DataStoreInfo",
     "EntryKey",
     "OpenCloudApi",
@@ -73,6 +74,17 @@ class ConfigRepository:
 
     entries: dict[str, JSONValue]
     draft_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigRevision:
+    """One published revision of a configs repository (newest first in listings)."""
+
+    revision_id: str
+    version: int | None
+    time: str | None
+    message: str | None = None
+    published_by: str | None = None
 
 
 class OpenCloudApi(Protocol):
@@ -197,3 +209,9 @@ class OpenCloudApi(Protocol):
     ) -> ConfigRepository: ...
 
     def publish_config(self, repository: str, draft_hash: str, message: str) -> None: ...
+
+    def list_config_revisions(self, repository: str) -> Iterator[ConfigRevision]: ...
+
+    def restore_config_revision(self, repository: str, revision_id: str) -> str:
+        """Stage a revert to ``revision_id`` in the draft; returns the new draft hash."""
+        ...

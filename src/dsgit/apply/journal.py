@@ -1,0 +1,149 @@
+"""The apply journal: ``.dsgit/journal/<plan digest>.jsonl``, fsync'd before and after each write.
+
+A killed apply leaves intents without a completion; running the same plan again reads them and
+decides from the live entry whether the write landed (see :mod:`dsgit.apply.execute`), so nothing
+is written twice. Lines are JSON objects with a ``t`` field:
+
+- ``begin``: apply id, lock holder id, plan digest, time (one per run; the first one fixes ids);
+- ``snapshot``: the Open Cloud snapshot was taken (not taken again on resume);
+- ``intent``: about to write ``a`` (address); for increments the live revision and integer before;
+- ``done``: ``a`` finished with an outcome (written, skipped, conflict) and before/after states;
+- ``end``: the run finished with a status.
+
+Concurrent workers append through :meth:`Journal.write`, which fsyncs in groups: a writer waits
+until some fsync covered its line, so many threads share one fsync.
+
+The file is held with an exclusive ``flock`` for the whole run: a second ``dsgit apply`` of the
+same plan on this machine is refused instead of racing the first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dsgit.errors import ConfigError, Location, LockHeld
+
+__all__ = ["JOURNAL_DIR", "Journal", "JournalState", "journal_path"]
+
+JOURNAL_DIR = ".dsgit/journal"
+
+
+def journal_path(root: Path, plan_digest: str) -> Path:
+    return root / JOURNAL_DIR / (plan_digest.replace("sha256:", "") + ".jsonl")
+
+
+@dataclass
+class JournalState:
+    """What earlier runs of this plan recorded (empty for a first run)."""
+
+    apply_id: str | None = None
+    holder: str | None = None
+    started: str | None = None
+    runs: int = 0
+    snapshot_time: str | None = None
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_status: str | None = None
+
+    @property
+    def pending(self) -> Mapping[str, dict[str, Any]]:
+        """Intents with no completion: the writes a killed run may or may not have made."""
+        return {a: rec for a, rec in self.intents.items() if a not in self.done}
+
+
+class Journal:
+    """An open journal file, locked for this process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("a+b")
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise LockHeld(
+                f"another `dsgit apply` of this plan is running on this machine ({path})"
+            ) from None
+        self._write_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._written = 0
+        self._synced = 0
+        try:
+            self.state = self._read()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> JournalState:
+        self._handle.seek(0)
+        data = self._handle.read()
+        if data and not data.endswith(b"\n"):
+            # A run killed mid-line: that line never counted (its write waited for the fsync).
+            keep = data.rfind(b"\n") + 1
+            self._handle.truncate(keep)
+            os.fsync(self._handle.fileno())
+            data = data[:keep]
+        state = JournalState()
+        for number, line in enumerate(data.splitlines(), start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise ConfigError(
+                    "journal line is not JSON (delete the journal to start over)",
+                    Location(str(self.path), number),
+                ) from None
+            kind = record.get("t")
+            if kind == "begin":
+                state.runs += 1
+                if state.apply_id is None:
+                    state.apply_id = record["apply_id"]
+                    state.holder = record["holder"]
+                    state.started = record["time"]
+            elif kind == "snapshot":
+                state.snapshot_time = record.get("time")
+            elif kind == "intent":
+                state.intents[record["a"]] = record
+            elif kind == "done":
+                state.done[record["a"]] = record
+            elif kind == "end":
+                state.last_status = record["status"]
+        return state
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append one record and return once it is on disk."""
+        line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        with self._write_lock:
+            self._handle.seek(0, os.SEEK_END)
+            self._handle.write(line)
+            self._written += 1
+            mine = self._written
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._write_lock:
+                self._handle.flush()
+                covered = self._written
+            os.fsync(self._handle.fileno())
+            self._synced = covered
+
+    def close(self) -> None:
+        if self._handle.closed:
+            return
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._handle.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

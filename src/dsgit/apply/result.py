@@ -1,0 +1,87 @@
+"""What an apply did: per change an outcome, overall a status and the exit code it maps to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dsgit.errors import EXIT_CONFLICT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from dsgit.ledger.records import ChangeOutcome, EntryState
+from dsgit.model.entry import Address
+from dsgit.plan.model import Action
+
+__all__ = ["ApplyResult", "ApplyStatus", "ChangeResult"]
+
+
+class ApplyStatus(StrEnum):
+    """How a run ended."""
+
+    COMPLETE = "complete"  # every change written or already as planned
+    CONFLICT = "conflict"  # everything else done; some entries changed since the plan
+    PARTIAL = "partial"  # a fault stopped it; run again to resume
+    INTERRUPTED = "interrupted"  # Ctrl-C / SIGTERM; the journal is consistent, resumable
+
+    @property
+    def exit_code(self) -> int:
+        return {
+            ApplyStatus.COMPLETE: EXIT_OK,
+            ApplyStatus.CONFLICT: EXIT_CONFLICT,
+            ApplyStatus.PARTIAL: EXIT_PARTIAL,
+            ApplyStatus.INTERRUPTED: EXIT_INTERRUPTED,
+        }[self]
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """One change as carried out; ``outcome`` None means not done yet (resume to finish)."""
+
+    address: Address
+    action: Action
+    outcome: ChangeOutcome | None
+    message: str
+    before: EntryState
+    after: EntryState
+    users: tuple[int, ...] = ()  # user ids on the entry before or after (hashed in the ledger)
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome is None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The outcome of one ``dsgit apply`` run over a plan."""
+
+    apply_id: str
+    plan_digest: str
+    environment: str
+    status: ApplyStatus
+    changes: tuple[ChangeResult, ...]
+    failure: str | None = None  # what stopped a partial run
+    snapshot_time: str | None = None
+    resumed: bool = False  # an earlier run of this plan had started
+    already_complete: bool = False  # nothing left to do: an earlier run finished it
+    broke_lock: str | None = None  # description of the expired lease that was broken
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.exit_code
+
+    def with_outcome(self, outcome: ChangeOutcome | None) -> tuple[ChangeResult, ...]:
+        return tuple(change for change in self.changes if change.outcome == outcome)
+
+    @property
+    def conflicts(self) -> tuple[ChangeResult, ...]:
+        return self.with_outcome(ChangeOutcome.CONFLICT)
+
+    @property
+    def written(self) -> tuple[ChangeResult, ...]:
+        return self.with_outcome(ChangeOutcome.WRITTEN)
+
+    @property
+    def skipped(self) -> tuple[ChangeResult, ...]:
+        return self.with_outcome(ChangeOutcome.SKIPPED)
+
+    @property
+    def pending(self) -> tuple[ChangeResult, ...]:
+        return self.with_outcome(None)

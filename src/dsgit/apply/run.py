@@ -1,0 +1,436 @@
+"""``dsgit apply`` as a use case: checks, lock, snapshot, changes, journal, ledger (DESIGN.md §6).
+
+:func:`apply_plan` takes every dependency explicitly (the remote API, the declaration the plan
+was made from, keys, the clock) and returns an :class:`ApplyResult`; the CLI only renders it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
+from dsgit.apply.execute import ChangeExecutor, Step
+from dsgit.apply.journal import Journal, JournalState, journal_path
+from dsgit.apply.lock import EnvironmentLock
+from dsgit.apply.preimages import PreImageStore
+from dsgit.apply.progress import NullProgress, Progress
+from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
+from dsgit.apply.secrets import writable_data
+from dsgit.config import Environment
+from dsgit.crypto import Keyring
+from dsgit.crypto.errors import KeyNotAvailable
+from dsgit.errors import DsgitError
+from dsgit.ledger.canonical import user_digest
+from dsgit.ledger.file import Ledger
+from dsgit.ledger.records import ApplyRecord, Body, ChangeOutcome, ChangeRecord, EntryState
+from dsgit.ledger.signing import Signer
+from dsgit.model.declaration import Declaration
+from dsgit.model.entry import EntryData, StoreKind
+from dsgit.plan.digest import entry_digest
+from dsgit.plan.model import Action, Change, Plan
+from dsgit.remote.api import OpenCloudApi
+
+__all__ = ["ApplyDeps", "ApplyOptions", "apply_plan", "new_apply_id", "prepare_steps"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What the user chose on the command line."""
+
+    snapshot: bool = False
+    lock_ttl: timedelta = timedelta(minutes=2)
+    break_lock: bool = False
+    workers: int = 16  # changes in flight: enough to keep the write budget busy at 100 ms RTT
+
+
+@dataclass(frozen=True)
+class ApplyDeps:
+    """Everything an apply reads or writes besides the plan.
+
+    ``declaration`` is the declaration at the plan's source: its digest must still match the
+    plan's, and it supplies the plaintext of sensitive placeholders. None for plans that do
+    not come from the declaration and hold no placeholders.
+    """
+
+    root: Path
+    env: Environment
+    api: OpenCloudApi
+    declaration: Declaration | None
+    keyring: Keyring | None = None
+    signer: Signer | None = None
+    actor: str = "unknown"
+    progress: Progress = field(default_factory=NullProgress)
+    approvals: ApprovalCheck = require_approvals
+    clock: Callable[[], datetime] = _utc_now
+
+
+def new_apply_id(plan: Plan, now: datetime) -> str:
+    """``<UTC time>-<12 hex of the plan digest>``: sortable, and names the plan."""
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{plan.digest.removeprefix('sha256:')[:12]}"
+
+
+def _needs_encryption(change: Change, declaration: Declaration | None) -> bool:
+    if change.address.kind is StoreKind.ORDERED:
+        return False
+    if change.sensitive or change.encrypted:
+        return True
+    if declaration is None:
+        return False
+    store = declaration.stores.get((change.address.kind, change.address.store))
+    if store is None:
+        return False
+    policy = store.policy.for_key(change.address.key)
+    return bool(policy.sensitive or policy.encrypted)
+
+
+def prepare_steps(
+    plan: Plan, declaration: Declaration | None, keyring: Keyring | None
+) -> list[Step]:
+    """Every change that writes, with its data resolved; raises before anything is written.
+
+    Raises ``StalePlan`` when a sensitive placeholder no longer matches the declaration and
+    ``KeyNotAvailable`` when a value must be decrypted, or a pre-image encrypted, without a key.
+    """
+    steps: list[Step] = []
+    for change in plan.changes:
+        if change.is_noop:
+            continue
+        data: EntryData | None = None
+        if change.action in (Action.CREATE, Action.UPDATE):
+            if change.after is None:
+                raise DsgitError(f"{change.address}: the plan has no value to write")
+            declared = declaration.data(change.address) if declaration is not None else None
+            data = writable_data(change.after, declared, change.address, keyring)
+        encrypt = _needs_encryption(change, declaration)
+        overwrites = change.action is not Action.CREATE or change.precondition.exists
+        if encrypt and overwrites and keyring is None:
+            raise KeyNotAvailable(
+                "the pre-image of this entry holds sensitive values and must be encrypted, but "
+                "no encryption key is available (set DSGIT_ENCRYPTION_KEY or a key file); "
+                "nothing was written",
+                address=str(change.address),
+            )
+        digest = entry_digest(data) if data is not None else None
+        steps.append(Step(change, data, digest, encrypt))
+    return steps
+
+
+def _result_from_journal(step: Step, record: dict[str, Any]) -> ChangeResult:
+    outcome = ChangeOutcome(record["outcome"])
+    return ChangeResult(
+        step.change.address,
+        step.change.action,
+        outcome,
+        str(record.get("message") or ""),
+        EntryState.from_json(record["before"]),
+        EntryState.from_json(record["after"]),
+        step.data.users if step.data is not None else (),
+    )
+
+
+def _pending(step: Step, message: str = "not applied yet") -> ChangeResult:
+    absent = EntryState(False)
+    return ChangeResult(step.change.address, step.change.action, None, message, absent, absent)
+
+
+def apply_plan(
+    plan: Plan,
+    deps: ApplyDeps,
+    options: ApplyOptions = ApplyOptions(),
+    *,
+    requested_env: str | None = None,
+) -> ApplyResult:
+    """Apply ``plan`` to ``deps.env``; resumes an earlier run of the same plan from its journal."""
+    now = deps.clock()
+    source = deps.declaration.source if deps.declaration is not None else None
+    check_plan(
+        plan,
+        deps.env,
+        requested_env=requested_env,
+        source=source,
+        now=now,
+        approvals=deps.approvals,
+    )
+    steps = prepare_steps(plan, deps.declaration, deps.keyring)
+    with Journal(journal_path(deps.root, plan.digest)) as journal:
+        state = journal.state
+        finished = {
+            str(step.change.address): _result_from_journal(step, state.done[key])
+            for step in steps
+            if (key := str(step.change.address)) in state.done
+        }
+        if state.apply_id is not None and len(finished) == len(steps):
+            return _already_complete(plan, state, steps, finished)
+        return _run(plan, deps, options, journal, steps, finished)
+
+
+def _already_complete(
+    plan: Plan, state: JournalState, steps: Sequence[Step], finished: dict[str, ChangeResult]
+) -> ApplyResult:
+    results = tuple(finished[str(step.change.address)] for step in steps)
+    conflicts = any(r.outcome is ChangeOutcome.CONFLICT for r in results)
+    assert state.apply_id is not None
+    return ApplyResult(
+        apply_id=state.apply_id,
+        plan_digest=plan.digest,
+        environment=plan.environment,
+        status=ApplyStatus.CONFLICT if conflicts else ApplyStatus.COMPLETE,
+        changes=results,
+        snapshot_time=state.snapshot_time,
+        resumed=True,
+        already_complete=True,
+    )
+
+
+def _run(
+    plan: Plan,
+    deps: ApplyDeps,
+    options: ApplyOptions,
+    journal: Journal,
+    steps: Sequence[Step],
+    finished: dict[str, ChangeResult],
+) -> ApplyResult:
+    state = journal.state
+    started = deps.clock()
+    resumed = state.apply_id is not None
+    apply_id = state.apply_id or new_apply_id(plan, started)
+    holder = state.holder or uuid.uuid4().hex
+    journal.write(
+        {
+            "t": "begin",
+            "apply_id": apply_id,
+            "holder": holder,
+            "plan_digest": plan.digest,
+            "time": _text(started),
+        }
+    )
+    lock = EnvironmentLock(
+        deps.api,
+        holder=holder,
+        apply_id=apply_id,
+        plan_digest=plan.digest,
+        actor=deps.actor,
+        ttl=options.lock_ttl,
+        clock=deps.clock,
+    )
+    outcome = lock.acquire(break_lock=options.break_lock)
+    broke = outcome.broken.describe() if outcome.broken is not None else None
+    if broke:
+        deps.progress.note(f"broke the expired environment lock ({broke})")
+    snapshot_time = state.snapshot_time
+    failure: str | None = None
+    interrupted = False
+    results: dict[str, ChangeResult] = dict(finished)
+    try:
+        lock.start_renewing()
+        if (options.snapshot or deps.env.protected) and snapshot_time is None:
+            snap = deps.api.snapshot()
+            snapshot_time = snap.latest_snapshot_time
+            journal.write({"t": "snapshot", "time": snapshot_time, "new": snap.new_snapshot_taken})
+        executor = ChangeExecutor(
+            deps.api,
+            journal,
+            PreImageStore(deps.root, apply_id, deps.keyring),
+            clock=deps.clock,
+        )
+        deps.progress.start(len(steps), len(finished))
+        todo = [step for step in steps if str(step.change.address) not in finished]
+        creates_first = [step for step in todo if step.change.action is not Action.DELETE]
+        deletes_last = [step for step in todo if step.change.action is Action.DELETE]
+        failure, interrupted = _execute(
+            creates_first, executor, state, results, lock, deps.progress, options.workers
+        )
+        if failure is None and not interrupted:
+            deletes = _drop_orphaned_renames(deletes_last, steps, results, executor, deps.progress)
+            failure, interrupted = _execute(
+                deletes, executor, state, results, lock, deps.progress, options.workers
+            )
+    except KeyboardInterrupt:
+        interrupted = True
+    except DsgitError as exc:
+        failure = str(exc)
+    finally:
+        deps.progress.close()
+        try:
+            changes = tuple(results.get(str(s.change.address)) or _pending(s) for s in steps)
+            status = _status(changes, failure, interrupted)
+            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            _append_ledger(
+                plan, deps, apply_id, changes, status, snapshot_time, _text(started), steps
+            )
+        finally:
+            lock.release()
+    return ApplyResult(
+        apply_id=apply_id,
+        plan_digest=plan.digest,
+        environment=plan.environment,
+        status=status,
+        changes=changes,
+        failure=failure,
+        snapshot_time=snapshot_time,
+        resumed=resumed,
+        broke_lock=broke,
+    )
+
+
+def _status(changes: Sequence[ChangeResult], failure: str | None, interrupted: bool) -> ApplyStatus:
+    if interrupted:
+        return ApplyStatus.INTERRUPTED
+    if failure is not None or any(change.pending for change in changes):
+        return ApplyStatus.PARTIAL
+    if any(change.outcome is ChangeOutcome.CONFLICT for change in changes):
+        return ApplyStatus.CONFLICT
+    return ApplyStatus.COMPLETE
+
+
+def _drop_orphaned_renames(
+    deletes: list[Step],
+    steps: Sequence[Step],
+    results: dict[str, ChangeResult],
+    executor: ChangeExecutor,
+    progress: Progress,
+) -> list[Step]:
+    """Deletes whose rename target was not written stay undone (as conflicts): no data loss."""
+    target_of = {
+        str(step.change.moved_from): str(step.change.address)
+        for step in steps
+        if step.change.moved_from is not None
+    }
+    keep: list[Step] = []
+    for step in deletes:
+        target = target_of.get(str(step.change.address))
+        landed = target is None or (
+            target in results
+            and results[target].outcome in (ChangeOutcome.WRITTEN, ChangeOutcome.SKIPPED)
+        )
+        if landed:
+            keep.append(step)
+            continue
+        refused = executor.refuse(step, f"not deleted: its rename target {target} was not written")
+        results[str(step.change.address)] = refused
+        progress.update(refused)
+    return keep
+
+
+def _execute(
+    steps: Sequence[Step],
+    executor: ChangeExecutor,
+    state: JournalState,
+    results: dict[str, ChangeResult],
+    lock: EnvironmentLock,
+    progress: Progress,
+    workers: int,
+) -> tuple[str | None, bool]:
+    """Run steps concurrently; stop taking new ones at the first fault.
+
+    Returns ``(failure, interrupted)``.
+    """
+    failure: str | None = None
+    interrupted = False
+    source: Iterator[Step] = iter(steps)
+    pending: dict[Future[ChangeResult], Step] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dsgit-apply")
+    try:
+        while True:
+            while failure is None and len(pending) < 2 * max(1, workers):
+                if lock.lost is not None:
+                    failure = str(lock.lost)
+                    break
+                step = next(source, None)
+                if step is None:
+                    break
+                intent = state.pending.get(str(step.change.address))
+                pending[pool.submit(executor.run, step, intent)] = step
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                step = pending.pop(future)
+                try:
+                    result = future.result()
+                except DsgitError as exc:
+                    failure = failure or f"{step.change.address}: {exc}"
+                    continue
+                results[str(step.change.address)] = result
+                progress.update(result)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, step in pending.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results[str(step.change.address)] = future.result()
+    return failure, interrupted
+
+
+def _append_ledger(
+    plan: Plan,
+    deps: ApplyDeps,
+    apply_id: str,
+    changes: Sequence[ChangeResult],
+    status: ApplyStatus,
+    snapshot_time: str | None,
+    started: str,
+    steps: Sequence[Step],
+) -> None:
+    ledger = Ledger(deps.root, deps.signer)
+    recorded = {
+        record.body.address
+        for record in ledger.records()
+        if isinstance(record.body, ChangeRecord) and record.body.apply_id == apply_id
+    }
+    increments = {str(step.change.address): step.change.increment for step in steps}
+    bodies: list[Body] = [
+        ChangeRecord(
+            apply_id=apply_id,
+            address=str(change.address),
+            action=str(change.action),
+            outcome=change.outcome,
+            before=change.before,
+            after=change.after,
+            users=tuple(user_digest(user) for user in change.users),
+            increment=increments.get(str(change.address)),
+        )
+        for change in changes
+        if change.outcome is not None and str(change.address) not in recorded
+    ]
+    bodies.append(
+        ApplyRecord(
+            apply_id=apply_id,
+            plan_digest=plan.digest,
+            plan_kind=plan.kind,
+            environment=plan.environment,
+            universe_id=plan.universe_id,
+            source_commit=plan.source.commit,
+            source_digest=plan.source.digest,
+            status=str(status),
+            summary=_summary(changes),
+            conflicts=tuple(str(c.address) for c in changes if c.outcome is ChangeOutcome.CONFLICT),
+            snapshot_time=snapshot_time,
+            started=started,
+        )
+    )
+    ledger.append(bodies, actor=deps.actor)
+
+
+def _summary(changes: Sequence[ChangeResult]) -> dict[str, int]:
+    counts = {"written": 0, "skipped": 0, "conflict": 0, "pending": 0}
+    for change in changes:
+        counts[str(change.outcome) if change.outcome is not None else "pending"] += 1
+    return counts
+
+
+def _text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,245 @@
+"""``dsgit apply PLAN``: run a reviewed plan against its environment (docs/applying.md)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from dsgit.apply.progress import choose_progress
+from dsgit.apply.result import ApplyResult, ApplyStatus
+from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
+from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.crypto import load_keyring
+from dsgit.errors import ConfigError
+from dsgit.ledger.records import ChangeOutcome
+from dsgit.ledger.signing import load_signer
+from dsgit.model.declaration import Declaration
+from dsgit.plan.io import plan_from_json
+from dsgit.plan.model import Plan
+
+__all__ = ["COMMANDS", "apply_command", "current_actor", "parse_duration"]
+
+_DURATION = re.compile(r"^(\d+)(s|m|h)?$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``, ``90s``, ``2m``, ``1h``."""
+    match = _DURATION.match(text.strip())
+    if match is None or int(match.group(1)) <= 0:
+        raise click.BadParameter(f"{text!r} is not a duration such as 90s, 2m or 1h")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours"}[match.group(2) or "s"]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def current_actor() -> str:
+    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the local user."""
+    for name in ("DSGIT_ACTOR", "GITHUB_ACTOR"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _declaration_for(root: Path, plan: Plan) -> Declaration:
+    """The declaration the plan must still match: the working tree, or the plan's commit for
+    plans that undo (their source is an older commit)."""
+    from dsgit.repo import load_declaration, load_declaration_at
+
+    if plan.kind != "plan" and plan.source.commit is not None and not plan.source.dirty:
+        return load_declaration_at(root, plan.source.commit)
+    return load_declaration(root)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) stops the apply like Ctrl-C: cleanly, resumable."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _render_text(result: ApplyResult) -> str:
+    lines: list[str] = []
+    if result.already_complete:
+        lines.append(f"Apply {result.apply_id} of this plan already finished; nothing to do.")
+    elif result.resumed:
+        lines.append(f"Resumed apply {result.apply_id}.")
+    if result.broke_lock:
+        lines.append(f"Broke an expired environment lock: {result.broke_lock}.")
+    if result.snapshot_time:
+        lines.append(f"Snapshot: {result.snapshot_time}.")
+    for change in result.conflicts:
+        lines.append(f"  conflict: {change.action} {change.address}: {change.message}")
+    for change in result.pending:
+        lines.append(f"  not applied: {change.action} {change.address}")
+    counts = (
+        f"{len(result.written)} written, {len(result.skipped)} already as planned, "
+        f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied"
+    )
+    match result.status:
+        case ApplyStatus.COMPLETE:
+            lines.append(f"Apply complete: {counts}.")
+        case ApplyStatus.CONFLICT:
+            lines.append(
+                f"Apply finished with conflicts: {counts}. The conflicting entries changed "
+                "since the plan and were not written; make a new plan."
+            )
+        case ApplyStatus.PARTIAL:
+            lines.append(f"Apply stopped part way: {result.failure}")
+            lines.append(f"{counts}. Run `dsgit apply` with the same plan again to resume.")
+        case ApplyStatus.INTERRUPTED:
+            lines.append(
+                f"Apply interrupted: {counts}. The journal is consistent; run `dsgit apply` "
+                "with the same plan again to resume."
+            )
+    lines.append(f"Apply id: {result.apply_id}")
+    return "\n".join(lines)
+
+
+def _render_json(result: ApplyResult) -> str:
+    body = {
+        "apply_id": result.apply_id,
+        "plan_digest": result.plan_digest,
+        "environment": result.environment,
+        "status": str(result.status),
+        "exit_code": result.exit_code,
+        "resumed": result.resumed,
+        "already_complete": result.already_complete,
+        "snapshot_time": result.snapshot_time,
+        "failure": result.failure,
+        "broke_lock": result.broke_lock,
+        "changes": [
+            {
+                "address": str(change.address),
+                "action": str(change.action),
+                "outcome": str(change.outcome) if change.outcome is not None else "pending",
+                "message": change.message,
+                "before": change.before.to_json(),
+                "after": change.after.to_json(),
+            }
+            for change in result.changes
+        ],
+        "summary": {
+            outcome: sum(1 for c in result.changes if c.outcome == value)
+            for outcome, value in (
+                ("written", ChangeOutcome.WRITTEN),
+                ("skipped", ChangeOutcome.SKIPPED),
+                ("conflict", ChangeOutcome.CONFLICT),
+                ("pending", None),
+            )
+        },
+    }
+    return json.dumps(body, indent=2, sort_keys=True)
+
+
+@click.command(
+    "apply",
+    help="""Apply a saved plan (made with `dsgit plan -o PLAN`) to its environment.
+
+\b
+Checks first (nothing is written unless all hold): the plan digest (exit 4), its expiry
+(exit 4), the environment and universe (exit 4), that the declaration did not change since
+the plan (exit 4), approvals for protected environments and that no diagnostic blocks (exit 3).
+Then takes the environment lock, takes a snapshot (--snapshot, or always when protected), and
+writes each change only if the live entry is still what the plan saw; a changed entry is left
+alone and reported as a conflict (exit 5) while the others are applied. A journal makes a killed
+or failed apply resumable: run the same command again (exit 6 means: resume to finish).
+
+\b
+Exit codes: 0 applied, 1 error, 3 refused by policy, 4 stale plan, 5 conflicts (the rest
+applied), 6 partial (resume), 130 interrupted (resume).""",
+)
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@env_option
+@click.option("--snapshot", is_flag=True, help="Take an Open Cloud snapshot before writing.")
+@format_option("text", "json")
+@click.option(
+    "--lock-ttl",
+    default="2m",
+    show_default=True,
+    metavar="DURATION",
+    help="Lease time of the environment lock (renewed while running), e.g. 90s, 2m.",
+)
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Take over an environment lock whose lease expired without being released.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Changes in flight at once (the rate budget still bounds the request rate).",
+)
+@pass_app
+def apply_command(
+    app: AppContext,
+    plan_file: Path,
+    env_name: str | None,
+    snapshot: bool,
+    output_format: str,
+    lock_ttl: str,
+    break_lock: bool,
+    workers: int,
+) -> int:
+    try:
+        data = plan_file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the plan: {exc.strerror}") from None
+    plan = plan_from_json(data, source=str(plan_file))
+    env = app.environment(env_name or plan.environment)
+    root = app.root
+    declaration = _declaration_for(root, plan)
+    keyring = load_keyring(root)
+    options = ApplyOptions(
+        snapshot=snapshot,
+        lock_ttl=parse_duration(lock_ttl),
+        break_lock=break_lock,
+        workers=workers,
+    )
+    from dsgit.remote.connect import open_client
+
+    with open_client(env) as api, _sigterm_interrupts():
+        deps = ApplyDeps(
+            root=root,
+            env=env,
+            api=api,
+            declaration=declaration,
+            keyring=keyring,
+            signer=load_signer(),
+            actor=current_actor(),
+            progress=choose_progress(sys.stderr),
+        )
+        result = apply_plan(plan, deps, options, requested_env=env_name)
+    if output_format == "json":
+        click.echo(_render_json(result))
+    else:
+        click.echo(_render_text(result))
+    return result.exit_code
+
+
+COMMANDS = [apply_command]

@@ -1,0 +1,296 @@
+"""``dsgit ls``, ``dsgit get``, ``dsgit history``: look at live data, change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import click
+
+from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.errors import DsgitError
+from dsgit.model.entry import LiveEntry, LiveOrderedEntry
+from dsgit.remote import browse
+from dsgit.remote.api import DataStoreInfo, EntryKey, RevisionInfo
+from dsgit.remote.connect import open_client
+
+__all__ = ["COMMANDS", "get", "history", "ls"]
+
+
+def _color() -> bool | None:
+    """None lets click colour a terminal only; NO_COLOR (any value) turns colour off."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _echo(text: str = "", *, err: bool = False) -> None:
+    click.echo(text, color=_color(), err=err)
+
+
+def _bold(text: str) -> str:
+    return click.style(text, bold=True)
+
+
+def _dim(text: str) -> str:
+    return click.style(text, dim=True)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _stream_json_array(items: Iterable[Any]) -> None:
+    """A JSON array written item by item, so a listing of 100,000 keys is never held whole."""
+    first = True
+    click.echo("[", nl=False)
+    for item in items:
+        click.echo(("\n  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False), nl=False)
+        first = False
+    click.echo("\n]" if not first else "]")
+
+
+# --- ls -----------------------------------------------------------------------------------------
+def _store_json(info: DataStoreInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "state": info.state,
+        "createTime": info.create_time,
+        "expireTime": info.expire_time,
+    }
+
+
+def _store_line(info: DataStoreInfo) -> str:
+    if info.state == "DELETED":
+        expiry = f", purged at {info.expire_time}" if info.expire_time else ""
+        return f"{info.id}\t{_dim(f'(deleted{expiry})')}"
+    return info.id
+
+
+def _key_json(item: EntryKey) -> dict[str, Any]:
+    return {"scope": item.scope, "key": item.key, "deleted": item.deleted}
+
+
+def _key_line(item: EntryKey, all_scopes: bool) -> str:
+    text = f"{item.scope}\t{item.key}" if all_scopes else item.key
+    return f"{text}\t{_dim('(deleted)')}" if item.deleted else text
+
+
+def _ordered_json(entry: LiveOrderedEntry) -> dict[str, Any]:
+    return {"scope": entry.scope, "key": entry.key, "value": entry.value}
+
+
+def _emit(lines: Iterator[str]) -> None:
+    for line in lines:
+        _echo(line)
+
+
+@click.command("ls")
+@click.argument("store", required=False)
+@click.option("--scope", default=None, metavar="SCOPE", help="Scope to list (default: global).")
+@click.option("--all-scopes", is_flag=True, help="List the keys of every scope.")
+@click.option("--prefix", default=None, metavar="P", help="Only names or keys starting with P.")
+@click.option("--ordered", is_flag=True, help="STORE is an ordered data store.")
+@click.option("--deleted", is_flag=True, help="Include stores or keys pending deletion.")
+@click.option("--descending", is_flag=True, help="Ordered stores: highest value first.")
+@env_option
+@format_option("text", "json")
+@pass_app
+def ls(
+    app: AppContext,
+    store: str | None,
+    scope: str | None,
+    all_scopes: bool,
+    prefix: str | None,
+    ordered: bool,
+    deleted: bool,
+    descending: bool,
+    env_name: str | None,
+    output_format: str,
+) -> None:
+    """List data stores, or the keys of STORE.
+
+    \b
+    dsgit ls                          data stores of the universe
+    dsgit ls PlayerData               keys of PlayerData, scope global
+    dsgit ls PlayerData --all-scopes  keys of every scope (scope and key, tab-separated)
+    dsgit ls Wins --ordered           an ordered data store: key and value, by value
+    """
+    if scope is not None and all_scopes:
+        raise DsgitError("give either --scope or --all-scopes, not both")
+    if store is None and (ordered or scope is not None or all_scopes or descending):
+        raise DsgitError(
+            "--scope, --all-scopes, --ordered and --descending need a STORE "
+            "(ordered data stores cannot be listed; name one)"
+        )
+    if ordered and (all_scopes or deleted):
+        raise DsgitError("ordered data stores list one scope at a time and keep no deletions")
+    if descending and not ordered:
+        raise DsgitError("--descending applies to ordered data stores (--ordered)")
+    env = app.environment(env_name)
+    as_json = output_format == "json"
+    with open_client(env) as client:
+        if store is None:
+            stores = browse.list_stores(client, prefix=prefix, show_deleted=deleted)
+            if as_json:
+                _stream_json_array(_store_json(info) for info in stores)
+            else:
+                _emit(_store_line(info) for info in stores)
+        elif ordered:
+            entries = browse.list_ordered_entries(
+                client, store, scope or "global", prefix=prefix, descending=descending
+            )
+            if as_json:
+                _stream_json_array(_ordered_json(entry) for entry in entries)
+            else:
+                _emit(f"{entry.key}\t{entry.value}" for entry in entries)
+        else:
+            chosen = browse.ALL_SCOPES if all_scopes else (scope or "global")
+            keys = browse.list_entry_keys(
+                client, store, chosen, prefix=prefix, show_deleted=deleted
+            )
+            if as_json:
+                _stream_json_array(_key_json(item) for item in keys)
+            else:
+                _emit(_key_line(item, all_scopes) for item in keys)
+
+
+# --- get ----------------------------------------------------------------------------------------
+def entry_json(entry: LiveEntry) -> dict[str, Any]:
+    return {
+        "store": entry.store,
+        "scope": entry.scope,
+        "key": entry.key,
+        "value": entry.value,
+        "attributes": dict(entry.attributes),
+        "users": list(entry.users),
+        "etag": entry.etag,
+        "revisionId": entry.revision_id,
+        "revisionCreateTime": entry.revision_create_time,
+        "createTime": entry.create_time,
+        "state": entry.state,
+    }
+
+
+def _entry_text(entry: LiveEntry) -> Iterator[str]:
+    yield _bold(str(entry.address))
+    rows = [
+        ("revision", f"{entry.revision_id}  {entry.revision_create_time}"),
+        ("created", entry.create_time),
+        ("etag", entry.etag),
+        ("users", ", ".join(str(user) for user in entry.users) or "-"),
+        ("attributes", json.dumps(dict(entry.attributes), ensure_ascii=False)),
+    ]
+    if entry.state != "ACTIVE":
+        rows.append(("state", entry.state))
+    for label, text in rows:
+        yield f"{_dim(label.ljust(11))}{text}"
+    yield ""
+    yield _json(entry.value)
+
+
+@click.command("get")
+@click.argument("store")
+@click.argument("key")
+@click.option("--scope", default="global", show_default=True, metavar="SCOPE", help="Scope.")
+@click.option("--revision", default=None, metavar="R", help="Read this revision.")
+@click.option(
+    "--at",
+    "at_text",
+    default=None,
+    metavar="TIME",
+    help="Read the value current at TIME (RFC 3339; no zone means UTC).",
+)
+@click.option("--ordered", is_flag=True, help="STORE is an ordered data store.")
+@env_option
+@format_option("text", "json")
+@pass_app
+def get(
+    app: AppContext,
+    store: str,
+    key: str,
+    scope: str,
+    revision: str | None,
+    at_text: str | None,
+    ordered: bool,
+    env_name: str | None,
+    output_format: str,
+) -> None:
+    """Show one live entry: its value and metadata (or an ordered entry's number)."""
+    if revision is not None and at_text is not None:
+        raise DsgitError("give either --revision or --at, not both")
+    if ordered and (revision is not None or at_text is not None):
+        raise DsgitError("ordered data stores keep no revisions: --revision and --at do not apply")
+    selection = browse.Selection(
+        revision, browse.parse_time(at_text) if at_text is not None else None
+    )
+    env = app.environment(env_name)
+    with open_client(env) as client:
+        if ordered:
+            found = browse.read_ordered_entry(client, store, key, scope)
+            if output_format == "json":
+                click.echo(_json(_ordered_json(found) | {"store": store}))
+            else:
+                _echo(_bold(str(found.address)))
+                _echo(str(found.value))
+            return
+        entry = browse.read_entry(client, store, key, scope, selection)
+    if output_format == "json":
+        click.echo(_json(entry_json(entry)))
+    else:
+        _emit(_entry_text(entry))
+
+
+# --- history ------------------------------------------------------------------------------------
+def _revision_json(item: RevisionInfo) -> dict[str, Any]:
+    return {
+        "revisionId": item.revision_id,
+        "revisionCreateTime": item.revision_create_time,
+        "etag": item.etag,
+        "state": item.state,
+    }
+
+
+@click.command("history")
+@click.argument("store")
+@click.argument("key")
+@click.option("--scope", default="global", show_default=True, metavar="SCOPE", help="Scope.")
+@click.option("--since", "since_text", default=None, metavar="TIME", help="Revisions from TIME.")
+@click.option("--until", "until_text", default=None, metavar="TIME", help="Revisions to TIME.")
+@env_option
+@format_option("text", "json")
+@pass_app
+def history(
+    app: AppContext,
+    store: str,
+    key: str,
+    scope: str,
+    since_text: str | None,
+    until_text: str | None,
+    env_name: str | None,
+    output_format: str,
+) -> None:
+    """List the revisions of one entry (Open Cloud keeps them about 30 days).
+
+    Read any of them with `dsgit get STORE KEY --revision R`.
+    """
+    since = browse.parse_time(since_text) if since_text is not None else None
+    until = browse.parse_time(until_text) if until_text is not None else None
+    env = app.environment(env_name)
+    with open_client(env) as client:
+        revisions = browse.entry_history(client, store, key, scope, since=since, until=until)
+    if output_format == "json":
+        click.echo(_json([_revision_json(item) for item in revisions]))
+        return
+    if not revisions:
+        _echo(f"no revisions of {store}/{scope}/{key} in that period", err=True)
+        return
+    width = max(len(item.revision_id) for item in revisions)
+    _echo(_bold(f"{'REVISION'.ljust(width)}  {'CREATED'.ljust(30)}  STATE"))
+    for item in revisions:
+        _echo(
+            f"{item.revision_id.ljust(width)}  {item.revision_create_time.ljust(30)}  {item.state}"
+        )
+
+
+COMMANDS = [ls, get, history]

@@ -1,0 +1,175 @@
+"""The emulator: one state, one request pipeline, served in process or over HTTP.
+
+``Emulator.handle`` is the pure core every adapter shares: route, authenticate, rate-limit,
+inject faults, run the operation, render errors in the called API's error model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from dsgit.emulator import routes
+from dsgit.emulator.api_error import ApiError, invalid, not_found, render
+from dsgit.emulator.auth import Auth
+from dsgit.emulator.call import Call, State
+from dsgit.emulator.clock import TICKS_PER_SECOND, system_clock, to_ticks
+from dsgit.emulator.configs import ConfigsState
+from dsgit.emulator.database import Database
+from dsgit.emulator.faults import FaultAction, FaultDecision, FaultInjector, FaultSpec
+from dsgit.emulator.ordered import OrderedState
+from dsgit.emulator.rate_limits import RateLimiter
+from dsgit.emulator.server import ServedEmulator
+from dsgit.emulator.standard import StandardState
+from dsgit.emulator.transport import EmulatorTransport
+from dsgit.emulator.wire import Disposition, Request, Response
+
+__all__ = ["Emulator"]
+
+_NO_FAULT = FaultDecision()
+
+
+class Emulator:
+    """A faithful local stand-in for Roblox Open Cloud data stores and configs.
+
+    ``db``: ``":memory:"`` or a SQLite file (created with its folder; survives restarts).
+    ``ccu``: None turns rate limits off; an int sizes Roblox's budgets for that many players.
+    ``faults``: a :class:`FaultSpec` (or None); may be replaced later via ``emu.faults``.
+    ``api_keys``: None requires no key; else ``{key: frozenset(scopes)}`` (401/403 otherwise).
+    ``clock``: returns the current UTC time (for tests); real time by default.
+    """
+
+    def __init__(
+        self,
+        db: str | Path = ":memory:",
+        ccu: int | None = None,
+        faults: FaultSpec | None = None,
+        api_keys: Mapping[str, frozenset[str]] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._db = Database(db)
+        self._state = State(StandardState(self._db), OrderedState(self._db), ConfigsState(self._db))
+        self._limiter = RateLimiter(ccu) if ccu is not None else None
+        self._auth = Auth(api_keys)
+        self._clock = clock or system_clock
+        self._injector: FaultInjector | None = None
+        self.faults = faults
+
+    # --- configuration -------------------------------------------------------------------
+    @property
+    def faults(self) -> FaultSpec | None:
+        injector = self._injector
+        return None if injector is None else injector.spec
+
+    @faults.setter
+    def faults(self, spec: FaultSpec | None) -> None:
+        self._injector = FaultInjector(spec) if spec is not None and spec.active else None
+
+    @property
+    def ccu(self) -> int | None:
+        return None if self._limiter is None else self._limiter.ccu
+
+    # --- the core ------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        """Answer one request. Thread-safe; injected latency sleeps here, holding no lock."""
+        injector = self._injector
+        decision = injector.decide() if injector is not None else _NO_FAULT
+        if decision.latency > 0:
+            time.sleep(decision.latency)
+        path = request.path
+        family = routes.family_of(path)
+        try:
+            found = routes.match(request.method, path)
+            if found is None:
+                raise not_found(f"no such resource: {request.method} {path}")
+            route, params = found
+            operation = route.methods.get(request.method)
+            if operation is None:
+                allowed = ", ".join(sorted(route.methods))
+                raise not_found(f"{request.method} is not served on this path (use {allowed})")
+            family = operation.family
+            granted = self._auth.check(operation, request.header("x-api-key"))
+            universe = _universe(params["u"])
+            now = to_ticks(self._clock())
+            self._throttle(universe, operation.rate, now)
+            if decision.action is FaultAction.THROTTLE:
+                raise ApiError(
+                    429,
+                    "too many requests (injected fault)",
+                    "TooManyRequests",
+                    (("retry-after", "1"),),
+                )
+            if decision.action is FaultAction.ERROR:
+                raise ApiError(decision.status, "injected server error")
+            if decision.action is FaultAction.TIMEOUT:
+                return Response(504, disposition=Disposition.TIMEOUT)
+            call = Call(
+                request=request,
+                params=params,
+                query=request.query,
+                universe=universe,
+                now=now,
+                state=self._state,
+                require_scope=lambda scope: Auth.require(granted, scope),
+            )
+            response = operation.handler(call)
+        except ApiError as error:
+            response = render(family, error)
+        except Exception as error:  # a bug must answer 500, never kill a server thread
+            response = render(family, ApiError(500, f"{type(error).__name__}: {error}"))
+        if decision.lost:
+            if decision.status:
+                return render(family, ApiError(decision.status, "response lost (injected)"))
+            return Response(502, disposition=Disposition.DROP)
+        return response
+
+    def _throttle(self, universe: int, rate: routes.RateClass, now: int) -> None:
+        if self._limiter is None:
+            return
+        wait = self._limiter.admit(universe, rate, now / TICKS_PER_SECOND)
+        if wait is not None:
+            raise ApiError(
+                429,
+                f"rate limit of the {rate.api} {rate.kind} {rate.name} budget exceeded",
+                "TooManyRequests",
+                (("retry-after", str(int(wait))),),
+            )
+
+    # --- adapters ------------------------------------------------------------------------
+    def transport(self) -> EmulatorTransport:
+        """An ``httpx.BaseTransport`` answering in process (no sockets); thread-safe."""
+        return EmulatorTransport(self)
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServedEmulator]:
+        """Serve over HTTP/1.1 in a background thread until the block ends."""
+        server = ServedEmulator(self, host, port)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _universe(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise invalid(f"universe id {text!r} is not a number", "InvalidUniverseId")
+    return int(text)

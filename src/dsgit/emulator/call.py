@@ -1,0 +1,59 @@
+"""What a route handler gets: the request, its decoded path parameters, the time, the state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dsgit.emulator.api_error import invalid
+from dsgit.emulator.configs import ConfigsState
+from dsgit.emulator.ordered import OrderedState
+from dsgit.emulator.standard import StandardState
+from dsgit.emulator.wire import Request, Response
+
+__all__ = ["Call", "Handler", "State"]
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the emulator stores, all in one database."""
+
+    standard: StandardState
+    ordered: OrderedState
+    configs: ConfigsState
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as a handler sees it. ``now`` is in ticks (see :mod:`clock`)."""
+
+    request: Request
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    universe: int
+    now: int
+    state: State
+    require_scope: Callable[[str], None]
+
+    def param(self, name: str) -> str:
+        return self.params[name]
+
+    def body_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
+        """The JSON object in the body; 400 if it is not one."""
+        raw = self.request.body
+        if not raw.strip():
+            if empty_ok:
+                return {}
+            raise invalid("request body must be a JSON object")
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise invalid(f"request body is not valid JSON: {exc}", "ContentNotJson") from None
+        if not isinstance(body, dict):
+            raise invalid("request body must be a JSON object")
+        return body
+
+
+Handler = Callable[[Call], Response]

@@ -1,0 +1,34 @@
+"""Increments: both the stored value and the amount must be integers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dsgit.emulator.api_error import invalid
+from dsgit.emulator.limits import INT64_MAX, INT64_MIN
+
+__all__ = ["as_integer", "increment_value"]
+
+
+def as_integer(value: Any, what: str, detail: str | None = None) -> int:
+    """An integral JSON number (``5`` or ``5.0``) as an int; 400 for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid(f"{what} must be an integer", detail)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise invalid(f"{what} must be an integer, got {value}", detail)
+        value = int(value)
+    return value
+
+
+def increment_value(existing: Any, amount: Any) -> int:
+    """``existing + amount`` (``existing`` None: a new entry), clamped to int64."""
+    step = as_integer(amount, "amount", "IncrementValueTooLarge")
+    if not INT64_MIN <= step <= INT64_MAX:
+        raise invalid("amount exceeds the int64 range", "IncrementValueTooLarge")
+    base = (
+        0
+        if existing is None
+        else as_integer(existing, "the existing value", "ExistingValueNotNumeric")
+    )
+    return max(INT64_MIN, min(INT64_MAX, base + step))

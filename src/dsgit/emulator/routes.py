@@ -1,0 +1,415 @@
+"""Every endpoint the emulator serves: path template, method, operation, scopes, rate class.
+
+Paths are matched on the raw, still percent-encoded path, one segment per parameter, then
+each parameter is decoded; so ``%2F`` in a key stays in the key, and a literal ``:`` ends the
+name before a custom method (``:increment``) while ``%3A`` belongs to the name. A request whose
+names carry unencoded ``/`` matches on a second, lenient pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from dsgit.emulator import configs_api, v1_standard, v2_standard
+from dsgit.emulator.api_error import Family, invalid
+from dsgit.emulator.call import Handler
+from dsgit.emulator.ordered_api import V1 as ORDERED_V1
+from dsgit.emulator.ordered_api import V2 as ORDERED_V2
+
+__all__ = ["ROUTES", "Operation", "RateClass", "Route", "family_of", "match"]
+
+
+@dataclass(frozen=True)
+class RateClass:
+    """The budget a request draws from: API (v2, v1, snapshot, configs), store kind, class."""
+
+    api: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One endpoint: ``scopes`` from its ``x-roblox-scopes``; ``any_scope`` when they are
+    conditional (v1 set/increment need create or update depending on what exists)."""
+
+    operation_id: str
+    family: Family
+    handler: Handler
+    scopes: tuple[str, ...]
+    rate: RateClass
+    any_scope: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    strict: re.Pattern[str]
+    lenient: re.Pattern[str]
+    methods: Mapping[str, Operation]
+
+
+_LENIENT = {"ds": r"(?P<ds>.+?)", "scope": r"(?P<scope>.+?)", "entry": r"(?P<entry>.+)"}
+
+
+def _compile(template: str, lenient: bool) -> re.Pattern[str]:
+    def group(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if lenient and name in _LENIENT:
+            return _LENIENT[name]
+        return rf"(?P<{name}>[^/]+)"
+
+    escaped = re.sub(r"\\\{(\w+)\\\}", group, re.escape(template))
+    return re.compile(f"^{escaped}$")
+
+
+def _route(template: str, methods: dict[str, Operation]) -> Route:
+    return Route(template, _compile(template, False), _compile(template, True), methods)
+
+
+V2 = "/cloud/v2/universes/{u}"
+V1 = "/datastores/v1/universes/{u}/standard-datastores"
+V1_ORDERED = "/ordered-data-stores/v1/universes/{u}/orderedDataStores/{ds}/scopes/{scope}/entries"
+CONFIGS = "/creator-configs-public-api/v1/configs/universes/{u}/repositories/{repo}"
+
+_DS = "universe-datastores"
+_ODS = "universe.ordered-data-store.scope.entry"
+
+
+def _rate(api: str, kind: str, name: str) -> RateClass:
+    return RateClass(api, kind, name)
+
+
+def _v2(op: str, handler: Handler, scopes: tuple[str, ...], name: str) -> Operation:
+    return Operation(op, Family.V2, handler, scopes, _rate("v2", "standard", name))
+
+
+def _v2o(op: str, handler: Handler, scope: str, name: str) -> Operation:
+    return Operation(op, Family.V2, handler, (f"{_ODS}:{scope}",), _rate("v2", "ordered", name))
+
+
+def _v1(
+    op: str, handler: Handler, scopes: tuple[str, ...], name: str, *, any_scope: bool = False
+) -> Operation:
+    rate = _rate("v1", "standard", name)
+    return Operation(op, Family.V1_STANDARD, handler, scopes, rate, any_scope)
+
+
+def _v1o(op: str, handler: Handler, scope: str, name: str) -> Operation:
+    rate = _rate("v1", "ordered", name)
+    return Operation(op, Family.V1_ORDERED, handler, (f"{_ODS}:{scope}",), rate)
+
+
+def _cfg(op: str, handler: Handler, scope: str) -> Operation:
+    return Operation(
+        f"CreatorConfigsPublicApi_{op}",
+        Family.CONFIGS,
+        handler,
+        (f"universe:{scope}",),
+        _rate("configs", "configs", "all"),
+    )
+
+
+def _entries(scoped: bool) -> list[Route]:
+    base = f"{V2}/data-stores/{{ds}}" + ("/scopes/{scope}" if scoped else "")
+    on = "Universes_DataStores" if scoped else "Universes"
+    one = "Universes_DataStores_Scopes" if scoped else "Universes_DataStores"
+    revisions = "Universes_DataStores_Scopes" if scoped else "Universes_DataStores"
+    both = (f"{_DS}.objects:create", f"{_DS}.objects:update")
+    h = v2_standard
+    return [
+        _route(
+            f"{base}/entries",
+            {
+                "GET": _v2(
+                    f"Cloud_ListDataStoreEntries__Using_{on}",
+                    h.list_entries,
+                    (f"{_DS}.objects:list",),
+                    "list",
+                ),
+                "POST": _v2(
+                    f"Cloud_CreateDataStoreEntry__Using_{on}",
+                    h.create_entry,
+                    (f"{_DS}.objects:create",),
+                    "write",
+                ),
+            },
+        ),
+        _route(
+            f"{base}/entries/{{entry}}:increment",
+            {
+                "POST": _v2(
+                    f"Cloud_IncrementDataStoreEntry__Using_{one}", h.increment_entry, both, "write"
+                )
+            },
+        ),
+        _route(
+            f"{base}/entries/{{entry}}:listRevisions",
+            {
+                "GET": _v2(
+                    f"Cloud_ListDataStoreEntryRevisions__Using_{revisions}",
+                    h.list_revisions,
+                    (f"{_DS}.versions:list",),
+                    "list",
+                )
+            },
+        ),
+        _route(
+            f"{base}/entries/{{entry}}",
+            {
+                "GET": _v2(
+                    f"Cloud_GetDataStoreEntry__Using_{one}",
+                    h.get_entry,
+                    (f"{_DS}.objects:read",),
+                    "read",
+                ),
+                "PATCH": _v2(
+                    f"Cloud_UpdateDataStoreEntry__Using_{one}",
+                    h.update_entry,
+                    (f"{_DS}.objects:update",),
+                    "write",
+                ),
+                "DELETE": _v2(
+                    f"Cloud_DeleteDataStoreEntry__Using_{one}",
+                    h.delete_entry,
+                    (f"{_DS}.objects:delete",),
+                    "remove",
+                ),
+            },
+        ),
+    ]
+
+
+def _ordered(prefix: str, dialect_ops: str) -> list[Route]:
+    if dialect_ops == "v2":
+        d, make, ids = (
+            ORDERED_V2,
+            _v2o,
+            {
+                "list": "Cloud_ListOrderedDataStoreEntries",
+                "create": "Cloud_CreateOrderedDataStoreEntry",
+                "get": "Cloud_GetOrderedDataStoreEntry",
+                "update": "Cloud_UpdateOrderedDataStoreEntry",
+                "delete": "Cloud_DeleteOrderedDataStoreEntry",
+                "increment": "Cloud_IncrementOrderedDataStoreEntry",
+            },
+        )
+    else:
+        d, make, ids = (
+            ORDERED_V1,
+            _v1o,
+            {
+                name: f"OrderedDataStores_{name.capitalize()}Entry"
+                for name in ("create", "get", "update", "delete", "increment")
+            }
+            | {"list": "OrderedDataStores_ListEntries"},
+        )
+    return [
+        _route(
+            prefix,
+            {
+                "GET": make(ids["list"], d.list, "read", "list"),
+                "POST": make(ids["create"], d.create, "write", "write"),
+            },
+        ),
+        _route(
+            f"{prefix}/{{entry}}:increment",
+            {"POST": make(ids["increment"], d.increment, "write", "write")},
+        ),
+        _route(
+            f"{prefix}/{{entry}}",
+            {
+                "GET": make(ids["get"], d.get, "read", "read"),
+                "PATCH": make(ids["update"], d.update, "write", "write"),
+                "DELETE": make(ids["delete"], d.delete, "write", "remove"),
+            },
+        ),
+    ]
+
+
+def _build() -> tuple[Route, ...]:
+    h, v1, cfg = v2_standard, v1_standard, configs_api
+    conditional = (f"{_DS}.objects:update", f"{_DS}.objects:create", f"{_DS}.control:create")
+    entry = f"{V1}/datastore/entries/entry"
+    routes = [
+        _route(
+            f"{V2}/data-stores",
+            {
+                "GET": _v2(
+                    "Cloud_ListDataStores", h.list_data_stores, (f"{_DS}.control:list",), "list"
+                )
+            },
+        ),
+        _route(
+            f"{V2}/data-stores:snapshot",
+            {
+                "POST": Operation(
+                    "Cloud_SnapshotDataStores",
+                    Family.V2,
+                    h.snapshot,
+                    (f"{_DS}.control:snapshot",),
+                    _rate("snapshot", "standard", "all"),
+                )
+            },
+        ),
+        _route(
+            f"{V2}/data-stores/{{ds}}:undelete",
+            {
+                "POST": _v2(
+                    "Cloud_UndeleteDataStore",
+                    h.undelete_data_store,
+                    (f"{_DS}.control:delete",),
+                    "remove",
+                )
+            },
+        ),
+        _route(
+            f"{V2}/data-stores/{{ds}}",
+            {
+                "DELETE": _v2(
+                    "Cloud_DeleteDataStore",
+                    h.delete_data_store,
+                    (f"{_DS}.control:delete",),
+                    "remove",
+                )
+            },
+        ),
+        *_entries(scoped=True),
+        *_entries(scoped=False),
+        *_ordered(f"{V2}/ordered-data-stores/{{ds}}/scopes/{{scope}}/entries", "v2"),
+        _route(
+            V1,
+            {
+                "GET": _v1(
+                    "Datastores_ListDatastoresAsync",
+                    v1.list_data_stores,
+                    (f"{_DS}.control:list",),
+                    "list",
+                )
+            },
+        ),
+        _route(
+            f"{V1}/datastore/entries",
+            {
+                "GET": _v1(
+                    "Entries_ListKeysAsync", v1.list_entries, (f"{_DS}.objects:list",), "list"
+                )
+            },
+        ),
+        _route(
+            entry,
+            {
+                "GET": _v1("Entries_GetEntryAsync", v1.get_entry, (f"{_DS}.objects:read",), "read"),
+                "POST": _v1(
+                    "Entries_SetEntryAsync", v1.set_entry, conditional, "write", any_scope=True
+                ),
+                "DELETE": _v1(
+                    "Entries_DeleteEntryAsync",
+                    v1.delete_entry,
+                    (f"{_DS}.objects:delete",),
+                    "remove",
+                ),
+            },
+        ),
+        _route(
+            f"{entry}/increment",
+            {
+                "POST": _v1(
+                    "Entries_IncrementEntryAsync",
+                    v1.increment_entry,
+                    conditional,
+                    "write",
+                    any_scope=True,
+                )
+            },
+        ),
+        _route(
+            f"{entry}/versions",
+            {
+                "GET": _v1(
+                    "Entries_ListEntryVersionsAsync",
+                    v1.list_versions,
+                    (f"{_DS}.versions:list",),
+                    "list",
+                )
+            },
+        ),
+        _route(
+            f"{entry}/versions/version",
+            {
+                "GET": _v1(
+                    "Entries_GetEntryVersionAsync",
+                    v1.get_version,
+                    (f"{_DS}.versions:read",),
+                    "read",
+                )
+            },
+        ),
+        *_ordered(V1_ORDERED, "v1"),
+        _route(CONFIGS, {"GET": _cfg("GetConfigRepositoryValues", cfg.get_values, "read")}),
+        _route(f"{CONFIGS}/full", {"GET": _cfg("GetConfigRepositoryFull", cfg.get_full, "read")}),
+        _route(
+            f"{CONFIGS}/draft",
+            {
+                "GET": _cfg("GetConfigRepositoryDraft", cfg.get_draft, "read"),
+                "PATCH": _cfg("UpdateDraft", cfg.update_draft, "write"),
+                "DELETE": _cfg("DeleteDraft", cfg.delete_draft, "write"),
+            },
+        ),
+        _route(
+            f"{CONFIGS}/draft:overwrite",
+            {"PUT": _cfg("OverwriteDraft", cfg.overwrite_draft, "write")},
+        ),
+        _route(f"{CONFIGS}/publish", {"POST": _cfg("PublishDraft", cfg.publish, "write")}),
+        _route(f"{CONFIGS}/revisions", {"GET": _cfg("ListRevisions", cfg.list_revisions, "read")}),
+        _route(
+            f"{CONFIGS}/revisions/{{rev}}/restore",
+            {"POST": _cfg("RestoreRevision", cfg.restore, "write")},
+        ),
+    ]
+    return tuple(routes)
+
+
+ROUTES = _build()
+
+
+def family_of(path: str) -> Family:
+    """The error model of whatever API ``path`` points into (for 404s of unknown paths)."""
+    if path.startswith("/datastores/"):
+        return Family.V1_STANDARD
+    if path.startswith("/ordered-data-stores/"):
+        return Family.V1_ORDERED
+    if path.startswith("/creator-configs-public-api/"):
+        return Family.CONFIGS
+    return Family.V2
+
+
+def _decode(groups: dict[str, str]) -> dict[str, str]:
+    decoded = {}
+    for name, raw in groups.items():
+        try:
+            decoded[name] = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise invalid(f"path parameter {name} is not valid UTF-8") from None
+    return decoded
+
+
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route serving ``path`` (one with ``method`` if any) and its decoded parameters."""
+    fallback: tuple[Route, dict[str, str]] | None = None
+    for attempt in ("strict", "lenient"):
+        for route in ROUTES:
+            pattern = route.strict if attempt == "strict" else route.lenient
+            found = pattern.match(path)
+            if found is None:
+                continue
+            if method in route.methods:
+                return route, _decode(found.groupdict())
+            if fallback is None:
+                fallback = route, _decode(found.groupdict())
+        if fallback is not None:
+            return fallback
+    return None

@@ -1,0 +1,139 @@
+"""The HTTP adapter: a threaded HTTP/1.1 server with keep-alive on a background thread.
+
+Each connection gets its own thread (injected latency sleeps there), each response is written
+with one ``sendall`` and Nagle off, so keep-alive clients see no delayed-ACK stalls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+
+from dsgit.emulator.wire import Disposition, Request, Response
+
+__all__ = ["ServedEmulator"]
+
+
+class _Handles(Protocol):
+    def handle(self, request: Request) -> Response: ...
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], emulator: _Handles, hang: float) -> None:
+        self.emulator = emulator
+        self.hang = hang
+        self.stopping = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections close after this
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: a served emulator under load must not spend its time logging."""
+
+    def _body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        try:
+            body = self._body()
+        except ValueError:
+            self.send_error(400, "bad request body")
+            return
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        answer = self.server.emulator.handle(Request(self.command, self.path, headers, body))
+        if answer.disposition is Disposition.DROP:
+            self.close_connection = True
+            return
+        if answer.disposition is Disposition.TIMEOUT:
+            self.server.stopping.wait(self.server.hang)
+            self.close_connection = True
+            return
+        reason = (
+            HTTPStatus(answer.status).phrase
+            if answer.status in HTTPStatus._value2member_map_
+            else ""
+        )
+        lines = [f"HTTP/1.1 {answer.status} {reason}"]
+        lines.extend(f"{name}: {value}" for name, value in answer.headers)
+        lines.append(f"content-length: {len(answer.body)}")
+        if self.close_connection:
+            lines.append("connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + answer.body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class ServedEmulator:
+    """A running HTTP server for an emulator; ``url`` is where it listens."""
+
+    def __init__(
+        self, emulator: _Handles, host: str = "127.0.0.1", port: int = 0, hang: float = 30.0
+    ) -> None:
+        self._server = _Server((host, port), emulator, hang)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="dsgit-emulator",
+            daemon=True,
+        )
+        address = self._server.server_address
+        self.host = str(address[0])
+        self.port = int(address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, close open keep-alive connections, release the port."""
+        server = self._server
+        server.stopping.set()
+        server.shutdown()
+        with server.connections_lock:
+            open_connections = list(server.connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        self._thread.join()

@@ -1,0 +1,70 @@
+"""The emulator's own request and response values, shared by the transport and the server.
+
+The request handling core is a pure ``handle(Request) -> Response`` function; adapters turn
+httpx requests or HTTP server requests into :class:`Request` and back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = ["JSON_TYPE", "Disposition", "Request", "Response", "json_response"]
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class Disposition(Enum):
+    """How an adapter delivers a response: normally, or as an injected transport failure."""
+
+    ANSWER = "answer"
+    DROP = "drop"  # the connection closes without an answer (lost response)
+    TIMEOUT = "timeout"  # no answer until the client gives up
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request: ``target`` is the raw path and query, still percent-encoded."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters, first value wins, ``+`` and escapes decoded."""
+        _, _, text = self.target.partition("?")
+        params: dict[str, str] = {}
+        for name, value in parse_qsl(text, keep_blank_values=True):
+            params.setdefault(name, value)
+        return params
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Response:
+    """One HTTP response; ``disposition`` tells the adapter to fake a transport failure."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    disposition: Disposition = Disposition.ANSWER
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(status, body, (("content-type", JSON_TYPE), *headers))

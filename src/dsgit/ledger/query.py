@@ -1,0 +1,216 @@
+"""Read-side questions about the ledger: ``audit log`` filters, applies, last apply of an entry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+from dsgit.errors import ConfigError
+from dsgit.ledger.canonical import user_digest
+from dsgit.ledger.file import Ledger
+from dsgit.ledger.records import (
+    ApplyRecord,
+    ApprovalRecord,
+    ChangeOutcome,
+    ChangeRecord,
+    ErasureRecord,
+    LedgerRecord,
+)
+from dsgit.model.entry import Address
+
+__all__ = [
+    "AppliedRun",
+    "LastApplied",
+    "LogFilter",
+    "filter_records",
+    "last_applied",
+    "list_applies",
+    "parse_time",
+]
+
+
+class LastApplied(NamedTuple):
+    """The last write dsgit made to one address: ``(revision_id, time)`` and more.
+
+    ``value_digest`` is the entry digest written (ordered entries have no revisions: compare
+    this), ``deleted`` is True when that write was a delete.
+    """
+
+    revision_id: str | None
+    time: str
+    apply_id: str
+    value_digest: str | None = None
+    deleted: bool = False
+
+
+def last_applied(root: Path) -> Mapping[str, LastApplied]:
+    """Per address (``str(Address)``), the revision and time of the last write by an apply.
+
+    For the planner's "changed outside git since the last apply" warning: a live revision other
+    than this one was written by someone else.
+    """
+    result: dict[str, LastApplied] = {}
+    for record in Ledger(root).records():
+        body = record.body
+        if isinstance(body, ChangeRecord) and body.outcome is ChangeOutcome.WRITTEN:
+            result[body.address] = LastApplied(
+                body.after.revision_id,
+                record.time,
+                body.apply_id,
+                body.after.value_digest,
+                not body.after.exists,
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """One apply id with its runs (a resumed apply has several) and the changes it wrote."""
+
+    apply_id: str
+    plan_digest: str
+    plan_kind: str
+    environment: str
+    universe_id: int
+    started: str
+    finished: str
+    status: str  # of the last run
+    changes: tuple[ChangeRecord, ...]
+
+
+def list_applies(root: Path) -> tuple[AppliedRun, ...]:
+    """Every apply recorded, oldest first (the undo helper lists and reverts these)."""
+    runs: dict[str, list[tuple[LedgerRecord, ApplyRecord]]] = {}
+    changes: dict[str, list[ChangeRecord]] = {}
+    for record in Ledger(root).records():
+        body = record.body
+        if isinstance(body, ApplyRecord):
+            runs.setdefault(body.apply_id, []).append((record, body))
+        elif isinstance(body, ChangeRecord):
+            changes.setdefault(body.apply_id, []).append(body)
+    result = []
+    for apply_id, items in runs.items():
+        first_record, first = items[0]
+        last_record, last = items[-1]
+        result.append(
+            AppliedRun(
+                apply_id=apply_id,
+                plan_digest=first.plan_digest,
+                plan_kind=first.plan_kind,
+                environment=first.environment,
+                universe_id=first.universe_id,
+                started=first.started or first_record.time,
+                finished=last_record.time,
+                status=last.status,
+                changes=tuple(changes.get(apply_id, ())),
+            )
+        )
+    return tuple(sorted(result, key=lambda run: run.started))
+
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    """RFC 3339 time, a date (``2026-01-31``), or an age such as ``30m``, ``12h``, ``7d``."""
+    match = _DURATION.match(text.strip())
+    if match:
+        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        return (now or datetime.now(UTC)) - delta
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"bad time {text!r}: use RFC 3339 (2026-01-31T12:00:00Z), a date, or an age (7d)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _record_time(record: LedgerRecord) -> datetime:
+    return parse_time(record.time)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """``audit log`` filters; every one given must hold."""
+
+    store: str | None = None
+    key: str | None = None
+    user: int | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, record: LedgerRecord) -> bool:
+        if self.actor is not None and record.actor != self.actor:
+            return False
+        if self.since is not None and _record_time(record) < self.since:
+            return False
+        if self.until is not None and _record_time(record) > self.until:
+            return False
+        if self.store is not None or self.key is not None:
+            address = _address_of(record)
+            if address is None:
+                return False
+            if self.store is not None and address.store != self.store:
+                return False
+            if self.key is not None and address.key != self.key:
+                return False
+        return self.user is None or _mentions_user(record, self.user)
+
+
+def _address_of(record: LedgerRecord) -> Address | None:
+    if not isinstance(record.body, ChangeRecord):
+        return None
+    try:
+        return Address.parse(record.body.address)
+    except ValueError:
+        return None
+
+
+def _mentions_user(record: LedgerRecord, user: int) -> bool:
+    """A change touching the user's entry (``users`` metadata or the id in its key), an erasure."""
+    digest = user_digest(user)
+    body = record.body
+    if isinstance(body, ErasureRecord):
+        return body.user == digest
+    if isinstance(body, ChangeRecord):
+        if digest in body.users:
+            return True
+        address = _address_of(record)
+        return address is not None and re.search(rf"(?<!\d){user}(?!\d)", address.key) is not None
+    return False
+
+
+def filter_records(records: Iterable[LedgerRecord], where: LogFilter) -> Iterator[LedgerRecord]:
+    for record in records:
+        if where.matches(record):
+            yield record
+
+
+def describe(record: LedgerRecord) -> str:
+    """One line of ``audit log`` text output."""
+    body = record.body
+    head = f"{record.time} #{record.seq} {record.actor}"
+    match body:
+        case ApplyRecord():
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(body.summary.items()) if v)
+            return (
+                f"{head} apply {body.apply_id} {body.status} env={body.environment}"
+                f" plan={body.plan_digest[:19]} ({counts or 'no changes'})"
+            )
+        case ChangeRecord():
+            revision = body.after.revision_id or "-"
+            return f"{head} {body.action} {body.address} {body.outcome} rev={revision}"
+        case ApprovalRecord():
+            return (
+                f"{head} approval by {body.approver} ({body.method}) env={body.environment}"
+                f" plan={body.plan_digest[:19]}"
+            )
+        case ErasureRecord():
+            return f"{head} erasure user={body.user[:19]} entries={body.entries}"

@@ -1,0 +1,1 @@
+"""Planning: compare the declaration with live state and build a reviewable plan."""

@@ -1,0 +1,146 @@
+"""The diagnostic catalogue: every code planning emits, its severity and its suggested fix.
+
+Codes are stable: a code is never reused for another meaning. docs/planning.md lists them all
+(a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dsgit.plan.model import Diagnostic, Severity
+
+__all__ = ["CATALOG", "Code", "diagnostic"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """One diagnostic kind: a stable code, its severity, a title and the usual fix."""
+
+    code: str
+    severity: Severity
+    title: str
+    fix: str | None
+
+    @property
+    def suppressible(self) -> bool:
+        return self.severity is Severity.BLOCKING
+
+
+_B, _E, _W, _I = Severity.BLOCKING, Severity.ERROR, Severity.WARNING, Severity.INFO
+
+_CODES = (
+    # destructive: block apply until suppressed in the declaration with a reason
+    Code("DSP001", _B, "entry delete", "suppress DSP001 on the store (or entry) with a reason"),
+    Code(
+        "DSP002",
+        _B,
+        "prune delete",
+        "add a file for the key to keep it, or suppress DSP002 in _store.yaml with a reason",
+    ),
+    Code(
+        "DSP003",
+        _B,
+        "mass delete",
+        "check the listing and the declaration; to proceed, suppress DSP003 in _store.yaml "
+        "with a reason and `count:` at least the number of deletions",
+    ),
+    Code(
+        "DSP004",
+        _B,
+        "rename without moved_from",
+        "add `moved_from: <old address>` to the new entry's file, or suppress DSP004",
+    ),
+    Code(
+        "DSP005",
+        _B,
+        "write to a profile holding an active session lock",
+        "wait until the player leaves (the game releases the lock), or suppress DSP005",
+    ),
+    # never suppressible
+    Code("DSP010", _E, "declared value fails its schema", "fix the value or the schema"),
+    Code("DSP011", _E, "listing failed", "retry; check the API key's list scope and the store"),
+    Code("DSP012", _E, "listing throttled", "retry later or lower `budget.share`"),
+    Code(
+        "DSP013",
+        _E,
+        "listing inconsistent with reads",
+        "retry: Open Cloud listed no keys although entries exist",
+    ),
+    Code("DSP014", _E, "entry read failed", "retry; check the API key's read scope"),
+    Code(
+        "DSP015",
+        _E,
+        "invalid moved_from",
+        "point moved_from at an undeclared entry of the same kind",
+    ),
+    Code(
+        "DSP016",
+        _E,
+        "value over the 4 MB limit",
+        "make the value smaller than 4,194,304 characters",
+    ),
+    Code(
+        "DSP017",
+        _E,
+        "encrypted value cannot be compared",
+        "provide the encryption key (DSGIT_KEY or the key file)",
+    ),
+    Code("DSP018", _E, "entry not read", "retry the plan"),
+    # warnings: shown prominently, never block
+    Code(
+        "DSP020",
+        _W,
+        "overwrites a change made outside git",
+        "import the live value first if it should be kept (`dsgit import`)",
+    ),
+    Code(
+        "DSP021", _W, "type change", "check that game code reading this path handles the new type"
+    ),
+    Code(
+        "DSP022",
+        _W,
+        "live entries fail the schema",
+        "migrate the live data (`dsgit migrate plan`) or relax the schema",
+    ),
+    Code("DSP023", _W, "value near the 4 MB limit", "split the value before it reaches the limit"),
+    Code(
+        "DSP024",
+        _W,
+        "counter is not an integer",
+        "counters must hold integers live and in git; planned as a plain update",
+    ),
+    # information
+    Code("DSP030", _I, "rename", None),
+    Code("DSP031", _I, "seed entries differ live (kept)", None),
+    Code("DSP032", _I, "observed entries differ from the declaration", None),
+    Code("DSP033", _I, "observed entries missing live", None),
+)
+
+CATALOG: dict[str, Code] = {code.code: code for code in _CODES}
+
+
+def diagnostic(
+    code: str,
+    message: str,
+    *,
+    address: str | None = None,
+    count: int | None = None,
+    store: str | None = None,
+    file: str | None = None,
+    line: int | None = None,
+    fix: str | None = None,
+) -> Diagnostic:
+    """A diagnostic of catalogue ``code`` (its severity, and its fix unless ``fix`` is given)."""
+    entry = CATALOG[code]
+    return Diagnostic(
+        code=code,
+        severity=entry.severity,
+        message=message,
+        fix=fix if fix is not None else entry.fix,
+        address=address,
+        count=count,
+        store=store,
+        file=file,
+        line=line,
+    )

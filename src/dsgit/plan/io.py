@@ -1,0 +1,286 @@
+"""Plan files: canonical JSON out, validated and digest-checked JSON in (docs/plan-format.md).
+
+``plan_to_json`` writes the canonical form (sorted keys, no insignificant whitespace, UTF-8, one
+final newline). ``plan_from_json`` accepts only that exact form: any edited byte, even
+whitespace, makes the plan stale (exit 4), as does a digest that does not match the body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+from jsonschema import Draft202012Validator
+
+from dsgit.errors import ConfigError, Location, StalePlan
+from dsgit.model.declaration import SourceInfo
+from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.plan.digest import canonical_json, sha256_digest
+from dsgit.plan.model import (
+    Action,
+    Change,
+    Diagnostic,
+    DiffLine,
+    DiffOp,
+    Plan,
+    Precondition,
+    Severity,
+)
+
+__all__ = [
+    "plan_body",
+    "plan_digest",
+    "plan_from_json",
+    "plan_schema",
+    "plan_to_dict",
+    "plan_to_json",
+    "with_digest",
+]
+
+
+# --- out ---------------------------------------------------------------------------------------
+
+
+def _diagnostic_to_dict(diag: Diagnostic) -> dict[str, JSONValue]:
+    return {
+        "code": diag.code,
+        "severity": diag.severity.value,
+        "message": diag.message,
+        "fix": diag.fix,
+        "address": diag.address,
+        "count": diag.count,
+        "suppressed_reason": diag.suppressed_reason,
+        "store": diag.store,
+        "file": diag.file,
+        "line": diag.line,
+    }
+
+
+def _entry_to_dict(data: EntryData) -> dict[str, JSONValue]:
+    return {"value": data.value, "attributes": dict(data.attributes), "users": list(data.users)}
+
+
+def _change_to_dict(change: Change) -> dict[str, JSONValue]:
+    pre = change.precondition
+    return {
+        "address": str(change.address),
+        "actions": [action.value for action in change.actions],
+        "reason": change.reason,
+        "precondition": {
+            "exists": pre.exists,
+            "etag": pre.etag,
+            "revision_id": pre.revision_id,
+            "value_digest": pre.value_digest,
+            "ordered_value": pre.ordered_value,
+        },
+        "after": _entry_to_dict(change.after) if change.after is not None else None,
+        "increment": change.increment,
+        "diff": [
+            {"pointer": line.pointer, "op": line.op, "old": line.old, "new": line.new}
+            for line in change.diff
+        ],
+        "sensitive": list(change.sensitive),
+        "encrypted": list(change.encrypted),
+        "diagnostics": [_diagnostic_to_dict(diag) for diag in change.diagnostics],
+        "moved_from": str(change.moved_from) if change.moved_from is not None else None,
+        "ownership": change.ownership,
+    }
+
+
+def plan_body(plan: Plan) -> dict[str, JSONValue]:
+    """The plan as a JSON object without ``digest``: what the digest covers."""
+    return {
+        "format_version": plan.format_version,
+        "dsgit_version": plan.dsgit_version,
+        "kind": plan.kind,
+        "created": plan.created,
+        "expires": plan.expires,
+        "environment": plan.environment,
+        "universe_id": plan.universe_id,
+        "source": {
+            "commit": plan.source.commit,
+            "dirty": plan.source.dirty,
+            "digest": plan.source.digest,
+        },
+        "context": dict(plan.context),
+        "changes": [_change_to_dict(change) for change in plan.changes],
+        "diagnostics": [_diagnostic_to_dict(diag) for diag in plan.diagnostics],
+        "summary": dict(plan.summary),
+    }
+
+
+def plan_digest(plan: Plan) -> str:
+    """``sha256:<hex>`` of the canonical body (everything but ``digest``)."""
+    return sha256_digest(canonical_json(plan_body(plan)))
+
+
+def with_digest(plan: Plan) -> Plan:
+    """The same plan with ``digest`` computed from its body (builders call this last)."""
+    return replace(plan, digest=plan_digest(plan))
+
+
+def plan_to_dict(plan: Plan) -> dict[str, JSONValue]:
+    """The whole plan file as a JSON object (``digest`` as stored in the plan)."""
+    body = plan_body(plan)
+    body["digest"] = plan.digest
+    return body
+
+
+def plan_to_json(plan: Plan) -> bytes:
+    """The canonical plan file bytes, ending with one newline."""
+    return canonical_json(plan_to_dict(plan)) + b"\n"
+
+
+# --- in ----------------------------------------------------------------------------------------
+
+
+@cache
+def plan_schema() -> dict[str, Any]:
+    """``dsgit/schemas/plan.schema.json``, shipped as package data."""
+    text = resources.files("dsgit").joinpath("schemas/plan.schema.json").read_text("utf-8")
+    return cast(dict[str, Any], json.loads(text))
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(plan_schema())
+
+
+def _looks_like_plan(data: bytes) -> bool:
+    # A canonical plan starts with its first sorted key and carries a digest: bytes like these
+    # that no longer parse were damaged or edited after dsgit wrote them.
+    return data.startswith(b'{"changes":') or b'"digest":"sha256:' in data
+
+
+def plan_from_json(data: bytes, *, source: str) -> Plan:
+    """Read a plan file. ``source`` names it in errors.
+
+    Raises ``StalePlan`` when the bytes are not exactly what dsgit wrote (digest mismatch, any
+    edit, even of whitespace) and ``ConfigError`` when they are not a plan at all.
+    """
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if _looks_like_plan(data):
+            raise StalePlan(
+                f"{source}: the plan file was damaged or edited after it was made ({exc}); "
+                "make a new plan"
+            ) from None
+        raise ConfigError(f"not a plan file: {exc}", Location(source)) from None
+    if not isinstance(raw, dict) or "format_version" not in raw:
+        raise ConfigError(
+            "not a plan file: expected a JSON object with format_version", Location(source)
+        )
+    if raw.get("format_version") != 1:
+        raise ConfigError(
+            f"unsupported plan format_version {raw.get('format_version')!r} (this dsgit reads 1)",
+            Location(source, field="format_version"),
+        )
+    stored = raw.get("digest")
+    if not isinstance(stored, str):
+        raise ConfigError("plan has no digest", Location(source, field="digest"))
+    body = {name: value for name, value in raw.items() if name != "digest"}
+    actual = sha256_digest(canonical_json(body))
+    if actual != stored:
+        raise StalePlan(
+            f"{source}: plan digest mismatch (file says {stored}, body is {actual}): the plan "
+            "was edited after it was made; make a new plan"
+        )
+    if canonical_json(raw) + b"\n" != data:
+        raise StalePlan(
+            f"{source}: the plan file is not in the canonical form dsgit writes (it was edited, "
+            "reformatted or re-encoded); make a new plan"
+        )
+    errors = sorted(_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
+    if errors:
+        first = errors[0]
+        pointer = "/" + "/".join(str(part) for part in first.absolute_path)
+        raise ConfigError(f"invalid plan: {first.message}", Location(source, field=pointer))
+    return _plan_from_dict(raw, source)
+
+
+def _address(text: str, source: str, where: str) -> Address:
+    try:
+        return Address.parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"invalid address: {exc}", Location(source, field=where)) from None
+
+
+def _diagnostic(raw: Mapping[str, Any]) -> Diagnostic:
+    return Diagnostic(
+        code=raw["code"],
+        severity=Severity(raw["severity"]),
+        message=raw["message"],
+        fix=raw["fix"],
+        address=raw["address"],
+        count=raw["count"],
+        suppressed_reason=raw["suppressed_reason"],
+        store=raw["store"],
+        file=raw["file"],
+        line=raw["line"],
+    )
+
+
+def _entry(raw: Mapping[str, Any]) -> EntryData:
+    return EntryData(
+        value=raw["value"], attributes=dict(raw["attributes"]), users=tuple(raw["users"])
+    )
+
+
+def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
+    pre = raw["precondition"]
+    moved = raw["moved_from"]
+    return Change(
+        address=_address(raw["address"], source, f"{where}/address"),
+        actions=tuple(Action(action) for action in raw["actions"]),
+        reason=raw["reason"],
+        precondition=Precondition(
+            exists=pre["exists"],
+            etag=pre["etag"],
+            revision_id=pre["revision_id"],
+            value_digest=pre["value_digest"],
+            ordered_value=pre["ordered_value"],
+        ),
+        after=_entry(raw["after"]) if raw["after"] is not None else None,
+        increment=raw["increment"],
+        diff=tuple(
+            DiffLine(
+                pointer=line["pointer"],
+                op=cast(DiffOp, line["op"]),
+                old=line["old"],
+                new=line["new"],
+            )
+            for line in raw["diff"]
+        ),
+        sensitive=tuple(raw["sensitive"]),
+        encrypted=tuple(raw["encrypted"]),
+        diagnostics=tuple(_diagnostic(diag) for diag in raw["diagnostics"]),
+        moved_from=(_address(moved, source, f"{where}/moved_from") if moved is not None else None),
+        ownership=raw["ownership"],
+    )
+
+
+def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
+    src = raw["source"]
+    return Plan(
+        format_version=raw["format_version"],
+        dsgit_version=raw["dsgit_version"],
+        kind=raw["kind"],
+        created=raw["created"],
+        expires=raw["expires"],
+        environment=raw["environment"],
+        universe_id=raw["universe_id"],
+        source=SourceInfo(commit=src["commit"], dirty=src["dirty"], digest=src["digest"]),
+        changes=tuple(
+            _change(change, source, f"/changes/{index}")
+            for index, change in enumerate(raw["changes"])
+        ),
+        diagnostics=tuple(_diagnostic(diag) for diag in raw["diagnostics"]),
+        summary=dict(raw["summary"]),
+        digest=raw["digest"],
+        context=dict(raw["context"]),
+    )

@@ -1,0 +1,243 @@
+"""The plan: what ``dsgit plan`` found and ``dsgit apply`` executes, as frozen values.
+
+A plan is built once (by :mod:`dsgit.plan.build` from a declaration and live state, or by the
+undo commands from pre-images or point-in-time reads), serialised by :mod:`dsgit.plan.io` and
+rendered by :mod:`dsgit.render`. Renderers and the applier read the same objects, so what is
+shown is what runs (DESIGN.md §4, PLAN-CONTRACT.md).
+
+Secrets: ``Change.after`` never holds a sensitive plaintext. A value under a ``sensitive``
+pointer is replaced by ``{"$sensitive": "sha256:<hex>"}`` (see :func:`sensitive_placeholder`);
+a value under an ``encrypted`` pointer stays the ``ENC[...]`` ciphertext from the repository.
+Diff lines under either show ``"(sensitive)"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal, TypeAlias
+
+from dsgit.model.declaration import SourceInfo
+from dsgit.model.entry import Address, EntryData, JSONValue
+
+__all__ = [
+    "MASK",
+    "PLAN_FORMAT_VERSION",
+    "PLAN_KINDS",
+    "SENSITIVE_KEY",
+    "Action",
+    "Change",
+    "Diagnostic",
+    "DiffLine",
+    "DiffOp",
+    "Plan",
+    "Precondition",
+    "Severity",
+    "format_time",
+    "parse_time",
+    "summarize",
+]
+
+PLAN_FORMAT_VERSION = 1
+PLAN_KINDS = ("plan", "rollback", "revert", "restore", "retention", "erasure", "migration")
+
+MASK = "(sensitive)"  # what a diff line shows for a sensitive or encrypted value
+SENSITIVE_KEY = "$sensitive"  # the one key of a sensitive placeholder object in ``after``
+
+DiffOp: TypeAlias = Literal["add", "remove", "replace"]
+
+
+class Action(StrEnum):
+    """What apply does to one entry (a Terraform-style list of these per change)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    INCREMENT = "increment"
+    NOOP = "no-op"
+
+
+class Severity(StrEnum):
+    """How much a diagnostic matters to apply."""
+
+    ERROR = "error"  # never suppressible: apply refuses (exit 3)
+    BLOCKING = "blocking"  # destructive: apply refuses unless suppressed with a reason
+    WARNING = "warning"  # shown prominently, never blocks
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding with a stable code (``DSP001``...), documented in docs/planning.md.
+
+    ``address`` is the plan address of the entry concerned (None for store- or plan-level
+    findings; ``store`` names the store then). ``count`` carries the number of entries for
+    counting diagnostics (mass delete, live entries failing a schema). ``suppressed_reason`` is
+    set when a ``Suppression`` in the declaration let a BLOCKING diagnostic through.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str | None
+    address: str | None
+    count: int | None = None
+    suppressed_reason: str | None = None
+    store: str | None = None  # "standard:NAME" / "ordered:NAME" for store-level findings
+    file: str | None = None  # repository-relative file to change, when known
+    line: int | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """True when apply must refuse: an ERROR, or a BLOCKING diagnostic not suppressed."""
+        if self.severity is Severity.ERROR:
+            return True
+        return self.severity is Severity.BLOCKING and self.suppressed_reason is None
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """The live state the plan was made against; apply writes only if it still holds.
+
+    ``value_digest`` is ``sha256:<hex>`` of the canonical JSON of the live
+    ``{"value", "attributes", "users"}`` (see :func:`dsgit.plan.digest.entry_digest`);
+    ``ordered_value`` is the live integer of an ordered entry.
+    """
+
+    exists: bool
+    etag: str | None = None
+    revision_id: str | None = None
+    value_digest: str | None = None
+    ordered_value: int | None = None
+
+    @classmethod
+    def absent(cls) -> Precondition:
+        return cls(exists=False)
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One readable difference at a JSON pointer (``/Items/3/Price``); masked when sensitive.
+
+    Value pointers are bare RFC 6901 pointers (``/Coins``, ``""`` for the whole value);
+    metadata differences use ``@attributes/<pointer>`` and ``@users``.
+    """
+
+    pointer: str
+    op: DiffOp
+    old: JSONValue = None
+    new: JSONValue = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What apply does to one entry, with the live state it expects and why.
+
+    ``after`` is None for delete and no-op; for an increment it is the expected result.
+    ``increment`` is the amount when ``actions == (INCREMENT,)``. ``moved_from`` links the
+    create half of a rename to the address whose delete is its other half.
+    """
+
+    address: Address
+    actions: tuple[Action, ...]
+    reason: str
+    precondition: Precondition
+    after: EntryData | None
+    increment: int | None
+    diff: tuple[DiffLine, ...]
+    sensitive: tuple[str, ...]
+    encrypted: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    moved_from: Address | None = None
+    ownership: str | None = None  # the entry's ownership mode, for renderers
+
+    @property
+    def action(self) -> Action:
+        """The main action (the first; plans made by dsgit have exactly one)."""
+        return self.actions[0]
+
+    @property
+    def is_noop(self) -> bool:
+        return self.actions == (Action.NOOP,)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A reviewable, serialisable set of changes for one environment.
+
+    ``digest`` is ``sha256:<hex>`` of the canonical JSON body without ``digest`` itself
+    (:func:`dsgit.plan.io.plan_digest`). ``context`` holds kind-specific facts that the digest
+    covers, e.g. ``{"to_commit": ...}`` for a rollback.
+    """
+
+    format_version: int
+    dsgit_version: str
+    kind: str
+    created: str
+    expires: str
+    environment: str
+    universe_id: int
+    source: SourceInfo
+    changes: tuple[Change, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    summary: Mapping[str, int]
+    digest: str
+    context: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def all_diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Plan-level diagnostics first, then each change's, in plan order."""
+        found = list(self.diagnostics)
+        for change in self.changes:
+            found.extend(change.diagnostics)
+        return tuple(found)
+
+    @property
+    def blocking(self) -> tuple[Diagnostic, ...]:
+        """Every diagnostic (plan and changes) that makes apply refuse."""
+        return tuple(diag for diag in self.all_diagnostics if diag.blocks)
+
+    @property
+    def destructive(self) -> bool:
+        """Of the destructive class for approvals: deletes, or any BLOCKING-class diagnostic
+        (prune, mass delete, rename, session lock), suppressed or not."""
+        if any(Action.DELETE in change.actions for change in self.changes):
+            return True
+        return any(diag.severity is Severity.BLOCKING for diag in self.all_diagnostics)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when apply would write anything."""
+        return any(not change.is_noop for change in self.changes)
+
+    @property
+    def applicable(self) -> bool:
+        return not self.blocking
+
+    def expired(self, now: datetime) -> bool:
+        """True when ``now`` (timezone-aware) is at or past ``expires``."""
+        return now >= parse_time(self.expires)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z`` and whole seconds, as plan files hold times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Invert :func:`format_time` (accepts any RFC 3339 offset). Raises ``ValueError``."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no UTC offset")
+    return moment
+
+
+def summarize(changes: tuple[Change, ...], *, unchanged: int = 0) -> dict[str, int]:
+    """Counts per action; ``unchanged`` adds entries compared equal that the plan leaves out."""
+    counts = {action.value: 0 for action in Action}
+    for change in changes:
+        counts[change.action.value] += 1
+    counts[Action.NOOP.value] += unchanged
+    return counts

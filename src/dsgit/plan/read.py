@@ -1,0 +1,242 @@
+"""Reading live state for a plan: the only module of ``dsgit.plan`` that talks to Open Cloud.
+
+Requests made, and nothing else:
+
+- one listing per managed scope of every **owned** store (keys only; ordered listings carry
+  values), because owned stores are git's: the listing finds keys to prune and spares a read
+  for every declared key that does not exist yet;
+- one read per declared entry that the listing shows live, and per key to prune (a delete
+  needs the etag for its precondition); entries of ``seed`` and ``observed`` stores are read
+  directly, without listing (those stores hold player data: listing millions of keys to find a
+  few declared ones would spend the budget for nothing).
+
+Reads start as soon as a listing page names their key (``OpenCloudApi.get_entries`` consumes
+requests lazily), so listing and reading overlap within the rate budget.
+
+A listing that fails or is throttled is an error diagnostic (DSP011 / DSP012), never "everything
+was deleted": its scope is marked failed and nothing in it is planned. An empty listing is only
+believed when the scope declares no entry, or when reads of up to three declared keys confirm
+that they are absent; if any of them exists, the listing is wrong (DSP013). Roblox answers the
+listing of a store that does not exist with an empty page, so an empty, confirmed listing means
+"nothing there yet", which is the normal state of a new store.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dsgit.errors import DsgitError, RateLimitedError
+from dsgit.model.declaration import Ownership
+from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
+from dsgit.plan.build import RESERVED_STORE
+from dsgit.plan.codes import diagnostic
+from dsgit.plan.desired import DesiredEntry, DesiredState, StoreSpec
+from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
+from dsgit.plan.model import Diagnostic
+from dsgit.plan.targets import AddressFilter
+from dsgit.remote.api import OpenCloudApi
+from dsgit.remote.concurrent import map_concurrently
+
+__all__ = ["SPOT_CHECKS", "read_live"]
+
+SPOT_CHECKS = 3  # declared keys read to confirm an empty listing
+_ORDERED_WORKERS = 8
+
+
+@dataclass
+class _Reading:
+    desired: DesiredState
+    select: AddressFilter
+    listings: dict[ScopeKey, ScopeListing] = field(default_factory=dict)
+    entries: dict[Address, LiveValue | None] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    spot: dict[ScopeKey, list[Address]] = field(default_factory=dict)
+    requested: set[Address] = field(default_factory=set)
+
+    def wanted(self) -> dict[ScopeKey, set[str]]:
+        """Declared keys per scope that this plan covers (rename sources included)."""
+        found: dict[ScopeKey, set[str]] = defaultdict(set)
+        for address, want in self.desired.entries.items():
+            if address.store == RESERVED_STORE:
+                continue
+            moved = want.moved_from if isinstance(want, DesiredEntry) else None
+            if self.select.selects(address) or (moved is not None and self.select.selects(moved)):
+                found[(address.kind, address.store, address.scope)].add(address.key)
+                if moved is not None:
+                    found[(moved.kind, moved.store, moved.scope)].add(moved.key)
+        return found
+
+
+def _listed(spec: StoreSpec) -> bool:
+    return spec.policy.ownership is Ownership.OWNED or spec.policy.prune
+
+
+def _fail(reading: _Reading, key: ScopeKey, exc: DsgitError) -> None:
+    kind, store, scope = key
+    label = f"{kind.value}:{store}"
+    code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
+    reading.listings[key] = ScopeListing.failed()
+    reading.diagnostics.append(
+        diagnostic(
+            code,
+            f"{label}/{scope}: listing failed ({exc}); nothing in this scope is planned",
+            store=label,
+        )
+    )
+
+
+def _list_scope(
+    api: OpenCloudApi, reading: _Reading, key: ScopeKey, prune: bool, wanted: set[str]
+) -> Iterator[tuple[str, str, str]]:
+    """List one standard scope, yielding read requests as pages arrive."""
+    kind, store, scope = key
+    keys: set[str] = set()
+    try:
+        for item in api.list_keys(store, scope):
+            if item.deleted:
+                continue
+            keys.add(item.key)
+            address = Address(kind, store, scope, item.key)
+            if item.key in wanted or (prune and reading.select.selects(address)):
+                reading.requested.add(address)
+                yield (store, scope, item.key)
+    except DsgitError as exc:
+        _fail(reading, key, exc)
+        return
+    reading.listings[key] = ScopeListing(ok=True, keys=frozenset(keys))
+    if not keys and wanted:
+        # An empty listing is suspicious when keys are declared: confirm with a few reads.
+        checks = [Address(kind, store, scope, name) for name in sorted(wanted)[:SPOT_CHECKS]]
+        reading.spot[key] = checks
+        for address in checks:
+            reading.requested.add(address)
+            yield (store, scope, address.key)
+
+
+def _list_ordered(api: OpenCloudApi, reading: _Reading, key: ScopeKey) -> None:
+    _kind, store, scope = key
+    try:
+        values = {item.key: item.value for item in api.list_ordered(store, scope)}
+    except DsgitError as exc:
+        _fail(reading, key, exc)
+        return
+    reading.listings[key] = ScopeListing(ok=True, values=values)
+
+
+def _requests(
+    api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]
+) -> Iterator[tuple[str, str, str]]:
+    """Every standard read the plan needs, interleaved with the listings that find them."""
+    listed: set[ScopeKey] = set()
+    for (kind, name), spec in sorted(reading.desired.stores.items()):
+        if kind is not StoreKind.STANDARD or name == RESERVED_STORE or not _listed(spec):
+            continue
+        if not reading.select.may_select_store(kind, name):
+            continue
+        scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
+        for scope in sorted(scopes):
+            key = (kind, name, scope)
+            listed.add(key)
+            yield from _list_scope(api, reading, key, spec.policy.prune, wanted.get(key, set()))
+    for scope_key, names in sorted(wanted.items()):
+        if scope_key[0] is StoreKind.STANDARD and scope_key not in listed:
+            _, store, scope = scope_key
+            for name in sorted(names):
+                reading.requested.add(Address(StoreKind.STANDARD, store, scope, name))
+                yield (store, scope, name)
+
+
+def _read_standard(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> None:
+    try:
+        for (store, scope, key), live in api.get_entries(_requests(api, reading, wanted)):
+            reading.entries[Address(StoreKind.STANDARD, store, scope, key)] = live
+    except DsgitError as exc:
+        missing = reading.requested - reading.entries.keys()
+        reading.diagnostics.append(
+            diagnostic(
+                "DSP014",
+                f"reading live entries failed ({exc}); {len(missing)} entries were not read",
+                count=len(missing),
+            )
+        )
+        for scope_key in wanted:
+            if scope_key[0] is StoreKind.STANDARD and scope_key not in reading.listings:
+                reading.listings[scope_key] = ScopeListing.failed()
+
+
+def _read_ordered(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> None:
+    direct: list[Address] = []
+    for (kind, name), spec in sorted(reading.desired.stores.items()):
+        if kind is not StoreKind.ORDERED or not reading.select.may_select_store(kind, name):
+            continue
+        scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
+        for scope in sorted(scopes):
+            if _listed(spec):
+                _list_ordered(api, reading, (kind, name, scope))
+    for key, names in sorted(wanted.items()):
+        kind, store, scope = key
+        if kind is not StoreKind.ORDERED:
+            continue
+        listing = reading.listings.get(key)
+        if listing is not None and listing.ok and not listing.values and names:
+            reading.spot[key] = [
+                Address(kind, store, scope, n) for n in sorted(names)[:SPOT_CHECKS]
+            ]
+            direct.extend(reading.spot[key])
+        elif listing is None:
+            direct.extend(Address(kind, store, scope, name) for name in sorted(names))
+
+    reading.requested.update(direct)
+
+    def read(address: Address) -> LiveOrderedEntry | None:
+        return api.get_ordered(address.store, address.key, address.scope)
+
+    try:
+        for address, live in map_concurrently(read, direct, workers=_ORDERED_WORKERS):
+            reading.entries[address] = live
+    except DsgitError as exc:
+        reading.diagnostics.append(
+            diagnostic(
+                "DSP014",
+                f"reading live ordered entries failed ({exc})",
+                count=len(set(direct) - reading.entries.keys()),
+            )
+        )
+
+
+def _check_spots(reading: _Reading) -> None:
+    for key, checks in sorted(reading.spot.items()):
+        found = [
+            a for a in checks if isinstance(reading.entries.get(a), LiveEntry | LiveOrderedEntry)
+        ]
+        if not found:
+            continue
+        kind, store, scope = key
+        label = f"{kind.value}:{store}"
+        reading.listings[key] = ScopeListing.failed()
+        reading.diagnostics.append(
+            diagnostic(
+                "DSP013",
+                f"{label}/{scope}: the listing returned no keys, but {found[0]} exists live; "
+                "the listing cannot be trusted, nothing in this scope is planned",
+                store=label,
+            )
+        )
+
+
+def read_live(api: OpenCloudApi, desired: DesiredState, select: AddressFilter) -> LiveState:
+    """List and read what planning ``desired`` (restricted to ``select``) needs."""
+    reading = _Reading(desired, select)
+    wanted = reading.wanted()
+    _read_standard(api, reading, wanted)
+    _read_ordered(api, reading, wanted)
+    _check_spots(reading)
+    unread = frozenset(reading.requested - reading.entries.keys())
+    return LiveState(
+        listings=dict(reading.listings),
+        entries=dict(reading.entries),
+        unread=unread,
+        diagnostics=tuple(reading.diagnostics),
+    )

@@ -1,0 +1,70 @@
+"""JSON value facts planning relies on: Luau-aware equality, type names, encoded size.
+
+Values come back from game servers as Luau tables serialised to JSON, so equality here is what
+a game would consider equal: numbers compare by value (``1`` and ``1.0`` are one Luau number),
+booleans are not numbers, and an empty table may come back as ``[]`` or ``{}``
+(real-world-data.md), so those two are equal. Anything else is compared exactly.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dsgit.model.entry import EntryData, JSONValue
+
+__all__ = ["MAX_VALUE_CHARS", "data_equal", "encoded_size", "json_type", "values_equal"]
+
+MAX_VALUE_CHARS = 4_194_304  # Open Cloud's limit on a value once JSON-encoded
+
+
+def json_type(value: object) -> str:
+    """The JSON type name: null, boolean, number, string, array or object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _empty_table(value: object) -> bool:
+    return (isinstance(value, list | dict)) and not value
+
+
+def values_equal(left: JSONValue, right: JSONValue) -> bool:
+    """Equality as a game sees it (see the module docstring)."""
+    if _empty_table(left) and _empty_table(right):
+        return True
+    kind = json_type(left)
+    if kind != json_type(right):
+        return False
+    if isinstance(left, dict):
+        assert isinstance(right, dict)
+        return left.keys() == right.keys() and all(
+            values_equal(item, right[name]) for name, item in left.items()
+        )
+    if isinstance(left, list):
+        assert isinstance(right, list)
+        return len(left) == len(right) and all(
+            values_equal(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return left == right
+
+
+def data_equal(left: EntryData, right: EntryData) -> bool:
+    """Value, attributes and users all equal (users as a set: Roblox keeps no order)."""
+    return (
+        values_equal(left.value, right.value)
+        and values_equal(dict(left.attributes), dict(right.attributes))
+        and sorted(left.users) == sorted(right.users)
+    )
+
+
+def encoded_size(value: JSONValue) -> int:
+    """Characters of the value once JSON-encoded compactly, as Open Cloud counts them."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))

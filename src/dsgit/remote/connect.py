@@ -1,0 +1,80 @@
+"""From an environment in ``dsgit.yaml`` to a ready :class:`OpenCloudClient`.
+
+- ``emulator: PATH``: the embedded emulator, in process, persisted in that SQLite file (its folder,
+  usually ``.dsgit/``, is created); no key, no rate limits, so the client's limiter is off.
+- ``url``: httpx over the network, the key read from the variable named by ``api_key_env``, the
+  rate budget sized from ``budget``. A served emulator without auth needs no key; Roblox does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from dsgit.config import CONFIG_FILE, DEFAULT_URL, Environment
+from dsgit.errors import ConfigError, Location
+from dsgit.remote.budget import RateBudget
+from dsgit.remote.client import OpenCloudClient
+from dsgit.remote.retry import RetryPolicy
+
+__all__ = ["EMBEDDED_BASE_URL", "open_client"]
+
+# The in-process transport ignores the host; this one only shows up in error messages.
+EMBEDDED_BASE_URL = "http://embedded-emulator"
+
+
+def open_client(
+    env: Environment,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> OpenCloudClient:
+    """A client for ``env``; close it (or use ``with``) to release connections and the database.
+
+    ``transport`` replaces the network (or the embedded emulator) in tests.
+    """
+    if env.emulator is not None:
+        on_close = None
+        if transport is None:
+            from dsgit.emulator import Emulator
+
+            env.emulator.parent.mkdir(parents=True, exist_ok=True)
+            emulator = Emulator(db=env.emulator, ccu=None)
+            transport = emulator.transport()
+            on_close = getattr(emulator, "close", None)
+        return OpenCloudClient(
+            env.universe_id,
+            base_url=EMBEDDED_BASE_URL,
+            transport=transport,
+            budget=RateBudget.unlimited(),
+            retry=retry,
+            sleep=sleep,
+            on_close=on_close,
+        )
+    url = env.url or DEFAULT_URL
+    key = env.api_key()
+    where = Location(CONFIG_FILE, field=f"environments.{env.name}.api_key_env")
+    if env.api_key_env is not None and key is None:
+        raise ConfigError(
+            f"environment {env.name!r} reads its API key from ${env.api_key_env}, "
+            "which is unset or empty",
+            where,
+        )
+    if key is None and url.rstrip("/") == DEFAULT_URL:
+        raise ConfigError(
+            f"environment {env.name!r} talks to Roblox but sets no `api_key_env` "
+            "(the name of the variable holding the Open Cloud API key)",
+            where,
+        )
+    return OpenCloudClient(
+        env.universe_id,
+        base_url=url,
+        api_key=key,
+        transport=transport,
+        budget=RateBudget(env.budget),
+        retry=retry,
+        sleep=sleep,
+    )

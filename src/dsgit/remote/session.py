@@ -1,0 +1,196 @@
+"""One request to Open Cloud: rate budget, retries, error mapping, paging, parsing.
+
+``Session`` owns the ``httpx.Client`` (with the injected transport) and is what every operation
+of :class:`dsgit.remote.client.OpenCloudClient` goes through:
+
+- the rate budget (``budget.py``) grants a permit for the request's class;
+- retries (``retry.py``) repeat transient failures and verify writes before repeating them;
+- failures (``failures.py``) map an error status, once, into ``dsgit.errors``.
+
+The API key travels only in the ``x-api-key`` header, added by an ``httpx.Auth`` whose repr
+hides it; errors name the method and URL path, never headers, and any server message that
+echoes the key has it replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from dsgit import __version__
+from dsgit.errors import MalformedResponse, TransportError
+from dsgit.remote import parse
+from dsgit.remote.budget import RateBudget, RequestClass
+from dsgit.remote.failures import error_from_response, is_retryable_status, parse_retry_after
+from dsgit.remote.retry import Retryable, RetryPolicy, Safety, call_with_retries
+
+__all__ = ["MISSING", "Session"]
+
+log = logging.getLogger("dsgit.remote")
+
+T = TypeVar("T")
+
+MISSING: Any = object()  # what ``call(..., allow_404=True)`` returns for a 404
+
+
+class _ApiKeyAuth(httpx.Auth):
+    """Adds ``x-api-key`` to each request; its repr never shows the key."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["x-api-key"] = self._key
+        yield request
+
+    def __repr__(self) -> str:
+        return "_ApiKeyAuth(key=***)"
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    name = type(exc).__name__
+    detail = str(exc)
+    return f"{name}: {detail}" if detail else name
+
+
+class Session:
+    """Sends requests within the budget, retries them, and maps their failures."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None,
+        transport: httpx.BaseTransport | None,
+        budget: RateBudget,
+        retry: RetryPolicy,
+        timeout: float,
+        connections: int,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.budget = budget
+        self.retry_policy = retry
+        self._secrets = (api_key,) if api_key else ()
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            auth=_ApiKeyAuth(api_key) if api_key else None,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            headers={"user-agent": f"dsgit/{__version__}"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"Session({str(self._http.base_url)!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        request_class: RequestClass | None,
+        params: Mapping[str, str | int] | None,
+        body: Any,
+        allow_404: bool,
+    ) -> Any:
+        started = time.monotonic()
+        with self.budget.acquire(request_class):
+            try:
+                response = self._http.request(
+                    method,
+                    path,
+                    params=dict(params) if params else None,
+                    content=None if body is None else json.dumps(body).encode("utf-8"),
+                    headers=None if body is None else {"content-type": "application/json"},
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never left: no doubt about whether it happened.
+                raise Retryable(
+                    TransportError(method, path, _describe(exc)), ambiguous=False
+                ) from exc
+            except httpx.TransportError as exc:
+                raise Retryable(
+                    TransportError(method, path, _describe(exc)), ambiguous=True
+                ) from exc
+        status = response.status_code
+        log.debug("%s %s -> %d in %.3fs", method, path, status, time.monotonic() - started)
+        if 200 <= status < 300:
+            if not response.content:
+                return {}
+            try:
+                return json.loads(response.content)
+            except ValueError:
+                raise MalformedResponse(
+                    method, path, status, "MALFORMED_RESPONSE", "the body is not JSON"
+                ) from None
+        if allow_404 and status == 404:
+            return MISSING
+        error = error_from_response(method, path, response, secrets=self._secrets)
+        if is_retryable_status(status):
+            raise Retryable(
+                error,
+                ambiguous=status != 429,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        raise error
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        request_class: RequestClass | None,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+        allow_404: bool = False,
+        safety: Safety = Safety.IDEMPOTENT,
+        verify: Callable[[], Any] | None = None,
+    ) -> Any:
+        return call_with_retries(
+            lambda: self._attempt(method, path, request_class, params, body, allow_404),
+            policy=self.retry_policy,
+            sleep=self._sleep,
+            safety=safety,
+            verify=verify,
+            describe=(method, path),
+        )
+
+    @staticmethod
+    def parse(method: str, path: str, function: Callable[..., T], *args: Any, **kw: Any) -> T:
+        try:
+            return function(*args, **kw)
+        except parse.BodyError as exc:
+            raise MalformedResponse(method, path, 200, "MALFORMED_RESPONSE", str(exc)) from None
+
+    def pages(
+        self,
+        path: str,
+        request_class: RequestClass,
+        params: dict[str, str | int],
+        field: str,
+    ) -> Iterator[Any]:
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            query = dict(params)
+            if token:
+                query["pageToken"] = token
+            body = self.call("GET", path, request_class, params=query)
+            items, token = self.parse("GET", path, parse.page, body, field)
+            yield from items
+            if not token:
+                return
+            if token in seen:
+                raise MalformedResponse(
+                    "GET", path, 200, "MALFORMED_RESPONSE", "the page token repeats"
+                )
+            seen.add(token)

@@ -1,0 +1,1 @@
+"""Renderers of plans: text, markdown (pull requests) and json, from the same Plan object."""

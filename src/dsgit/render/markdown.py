@@ -1,0 +1,132 @@
+"""The pull-request rendering: summary, diagnostics table, collapsible diffs per store, digest.
+
+GitHub refuses comments over 65,536 characters, so the rendering fits ``limit``: diffs are
+dropped from the end (whole stores, then lines) with a note saying how many were left out.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import groupby
+
+from dsgit.plan.model import Change, Diagnostic, Plan, Severity
+from dsgit.render.values import blocked_line, change_headline, diff_text, summary_line
+
+__all__ = ["GITHUB_COMMENT_LIMIT", "render_markdown"]
+
+GITHUB_COMMENT_LIMIT = 65_536
+_ICON = {
+    Severity.ERROR: ":x:",
+    Severity.BLOCKING: ":no_entry:",
+    Severity.WARNING: ":warning:",
+    Severity.INFO: ":information_source:",
+}
+_MAX_TABLE_ROWS = 100
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fence(body: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}diff\n{body}\n{fence}"
+
+
+def _row(diag: Diagnostic) -> str:
+    severity = diag.severity.value
+    if diag.suppressed_reason is not None:
+        severity += f" (suppressed: {_cell(diag.suppressed_reason)})"
+    where = diag.address or diag.store or ""
+    return (
+        f"| {_ICON[diag.severity]} | `{diag.code}` | {severity} | {_cell(where)} | "
+        f"{_cell(diag.message)} | {_cell(diag.fix if diag.suppressed_reason is None else '')} |"
+    )
+
+
+def _change_block(change: Change) -> str:
+    lines = [change_headline(change)]
+    lines.extend(f"    {diff_text(line)}" for line in change.diff)
+    return "\n".join(lines)
+
+
+def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str, int]:
+    """The ``<details>`` of one store within ``budget`` characters; and changes left out."""
+    head = f"<details><summary><b>{_cell(store)}</b>: {len(changes)} change(s)</summary>\n\n"
+    tail = "\n</details>\n"
+    blocks: list[str] = []
+    used = len(head) + len(tail) + 20
+    for index, change in enumerate(changes):
+        block = _change_block(change)
+        if used + len(block) + 1 > budget:
+            left = len(changes) - index
+            blocks.append(f"… {left} more change(s) not shown: see the plan file")
+            return head + _fence("\n".join(blocks)) + tail, left
+        blocks.append(block)
+        used += len(block) + 1
+    return head + _fence("\n".join(blocks)) + tail, 0
+
+
+def _store_of(change: Change) -> str:
+    prefix = "ordered:" if str(change.address).startswith("ordered:") else ""
+    return prefix + change.address.store
+
+
+def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """A pull-request comment for ``plan``, at most ``limit`` characters."""
+    parts: list[str] = []
+    parts.append(
+        f"### dsgit {plan.kind}: `{_cell(plan.environment)}` (universe {plan.universe_id})\n"
+    )
+    status = "**No changes.**" if not plan.has_changes else f"**Plan:** {summary_line(plan)}."
+    parts.append(status + "\n")
+    blocked = blocked_line(plan)
+    if blocked is not None:
+        parts.append(f":no_entry: **{blocked}**\n")
+    diags = plan.all_diagnostics
+    if diags:
+        rows = [_row(d) for d in diags[:_MAX_TABLE_ROWS]]
+        table = [
+            "| | code | severity | where | message | fix |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+        if len(diags) > _MAX_TABLE_ROWS:
+            table.append(f"\n… {len(diags) - _MAX_TABLE_ROWS} more diagnostics in the plan file")
+        parts.append("\n".join(table) + "\n")
+    source = plan.source.commit[:12] if plan.source.commit else "working tree"
+    footer = (
+        f"\nPlan digest: `{plan.digest}` · source `{source}`"
+        f"{' (dirty)' if plan.source.dirty else ''} · expires {plan.expires}\n"
+    )
+    text = "\n".join(parts)
+    if len(text) + len(footer) > limit:
+        # Even the table is too long: cut it and say so.
+        room = max(0, limit - len(footer) - 120)
+        text = (
+            text[:room] + "\n\n… diagnostics cut to fit GitHub's comment limit: see the plan file\n"
+        )
+    changed = [c for c in plan.changes]
+    left_out = 0
+    sections: list[str] = []
+    room = limit - len(text) - len(footer) - 200
+    for store, group in groupby(changed, key=_store_of):
+        items = list(group)
+        if room <= 300:
+            left_out += len(items)
+            continue
+        section, skipped = _store_section(store, items, room)
+        sections.append(section)
+        room -= len(section)
+        left_out += skipped
+    body = text + "\n" + "\n".join(sections)
+    if left_out:
+        body += (
+            f"\n_{left_out} change(s) not shown to fit GitHub's comment limit: "
+            "see the plan file._\n"
+        )
+    return (body + footer)[:limit]

@@ -1,0 +1,87 @@
+"""The terminal rendering of a plan: coloured on a TTY, plain with NO_COLOR or in a pipe."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from dsgit.plan.model import Action, Diagnostic, Plan, Severity
+from dsgit.render.values import blocked_line, change_headline, diff_text, summary_line
+
+__all__ = ["render_text", "use_color"]
+
+_RESET = "\x1b[0m"
+_ACTION_COLOR = {
+    Action.CREATE: "\x1b[32m",
+    Action.UPDATE: "\x1b[33m",
+    Action.DELETE: "\x1b[31m",
+    Action.INCREMENT: "\x1b[36m",
+    Action.NOOP: "\x1b[2m",
+}
+_SEVERITY_COLOR = {
+    Severity.ERROR: "\x1b[1;31m",
+    Severity.BLOCKING: "\x1b[1;35m",
+    Severity.WARNING: "\x1b[33m",
+    Severity.INFO: "\x1b[2m",
+}
+_MAX_DIFF_LINES = 50  # per change; the plan file has them all
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def _diagnostic_lines(diag: Diagnostic, color: bool, indent: str) -> list[str]:
+    label = diag.severity.value.upper()
+    if diag.suppressed_reason is not None:
+        label += f" (suppressed: {diag.suppressed_reason})"
+    head = _paint(f"{diag.code} {label}", _SEVERITY_COLOR[diag.severity], color)
+    lines = [f"{indent}{head} {diag.message}"]
+    if diag.fix and diag.suppressed_reason is None and diag.severity is not Severity.INFO:
+        lines.append(f"{indent}    fix: {diag.fix}")
+    return lines
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan as a terminal would show it (ends with a newline)."""
+    out: list[str] = []
+    source = plan.source.commit[:12] if plan.source.commit else "working tree"
+    dirty = " (uncommitted changes)" if plan.source.dirty and plan.source.commit else ""
+    out.append(
+        f"dsgit {plan.kind} for environment {plan.environment} (universe {plan.universe_id}), "
+        f"from {source}{dirty}"
+    )
+    out.append(f"created {plan.created}, expires {plan.expires}")
+    if plan.diagnostics:
+        out.append("")
+        for diag in plan.diagnostics:
+            out.extend(_diagnostic_lines(diag, color, ""))
+    if plan.changes:
+        out.append("")
+    for change in plan.changes:
+        out.append(_paint(change_headline(change), _ACTION_COLOR[change.action], color))
+        shown = change.diff[:_MAX_DIFF_LINES]
+        for line in shown:
+            out.append(f"    {diff_text(line)}")
+        if len(change.diff) > len(shown):
+            out.append(f"    … {len(change.diff) - len(shown)} more lines in the plan file")
+        for diag in change.diagnostics:
+            out.extend(_diagnostic_lines(diag, color, "    "))
+    out.append("")
+    if plan.has_changes:
+        out.append(f"Plan: {summary_line(plan)}.")
+    else:
+        out.append(f"No changes: the live state matches ({summary_line(plan)}).")
+    blocked = blocked_line(plan)
+    if blocked is not None:
+        out.append(_paint(blocked, _SEVERITY_COLOR[Severity.ERROR], color))
+    out.append(f"Digest: {plan.digest}")
+    return "\n".join(out) + "\n"

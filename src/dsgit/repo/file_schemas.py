@@ -1,0 +1,140 @@
+"""The JSON Schemas of dsgit's own file kinds (``dsgit/schemas/*.schema.json``) and checks
+against them that turn every schema error into a :class:`Problem` at the right line.
+
+The same files serve editors (``# yaml-language-server: $schema=…``), so they carry
+``errorMessage`` / ``patternErrorMessage`` hints that both editors and these checks show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from yaml.nodes import Node
+
+from dsgit.model.entry import JSONValue
+from dsgit.repo.problems import Problem
+from dsgit.repo.schema_messages import safe_message
+from dsgit.repo.yamlload import key_node, locate, node_position
+
+__all__ = ["SCHEMA_BASE_URI", "FileKind", "check_file", "file_schema", "schema_file_names"]
+
+SCHEMA_BASE_URI = "https://dsgit.dev/schemas/"
+
+
+class FileKind(StrEnum):
+    """The kinds of files dsgit reads, named by their schema file."""
+
+    PROJECT = "dsgit.schema.json"
+    STORE = "store.schema.json"
+    ORDERED_STORE = "ordered-store.schema.json"
+    ENTRY = "entry.schema.json"
+    ORDERED_SCOPE = "ordered-scope.schema.json"
+
+
+def schema_file_names() -> tuple[str, ...]:
+    """Every file-kind schema shipped with dsgit (what ``init`` copies for editors)."""
+    return tuple(kind.value for kind in FileKind)
+
+
+@cache
+def file_schema(kind: FileKind) -> dict[str, Any]:
+    text = resources.files("dsgit.schemas").joinpath(kind.value).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(kind: FileKind) -> Draft202012Validator:
+    registry: Registry[Any] = Registry().with_resources(
+        (SCHEMA_BASE_URI + other.value, Resource.from_contents(file_schema(other)))
+        for other in FileKind
+    )
+    return Draft202012Validator(file_schema(kind), registry=registry)
+
+
+# Which code a schema error gets, by the first field of its path (default DS201, DS202 for an
+# unknown field): the codes follow what the user must fix, not which schema caught it.
+_FIELD_CODES: dict[FileKind, dict[str, str]] = {
+    FileKind.ENTRY: {
+        "users": "DS404",
+        "attributes": "DS403",
+        "suppress": "DS208",
+        "moved_from": "DS209",
+    },
+    FileKind.STORE: {"suppress": "DS208", "sensitive": "DS204", "encrypted": "DS204"},
+    FileKind.ORDERED_STORE: {"suppress": "DS208"},
+}
+
+
+def _code(kind: FileKind, error: ValidationError) -> str:
+    path = [str(part) for part in error.absolute_path]
+    if kind is FileKind.ORDERED_SCOPE and path:
+        return "DS208" if "suppress" in path else "DS304"
+    overrides = kind is FileKind.STORE and len(path) >= 3 and path[0] == "overrides"
+    if overrides and path[2] in ("sensitive", "encrypted"):
+        return "DS204"
+    if path and path[0] in _FIELD_CODES.get(kind, {}):
+        return _FIELD_CODES[kind][path[0]]
+    return "DS202" if error.validator == "additionalProperties" else "DS201"
+
+
+def _label(path: list[str]) -> str:
+    return ".".join(path) if path else "the file"
+
+
+def _describe(error: ValidationError) -> str:
+    path = [str(part) for part in error.absolute_path]
+    field = f"`{_label(path)}`" if path else "the file"
+    if error.validator == "maxLength" and "propertyNames" in error.relative_schema_path:
+        return f"{field}: name {str(error.instance)[:60]!r} is longer than {error.validator_value}"
+    message = safe_message(error, field)
+    return message if message is not None else f"{field}: {error.message[:200]}"
+
+
+def _errors(kind: FileKind, value: JSONValue) -> Iterator[ValidationError]:
+    return _validator(kind).iter_errors(value)
+
+
+def check_file(
+    kind: FileKind,
+    value: JSONValue,
+    node: Node | None,
+    file: str,
+    *,
+    describe: Callable[[ValidationError], str] | None = None,
+) -> list[Problem]:
+    """Problems of ``value`` (parsed from ``file``) against the schema of its kind, in order."""
+    problems: list[Problem] = []
+    for error in _errors(kind, value):
+        path = [str(part) for part in error.absolute_path]
+        code = _code(kind, error)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            for extra in error.instance:
+                if extra not in known:
+                    found = key_node(node, [*path, extra])
+                    line, column = node_position(found) if found is not None else (None, None)
+                    where = f" in `{_label(path)}`" if path else ""
+                    problems.append(
+                        Problem(file, line, column, code, f"unknown field `{extra}`{where}")
+                    )
+            continue
+        found = None
+        if error.validator == "propertyNames" or (
+            isinstance(error.instance, str) and "propertyNames" in error.relative_schema_path
+        ):
+            found = key_node(node, [*path, str(error.instance)])
+        position = locate(node, path) if found is None else node_position(found)
+        line, column = position if position is not None else (None, None)
+        message = (describe or _describe)(error)
+        problems.append(Problem(file, line, column, code, message))
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+    return problems

@@ -1,0 +1,57 @@
+"""Which commit a working tree is at, whether it is dirty, and reading a commit's tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dsgit.errors import ConfigError
+from dsgit.repo.source import GitSource
+
+__all__ = ["commit_source", "worktree_state"]
+
+
+def _open(root: Path) -> Any | None:
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def _prefix(repo: Any, root: Path) -> str:
+    top = Path(repo.working_tree_dir).resolve()
+    return root.resolve().relative_to(top).as_posix().removeprefix(".")
+
+
+def worktree_state(root: Path) -> tuple[str | None, bool]:
+    """``(HEAD commit, dirty)`` of the repository holding ``root``; ``(None, True)`` outside git.
+
+    Dirty means anything under ``root`` differs from HEAD, untracked files included.
+    """
+    repo = _open(root)
+    if repo is None or repo.working_tree_dir is None:
+        return None, True
+    try:
+        commit = repo.head.commit.hexsha
+    except ValueError:  # no commit yet
+        return None, True
+    prefix = _prefix(repo, root)
+    paths = [prefix] if prefix else []
+    dirty = bool(repo.is_dirty(untracked_files=True, path=paths or None))
+    return commit, dirty
+
+
+def commit_source(root: Path, commit: str) -> tuple[GitSource, str]:
+    """The files of ``commit`` (any revision git understands) and its full hash."""
+    import git
+
+    repo = _open(root)
+    if repo is None or repo.working_tree_dir is None:
+        raise ConfigError(f"{root} is not inside a git repository")
+    try:
+        resolved = repo.commit(commit)
+    except (git.BadName, ValueError, git.GitCommandError):
+        raise ConfigError(f"unknown commit {commit!r}") from None
+    return GitSource(resolved.tree, _prefix(repo, root)), resolved.hexsha

@@ -1,0 +1,56 @@
+"""Roblox's limits on names, values and metadata (opencloud/README.md, "Limits")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+
+from dsgit.model.entry import JSONValue
+
+__all__ = [
+    "MAX_ATTRIBUTES_CHARS",
+    "MAX_ATTRIBUTE_KEY_CHARS",
+    "MAX_ATTRIBUTE_VALUE_CHARS",
+    "MAX_NAME_CHARS",
+    "MAX_USERS",
+    "MAX_VALUE_CHARS",
+    "attribute_problems",
+    "encoded_length",
+    "name_problem",
+]
+
+MAX_NAME_CHARS = 50
+MAX_VALUE_CHARS = 4_194_304
+MAX_ATTRIBUTES_CHARS = 300
+MAX_ATTRIBUTE_KEY_CHARS = 50
+MAX_ATTRIBUTE_VALUE_CHARS = 250
+MAX_USERS = 4
+
+
+def encoded_length(value: JSONValue) -> int:
+    """Characters of the compact JSON encoding, as Roblox counts a value's size."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def name_problem(what: str, name: str) -> str | None:
+    """Why a store name, scope or key breaks Roblox's limits, or None."""
+    if not name:
+        return f"{what} must not be empty"
+    if len(name) > MAX_NAME_CHARS:
+        return f"{what} {name[:20]!r}… is {len(name)} characters (at most {MAX_NAME_CHARS})"
+    return None
+
+
+def attribute_problems(attributes: Mapping[str, JSONValue]) -> Iterator[tuple[list[str], str]]:
+    """``(path inside attributes, message)`` for each broken metadata limit."""
+    for name, value in attributes.items():
+        # names over 50 characters are caught by the entry file schema
+        size = len(value) if isinstance(value, str) else encoded_length(value)
+        if size > MAX_ATTRIBUTE_VALUE_CHARS:
+            yield (
+                [name],
+                (f"attribute `{name}` is {size} characters (at most {MAX_ATTRIBUTE_VALUE_CHARS})"),
+            )
+    total = encoded_length(dict(attributes))
+    if total > MAX_ATTRIBUTES_CHARS:
+        yield [], f"attributes are {total} characters serialized (at most {MAX_ATTRIBUTES_CHARS})"

@@ -1,0 +1,555 @@
+"""Read a whole repository state into a :class:`Declaration` and every :class:`Problem` in it.
+
+One pass: ``dsgit.yaml``, ``schemas/``, then each store's ``_store.yaml`` and entries. Each file
+is parsed once; its node tree lives only while that file is checked, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from yaml.nodes import Node
+
+from dsgit.crypto import Keyring
+from dsgit.model.declaration import (
+    Declaration,
+    DeclaredEntry,
+    SourceInfo,
+    StoreDeclaration,
+    StorePolicy,
+)
+from dsgit.model.encoding import decode_segment
+from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
+from dsgit.repo.digest import declaration_digest
+from dsgit.repo.file_schemas import FileKind, check_file
+from dsgit.repo.limits import attribute_problems, name_problem
+from dsgit.repo.problems import Problem, Severity
+from dsgit.repo.project_file import PROJECT_FILE, check_project
+from dsgit.repo.source import MAX_FILE_BYTES, FileType, RepoSource, SourceFile
+from dsgit.repo.store_settings import STORE_FILE, parse_store_settings, parse_suppressions
+from dsgit.repo.value_checks import check_value
+from dsgit.repo.value_schemas import (
+    SCHEMA_DIR,
+    SCHEMA_SUFFIXES,
+    ValueSchemas,
+    locate_in_schema,
+    parse_schema_file,
+)
+from dsgit.repo.yamlload import YamlDocument, locate, parse_yaml
+
+__all__ = ["DATASTORES_DIR", "ORDERED_DIR", "RepositoryReading", "read_repository"]
+
+DATASTORES_DIR = "datastores"
+ORDERED_DIR = "ordered"
+ENTRY_SUFFIX = ".yaml"
+_IGNORED_NAMES = frozenset({".gitkeep", ".gitignore", ".keep"})
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+@dataclass(frozen=True)
+class RepositoryReading:
+    """What reading a repository found: the declaration and every problem (sorted)."""
+
+    declaration: Declaration
+    problems: tuple[Problem, ...]
+    files: int
+    entries: int
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+
+@dataclass
+class _StoreFiles:
+    segment: str
+    settings: SourceFile | None = None
+    entries: list[tuple[list[str], SourceFile]] | None = None
+
+
+def _position(node: Node | None, path: Iterable[str | int]) -> tuple[int | None, int | None]:
+    found = locate(node, [str(part) for part in path])
+    return found if found is not None else (None, None)
+
+
+class _Reader:
+    def __init__(self, source: RepoSource, keyring: Keyring | None) -> None:
+        self.source = source
+        self.keyring = keyring
+        self.problems: list[Problem] = []
+        self.files = 0
+        self.tokens = 0
+        self.schemas = ValueSchemas()
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    # --- files -------------------------------------------------------------------------------
+    def add(
+        self, file: str, code: str, message: str, line: int | None = None, col: int | None = None
+    ) -> None:
+        self.problems.append(Problem(file, line, col, code, message))
+
+    def text(self, item: SourceFile) -> str | None:
+        if item.type is FileType.SYMLINK:
+            self.add(
+                item.path, "DS106", "symlinks are not followed (they may leave the repository)"
+            )
+            return None
+        if item.type is not FileType.FILE:
+            self.add(item.path, "DS108", "not a regular file")
+            return None
+        if item.size > MAX_FILE_BYTES:
+            self.add(
+                item.path, "DS107", f"file is {item.size:,} bytes (at most {MAX_FILE_BYTES:,})"
+            )
+            return None
+        self.files += 1
+        data = self.source.read(item.path)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = data[: exc.start]
+            line = before.count(b"\n") + 1
+            column = exc.start - (before.rfind(b"\n") + 1) + 1
+            self.add(
+                item.path, "DS105", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, column
+            )
+            return None
+        return text.removeprefix("\ufeff")
+
+    def yaml(self, item: SourceFile) -> YamlDocument | None:
+        text = self.text(item)
+        if text is None:
+            return None
+        document, problems = parse_yaml(text, item.path)
+        self.problems.extend(problems)
+        return document
+
+    def segment(self, item: SourceFile, segment: str, what: str) -> str | None:
+        try:
+            name = decode_segment(segment)
+        except ValueError as exc:
+            self.add(item.path, "DS501", f"{what} {segment!r}: {exc}; see docs/repository.md")
+            return None
+        problem = name_problem(what, name)
+        if problem is not None:
+            self.add(item.path, "DS401", problem)
+        return name
+
+    def collisions(self, items: Iterable[tuple[str, str]], what: str) -> None:
+        """Report names (``(segment, file)``) that differ only by letter case."""
+        seen: dict[str, str] = {}
+        for segment, file in items:
+            folded = segment.lower()
+            if folded in seen and seen[folded] != segment:
+                self.add(
+                    file,
+                    "DS502",
+                    f"{what} {segment!r} collides with {seen[folded]!r} on case-insensitive "
+                    "file systems (macOS, Windows)",
+                )
+            else:
+                seen.setdefault(folded, segment)
+
+    # --- dsgit.yaml and schemas ----------------------------------------------------------------
+    def project(self) -> None:
+        kind = self.source.kind(PROJECT_FILE)
+        if kind is None:
+            self.add(PROJECT_FILE, "DS109", "dsgit.yaml not found (run `dsgit init`)")
+            return
+        document = self.yaml(SourceFile(PROJECT_FILE, kind))
+        if document is not None:
+            self.problems.extend(check_project(document.value, document.node))
+
+    def value_schemas(self) -> None:
+        documents: dict[str, JSONValue] = {}
+        texts: dict[str, str] = {}
+        for item in self.source.files(SCHEMA_DIR):
+            name = item.path.rsplit("/", 1)[-1]
+            if not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
+                if item.type is FileType.SYMLINK:
+                    self.text(item)
+                continue
+            text = self.text(item)
+            if text is None:
+                continue
+            value, problems = parse_schema_file(item.path, text)
+            self.problems.extend(problems)
+            if not problems:
+                documents[item.path] = value
+                texts[item.path] = text
+        self.schemas = ValueSchemas.from_documents(documents)
+        for path, where, message in self.schemas.check_documents():
+            line, column = locate_in_schema(path, texts[path], where)
+            self.add(path, "DS207", f"invalid JSON Schema: {message}", line, column)
+
+    # --- stores --------------------------------------------------------------------------------
+    def group(self, top: str) -> dict[str, _StoreFiles]:
+        stores: dict[str, _StoreFiles] = {}
+        for item in self.source.files(top):
+            parts = item.path.split("/")[1:]
+            if not parts or item.path == top:
+                self.text(item)  # the folder itself is a symlink or a file
+                continue
+            name = parts[-1]
+            if name in _IGNORED_NAMES or name.endswith(".md"):
+                continue
+            if item.type is not FileType.FILE:
+                self.text(item)
+                continue
+            if len(parts) == 1:
+                self.add(item.path, "DS108", f"unexpected file: stores are folders under {top}/")
+                continue
+            store = stores.setdefault(parts[0], _StoreFiles(parts[0], entries=[]))
+            if len(parts) == 2 and name == STORE_FILE:
+                store.settings = item
+            elif not name.endswith(ENTRY_SUFFIX):
+                self.add(item.path, "DS108", f"unexpected file: only {ENTRY_SUFFIX} files are read")
+            elif (top == DATASTORES_DIR and len(parts) == 3) or (
+                top == ORDERED_DIR and len(parts) == 2
+            ):
+                assert store.entries is not None
+                store.entries.append((parts[1:], item))
+            else:
+                layout = (
+                    "datastores/<store>/<scope>/<key>.yaml"
+                    if top == DATASTORES_DIR
+                    else "ordered/<store>/<scope>.yaml"
+                )
+                self.add(item.path, "DS108", f"unexpected file: the layout is {layout}")
+        self.collisions(
+            ((segment, f"{top}/{segment}") for segment in sorted(stores)), "store folder"
+        )
+        return stores
+
+    def policy(self, kind: StoreKind, files: _StoreFiles) -> tuple[StorePolicy, Any, Node | None]:
+        if files.settings is None:
+            return StorePolicy(), None, None
+        document = self.yaml(files.settings)
+        if document is None:
+            return StorePolicy(), None, None
+        policy, problems = parse_store_settings(
+            kind, document.value, document.node, files.settings.path, self.schemas
+        )
+        self.problems.extend(problems)
+        return policy, document.value, document.node
+
+    def key_matches(self, pattern: str, key: str) -> bool:
+        compiled = self._patterns.get(pattern)
+        if compiled is None:
+            compiled = self._patterns[pattern] = re.compile(pattern)
+        return compiled.fullmatch(key) is not None
+
+    def check_key(
+        self, policy: StorePolicy, key: str, file: str, line: int | None, col: int | None
+    ) -> None:
+        if policy.key_pattern is not None and not self.key_matches(policy.key_pattern, key):
+            self.add(
+                file,
+                "DS302",
+                f"key {key!r} does not match key_pattern {policy.key_pattern!r}",
+                line,
+                col,
+            )
+
+    def standard_store(self, files: _StoreFiles) -> StoreDeclaration | None:
+        store_path = f"{DATASTORES_DIR}/{files.segment}"
+        name = self.segment(SourceFile(store_path, FileType.FILE), files.segment, "store name")
+        policy, raw, node = self.policy(StoreKind.STANDARD, files)
+        if name is None:
+            return None
+        entries: dict[tuple[str, str], DeclaredEntry] = {}
+        applicable: set[str] = set()
+        matched: set[str] = set()
+        assert files.entries is not None
+        scopes_seen: dict[str, str] = {}
+        keys_by_scope: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for (scope_segment, file_name), item in files.entries:
+            scope = scopes_seen.get(scope_segment)
+            if scope_segment not in scopes_seen:
+                scope_file = SourceFile(f"{store_path}/{scope_segment}", FileType.FILE)
+                decoded = self.segment(scope_file, scope_segment, "scope")
+                scopes_seen[scope_segment] = scope = decoded if decoded is not None else ""
+                if (
+                    decoded is not None
+                    and policy.scopes is not None
+                    and decoded not in policy.scopes
+                ):
+                    self.add(
+                        item.path,
+                        "DS303",
+                        f"scope {decoded!r} is not in the store's `scopes` "
+                        f"({', '.join(policy.scopes)})",
+                    )
+            if not scope:
+                continue
+            key_segment = file_name[: -len(ENTRY_SUFFIX)]
+            keys_by_scope[scope_segment].append((key_segment, item.path))
+            key = self.segment(item, key_segment, "key")
+            if key is None:
+                continue
+            entry = self.standard_entry(name, scope, key, item, policy, applicable, matched)
+            if entry is not None:
+                entries[(scope, key)] = entry
+        self.collisions(
+            ((segment, f"{store_path}/{segment}") for segment in sorted(scopes_seen)),
+            "scope folder",
+        )
+        for keys in keys_by_scope.values():
+            self.collisions(sorted(keys), "key file")
+        self.unmatched_pointers(raw, node, files, applicable - matched)
+        self.moves(entries)
+        file = files.settings.path if files.settings is not None else None
+        return StoreDeclaration(StoreKind.STANDARD, name, policy, entries, file)
+
+    def standard_entry(
+        self,
+        store: str,
+        scope: str,
+        key: str,
+        item: SourceFile,
+        store_policy: StorePolicy,
+        applicable: set[str],
+        matched: set[str],
+    ) -> DeclaredEntry | None:
+        document = self.yaml(item)
+        if document is None:
+            return None
+        raw, node, file = document.value, document.node, item.path
+        outline: JSONValue = (
+            {**raw, "value": None} if isinstance(raw, dict) and "value" in raw else raw
+        )
+        self.problems.extend(check_file(FileKind.ENTRY, outline, node, file))
+        if not isinstance(raw, dict) or "value" not in raw:
+            return None
+        address = Address(StoreKind.STANDARD, store, scope, key)
+        policy = store_policy.for_key(key) if store_policy.overrides else store_policy
+        self.check_key(policy, key, file, None, None)
+        value: JSONValue = raw["value"]
+        attributes = raw.get("attributes")
+        if not isinstance(attributes, dict):
+            attributes = {}
+        for path, message in attribute_problems(attributes):
+            line, column = _position(node, ["attributes", *path])
+            self.add(file, "DS403", message, line, column)
+        users_raw = raw.get("users")
+        users = tuple(
+            user
+            for user in (users_raw if isinstance(users_raw, list) else [])
+            if isinstance(user, int) and not isinstance(user, bool) and user > 0
+        )
+        if policy.is_counter(key) and (isinstance(value, bool) or not isinstance(value, int)):
+            line, column = _position(node, ["value"])
+            self.add(
+                file,
+                "DS305",
+                f"key {key!r} is a counter: its value must be an integer",
+                line,
+                column,
+            )
+        validator = self.schemas.validator(policy.schema) if policy.schema else None
+        findings = check_value(
+            value,
+            address=address,
+            policy=policy,
+            validator=validator,
+            keyring=self.keyring,
+            file=file,
+            node=node,
+        )
+        self.problems.extend(findings.problems)
+        self.tokens += findings.tokens
+        applicable.update(policy.sensitive, policy.encrypted)
+        matched.update(findings.matched)
+        moved_from = self.moved_from(raw.get("moved_from"), address)
+        suppress = parse_suppressions(raw.get("suppress"), node, file, "suppress")
+        return DeclaredEntry(
+            address, EntryData(value, attributes, users), file, 1, moved_from, suppress
+        )
+
+    def moved_from(self, raw: object, address: Address) -> Address | None:
+        if isinstance(raw, str) and raw:
+            return replace(address, key=raw)
+        if isinstance(raw, dict) and isinstance(raw.get("key"), str):
+            store, scope = raw.get("store", address.store), raw.get("scope", address.scope)
+            if isinstance(store, str) and isinstance(scope, str):
+                return Address(address.kind, store, scope, raw["key"])
+        return None
+
+    def moves(self, entries: dict[tuple[str, str], DeclaredEntry]) -> None:
+        sources: dict[Address, DeclaredEntry] = {}
+        for entry in entries.values():
+            origin = entry.moved_from
+            if origin is None:
+                continue
+            if origin == entry.address:
+                self.add(entry.file, "DS209", "moved_from names the entry itself", entry.line)
+            elif (origin.scope, origin.key) in entries and origin.store == entry.address.store:
+                other = entries[(origin.scope, origin.key)]
+                self.add(
+                    entry.file,
+                    "DS209",
+                    f"moved_from {origin.key!r} still has a file ({other.file}): "
+                    "delete it to rename, or drop moved_from to copy",
+                    entry.line,
+                )
+            elif origin in sources:
+                self.add(
+                    entry.file,
+                    "DS209",
+                    f"{sources[origin].file} is also moved from {origin}",
+                    entry.line,
+                )
+            else:
+                sources[origin] = entry
+
+    def unmatched_pointers(
+        self, raw: Any, node: Node | None, files: _StoreFiles, unmatched: set[str]
+    ) -> None:
+        if not unmatched or files.settings is None or not isinstance(raw, dict):
+            return
+        places: list[tuple[list[str | int], object]] = [([], raw)]
+        overrides = raw.get("overrides")
+        if isinstance(overrides, list):
+            places += [(["overrides", index], item) for index, item in enumerate(overrides)]
+        reported: set[str] = set()
+        for prefix, settings in places:
+            if not isinstance(settings, dict):
+                continue
+            for field in ("sensitive", "encrypted"):
+                pointers = settings.get(field)
+                for index, pointer in enumerate(pointers if isinstance(pointers, list) else []):
+                    if pointer in unmatched and pointer not in reported:
+                        reported.add(pointer)
+                        line, column = _position(node, [*prefix, field, index])
+                        self.add(
+                            files.settings.path,
+                            "DS603",
+                            f"{field} pointer {pointer!r} matches nothing in any entry of "
+                            "this store (a typo would leave a secret unprotected)",
+                            line,
+                            column,
+                        )
+
+    def ordered_store(self, files: _StoreFiles) -> StoreDeclaration | None:
+        store_path = f"{ORDERED_DIR}/{files.segment}"
+        name = self.segment(SourceFile(store_path, FileType.FILE), files.segment, "store name")
+        policy, _raw, _node = self.policy(StoreKind.ORDERED, files)
+        if name is None:
+            return None
+        entries: dict[tuple[str, str], DeclaredEntry] = {}
+        assert files.entries is not None
+        segments: list[tuple[str, str]] = []
+        for (file_name,), item in files.entries:
+            scope_segment = file_name[: -len(ENTRY_SUFFIX)]
+            segments.append((scope_segment, item.path))
+            scope = self.segment(item, scope_segment, "scope")
+            if scope is None:
+                continue
+            if policy.scopes is not None and scope not in policy.scopes:
+                self.add(
+                    item.path,
+                    "DS303",
+                    f"scope {scope!r} is not in the store's `scopes` ({', '.join(policy.scopes)})",
+                )
+            self.ordered_scope(name, scope, item, policy, entries)
+        self.collisions(sorted(segments), "scope file")
+        self.moves(entries)
+        file = files.settings.path if files.settings is not None else None
+        return StoreDeclaration(StoreKind.ORDERED, name, policy, entries, file)
+
+    def ordered_scope(
+        self,
+        store: str,
+        scope: str,
+        item: SourceFile,
+        policy: StorePolicy,
+        entries: dict[tuple[str, str], DeclaredEntry],
+    ) -> None:
+        document = self.yaml(item)
+        if document is None:
+            return
+        raw, node, file = document.value, document.node, item.path
+        if raw is None:
+            return
+        self.problems.extend(check_file(FileKind.ORDERED_SCOPE, raw, node, file))
+        if not isinstance(raw, dict):
+            return
+        for key, body in raw.items():
+            line, column = _position(node, [key])
+            problem = name_problem("key", key)
+            if problem is not None:
+                self.add(file, "DS401", problem, line, column)
+                continue
+            value = body.get("value") if isinstance(body, dict) else body
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue  # reported by the file schema
+            if not _INT64[0] <= value <= _INT64[1]:
+                continue
+            address = Address(StoreKind.ORDERED, store, scope, key)
+            self.check_key(policy.for_key(key), key, file, line, column)
+            moved = body.get("moved_from") if isinstance(body, dict) else None
+            suppress = (
+                parse_suppressions(body.get("suppress"), node, file, key, "suppress")
+                if isinstance(body, dict)
+                else ()
+            )
+            entries[(scope, key)] = DeclaredEntry(
+                address,
+                EntryData(value),
+                file,
+                line or 1,
+                self.moved_from(moved, address),
+                suppress,
+            )
+
+    def stores(self) -> dict[tuple[StoreKind, str], StoreDeclaration]:
+        found: dict[tuple[StoreKind, str], StoreDeclaration] = {}
+        for segment, files in sorted(self.group(DATASTORES_DIR).items()):
+            del segment
+            store = self.standard_store(files)
+            if store is not None:
+                found[(StoreKind.STANDARD, store.name)] = store
+        for segment, files in sorted(self.group(ORDERED_DIR).items()):
+            del segment
+            store = self.ordered_store(files)
+            if store is not None:
+                found[(StoreKind.ORDERED, store.name)] = store
+        return found
+
+
+def read_repository(
+    source: RepoSource,
+    *,
+    keyring: Keyring | None = None,
+    commit: str | None = None,
+    dirty: bool = True,
+) -> RepositoryReading:
+    """Read every file of ``source``; never raises for a problem in the files."""
+    reader = _Reader(source, keyring)
+    reader.project()
+    reader.value_schemas()
+    stores = reader.stores()
+    if reader.tokens and keyring is None:
+        reader.add(
+            PROJECT_FILE,
+            "DS604",
+            f"{reader.tokens} encrypted value(s) not verified: no key "
+            "(set DSGIT_ENCRYPTION_KEY or create .dsgit/keys/default.key)",
+        )
+    problems = sorted(
+        reader.problems,
+        key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message),
+    )
+    if keyring is None:
+        problems = [
+            replace(p, severity=Severity.WARNING) if p.code == "DS604" else p for p in problems
+        ]
+    schemas = dict(reader.schemas.documents)
+    digest = declaration_digest(stores, schemas)
+    declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest))
+    count = sum(len(store.entries) for store in stores.values())
+    return RepositoryReading(declaration, tuple(problems), reader.files, count)

@@ -1,0 +1,113 @@
+"""Validation problems and the catalogue of their stable codes (docs/validation-codes.md).
+
+Every problem names a repository-relative file (POSIX separators), a 1-based line and column
+when known, a code and a message. Messages never hold values found under ``sensitive`` or
+``encrypted`` pointers, nor key material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dsgit.errors import ConfigError, Location
+
+__all__ = ["CODES", "Problem", "Severity"]
+
+
+class Severity(StrEnum):
+    """Errors make ``dsgit validate`` exit 1; warnings are shown but do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# code -> short title; the long form lives in docs/validation-codes.md (a test keeps both equal).
+CODES: dict[str, str] = {
+    # files and YAML
+    "DS101": "invalid YAML",
+    "DS102": "duplicate key",
+    "DS103": "alias bomb",
+    "DS104": "not representable as JSON",
+    "DS105": "invalid UTF-8",
+    "DS106": "symlink or path leaving the repository",
+    "DS107": "file too large",
+    "DS108": "unexpected file",
+    "DS109": "missing dsgit.yaml",
+    # file schemas and settings
+    "DS201": "file does not match its schema",
+    "DS202": "unknown field",
+    "DS203": "invalid setting",
+    "DS204": "invalid JSON pointer",
+    "DS205": "invalid pattern",
+    "DS206": "value schema not found",
+    "DS207": "invalid JSON Schema",
+    "DS208": "invalid suppression",
+    "DS209": "invalid moved_from",
+    # values and keys
+    "DS301": "value does not match its schema",
+    "DS302": "key does not match key_pattern",
+    "DS303": "scope not managed",
+    "DS304": "ordered value is not an integer",
+    "DS305": "counter value is not an integer",
+    # Roblox limits
+    "DS401": "name too long or empty",
+    "DS402": "value too large",
+    "DS403": "attributes over the limit",
+    "DS404": "invalid users",
+    # encodings
+    "DS501": "non-canonical path encoding",
+    "DS502": "names collide by letter case",
+    # secrets
+    "DS601": "encrypted value does not decrypt",
+    "DS602": "value under an encrypted pointer is not encrypted",
+    "DS603": "sensitive or encrypted pointer matches nothing",
+    "DS604": "encrypted values not verified",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding of ``dsgit validate``."""
+
+    file: str
+    line: int | None
+    column: int | None
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown validation code {self.code}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def where(self) -> str:
+        text = self.file
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.code} {self.message}"
+
+    def to_error(self, prefix: str = "") -> ConfigError:
+        """The problem as the error ``load_declaration`` raises (file:line:col and code)."""
+        file = f"{prefix}{self.file}"
+        return ConfigError(f"{self.code} {self.message}", Location(file, self.line, self.column))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "severity": str(self.severity),
+            "title": CODES[self.code],
+            "message": self.message,
+        }

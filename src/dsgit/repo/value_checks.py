@@ -1,0 +1,135 @@
+"""Checks of one entry's value: its schema, encrypted and sensitive pointers, size.
+
+Messages never show what sits under a ``sensitive`` or ``encrypted`` pointer: a schema error
+there names the path and the rule it breaks, not the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
+from yaml.nodes import Node
+
+from dsgit.crypto import (
+    EncryptionError,
+    Keyring,
+    decrypt_value,
+    expand,
+    find_encrypted,
+    is_encrypted,
+)
+from dsgit.crypto.pointers import format_pointer, parse_pointer, resolve, set_at
+from dsgit.model.declaration import StorePolicy
+from dsgit.model.entry import Address, JSONValue
+from dsgit.repo.limits import MAX_VALUE_CHARS, encoded_length
+from dsgit.repo.problems import Problem
+from dsgit.repo.schema_messages import safe_message
+from dsgit.repo.yamlload import locate
+
+__all__ = ["ValueFindings", "check_value"]
+
+_MAX_SCHEMA_ERRORS = 20  # per entry: the first ones locate the problem well enough
+
+
+@dataclass
+class ValueFindings:
+    """Problems of one value, and which of the store's pointer patterns it matched."""
+
+    problems: list[Problem] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set)
+    tokens: int = 0  # encrypted values found
+
+
+def _under(pointer: str, prefixes: Iterable[str]) -> bool:
+    return any(pointer == p or pointer.startswith(p + "/") or p == "" for p in prefixes)
+
+
+def check_value(
+    value: JSONValue,
+    *,
+    address: Address,
+    policy: StorePolicy,
+    validator: Validator | None,
+    keyring: Keyring | None,
+    file: str,
+    node: Node | None,
+    base: tuple[str, ...] = ("value",),
+) -> ValueFindings:
+    findings = ValueFindings()
+
+    def problem(pointer: str, code: str, message: str) -> None:
+        position = locate(node, [*base, *parse_pointer(pointer)])
+        line, column = position if position is not None else (None, None)
+        findings.problems.append(Problem(file, line, column, code, message))
+
+    size = encoded_length(value)
+    if size > MAX_VALUE_CHARS:
+        problem("", "DS402", f"value is {size:,} characters as JSON (at most {MAX_VALUE_CHARS:,})")
+
+    secret: list[str] = []
+    for pattern in policy.sensitive:
+        found = expand(value, pattern)
+        if found:
+            findings.matched.add(pattern)
+        secret.extend(found)
+    encrypted_at: list[str] = []
+    for pattern in policy.encrypted:
+        found = expand(value, pattern)
+        if found:
+            findings.matched.add(pattern)
+        encrypted_at.extend(found)
+    for pointer in encrypted_at:
+        if any(other != pointer and _under(pointer, [other]) for other in encrypted_at):
+            continue  # an encrypted ancestor covers it
+        _present, node_value = resolve(value, pointer)
+        if not is_encrypted(node_value):
+            problem(
+                pointer,
+                "DS602",
+                f"{pointer or '/'} must be encrypted (it is an `encrypted` pointer of this store); "
+                "run `dsgit secrets encrypt`",
+            )
+    tokens = find_encrypted(value) if (keyring is not None or encrypted_at) else []
+    findings.tokens = len(tokens)
+    plain = value
+    if keyring is not None and tokens:
+        for pointer in tokens:
+            _present, token = resolve(value, pointer)
+            assert isinstance(token, str)
+            try:
+                clear = decrypt_value(token, keyring, address, pointer)
+            except EncryptionError as exc:
+                problem(pointer, "DS601", f"{pointer}: {exc.reason}")
+                continue
+            plain = set_at(plain, pointer, clear)
+
+    if validator is not None:
+        hidden = [*secret, *tokens, *encrypted_at]
+        count = 0
+        for error in validator.iter_errors(plain):
+            pointer = format_pointer([str(part) for part in error.absolute_path])
+            if keyring is None and _under(pointer, [*tokens, *encrypted_at]):
+                continue  # ciphertext cannot be checked against the plaintext's schema
+            count += 1
+            if count > _MAX_SCHEMA_ERRORS:
+                problem(
+                    "", "DS301", f"more than {_MAX_SCHEMA_ERRORS} schema errors; first ones shown"
+                )
+                break
+            mask = _under(pointer, hidden) or any(_under(h, [pointer]) for h in hidden)
+            problem(pointer, "DS301", _describe(error, pointer, mask=mask))
+    return findings
+
+
+def _describe(error: ValidationError, pointer: str, *, mask: bool) -> str:
+    field = f"`value{pointer}`" if pointer else "`value`"
+    message = safe_message(error, field)
+    if message is not None:
+        return message
+    if mask:
+        return f"{field} does not satisfy `{error.validator}` (value hidden: sensitive)"
+    text = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+    return f"{field}: {text}"

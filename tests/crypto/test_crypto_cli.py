@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsgit.cli.main import main
+from dsgit.crypto import (
+    DEFAULT_KEY_FILE,
+    ENV_KEY,
+    Key,
+    Keyring,
+    decrypt_all,
+    encode_key,
+    find_encrypted,
+    generate_key,
+    key_id,
+    read_key_file,
+)
+from dsgit.model.entry import Address
+from dsgit.yamlio.document import load_document, to_plain
+
+CANARY = "canary-cli-51b9"
+DSGIT_YAML = """\
+version: 1
+default_environment: local
+environments:
+  local:
+    universe_id: 1
+    emulator: .dsgit/emulator.db
+"""
+ENTRY = f"""\
+# Webhook settings. Reviewed by ops.
+value:
+  url: https://example.test/hook  # public
+  token: {CANARY}  # rotate yearly
+  players:
+    - email: {CANARY}@a
+    - name: b
+"""
+ADDRESS = Address.standard("Config", "webhook")
+ENTRY_PATH = "datastores/Config/global/webhook.yaml"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "datastores/Config/global").mkdir(parents=True)
+    (repo / "dsgit.yaml").write_text(DSGIT_YAML)
+    (repo / ".gitignore").write_text(".dsgit/\n")
+    (repo / "datastores/Config/_store.yaml").write_text(
+        "encrypted:\n  - /token\n  - /players/*/email\n"
+    )
+    (repo / ENTRY_PATH).write_text(ENTRY)
+    git = shutil.which("git")
+    assert git is not None
+    subprocess.run([git, "init", "-q", str(repo)], check=True)
+    return repo
+
+
+def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(["-C", str(root), *args])
+    out, err = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+@pytest.fixture
+def key(root: Path, capsys: pytest.CaptureFixture[str]) -> Keyring:
+    code, out, err = run(root, capsys, "secrets", "keygen")
+    assert code == 0, err
+    keys = read_key_file(root / DEFAULT_KEY_FILE)
+    assert key_id(keys[0].material) in out
+    assert encode_key(keys[0].material) not in out + err
+    return Keyring(tuple(keys))
+
+
+def _value(root: Path) -> object:
+    return to_plain(load_document((root / ENTRY_PATH).read_text(), ENTRY_PATH)["value"])
+
+
+def test_keygen_refuses_to_overwrite(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (root / DEFAULT_KEY_FILE).read_text()
+    code, _out, err = run(root, capsys, "secrets", "keygen")
+    assert code == 1 and "already exists" in err
+    assert (root / DEFAULT_KEY_FILE).read_text() == before
+    code, _out, err = run(root, capsys, "secrets", "keygen", "--force")
+    assert code == 0
+    assert (root / DEFAULT_KEY_FILE).read_text() != before
+
+
+def test_keygen_refuses_a_file_git_would_track(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(root, capsys, "secrets", "keygen", "--key-file", str(root / "k.key"))
+    assert code == 1 and "ignored by git" in err
+    assert not (root / "k.key").exists()
+
+
+def test_encrypt_in_place_keeps_comments(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(root, capsys, "secrets", "encrypt")
+    assert code == 0, err
+    assert "encrypted 2 value(s) in 1 file(s)" in out
+    text = (root / ENTRY_PATH).read_text()
+    assert CANARY not in text + out + err
+    assert text.startswith("# Webhook settings. Reviewed by ops.\nvalue:\n")
+    assert "url: https://example.test/hook  # public\n" in text
+    assert "] # rotate yearly\n" in text
+    assert find_encrypted(_value(root)) == ["/token", "/players/0/email"]  # type: ignore[arg-type]
+    assert decrypt_all(_value(root), key, ADDRESS) == {  # type: ignore[arg-type]
+        "url": "https://example.test/hook",
+        "token": CANARY,
+        "players": [{"email": CANARY + "@a"}, {"name": "b"}],
+    }
+    # a second run finds nothing to do and leaves the bytes alone
+    code, out, _err = run(root, capsys, "secrets", "encrypt", ENTRY_PATH)
+    assert code == 0 and "encrypted 0 value(s) in 0 file(s)" in out
+    assert (root / ENTRY_PATH).read_text() == text
+
+
+def test_encrypt_without_key_fails(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(root, capsys, "secrets", "encrypt")
+    assert code == 1 and "no encryption key" in err
+    assert (root / ENTRY_PATH).read_text() == ENTRY
+    assert CANARY not in out + err
+
+
+def test_decrypt_prints_and_only_writes_when_asked(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(root, capsys, "secrets", "encrypt")
+    encrypted = (root / ENTRY_PATH).read_text()
+    code, out, _err = run(root, capsys, "secrets", "decrypt", str(root / ENTRY_PATH))
+    assert code == 0
+    assert out == ENTRY
+    assert (root / ENTRY_PATH).read_text() == encrypted
+    code, out, err = run(root, capsys, "secrets", "decrypt", str(root / ENTRY_PATH), "--in-place")
+    assert code == 0 and out == "" and "encrypt" in err
+    assert (root / ENTRY_PATH).read_text() == ENTRY
+
+
+def test_wrong_key_and_tampering_fail_cleanly(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(root, capsys, "secrets", "encrypt")
+    other = root.parent / "other.key"
+    other.write_text(encode_key(generate_key()) + "\n")
+    code, out, err = run(root, capsys, "secrets", "decrypt", ENTRY_PATH, "--key-file", str(other))
+    assert code == 1
+    assert f"{ENTRY_PATH}: Config/global/webhook#/token:" in err
+    assert CANARY not in out + err
+    # move the token of /token to /players/0/email: authentication fails
+    text = (root / ENTRY_PATH).read_text()
+    lines = text.splitlines()
+    token = next(line for line in lines if "token:" in line).split("token: ")[1].split("  #")[0]
+    email = next(line for line in lines if "email:" in line).split("email: ")[1]
+    (root / ENTRY_PATH).write_text(text.replace(email, token))
+    code, out, err = run(root, capsys, "secrets", "decrypt", ENTRY_PATH)
+    assert code == 1 and "/players/0/email" in err and "moved" in err
+    assert CANARY not in out + err
+
+
+def test_rotate(root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]) -> None:
+    run(root, capsys, "secrets", "encrypt")
+    new_file = root.parent / "new.key"
+    new_material = generate_key()
+    new_file.write_text(encode_key(new_material) + "\n")
+    code, out, err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
+    assert code == 0, err
+    assert "re-encrypted 2 value(s) in 1 file(s)" in out
+    text = (root / ENTRY_PATH).read_text()
+    assert key_id(new_material) in text and key.primary.kid not in text
+    assert "# rotate yearly" in text and CANARY not in text + out + err
+    new_ring = Keyring((Key(new_material),))
+    assert decrypt_all(_value(root), new_ring, ADDRESS)["token"] == CANARY  # type: ignore[arg-type,call-overload,index]
+    # only the new key is needed from now on
+    code, out, _err = run(
+        root, capsys, "secrets", "decrypt", ENTRY_PATH, "--key-file", str(new_file)
+    )
+    assert code == 0 and CANARY in out
+    code, out, _err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
+    assert "re-encrypted 0 value(s)" in out
+
+
+def test_edit_reencrypts_and_keeps_unchanged_tokens(
+    root: Path,
+    key: Keyring,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    run(root, capsys, "secrets", "encrypt")
+    before = (root / ENTRY_PATH).read_text()
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        f"p.write_text(p.read_text().replace('{CANARY}@a', 'new-{CANARY}'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    code, out, err = run(root, capsys, "secrets", "edit", ENTRY_PATH)
+    assert code == 0, err
+    after = (root / ENTRY_PATH).read_text()
+    assert CANARY not in after + out + err
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+    ]
+    assert len(changed) == 1 and "email:" in changed[0][0]
+    value = decrypt_all(_value(root), key, ADDRESS)  # type: ignore[arg-type]
+    assert value["players"][0]["email"] == f"new-{CANARY}"  # type: ignore[call-overload,index]
+    assert not any(name.endswith(".yaml") for name in os.listdir(root))
+
+
+def test_env_key_is_used(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    material = generate_key()
+    monkeypatch.setenv(ENV_KEY, encode_key(material))
+    code, _out, err = run(root, capsys, "secrets", "encrypt")
+    assert code == 0, err
+    assert key_id(material) in (root / ENTRY_PATH).read_text()

@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from importer_fake_api import FakeApi
+
+from dsgit.crypto import ENV_KEY, KeyNotAvailable, decrypt_all, encode_key, generate_key, load_keyring
+from dsgit.errors import ConfigError
+from dsgit.importer import FileAction, ImportOptions, import_live
+from dsgit.importer.policies import repository_policies
+from dsgit.model.entry import Address, EntryData, StoreKind
+from dsgit.repo import load_declaration
+from dsgit.yamlio.equality import json_equal
+
+TRICKY_VALUE = {
+    "int": 1,
+    "float": 1.0,
+    "big": 2**70,
+    "tiny": 5e-324,
+    "huge": 1e300,
+    "neg": -0.5,
+    "unicode": "héllo ✓ 🙂 \u2028 end",
+    "empty_list": [],
+    "empty_object": {},
+    "nested": {"a": [{"b": [[], {}, None, True, False]}]},
+    "looks_like": ["yes", "no", "on", "0123", "1e3", "null", "~", "2024-01-01", "true", "1:20", ""],
+    "yes": "key that looks like a bool",
+    "1": "key that looks like a number",
+    "multi\nline": "a\nb\n",
+}
+TRICKY_KEYS = ["user/1", "a@b", "with space", "ünï©ødé", ".hidden", "Player_1", "100%", "x@latest"]
+
+
+def _run(api: FakeApi, root: Path, keyring: object = None, **options: object):  # type: ignore[no-untyped-def]
+    return import_live(api, root, ImportOptions(**options), repository_policies(root), keyring)  # type: ignore[arg-type]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*.yaml"))
+        if path.name != "dsgit.yaml"
+    }
+
+
+def test_import_then_load_gives_back_live_values(api: FakeApi, root: Path) -> None:
+    for index, key in enumerate(TRICKY_KEYS):
+        api.update_entry(
+            "DATA/12345",
+            key,
+            EntryData({**TRICKY_VALUE, "index": index}, {"source": "game", "n": 2}, (45348281,)),
+        )
+    api.update_entry("Plain", "scalar", EntryData("yes"), scope="other scope")
+    api.update_entry("Plain", "number", EntryData(12.0))
+    api.update_entry("Plain", "null", EntryData(None))
+    api.update_ordered("Top/1", "player 1", 78)
+    api.update_ordered("Top/1", "p.2", -(2**40))
+    report = _run(api, root, stores=("DATA/12345", "Plain", "Top/1"))
+    assert report.summary()["created"] == len(TRICKY_KEYS) + 3 + 1
+    declaration = load_declaration(root)
+    for key in TRICKY_KEYS:
+        data = declaration.data(Address.standard("DATA/12345", key))
+        live = api.standard[("DATA/12345", "global", key)]
+        assert data is not None
+        assert json_equal(data.value, live.value)
+        assert dict(data.attributes) == {"source": "game", "n": 2}
+        assert data.users == (45348281,)
+    plain = declaration.data(Address.standard("Plain", "scalar", "other scope"))
+    assert plain is not None and plain.value == "yes"
+    number = declaration.data(Address.standard("Plain", "number"))
+    assert number is not None and json_equal(number.value, 12.0)
+    null = declaration.data(Address.standard("Plain", "null"))
+    assert null is not None and null.value is None and null.attributes == {} and null.users == ()
+    ordered = declaration.stores[(StoreKind.ORDERED, "Top/1")].entries
+    assert {key: entry.data.value for (_, key), entry in ordered.items()} == {
+        "player 1": 78,
+        "p.2": -(2**40),
+    }
+    text = (root / "datastores/DATA%2F12345/global/%2Ehidden.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=https://dsgit.dev/schemas/entry")
+    assert "  looks_like:\n    - 'yes'\n" in text
+    assert (root / "ordered/Top%2F1/global.yaml").read_text() == (
+        "# yaml-language-server: $schema=https://dsgit.dev/schemas/ordered-scope.schema.json\n"
+        "p.2: -1099511627776\n"
+        "player 1: 78\n"
+    )
+
+
+def test_reimport_of_unchanged_data_writes_nothing(api: FakeApi, root: Path) -> None:
+    api.update_entry("S", "k", EntryData(TRICKY_VALUE, {"a": 1}, (1, 2)))
+    api.update_ordered("O", "k", 3)
+    _run(api, root, stores=("S", "O"))
+    before = {path: (root / path).stat().st_mtime_ns for path in _files(root)}
+    contents = _files(root)
+    report = _run(api, root, stores=("S", "O"))
+    assert report.summary() == {"created": 0, "updated": 0, "unchanged": 2, "entries": 2}
+    assert _files(root) == contents
+    assert {path: (root / path).stat().st_mtime_ns for path in _files(root)} == before
+
+
+def test_reimport_keeps_comments_and_order(api: FakeApi, root: Path) -> None:
+    api.update_entry("Shop", "prices", EntryData({"sword": 100, "shield": 50, "potion": 5}))
+    _run(api, root, stores=("Shop",))
+    path = root / "datastores/Shop/global/prices.yaml"
+    edited = (
+        "# yaml-language-server: $schema=https://dsgit.dev/schemas/entry.schema.json\n"
+        "# Prices reviewed by the economy team.\n"
+        "value:\n"
+        "  potion: 5  # cheap on purpose\n"
+        "  sword: 100\n"
+        "  shield: 50\n"
+        "suppress:\n"
+        "  - code: DS001\n"
+        "    reason: kept\n"
+    )
+    path.write_text(edited)
+    api.update_entry("Shop", "prices", EntryData({"sword": 120, "shield": 50, "potion": 5}))
+    report = _run(api, root, stores=("Shop",))
+    assert [item.action for item in report.files] == [FileAction.UPDATED]
+    assert path.read_text() == edited.replace("sword: 100", "sword: 120")
+
+
+def test_reimport_metadata_changes(api: FakeApi, root: Path) -> None:
+    api.update_entry("S", "k", EntryData({"v": 1}))
+    _run(api, root, stores=("S",))
+    path = root / "datastores/S/global/k.yaml"
+    path.write_text(path.read_text() + "attributes: {}\nusers: []\n")
+    assert _run(api, root, stores=("S",)).files[0].action is FileAction.UNCHANGED
+    api.update_entry("S", "k", EntryData({"v": 1}, {"tag": "x"}, (7,)))
+    _run(api, root, stores=("S",))
+    assert path.read_text().endswith("attributes:\n  tag: x\nusers:\n  - 7\n")
+    api.update_entry("S", "k", EntryData({"v": 1}))
+    _run(api, root, stores=("S",))
+    assert path.read_text().endswith("value:\n  v: 1\n")
+
+
+def test_ordered_reimport_keeps_layout(api: FakeApi, root: Path) -> None:
+    api.update_ordered("Wins", "b", 2)
+    api.update_ordered("Wins", "d", 4)
+    _run(api, root, stores=("Wins",))
+    path = root / "ordered/Wins/global.yaml"
+    path.write_text("# leaderboard\nd: 4  # top\nb:\n  value: 2\n  moved_from: old_b\nzz: 9\n")
+    api.update_ordered("Wins", "b", 3)
+    api.update_ordered("Wins", "c", 1)
+    _run(api, root, stores=("Wins",))
+    assert path.read_text() == (
+        "# leaderboard\nd: 4  # top\nb:\n  value: 3\n  moved_from: old_b\nc: 1\nzz: 9\n"
+    )
+
+
+def test_filters(api: FakeApi, root: Path) -> None:
+    api.update_entry("A", "p_1", EntryData(1))
+    api.update_entry("A", "p_2", EntryData(2), scope="s2")
+    api.update_entry("A", "q_1", EntryData(3))
+    api.update_entry("B", "p_1", EntryData(4))
+    api.update_ordered("O", "p_1", 5)
+    api.update_ordered("O", "q_1", 6)
+    report = _run(api, root, dry_run=True)
+    assert sorted(item.path for item in report.files) == [
+        "datastores/A/global/p_1.yaml",
+        "datastores/A/global/q_1.yaml",
+        "datastores/A/s2/p_2.yaml",
+        "datastores/B/global/p_1.yaml",
+    ]
+    assert report.notes and "--store" in report.notes[0]
+    assert _files(root) == {}
+    report = _run(api, root, stores=("A", "O"), prefix="p_", dry_run=True)
+    assert sorted(item.path for item in report.files) == [
+        "datastores/A/global/p_1.yaml",
+        "datastores/A/s2/p_2.yaml",
+        "ordered/O/global.yaml",
+    ]
+    report = _run(api, root, stores=("A",), scope="s2", dry_run=True)
+    assert [item.path for item in report.files] == ["datastores/A/s2/p_2.yaml"]
+    report = _run(api, root, stores=("A", "O"), ordered=False, dry_run=True)
+    assert all(item.kind is StoreKind.STANDARD for item in report.files)
+    report = _run(api, root, stores=("A", "O"), standard=False)
+    assert [(item.path, item.entries) for item in report.files] == [("ordered/O/global.yaml", 2)]
+    # once declared, an ordered store is imported again without --store
+    report = _run(api, root, standard=False, dry_run=True)
+    assert [item.action for item in report.files] == [FileAction.UNCHANGED]
+
+
+def test_store_scopes_limit_what_is_imported(api: FakeApi, root: Path) -> None:
+    (root / "datastores/A").mkdir(parents=True)
+    (root / "datastores/A/_store.yaml").write_text("scopes: [global]\n")
+    api.update_entry("A", "k", EntryData(1))
+    api.update_entry("A", "k", EntryData(2), scope="other")
+    report = _run(api, root, stores=("A",))
+    assert [item.path for item in report.files] == ["datastores/A/global/k.yaml"]
+
+
+def _encrypted_store(root: Path) -> None:
+    (root / "datastores/Config").mkdir(parents=True)
+    (root / "datastores/Config/_store.yaml").write_text(
+        "encrypted:\n  - /webhook/token\n  - /players/*/email\n"
+    )
+
+
+CANARY = "canary-imp-7c1e"
+SECRET_VALUE = {
+    "webhook": {"url": "https://example.test", "token": CANARY},
+    "players": [{"email": CANARY + "@a"}, {"name": "b"}],
+}
+
+
+def test_encrypted_import(api: FakeApi, root: Path) -> None:
+    _encrypted_store(root)
+    keyring = load_keyring(root, {ENV_KEY: encode_key(generate_key())})
+    assert keyring is not None
+    api.update_entry("Config", "secrets", EntryData(SECRET_VALUE))
+    _run(api, root, keyring, stores=("Config",))
+    path = root / "datastores/Config/global/secrets.yaml"
+    text = path.read_text()
+    assert CANARY not in text
+    assert text.count("ENC[AES256_GCM,") == 2
+    assert "url: https://example.test" in text
+    value = load_declaration(root).data(Address.standard("Config", "secrets"))
+    assert value is not None
+    assert decrypt_all(value.value, keyring, Address.standard("Config", "secrets")) == SECRET_VALUE
+    # unchanged secrets keep their ciphertext: the file is byte-identical
+    assert _run(api, root, keyring, stores=("Config",)).files[0].action is FileAction.UNCHANGED
+    assert path.read_text() == text
+    # one secret changes: only its line changes
+    changed = {**SECRET_VALUE, "webhook": {"url": "https://example.test", "token": CANARY + "2"}}
+    api.update_entry("Config", "secrets", EntryData(changed))
+    _run(api, root, keyring, stores=("Config",))
+    new_text = path.read_text()
+    old_lines, new_lines = text.splitlines(), new_text.splitlines()
+    assert [i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b] == [
+        next(i for i, line in enumerate(old_lines) if "token:" in line)
+    ]
+    assert CANARY not in new_text
+
+
+def test_encrypted_import_without_key_fails_and_writes_nothing(api: FakeApi, root: Path) -> None:
+    _encrypted_store(root)
+    api.update_entry("Config", "a_plain", EntryData({"other": 1}))
+    api.update_entry("Config", "secrets", EntryData(SECRET_VALUE))
+    with pytest.raises(KeyNotAvailable) as info:
+        _run(api, root, None, stores=("Config",))
+    assert "Config/global/secrets#/webhook/token" in str(info.value)
+    assert CANARY not in str(info.value)
+    assert not (root / "datastores/Config/global").exists()
+
+
+def test_bad_existing_file_stops_everything(api: FakeApi, root: Path) -> None:
+    api.update_entry("A", "a", EntryData(1))
+    api.update_entry("A", "b", EntryData(2))
+    (root / "datastores/A/global").mkdir(parents=True)
+    (root / "datastores/A/global/b.yaml").write_text("value: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"datastores/A/global/b.yaml:\d+"):
+        _run(api, root, stores=("A",))
+    assert not (root / "datastores/A/global/a.yaml").exists()
+
+
+def test_broken_store_settings_refuse_import(api: FakeApi, root: Path) -> None:
+    (root / "datastores/Config").mkdir(parents=True)
+    (root / "datastores/Config/_store.yaml").write_text("encrypted: [/token\n")
+    api.update_entry("Config", "k", EntryData({"token": CANARY}))
+    with pytest.raises(ConfigError, match="_store.yaml"):
+        _run(api, root, stores=("Config",))
+    assert not (root / "datastores/Config/global").exists()
+
+
+def test_link_leaving_repository_is_refused(api: FakeApi, root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "datastores").mkdir()
+    (root / "datastores/A").symlink_to(outside, target_is_directory=True)
+    api.update_entry("A", "k", EntryData(1))
+    with pytest.raises(ConfigError, match="link"):
+        _run(api, root, stores=("A",))
+    assert list(outside.iterdir()) == []
