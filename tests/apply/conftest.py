@@ -59,10 +59,16 @@ def environment(**kw: Any) -> Environment:
 
 
 def plan_for(
-    declaration: Declaration, api: OpenCloudClient, now: datetime | None = None
+    declaration: Declaration,
+    api: OpenCloudClient,
+    now: datetime | None = None,
+    keys: Keyring | None = None,
 ) -> Plan:
     return make_plan(
-        declaration, api, PlanRequest("local", UNIVERSE, now=now or datetime.now(UTC))
+        declaration,
+        api,
+        PlanRequest("local", UNIVERSE, now=now or datetime.now(UTC)),
+        keyring=keys,
     )
 
 
@@ -85,8 +91,8 @@ class World:
             **kw,
         )
 
-    def plan(self, declaration: Declaration) -> Plan:
-        return plan_for(declaration, self.client)
+    def plan(self, declaration: Declaration, keys: Keyring | None = None) -> Plan:
+        return plan_for(declaration, self.client, keys=keys)
 
     def apply(
         self,
@@ -111,7 +117,7 @@ class World:
             found = self.client.get_ordered(address.store, address.key, address.scope)
             return found.value if found is not None else None
         live = self.client.get_entry(address.store, address.key, address.scope)
-        return live.data if live is not None else None
+        return live.data if live is not None and live.state != "DELETED" else None
 
     def revisions(self, address: Address) -> int:
         return len(list(self.client.list_revisions(address.store, address.key, address.scope)))

@@ -234,3 +234,32 @@ def test_help_everywhere() -> None:
         result = CliRunner().invoke(cli, [command, "--help"])
         assert result.exit_code == 0
         assert "--env" in result.output and "--format" in result.output
+
+
+def test_get_masks_sensitive_pointers(repo: Path) -> None:
+    env = load_project_config(repo).environment("local")
+    secret_value = {"Email": "canary-secret@example.com", "Coins": 3, "Codes": ["c-1", "c-2"]}
+    with open_client(env) as client:
+        client.create_entry("Accounts", "u1", EntryData(secret_value))
+        client.create_entry("Accounts", "vip_1", EntryData(secret_value))
+    store_dir = repo / "datastores" / "Accounts"
+    store_dir.mkdir(parents=True)
+    (store_dir / "_store.yaml").write_text(
+        "sensitive: [/Email]\noverrides:\n  - keys: 'vip_*'\n    sensitive: [/Email, /Codes/*]\n",
+        encoding="utf-8",
+    )
+    text = ok(repo, "get", "Accounts", "u1")
+    assert "canary-secret" not in text and '"Email": "(sensitive)"' in text
+    assert '"c-1"' in text
+    body = json.loads(ok(repo, "get", "Accounts", "vip_1", "--format", "json"))
+    assert body["value"] == {"Email": "(sensitive)", "Coins": 3, "Codes": ["(sensitive)"] * 2}
+
+
+def test_get_refuses_to_show_values_when_store_settings_are_unreadable(repo: Path) -> None:
+    store_dir = repo / "datastores" / "PlayerData"
+    store_dir.mkdir(parents=True)
+    (store_dir / "_store.yaml").write_text("sensitive: /not-a-list\n", encoding="utf-8")
+    result = run(repo, "get", "PlayerData", "Player_1")
+    assert isinstance(result.exception, ConfigError)
+    assert "_store.yaml" in str(result.exception) and "sensitive" in str(result.exception)
+    assert "Coins" not in result.output

@@ -11,8 +11,8 @@ from dsgit.crypto import (
     DecryptionFailed,
     EncryptionError,
     Key,
-    Keyring,
     KeyNotAvailable,
+    Keyring,
     MalformedToken,
     decrypt_value,
     encrypt_value,
@@ -34,8 +34,9 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ def test_encrypt_in_place_keeps_comments(
     assert CANARY not in text + out + err
     assert text.startswith("# Webhook settings. Reviewed by ops.\nvalue:\n")
     assert "url: https://example.test/hook  # public\n" in text
-    assert "] # rotate yearly\n" in text
+    assert "]  # rotate yearly\n" in text
     assert find_encrypted(_value(root)) == ["/token", "/players/0/email"]  # type: ignore[arg-type]
     assert decrypt_all(_value(root), key, ADDRESS) == {  # type: ignore[arg-type]
         "url": "https://example.test/hook",
@@ -207,6 +208,9 @@ def test_edit_reencrypts_and_keeps_unchanged_tokens(
         f"p.write_text(p.read_text().replace('{CANARY}@a', 'new-{CANARY}'))\n"
     )
     monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     code, out, err = run(root, capsys, "secrets", "edit", ENTRY_PATH)
     assert code == 0, err
     after = (root / ENTRY_PATH).read_text()
@@ -217,12 +221,75 @@ def test_edit_reencrypts_and_keeps_unchanged_tokens(
     assert len(changed) == 1 and "email:" in changed[0][0]
     value = decrypt_all(_value(root), key, ADDRESS)  # type: ignore[arg-type]
     assert value["players"][0]["email"] == f"new-{CANARY}"  # type: ignore[call-overload,index]
-    assert not any(name.endswith(".yaml") for name in os.listdir(root))
+    assert list(scratch.iterdir()) == []  # the decrypted copy is gone
+    assert not any(
+        CANARY in p.read_text() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
 
 
-def test_env_key_is_used(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_key_is_used(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     material = generate_key()
     monkeypatch.setenv(ENV_KEY, encode_key(material))
     code, _out, err = run(root, capsys, "secrets", "encrypt")
     assert code == 0, err
     assert key_id(material) in (root / ENTRY_PATH).read_text()
+
+
+def test_edit_that_breaks_the_file_changes_nothing(
+    root: Path,
+    key: Keyring,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    run(root, capsys, "secrets", "encrypt")
+    before = (root / ENTRY_PATH).read_text()
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('value:', 'value: [oops'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    code, out, err = run(root, capsys, "secrets", "edit", ENTRY_PATH)
+    assert code == 1 and f"{ENTRY_PATH}:" in err and "invalid YAML" in err
+    assert CANARY not in out + err
+    assert (root / ENTRY_PATH).read_text() == before
+
+
+def test_decrypt_refuses_a_file_that_is_not_an_entry(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(root, capsys, "secrets", "decrypt", "datastores/Config/_store.yaml")
+    assert code == 1 and "not an entry file" in err
+    code, _out, err = run(root, capsys, "secrets", "encrypt", "datastores/nope")
+    assert code == 1 and "no such file" in err
+
+
+def test_json_output_and_dry_runs(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _err = run(root, capsys, "secrets", "encrypt", "--dry-run", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == {"dry_run": True, "files": [{"path": ENTRY_PATH, "values": 2}]}
+    assert (root / ENTRY_PATH).read_text() == ENTRY
+    run(root, capsys, "secrets", "encrypt")
+    encrypted = (root / ENTRY_PATH).read_text()
+    new_file = root.parent / "new.key"
+    new_file.write_text(encode_key(generate_key()) + "\n")
+    code, out, _err = run(
+        root,
+        capsys,
+        "secrets",
+        "rotate",
+        "--new-key-file",
+        str(new_file),
+        "--dry-run",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    assert json.loads(out)["files"] == [{"path": ENTRY_PATH, "values": 2}]
+    assert (root / ENTRY_PATH).read_text() == encrypted

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from importer_fake_api import FakeApi
+from dsgit.emulator import Emulator
+from dsgit.remote.client import OpenCloudClient
+from dsgit.remote.testing import emulated_client
 
 DSGIT_YAML = """\
 version: 1
@@ -26,5 +29,7 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def api() -> FakeApi:
-    return FakeApi()
+def api() -> Iterator[OpenCloudClient]:
+    """A real client talking to an in-process, in-memory emulator."""
+    with emulated_client(Emulator(db=":memory:"), universe_id=1) as client:
+        yield client

@@ -3,13 +3,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from importer_fake_api import FakeApi
 
-from dsgit.crypto import ENV_KEY, KeyNotAvailable, decrypt_all, encode_key, generate_key, load_keyring
+from dsgit.crypto import (
+    ENV_KEY,
+    KeyNotAvailable,
+    decrypt_all,
+    encode_key,
+    generate_key,
+    load_keyring,
+)
 from dsgit.errors import ConfigError
 from dsgit.importer import FileAction, ImportOptions, import_live
 from dsgit.importer.policies import repository_policies
 from dsgit.model.entry import Address, EntryData, StoreKind
+from dsgit.remote.client import OpenCloudClient
 from dsgit.repo import load_declaration
 from dsgit.yamlio.equality import json_equal
 
@@ -32,7 +39,17 @@ TRICKY_VALUE = {
 TRICKY_KEYS = ["user/1", "a@b", "with space", "ünï©ødé", ".hidden", "Player_1", "100%", "x@latest"]
 
 
-def _run(api: FakeApi, root: Path, keyring: object = None, **options: object):  # type: ignore[no-untyped-def]
+def put(api: OpenCloudClient, store: str, key: str, data: EntryData, scope: str = "global") -> None:
+    api.update_entry(store, key, data, scope, allow_missing=True)
+
+
+def put_ordered(
+    api: OpenCloudClient, store: str, key: str, value: int, scope: str = "global"
+) -> None:
+    api.update_ordered(store, key, value, scope, allow_missing=True)
+
+
+def _run(api: OpenCloudClient, root: Path, keyring: object = None, **options: object):  # type: ignore[no-untyped-def]
     return import_live(api, root, ImportOptions(**options), repository_policies(root), keyring)  # type: ignore[arg-type]
 
 
@@ -44,25 +61,26 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_import_then_load_gives_back_live_values(api: FakeApi, root: Path) -> None:
+def test_import_then_load_gives_back_live_values(api: OpenCloudClient, root: Path) -> None:
     for index, key in enumerate(TRICKY_KEYS):
-        api.update_entry(
+        put(
+            api,
             "DATA/12345",
             key,
             EntryData({**TRICKY_VALUE, "index": index}, {"source": "game", "n": 2}, (45348281,)),
         )
-    api.update_entry("Plain", "scalar", EntryData("yes"), scope="other scope")
-    api.update_entry("Plain", "number", EntryData(12.0))
-    api.update_entry("Plain", "null", EntryData(None))
-    api.update_ordered("Top/1", "player 1", 78)
-    api.update_ordered("Top/1", "p.2", -(2**40))
+    put(api, "Plain", "scalar", EntryData("yes"), scope="other scope")
+    put(api, "Plain", "number", EntryData(12.0))
+    put(api, "Plain", "null", EntryData([]))  # Open Cloud refuses a null value
+    put_ordered(api, "Top/1", "player 1", 78)
+    put_ordered(api, "Top/1", "p.2", -(2**40))
     report = _run(api, root, stores=("DATA/12345", "Plain", "Top/1"))
     assert report.summary()["created"] == len(TRICKY_KEYS) + 3 + 1
     declaration = load_declaration(root)
     for key in TRICKY_KEYS:
         data = declaration.data(Address.standard("DATA/12345", key))
-        live = api.standard[("DATA/12345", "global", key)]
-        assert data is not None
+        live = api.get_entry("DATA/12345", key)
+        assert data is not None and live is not None
         assert json_equal(data.value, live.value)
         assert dict(data.attributes) == {"source": "game", "n": 2}
         assert data.users == (45348281,)
@@ -71,7 +89,7 @@ def test_import_then_load_gives_back_live_values(api: FakeApi, root: Path) -> No
     number = declaration.data(Address.standard("Plain", "number"))
     assert number is not None and json_equal(number.value, 12.0)
     null = declaration.data(Address.standard("Plain", "null"))
-    assert null is not None and null.value is None and null.attributes == {} and null.users == ()
+    assert null is not None and null.value == [] and null.attributes == {} and null.users == ()
     ordered = declaration.stores[(StoreKind.ORDERED, "Top/1")].entries
     assert {key: entry.data.value for (_, key), entry in ordered.items()} == {
         "player 1": 78,
@@ -87,9 +105,9 @@ def test_import_then_load_gives_back_live_values(api: FakeApi, root: Path) -> No
     )
 
 
-def test_reimport_of_unchanged_data_writes_nothing(api: FakeApi, root: Path) -> None:
-    api.update_entry("S", "k", EntryData(TRICKY_VALUE, {"a": 1}, (1, 2)))
-    api.update_ordered("O", "k", 3)
+def test_reimport_of_unchanged_data_writes_nothing(api: OpenCloudClient, root: Path) -> None:
+    put(api, "S", "k", EntryData(TRICKY_VALUE, {"a": 1}, (1, 2)))
+    put_ordered(api, "O", "k", 3)
     _run(api, root, stores=("S", "O"))
     before = {path: (root / path).stat().st_mtime_ns for path in _files(root)}
     contents = _files(root)
@@ -99,8 +117,8 @@ def test_reimport_of_unchanged_data_writes_nothing(api: FakeApi, root: Path) -> 
     assert {path: (root / path).stat().st_mtime_ns for path in _files(root)} == before
 
 
-def test_reimport_keeps_comments_and_order(api: FakeApi, root: Path) -> None:
-    api.update_entry("Shop", "prices", EntryData({"sword": 100, "shield": 50, "potion": 5}))
+def test_reimport_keeps_comments_and_order(api: OpenCloudClient, root: Path) -> None:
+    put(api, "Shop", "prices", EntryData({"sword": 100, "shield": 50, "potion": 5}))
     _run(api, root, stores=("Shop",))
     path = root / "datastores/Shop/global/prices.yaml"
     edited = (
@@ -115,47 +133,47 @@ def test_reimport_keeps_comments_and_order(api: FakeApi, root: Path) -> None:
         "    reason: kept\n"
     )
     path.write_text(edited)
-    api.update_entry("Shop", "prices", EntryData({"sword": 120, "shield": 50, "potion": 5}))
+    put(api, "Shop", "prices", EntryData({"sword": 120, "shield": 50, "potion": 5}))
     report = _run(api, root, stores=("Shop",))
     assert [item.action for item in report.files] == [FileAction.UPDATED]
     assert path.read_text() == edited.replace("sword: 100", "sword: 120")
 
 
-def test_reimport_metadata_changes(api: FakeApi, root: Path) -> None:
-    api.update_entry("S", "k", EntryData({"v": 1}))
+def test_reimport_metadata_changes(api: OpenCloudClient, root: Path) -> None:
+    put(api, "S", "k", EntryData({"v": 1}))
     _run(api, root, stores=("S",))
     path = root / "datastores/S/global/k.yaml"
     path.write_text(path.read_text() + "attributes: {}\nusers: []\n")
     assert _run(api, root, stores=("S",)).files[0].action is FileAction.UNCHANGED
-    api.update_entry("S", "k", EntryData({"v": 1}, {"tag": "x"}, (7,)))
+    put(api, "S", "k", EntryData({"v": 1}, {"tag": "x"}, (7,)))
     _run(api, root, stores=("S",))
     assert path.read_text().endswith("attributes:\n  tag: x\nusers:\n  - 7\n")
-    api.update_entry("S", "k", EntryData({"v": 1}))
+    put(api, "S", "k", EntryData({"v": 1}))
     _run(api, root, stores=("S",))
     assert path.read_text().endswith("value:\n  v: 1\n")
 
 
-def test_ordered_reimport_keeps_layout(api: FakeApi, root: Path) -> None:
-    api.update_ordered("Wins", "b", 2)
-    api.update_ordered("Wins", "d", 4)
+def test_ordered_reimport_keeps_layout(api: OpenCloudClient, root: Path) -> None:
+    put_ordered(api, "Wins", "b", 2)
+    put_ordered(api, "Wins", "d", 4)
     _run(api, root, stores=("Wins",))
     path = root / "ordered/Wins/global.yaml"
     path.write_text("# leaderboard\nd: 4  # top\nb:\n  value: 2\n  moved_from: old_b\nzz: 9\n")
-    api.update_ordered("Wins", "b", 3)
-    api.update_ordered("Wins", "c", 1)
+    put_ordered(api, "Wins", "b", 3)
+    put_ordered(api, "Wins", "c", 1)
     _run(api, root, stores=("Wins",))
     assert path.read_text() == (
         "# leaderboard\nd: 4  # top\nb:\n  value: 3\n  moved_from: old_b\nc: 1\nzz: 9\n"
     )
 
 
-def test_filters(api: FakeApi, root: Path) -> None:
-    api.update_entry("A", "p_1", EntryData(1))
-    api.update_entry("A", "p_2", EntryData(2), scope="s2")
-    api.update_entry("A", "q_1", EntryData(3))
-    api.update_entry("B", "p_1", EntryData(4))
-    api.update_ordered("O", "p_1", 5)
-    api.update_ordered("O", "q_1", 6)
+def test_filters(api: OpenCloudClient, root: Path) -> None:
+    put(api, "A", "p_1", EntryData(1))
+    put(api, "A", "p_2", EntryData(2), scope="s2")
+    put(api, "A", "q_1", EntryData(3))
+    put(api, "B", "p_1", EntryData(4))
+    put_ordered(api, "O", "p_1", 5)
+    put_ordered(api, "O", "q_1", 6)
     report = _run(api, root, dry_run=True)
     assert sorted(item.path for item in report.files) == [
         "datastores/A/global/p_1.yaml",
@@ -173,6 +191,8 @@ def test_filters(api: FakeApi, root: Path) -> None:
     ]
     report = _run(api, root, stores=("A",), scope="s2", dry_run=True)
     assert [item.path for item in report.files] == ["datastores/A/s2/p_2.yaml"]
+    report = _run(api, root, stores=("A",), scope="global", prefix="q", dry_run=True)
+    assert [item.path for item in report.files] == ["datastores/A/global/q_1.yaml"]
     report = _run(api, root, stores=("A", "O"), ordered=False, dry_run=True)
     assert all(item.kind is StoreKind.STANDARD for item in report.files)
     report = _run(api, root, stores=("A", "O"), standard=False)
@@ -182,11 +202,11 @@ def test_filters(api: FakeApi, root: Path) -> None:
     assert [item.action for item in report.files] == [FileAction.UNCHANGED]
 
 
-def test_store_scopes_limit_what_is_imported(api: FakeApi, root: Path) -> None:
+def test_store_scopes_limit_what_is_imported(api: OpenCloudClient, root: Path) -> None:
     (root / "datastores/A").mkdir(parents=True)
     (root / "datastores/A/_store.yaml").write_text("scopes: [global]\n")
-    api.update_entry("A", "k", EntryData(1))
-    api.update_entry("A", "k", EntryData(2), scope="other")
+    put(api, "A", "k", EntryData(1))
+    put(api, "A", "k", EntryData(2), scope="other")
     report = _run(api, root, stores=("A",))
     assert [item.path for item in report.files] == ["datastores/A/global/k.yaml"]
 
@@ -205,11 +225,11 @@ SECRET_VALUE = {
 }
 
 
-def test_encrypted_import(api: FakeApi, root: Path) -> None:
+def test_encrypted_import(api: OpenCloudClient, root: Path) -> None:
     _encrypted_store(root)
     keyring = load_keyring(root, {ENV_KEY: encode_key(generate_key())})
     assert keyring is not None
-    api.update_entry("Config", "secrets", EntryData(SECRET_VALUE))
+    put(api, "Config", "secrets", EntryData(SECRET_VALUE))
     _run(api, root, keyring, stores=("Config",))
     path = root / "datastores/Config/global/secrets.yaml"
     text = path.read_text()
@@ -224,7 +244,7 @@ def test_encrypted_import(api: FakeApi, root: Path) -> None:
     assert path.read_text() == text
     # one secret changes: only its line changes
     changed = {**SECRET_VALUE, "webhook": {"url": "https://example.test", "token": CANARY + "2"}}
-    api.update_entry("Config", "secrets", EntryData(changed))
+    put(api, "Config", "secrets", EntryData(changed))
     _run(api, root, keyring, stores=("Config",))
     new_text = path.read_text()
     old_lines, new_lines = text.splitlines(), new_text.splitlines()
@@ -234,10 +254,12 @@ def test_encrypted_import(api: FakeApi, root: Path) -> None:
     assert CANARY not in new_text
 
 
-def test_encrypted_import_without_key_fails_and_writes_nothing(api: FakeApi, root: Path) -> None:
+def test_encrypted_import_without_key_fails_and_writes_nothing(
+    api: OpenCloudClient, root: Path
+) -> None:
     _encrypted_store(root)
-    api.update_entry("Config", "a_plain", EntryData({"other": 1}))
-    api.update_entry("Config", "secrets", EntryData(SECRET_VALUE))
+    put(api, "Config", "a_plain", EntryData({"other": 1}))
+    put(api, "Config", "secrets", EntryData(SECRET_VALUE))
     with pytest.raises(KeyNotAvailable) as info:
         _run(api, root, None, stores=("Config",))
     assert "Config/global/secrets#/webhook/token" in str(info.value)
@@ -245,9 +267,9 @@ def test_encrypted_import_without_key_fails_and_writes_nothing(api: FakeApi, roo
     assert not (root / "datastores/Config/global").exists()
 
 
-def test_bad_existing_file_stops_everything(api: FakeApi, root: Path) -> None:
-    api.update_entry("A", "a", EntryData(1))
-    api.update_entry("A", "b", EntryData(2))
+def test_bad_existing_file_stops_everything(api: OpenCloudClient, root: Path) -> None:
+    put(api, "A", "a", EntryData(1))
+    put(api, "A", "b", EntryData(2))
     (root / "datastores/A/global").mkdir(parents=True)
     (root / "datastores/A/global/b.yaml").write_text("value: [unclosed\n")
     with pytest.raises(ConfigError, match=r"datastores/A/global/b.yaml:\d+"):
@@ -255,21 +277,96 @@ def test_bad_existing_file_stops_everything(api: FakeApi, root: Path) -> None:
     assert not (root / "datastores/A/global/a.yaml").exists()
 
 
-def test_broken_store_settings_refuse_import(api: FakeApi, root: Path) -> None:
+def test_broken_store_settings_refuse_import(api: OpenCloudClient, root: Path) -> None:
     (root / "datastores/Config").mkdir(parents=True)
     (root / "datastores/Config/_store.yaml").write_text("encrypted: [/token\n")
-    api.update_entry("Config", "k", EntryData({"token": CANARY}))
-    with pytest.raises(ConfigError, match="_store.yaml"):
+    put(api, "Config", "k", EntryData({"token": CANARY}))
+    with pytest.raises(ConfigError, match=r"_store\.yaml"):
         _run(api, root, stores=("Config",))
     assert not (root / "datastores/Config/global").exists()
 
 
-def test_link_leaving_repository_is_refused(api: FakeApi, root: Path, tmp_path: Path) -> None:
+def test_link_leaving_repository_is_refused(
+    api: OpenCloudClient, root: Path, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (root / "datastores").mkdir()
     (root / "datastores/A").symlink_to(outside, target_is_directory=True)
-    api.update_entry("A", "k", EntryData(1))
+    put(api, "A", "k", EntryData(1))
     with pytest.raises(ConfigError, match="link"):
         _run(api, root, stores=("A",))
     assert list(outside.iterdir()) == []
+
+
+def test_keys_differing_by_case_are_skipped_with_a_note(api: OpenCloudClient, root: Path) -> None:
+    put(api, "S", "Player", EntryData(1))
+    put(api, "S", "player", EntryData(2))
+    put(api, "S", "other", EntryData(3))
+    report = _run(api, root, stores=("S",))
+    assert [item.path for item in report.files] == ["datastores/S/global/other.yaml"]
+    assert any("letter case" in note and "Player.yaml" in note for note in report.notes)
+    assert not (root / "datastores/S/global/player.yaml").exists()
+
+
+def test_key_too_long_for_a_file_name_is_skipped(api: OpenCloudClient, root: Path) -> None:
+    put(api, "S", "é" * 50, EntryData(1))
+    put(api, "S", "ok", EntryData(2))
+    report = _run(api, root, stores=("S",))
+    assert [item.path for item in report.files] == ["datastores/S/global/ok.yaml"]
+    assert any("longer than 255 bytes" in note for note in report.notes)
+
+
+def test_observed_and_seed_stores_are_imported_too(api: OpenCloudClient, root: Path) -> None:
+    for store, ownership in (("Players", "observed"), ("Defaults", "seed")):
+        (root / "datastores" / store).mkdir(parents=True)
+        (root / "datastores" / store / "_store.yaml").write_text(f"ownership: {ownership}\n")
+        put(api, store, "k", EntryData({"owner": ownership}))
+    report = _run(api, root)
+    assert sorted(item.path for item in report.files) == [
+        "datastores/Defaults/global/k.yaml",
+        "datastores/Players/global/k.yaml",
+    ]
+    declaration = load_declaration(root)
+    observed = declaration.data(Address.standard("Players", "k"))
+    assert observed is not None and observed.value == {"owner": "observed"}
+
+
+def test_header_points_at_the_editor_schemas_when_the_repository_has_them(
+    api: OpenCloudClient, root: Path
+) -> None:
+    (root / "schemas/dsgit").mkdir(parents=True)
+    for name in ("entry", "ordered-scope"):
+        (root / f"schemas/dsgit/{name}.schema.json").write_text("{}")
+    put(api, "S", "k", EntryData(1))
+    put_ordered(api, "O", "k", 1)
+    _run(api, root, stores=("S", "O"))
+    assert (
+        (root / "datastores/S/global/k.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../../../schemas/dsgit/entry.schema.json\n")
+    )
+    assert (
+        (root / "ordered/O/global.yaml")
+        .read_text()
+        .startswith(
+            "# yaml-language-server: $schema=../../schemas/dsgit/ordered-scope.schema.json\n"
+        )
+    )
+
+
+def test_existing_token_under_an_unknown_key_stops_the_import(
+    api: OpenCloudClient, root: Path
+) -> None:
+    _encrypted_store(root)
+    put(api, "Config", "secrets", EntryData(SECRET_VALUE))
+    old = load_keyring(root, {ENV_KEY: encode_key(generate_key())})
+    new = load_keyring(root, {ENV_KEY: encode_key(generate_key())})
+    _run(api, root, old, stores=("Config",))
+    path = root / "datastores/Config/global/secrets.yaml"
+    before = path.read_text()
+    with pytest.raises(KeyNotAvailable) as info:
+        _run(api, root, new, stores=("Config",))
+    assert str(info.value).startswith("datastores/Config/global/secrets.yaml: ")
+    assert CANARY not in str(info.value)
+    assert path.read_text() == before

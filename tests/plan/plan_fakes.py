@@ -38,13 +38,19 @@ def store(
     found: dict[tuple[str, str], DeclaredEntry] = {}
     for key, value in (entries or {}).items():
         address = Address(kind, name, scope, key)
-        found[(scope, key)] = DeclaredEntry(address, EntryData(value), f"datastores/{name}/{key}.yaml")
+        found[(scope, key)] = DeclaredEntry(
+            address, EntryData(value), f"datastores/{name}/{key}.yaml"
+        )
     for entry in declared:
         found[(entry.address.scope, entry.address.key)] = entry
-    return StoreDeclaration(kind, name, policy or StorePolicy(), found, f"datastores/{name}/_store.yaml")
+    return StoreDeclaration(
+        kind, name, policy or StorePolicy(), found, f"datastores/{name}/_store.yaml"
+    )
 
 
-def declaration(*stores: StoreDeclaration, schemas: Mapping[str, JSONValue] | None = None) -> Declaration:
+def declaration(
+    *stores: StoreDeclaration, schemas: Mapping[str, JSONValue] | None = None
+) -> Declaration:
     return Declaration({(s.kind, s.name): s for s in stores}, dict(schemas or {}), SOURCE)
 
 
@@ -75,8 +81,16 @@ class FakeApi:
         self._revision += 1
         rev = f"rev-{self._revision}"
         entry = LiveEntry(
-            store, scope, key, value, dict(attributes or {}), users, rev, rev,
-            "2026-11-01T00:00:00Z", "2026-10-01T00:00:00Z",
+            store,
+            scope,
+            key,
+            value,
+            dict(attributes or {}),
+            users,
+            rev,
+            rev,
+            "2026-11-01T00:00:00Z",
+            "2026-10-01T00:00:00Z",
         )
         self.standard[(store, scope, key)] = entry
         return entry
@@ -85,7 +99,11 @@ class FakeApi:
         self.ordered[(store, scope, key)] = value
 
     def list_keys(
-        self, store: str, scope: str = "global", *, prefix: str | None = None,
+        self,
+        store: str,
+        scope: str = "global",
+        *,
+        prefix: str | None = None,
         show_deleted: bool = False,
     ) -> Iterator[EntryKey]:
         self.calls["list"] += 1
@@ -93,11 +111,13 @@ class FakeApi:
             raise self.fail_list[store]
         if store in self.empty_list:
             return
-        for (s, sc, key) in sorted(self.standard):
+        for s, sc, key in sorted(self.standard):
             if s == store and sc == scope:
                 yield EntryKey(scope, key)
 
-    def get_entry(self, store: str, key: str, scope: str = "global", **_: object) -> LiveEntry | None:
+    def get_entry(
+        self, store: str, key: str, scope: str = "global", **_: object
+    ) -> LiveEntry | None:
         self.calls["get"] += 1
         if store in self.fail_get:
             raise self.fail_get[store]
@@ -109,7 +129,9 @@ class FakeApi:
         for store, scope, key in requests:
             yield (store, scope, key), self.get_entry(store, key, scope)
 
-    def list_ordered(self, store: str, scope: str = "global", **_: object) -> Iterator[LiveOrderedEntry]:
+    def list_ordered(
+        self, store: str, scope: str = "global", **_: object
+    ) -> Iterator[LiveOrderedEntry]:
         self.calls["list"] += 1
         if store in self.fail_list:
             raise self.fail_list[store]
@@ -126,7 +148,9 @@ class FakeApi:
 
 
 def throttled(store: str) -> RateLimitedError:
-    return RateLimitedError("GET", f"/v2/universes/1/data-stores/{store}/entries", 429, "RESOURCE_EXHAUSTED")
+    return RateLimitedError(
+        "GET", f"/v2/universes/1/data-stores/{store}/entries", 429, "RESOURCE_EXHAUSTED"
+    )
 
 
 def failed(store: str) -> RemoteError:

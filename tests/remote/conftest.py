@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dsgit.emulator import Emulator
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
+
+if TYPE_CHECKING:
+    from dsgit.emulator import Emulator
 
 UNIVERSE = 4242
 
 
 @pytest.fixture
 def emulator() -> Emulator:
+    from dsgit.emulator import Emulator
+
     return Emulator(db=":memory:")
 
 

@@ -41,7 +41,7 @@ def test_good_key_never_logged(caplog: pytest.LogCaptureFixture) -> None:
         client.create_entry("S", "k", EntryData(1))
         assert client.get_entry("S", "k") is not None
         assert CANARY not in repr(client)
-        assert CANARY not in repr(client._http.auth)
+        assert CANARY not in repr(client._session) + repr(client._session._http.auth)
     assert caplog.records  # the client and httpx did log
     assert all(CANARY not in record.getMessage() for record in caplog.records)
 

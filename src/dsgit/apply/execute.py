@@ -71,6 +71,11 @@ def _state_json(state: EntryState) -> dict[str, Any]:
     return state.to_json()
 
 
+def _active(live: LiveEntry | None) -> LiveEntry | None:
+    """A soft-deleted entry (``state`` DELETED) counts as absent."""
+    return live if live is not None and live.state != "DELETED" else None
+
+
 def _matches(live: LiveEntry, pre: Precondition) -> bool:
     if pre.etag is not None:
         return live.etag == pre.etag
@@ -166,7 +171,7 @@ class ChangeExecutor:
     def _standard(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
         change = step.change
         address, action, pre = change.address, change.action, change.precondition
-        live = self.api.get_entry(address.store, address.key, address.scope)
+        live = _active(self.api.get_entry(address.store, address.key, address.scope))
         before = _state(live)
         reached = (
             (live is None)
@@ -197,7 +202,7 @@ class ChangeExecutor:
             except RemoteError as exc:
                 if exc.status not in _EXISTS_STATUSES:
                     raise
-                now = self.api.get_entry(store, key, scope)
+                now = _active(self.api.get_entry(store, key, scope))
                 if now is None:
                     raise
                 return self._conflict(step, _state(now), "created by someone else meanwhile")
@@ -223,7 +228,7 @@ class ChangeExecutor:
         address, amount = change.address, change.increment
         assert amount is not None
         store, key, scope = address.store, address.key, address.scope
-        live = self.api.get_entry(store, key, scope)
+        live = _active(self.api.get_entry(store, key, scope))
         before = _state(live)
         if intent is not None and _revision(live) != intent.get("revision"):
             earlier = EntryState.from_json(intent["before"])
@@ -248,7 +253,7 @@ class ChangeExecutor:
         try:
             written = self.api.increment_entry(store, key, amount, scope)
         except WriteOutcomeUnknown:
-            now = self.api.get_entry(store, key, scope)
+            now = _active(self.api.get_entry(store, key, scope))
             record = {"revision": _revision(live), "value": live.value if live else 0}
             if _revision(now) != _revision(live) and self._increment_landed(step, record, now):
                 return self._done(step, ChangeOutcome.WRITTEN, before, _state(now))

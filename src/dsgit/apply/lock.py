@@ -174,7 +174,7 @@ class EnvironmentLock:
         raise LockHeld("could not acquire the environment lock: it kept changing; try again")
 
     def _take_over(self, live: LiveEntry, *, break_lock: bool) -> AcquireOutcome | None:
-        current = Lease.from_json(live.value)
+        current = None if live.state == "DELETED" else Lease.from_json(live.value)
         now = self.clock()
         outcome = AcquireOutcome()
         if current is None or current.released:
@@ -193,9 +193,15 @@ class EnvironmentLock:
                 f"the environment lock expired without being released ({current.describe()}): "
                 "that apply probably died. If it did, run again with --break-lock"
             )
+        deleted = live.state == "DELETED"
         try:
             written = self.api.update_entry(
-                LOCK_STORE, LOCK_KEY, self._data(), LOCK_SCOPE, etag=live.etag
+                LOCK_STORE,
+                LOCK_KEY,
+                self._data(),
+                LOCK_SCOPE,
+                etag=None if deleted else live.etag,
+                allow_missing=deleted,
             )
         except PreconditionFailed:
             return None  # changed under us: read it again

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.crypto import Keyring, decrypt_value, encrypt_value
-from dsgit.crypto.errors import KeyNotAvailable
+from dsgit.crypto.errors import EncryptionError, KeyNotAvailable
 from dsgit.errors import ConfigError, Location
 from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import Address, EntryData, JSONValue
@@ -198,6 +198,8 @@ def load_preimages(
                 increment=raw.get("increment"),
                 encrypted=raw.get("encrypted") is not None,
             )
+        except EncryptionError as exc:
+            raise exc.at(Location(where)) from None
         except ConfigError as exc:
             raise ConfigError(exc.message, Location(where)) from None
         except (ValueError, KeyError, TypeError) as exc:

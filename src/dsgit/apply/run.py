@@ -269,7 +269,11 @@ def _run(
                 plan, deps, apply_id, changes, status, snapshot_time, _text(started), steps
             )
         finally:
-            lock.release()
+            try:
+                lock.release()
+            except DsgitError as exc:
+                # The lease expires on its own; a resume of this apply takes it back at once.
+                deps.progress.note(f"could not release the environment lock: {exc}")
     return ApplyResult(
         apply_id=apply_id,
         plan_digest=plan.digest,

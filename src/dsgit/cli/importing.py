@@ -78,8 +78,10 @@ def import_command(
     key_file: Path | None,
     output_format: str,
 ) -> None:
-    """Adopt live entries into files: datastores/<store>/<scope>/<key>.yaml (value,
-    attributes, users) and ordered/<store>/<scope>.yaml (key: integer).
+    """Adopt live entries into repository files.
+
+    Standard entries go to datastores/<store>/<scope>/<key>.yaml (value, attributes, users),
+    ordered entries to ordered/<store>/<scope>.yaml (key: integer); names are path-encoded.
 
     Re-importing changes only what changed live: comments, key order and layout of existing
     files are kept, and files already up to date are not rewritten. Values under a store's

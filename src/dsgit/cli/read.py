@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
-from dsgit.errors import DsgitError
+from dsgit.errors import ConfigError, DsgitError, Location
+from dsgit.model.declaration import KeyOverride, StorePolicy
+from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import LiveEntry, LiveOrderedEntry
+from dsgit.plan.masking import PointerPatterns
 from dsgit.remote import browse
 from dsgit.remote.api import DataStoreInfo, EntryKey, RevisionInfo
 from dsgit.remote.connect import open_client
@@ -156,12 +161,57 @@ def ls(
 
 
 # --- get ----------------------------------------------------------------------------------------
-def entry_json(entry: LiveEntry) -> dict[str, Any]:
+# Only datastores/<store>/_store.yaml is read (not the whole repository), with its per-key
+# overrides, so a lookup stays fast; a _store.yaml that cannot be read is an error rather than
+# a reason to show a value unmasked.
+def _pointers(raw: Any, file: str, field: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(
+            "`sensitive` must be a list of JSON pointers", Location(file, field=field)
+        )
+    return tuple(raw)
+
+
+def sensitive_patterns(root: Path, store: str, key: str) -> PointerPatterns:
+    """The sensitive pointer patterns that apply to ``key`` of standard store ``store``."""
+    path = root / "datastores" / encode_segment(store) / "_store.yaml"
+    if not path.is_file():
+        return PointerPatterns(())
+    file = str(path.relative_to(root))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"cannot read it to mask sensitive values: {exc}", Location(file)
+        ) from None
+    if raw is None:
+        return PointerPatterns(())
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping of store settings", Location(file))
+    overrides = []
+    raw_overrides = raw.get("overrides") or []
+    for index, item in enumerate(raw_overrides if isinstance(raw_overrides, list) else []):
+        if isinstance(item, dict) and isinstance(item.get("keys"), str) and "sensitive" in item:
+            field = f"overrides.{index}.sensitive"
+            settings = {"sensitive": _pointers(item["sensitive"], file, field)}
+            overrides.append(KeyOverride(item["keys"], settings))
+    policy = StorePolicy(
+        sensitive=_pointers(raw.get("sensitive"), file, "sensitive"), overrides=tuple(overrides)
+    )
+    try:
+        return PointerPatterns(policy.for_key(key).sensitive)
+    except ValueError as exc:
+        raise ConfigError(f"bad sensitive pointer: {exc}", Location(file)) from None
+
+
+def entry_json(entry: LiveEntry, mask: PointerPatterns | None = None) -> dict[str, Any]:
     return {
         "store": entry.store,
         "scope": entry.scope,
         "key": entry.key,
-        "value": entry.value,
+        "value": mask.mask(entry.value) if mask is not None else entry.value,
         "attributes": dict(entry.attributes),
         "users": list(entry.users),
         "etag": entry.etag,
@@ -172,7 +222,7 @@ def entry_json(entry: LiveEntry) -> dict[str, Any]:
     }
 
 
-def _entry_text(entry: LiveEntry) -> Iterator[str]:
+def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
     yield _bold(str(entry.address))
     rows = [
         ("revision", f"{entry.revision_id}  {entry.revision_create_time}"),
@@ -186,7 +236,7 @@ def _entry_text(entry: LiveEntry) -> Iterator[str]:
     for label, text in rows:
         yield f"{_dim(label.ljust(11))}{text}"
     yield ""
-    yield _json(entry.value)
+    yield _json(mask.mask(entry.value))
 
 
 @click.command("get")
@@ -216,7 +266,11 @@ def get(
     env_name: str | None,
     output_format: str,
 ) -> None:
-    """Show one live entry: its value and metadata (or an ordered entry's number)."""
+    """Show one live entry: its value and metadata (or an ordered entry's number).
+
+    Parts of the value under the store's `sensitive` pointers (`_store.yaml`) show as
+    "(sensitive)".
+    """
     if revision is not None and at_text is not None:
         raise DsgitError("give either --revision or --at, not both")
     if ordered and (revision is not None or at_text is not None):
@@ -235,10 +289,11 @@ def get(
                 _echo(str(found.value))
             return
         entry = browse.read_entry(client, store, key, scope, selection)
+    mask = sensitive_patterns(app.root, store, key)
     if output_format == "json":
-        click.echo(_json(entry_json(entry)))
+        click.echo(_json(entry_json(entry, mask)))
     else:
-        _emit(_entry_text(entry))
+        _emit(_entry_text(entry, mask))
 
 
 # --- history ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from dsgit.crypto.files import (
     read_entry_file,
     rotate_files,
 )
+from dsgit.errors import ConfigError
 from dsgit.importer.policies import repository_policies
 from dsgit.model.entry import StoreKind
 from dsgit.yamlio.atomic import write_atomic
@@ -177,13 +179,25 @@ def edit(app: AppContext, file: Path, key_file: Path | None) -> None:
     keyring = _keyring(app, key_file)
     path = _here(app, file)
     entry = read_entry_file(root, path)
-    plain_text = decrypt_file(root, path, keyring)
-    edited = click.edit(plain_text, extension=".yaml", require_save=True)
-    if edited is None or edited == plain_text:
-        click.echo("No changes.", err=True)
-        return
     policy = repository_policies(root)(StoreKind.STANDARD, entry.address.store)
-    text = edit_entry_text(entry, edited, keyring, policy.for_key(entry.address.key))
+    plain_text = decrypt_file(root, path, keyring)
+    draft = plain_text
+    while True:
+        edited = click.edit(draft, extension=".yaml", require_save=True)
+        if edited is None or edited == plain_text:
+            click.echo("No changes.", err=True)
+            return
+        try:
+            text = edit_entry_text(entry, edited, keyring, policy.for_key(entry.address.key))
+        except ConfigError as exc:
+            # The edit exists only in memory: offer to fix it rather than lose it.
+            if not sys.stdin.isatty() or not click.confirm(
+                f"The edited file is not valid: {exc}\nEdit it again?", default=True, err=True
+            ):
+                raise
+            draft = edited
+            continue
+        break
     write_atomic(path, text)
     click.echo(f"Saved {entry.relative}", err=True)
 

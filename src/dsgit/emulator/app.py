@@ -22,7 +22,15 @@ from dsgit.emulator.configs import ConfigsState
 from dsgit.emulator.database import Database
 from dsgit.emulator.faults import FaultAction, FaultDecision, FaultInjector, FaultSpec
 from dsgit.emulator.ordered import OrderedState
-from dsgit.emulator.rate_limits import RateLimiter
+from dsgit.emulator.rate_limits import (
+    KEY_READ_KB,
+    KEY_WRITE_KB,
+    V1_READ_KB,
+    V1_WRITE_KB,
+    RateLimiter,
+    ThroughputLimiter,
+    kilobytes,
+)
 from dsgit.emulator.server import ServedEmulator
 from dsgit.emulator.standard import StandardState
 from dsgit.emulator.transport import EmulatorTransport
@@ -54,6 +62,7 @@ class Emulator:
         self._db = Database(db)
         self._state = State(StandardState(self._db), OrderedState(self._db), ConfigsState(self._db))
         self._limiter = RateLimiter(ccu) if ccu is not None else None
+        self._throughput = ThroughputLimiter() if ccu is not None else None
         self._auth = Auth(api_keys)
         self._clock = clock or system_clock
         self._injector: FaultInjector | None = None
@@ -96,6 +105,8 @@ class Emulator:
             universe = _universe(params["u"])
             now = to_ticks(self._clock())
             self._throttle(universe, operation.rate, now)
+            buckets = self._throughput_buckets(universe, operation, params, request)
+            self._check_throughput(buckets, operation, len(request.body), now)
             if decision.action is FaultAction.THROTTLE:
                 raise ApiError(
                     429,
@@ -106,7 +117,7 @@ class Emulator:
             if decision.action is FaultAction.ERROR:
                 raise ApiError(decision.status, "injected server error")
             if decision.action is FaultAction.TIMEOUT:
-                return Response(504, disposition=Disposition.TIMEOUT)
+                return Response(504, disposition=Disposition.TIMEOUT, hold=injector_hang(injector))
             call = Call(
                 request=request,
                 params=params,
@@ -117,6 +128,8 @@ class Emulator:
                 require_scope=lambda scope: Auth.require(granted, scope),
             )
             response = operation.handler(call)
+            if buckets and response.status < 400:
+                self._record_throughput(buckets, operation, request, response, now)
         except ApiError as error:
             response = render(family, error)
         except Exception as error:  # a bug must answer 500, never kill a server thread
@@ -138,6 +151,56 @@ class Emulator:
                 "TooManyRequests",
                 (("retry-after", str(int(wait))),),
             )
+
+    def _throughput_buckets(
+        self, universe: int, operation: routes.Operation, params: dict[str, str], request: Request
+    ) -> list[tuple[tuple[object, ...], int]]:
+        """(bucket, limit in KB) pairs the request's bytes count against."""
+        if self._throughput is None or not operation.keyed:
+            return []
+        reading = operation.rate.name == "read"
+        identity = routes.entry_identity(operation, params, request.query)
+        buckets: list[tuple[tuple[object, ...], int]] = [
+            (("key", universe, *identity, reading), KEY_READ_KB if reading else KEY_WRITE_KB)
+        ]
+        if operation.rate.api == "v1":
+            buckets.append((("v1", universe, reading), V1_READ_KB if reading else V1_WRITE_KB))
+        return buckets
+
+    def _check_throughput(
+        self,
+        buckets: list[tuple[tuple[object, ...], int]],
+        operation: routes.Operation,
+        body_size: int,
+        now: int,
+    ) -> None:
+        if self._throughput is None:
+            return
+        adding = kilobytes(body_size) if operation.rate.name == "write" else 0
+        for bucket, limit in buckets:
+            wait = self._throughput.wait(bucket, limit, adding, now / TICKS_PER_SECOND)
+            if wait is not None:
+                raise ApiError(
+                    429,
+                    f"{'read' if adding == 0 else 'write'} throughput limit of {limit} KB a "
+                    "minute exceeded",
+                    "TooManyRequests",
+                    (("retry-after", str(int(wait))),),
+                )
+
+    def _record_throughput(
+        self,
+        buckets: list[tuple[tuple[object, ...], int]],
+        operation: routes.Operation,
+        request: Request,
+        response: Response,
+        now: int,
+    ) -> None:
+        if self._throughput is None:
+            return
+        size = len(request.body) if operation.rate.name == "write" else len(response.body)
+        for bucket, _ in buckets:
+            self._throughput.record(bucket, kilobytes(size), now / TICKS_PER_SECOND)
 
     # --- adapters ------------------------------------------------------------------------
     def transport(self) -> EmulatorTransport:
@@ -167,6 +230,10 @@ class Emulator:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def injector_hang(injector: FaultInjector | None) -> float:
+    return injector.spec.hang if injector is not None else 0.0
 
 
 def _universe(text: str) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 __all__ = ["FaultAction", "FaultDecision", "FaultInjector", "FaultSpec"]
@@ -84,47 +84,51 @@ class FaultSpec:
     @classmethod
     def parse(cls, text: str) -> FaultSpec:
         """Parse ``name=value,...``; raises ``ValueError`` naming the bad setting."""
-        fields: dict[str, object] = {}
+        spec = cls()
         for part in text.split(","):
-            if not part.strip():
-                continue
-            name, sep, value = part.partition("=")
-            name, value = name.strip().lower(), value.strip()
-            if not sep or not value:
-                raise ValueError(f"fault setting {part.strip()!r} is not name=value")
-            if name in ("error", "lost", "timeout"):
-                fields[name] = _probability(name, value)
-            elif name == "burst429":
-                length, at, chance = value.partition("@")
-                if not at or not length.strip().isdigit() or int(length) < 1:
-                    raise ValueError(f"fault burst429: {value!r} is not N@P (e.g. 10@0.01)")
-                fields["burst429_length"] = int(length)
-                fields["burst429"] = _probability(name, chance)
-            elif name == "latency":
-                low, dash, high = value.partition("-")
-                unit = "s" if value.endswith("s") and not value.endswith("ms") else "ms"
-                low_s = _seconds(name, low, unit)
-                high_s = _seconds(name, high, unit) if dash else low_s
-                if high_s < low_s:
-                    raise ValueError(f"fault latency: range {value!r} is reversed")
-                fields["latency_min"], fields["latency_max"] = low_s, high_s
-            elif name == "lost_status":
-                if not value.isdigit() or not 500 <= int(value) <= 599:
-                    raise ValueError(f"fault lost_status: {value!r} is not a 5xx status")
-                fields["lost_status"] = int(value)
-            elif name == "hang":
-                fields["hang"] = _seconds(name, value, "s")
-            elif name == "seed":
-                try:
-                    fields["seed"] = int(value)
-                except ValueError:
-                    raise ValueError(f"fault seed: {value!r} is not an integer") from None
-            else:
-                raise ValueError(
-                    f"unknown fault {name!r} (known: error, burst429, latency, lost, "
-                    "lost_status, timeout, hang, seed)"
-                )
-        return cls(**fields)  # type: ignore[arg-type]
+            if part.strip():
+                spec = spec._with(part.strip())
+        return spec
+
+    def _with(self, setting: str) -> FaultSpec:
+        name, sep, value = setting.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if not sep or not value:
+            raise ValueError(f"fault setting {setting!r} is not name=value")
+        if name == "error":
+            return replace(self, error=_probability(name, value))
+        if name == "lost":
+            return replace(self, lost=_probability(name, value))
+        if name == "timeout":
+            return replace(self, timeout=_probability(name, value))
+        if name == "burst429":
+            length, at, chance = value.partition("@")
+            if not at or not length.strip().isdigit() or int(length) < 1:
+                raise ValueError(f"fault burst429: {value!r} is not N@P (e.g. 10@0.01)")
+            return replace(self, burst429_length=int(length), burst429=_probability(name, chance))
+        if name == "latency":
+            low, dash, high = value.partition("-")
+            unit = "s" if value.endswith("s") and not value.endswith("ms") else "ms"
+            low_s = _seconds(name, low, unit)
+            high_s = _seconds(name, high, unit) if dash else low_s
+            if high_s < low_s:
+                raise ValueError(f"fault latency: range {value!r} is reversed")
+            return replace(self, latency_min=low_s, latency_max=high_s)
+        if name == "lost_status":
+            if not value.isdigit() or not 500 <= int(value) <= 599:
+                raise ValueError(f"fault lost_status: {value!r} is not a 5xx status")
+            return replace(self, lost_status=int(value))
+        if name == "hang":
+            return replace(self, hang=_seconds(name, value, "s"))
+        if name == "seed":
+            try:
+                return replace(self, seed=int(value))
+            except ValueError:
+                raise ValueError(f"fault seed: {value!r} is not an integer") from None
+        raise ValueError(
+            f"unknown fault {name!r} (known: error, burst429, latency, lost, lost_status, "
+            "timeout, hang, seed)"
+        )
 
     @property
     def active(self) -> bool:

@@ -174,6 +174,7 @@ def ordered_value(value: Any, field: str = "value") -> int:
         if not math.isfinite(value):
             raise invalid(f"{field} must be finite")
         value = round(value)
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise invalid(f"{field} {value} exceeds the int64 range")
-    return value
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise invalid(f"{field} {number} exceeds the int64 range")
+    return number

@@ -18,7 +18,7 @@ def as_integer(value: Any, what: str, detail: str | None = None) -> int:
         if not value.is_integer():
             raise invalid(f"{what} must be an integer, got {value}", detail)
         value = int(value)
-    return value
+    return int(value)
 
 
 def increment_value(existing: Any, amount: Any) -> int:

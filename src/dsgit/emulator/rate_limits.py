@@ -55,3 +55,66 @@ class RateLimiter:
                 return max(1.0, float(math.ceil(window[0] + WINDOW_SECONDS - now)))
             window.append(now)
             return None
+
+
+KB = 1024
+# Per key, over the last 60 s: reads 25 MB, writes 4 MB; v1 also 20 MB read / 10 MB write per
+# universe. Each request counts its size rounded up to whole KB.
+KEY_READ_KB = 25 * KB
+KEY_WRITE_KB = 4 * KB
+V1_READ_KB = 20 * KB
+V1_WRITE_KB = 10 * KB
+
+
+def kilobytes(size: int) -> int:
+    return max(1, math.ceil(size / KB))
+
+
+class ThroughputLimiter:
+    """Sliding 60-second sums of KB per bucket (a key, or a v1 universe); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[object, ...], tuple[deque[tuple[float, int]], list[int]]] = {}
+        self._records = 0
+
+    def _window(
+        self, bucket: tuple[object, ...], now: float
+    ) -> tuple[deque[tuple[float, int]], list[int]]:
+        found = self._windows.get(bucket)
+        if found is None:
+            found = self._windows[bucket] = (deque(), [0])
+        window, total = found
+        horizon = now - WINDOW_SECONDS
+        while window and window[0][0] <= horizon:
+            total[0] -= window.popleft()[1]
+        return found
+
+    def wait(self, bucket: tuple[object, ...], limit: int, adding: int, now: float) -> float | None:
+        """None if ``adding`` KB fit under ``limit`` now; else the seconds until they would."""
+        with self._lock:
+            window, total = self._window(bucket, now)
+            if total[0] + adding <= limit or not window:
+                return None
+            freed, waited = total[0] + adding - limit, 0.0
+            for moment, size in window:
+                freed -= size
+                waited = moment + WINDOW_SECONDS - now
+                if freed <= 0:
+                    break
+            return max(1.0, float(math.ceil(waited)))
+
+    def record(self, bucket: tuple[object, ...], size: int, now: float) -> None:
+        with self._lock:
+            window, total = self._window(bucket, now)
+            window.append((now, size))
+            total[0] += size
+            self._records += 1
+            if self._records % 10_000 == 0:
+                self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        horizon = now - WINDOW_SECONDS
+        stale = [b for b, (w, _) in self._windows.items() if not w or w[-1][0] <= horizon]
+        for bucket in stale:
+            del self._windows[bucket]

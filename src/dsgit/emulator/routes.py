@@ -19,7 +19,7 @@ from dsgit.emulator.call import Handler
 from dsgit.emulator.ordered_api import V1 as ORDERED_V1
 from dsgit.emulator.ordered_api import V2 as ORDERED_V2
 
-__all__ = ["ROUTES", "Operation", "RateClass", "Route", "family_of", "match"]
+__all__ = ["ROUTES", "Operation", "RateClass", "Route", "entry_identity", "family_of", "match"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ class Operation:
     scopes: tuple[str, ...]
     rate: RateClass
     any_scope: bool = False
+
+    @property
+    def keyed(self) -> bool:
+        """Reads or writes one standard entry (counted against the per-key throughput)."""
+        return (
+            self.rate.kind == "standard"
+            and self.rate.name in ("read", "write")
+            and (self.rate.api in ("v1", "v2"))
+        )
 
 
 @dataclass(frozen=True)
@@ -395,6 +404,22 @@ def _decode(groups: dict[str, str]) -> dict[str, str]:
         except UnicodeDecodeError:
             raise invalid(f"path parameter {name} is not valid UTF-8") from None
     return decoded
+
+
+def entry_identity(
+    operation: Operation, params: Mapping[str, str], query: Mapping[str, str]
+) -> tuple[str, str, str]:
+    """(store, scope, key) a keyed operation addresses, as given (before validation)."""
+    if operation.rate.api == "v1":
+        return (
+            query.get("datastoreName", ""),
+            query.get("scope") or "global",
+            query.get("entryKey", ""),
+        )
+    key = params.get("entry", query.get("id", ""))
+    if operation.rate.name == "read" and "@" in key:
+        key = key.rpartition("@")[0]
+    return params.get("ds", ""), params.get("scope") or "global", key
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:

@@ -27,9 +27,8 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], emulator: _Handles, hang: float) -> None:
+    def __init__(self, address: tuple[str, int], emulator: _Handles) -> None:
         self.emulator = emulator
-        self.hang = hang
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -58,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -82,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if answer.disposition is Disposition.TIMEOUT:
-            self.server.stopping.wait(self.server.hang)
+            self.server.stopping.wait(answer.hold)
             self.close_connection = True
             return
         reason = (
@@ -104,10 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
 class ServedEmulator:
     """A running HTTP server for an emulator; ``url`` is where it listens."""
 
-    def __init__(
-        self, emulator: _Handles, host: str = "127.0.0.1", port: int = 0, hang: float = 30.0
-    ) -> None:
-        self._server = _Server((host, port), emulator, hang)
+    def __init__(self, emulator: _Handles, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), emulator)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

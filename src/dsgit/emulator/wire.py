@@ -60,6 +60,7 @@ class Response:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     disposition: Disposition = Disposition.ANSWER
+    hold: float = 0.0  # TIMEOUT: seconds a server keeps the connection before closing it
 
     def json(self) -> Any:
         return json.loads(self.body)

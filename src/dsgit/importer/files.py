@@ -94,8 +94,12 @@ def standard_entry_text(
     filename: str,
     encrypted: Sequence[str] = (),
     keyring: Keyring | None = None,
+    header: str | None = None,
 ) -> str | None:
-    """The entry file holding the live entry, values under ``encrypted`` pointers sealed."""
+    """The entry file holding the live entry, values under ``encrypted`` pointers sealed.
+
+    ``header`` is the first comment line of a new file (default: the entry schema's ``$id``).
+    """
     document = _load_mapping(existing, filename, "value, attributes, users") if existing else None
     previous = to_plain(document.get("value")) if document is not None else None
     sealed = _sealed_value(value, encrypted, keyring, address, previous, filename)
@@ -108,7 +112,7 @@ def standard_entry_text(
             fresh["attributes"] = from_plain(live_attributes)
         if live_users:
             fresh["users"] = from_plain(live_users)
-        return dump_document(fresh, schema_header("entry"))
+        return dump_document(fresh, header or schema_header("entry"))
     changed = False
     if "value" in document:
         changed |= set_member(document, "value", sealed)
@@ -121,7 +125,11 @@ def standard_entry_text(
 
 
 def ordered_scope_text(
-    existing: str | None, entries: Sequence[tuple[str, int]], *, filename: str
+    existing: str | None,
+    entries: Sequence[tuple[str, int]],
+    *,
+    filename: str,
+    header: str | None = None,
 ) -> str | None:
     """The ordered scope file holding ``entries`` (key, value), keys sorted in a new file.
 
@@ -134,7 +142,7 @@ def ordered_scope_text(
         fresh = CommentedMap()
         for key, number in ordered:
             fresh[key] = number
-        return dump_document(fresh, schema_header("ordered-scope"))
+        return dump_document(fresh, header or schema_header("ordered-scope"))
     document = _load_mapping(existing, filename, "key: integer")
     changed = False
     previous: str | None = None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from dsgit.model.encoding import decode_segment, encode_segment
 from dsgit.model.entry import Address, StoreKind
 
 __all__ = [
     "DATASTORES_DIR",
+    "EDITOR_SCHEMA_DIR",
     "ORDERED_DIR",
     "STORE_FILE",
     "address_of_entry_file",
@@ -23,6 +24,7 @@ __all__ = [
 DATASTORES_DIR = "datastores"
 ORDERED_DIR = "ordered"
 STORE_FILE = "_store.yaml"
+EDITOR_SCHEMA_DIR = "schemas/dsgit"  # where `dsgit init` puts the file schemas for editors
 _FALLBACK_IDS = {
     "entry": "https://dsgit.dev/schemas/entry.schema.json",
     "ordered-scope": "https://dsgit.dev/schemas/ordered-scope.schema.json",
@@ -55,15 +57,25 @@ def address_of_entry_file(path: PurePosixPath) -> Address | None:
 
 
 @cache
-def schema_header(kind: str) -> str:
-    """``yaml-language-server: $schema=<$id>`` for ``entry`` or ``ordered-scope`` files, taken
-    from the schema shipped in ``dsgit/schemas`` so editors and validation agree."""
+def _schema_id(kind: str) -> str:
     url = _FALLBACK_IDS[kind]
     try:
         text = resources.files("dsgit.schemas").joinpath(f"{kind}.schema.json").read_text("utf-8")
         found = json.loads(text).get("$id")
     except (FileNotFoundError, ModuleNotFoundError, ValueError):
         found = None
-    if isinstance(found, str) and found:
-        url = found
-    return f"yaml-language-server: $schema={url}"
+    return found if isinstance(found, str) and found else url
+
+
+def schema_header(kind: str, root: Path | None = None, file: PurePosixPath | None = None) -> str:
+    """The ``yaml-language-server: $schema=…`` line for an ``entry`` or ``ordered-scope`` file.
+
+    When the repository has the editor copies of the file schemas (``schemas/dsgit/``, written
+    by ``dsgit init``), the line points at them relatively, as the files ``init`` writes do, so
+    editors validate offline; otherwise it names the schema's ``$id``.
+    """
+    name = f"{kind}.schema.json"
+    if root is not None and file is not None and (root / EDITOR_SCHEMA_DIR / name).is_file():
+        up = "../" * (len(file.parts) - 1)
+        return f"yaml-language-server: $schema={up}{EDITOR_SCHEMA_DIR}/{name}"
+    return f"yaml-language-server: $schema={_schema_id(kind)}"

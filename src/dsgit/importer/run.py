@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from dsgit.crypto.keys import Keyring
-from dsgit.errors import ConfigError, DsgitError, Location
+from dsgit.errors import ConfigError, Location
 from dsgit.importer.files import ordered_scope_text, standard_entry_text
-from dsgit.importer.layout import ORDERED_DIR, entry_file, ordered_scope_file
+from dsgit.importer.layout import (
+    ORDERED_DIR,
+    STORE_FILE,
+    entry_file,
+    ordered_scope_file,
+    schema_header,
+)
 from dsgit.importer.report import FileAction, FileResult, ImportReport
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.encoding import decode_segment
@@ -29,6 +35,7 @@ PolicySource = Callable[[StoreKind, str], StorePolicy]
 """The policy of a store as ``_store.yaml`` declares it (the default policy when it has none)."""
 
 ALL_SCOPES = "-"
+_NAME_MAX = 255  # bytes in one file name on common file systems
 
 
 @dataclass(frozen=True)
@@ -97,41 +104,74 @@ def _standard_entries(
     return iter(sorted(found, key=lambda entry: (entry.scope, entry.key)))
 
 
-def _plan_standard(
-    api: OpenCloudApi,
-    root: Path,
-    options: ImportOptions,
-    policies: PolicySource,
-    keyring: Keyring | None,
-) -> list[_Planned]:
-    stores = options.stores or tuple(sorted(info.id for info in api.list_data_stores()))
-    planned: list[_Planned] = []
-    for store in stores:
-        policy = policies(StoreKind.STANDARD, store)
-        for entry in _standard_entries(api, store, policy, options):
-            relative = entry_file(entry.address)
-            path = _safe_path(root, relative)
-            existing = _read(path, relative)
-            text = standard_entry_text(
-                existing,
-                entry.address,
-                entry.value,
-                entry.attributes,
-                entry.users,
-                filename=relative.as_posix(),
-                encrypted=policy.for_key(entry.key).encrypted,
-                keyring=keyring,
+class _Planner:
+    """Collects every file's new text (phase 1) before anything is written (phase 2)."""
+
+    def __init__(
+        self,
+        api: OpenCloudApi,
+        root: Path,
+        options: ImportOptions,
+        policies: PolicySource,
+        keyring: Keyring | None,
+    ) -> None:
+        self.api, self.root, self.options = api, root, options
+        self.policies, self.keyring = policies, keyring
+        self.planned: list[_Planned] = []
+        self.notes: list[str] = []
+
+    def writable(self, relative: PurePosixPath, what: str) -> bool:
+        too_long = [part for part in relative.parts if len(part.encode("utf-8")) > _NAME_MAX]
+        if too_long:
+            self.notes.append(
+                f"skipped {what}: its file name would be longer than {_NAME_MAX} bytes "
+                "once path-encoded"
             )
-            result = FileResult(
-                relative.as_posix(),
-                _action(existing, text),
-                StoreKind.STANDARD,
-                store,
-                entry.scope,
-                1,
-            )
-            planned.append(_Planned(result, text))
-    return planned
+        return not too_long
+
+    def standard(self) -> None:
+        api, options = self.api, self.options
+        stores = options.stores or tuple(sorted(info.id for info in api.list_data_stores()))
+        for store in stores:
+            policy = self.policies(StoreKind.STANDARD, store)
+            for entry in _standard_entries(api, store, policy, options):
+                relative = entry_file(entry.address)
+                if not self.writable(relative, f"entry {entry.address}"):
+                    continue
+                existing = _read(_safe_path(self.root, relative), relative)
+                text = standard_entry_text(
+                    existing,
+                    entry.address,
+                    entry.value,
+                    entry.attributes,
+                    entry.users,
+                    filename=relative.as_posix(),
+                    encrypted=policy.for_key(entry.key).encrypted,
+                    keyring=self.keyring,
+                    header=schema_header("entry", self.root, relative),
+                )
+                result = FileResult(
+                    relative.as_posix(),
+                    _action(existing, text),
+                    StoreKind.STANDARD,
+                    store,
+                    entry.scope,
+                    1,
+                )
+                self.planned.append(_Planned(result, text))
+
+    def drop_case_collisions(self) -> None:
+        """Files whose paths differ only by letter case would overwrite each other on macOS and
+        Windows checkouts (and fail validation): import neither, say which."""
+        groups: dict[str, list[_Planned]] = {}
+        for item in self.planned:
+            groups.setdefault(item.result.path.casefold(), []).append(item)
+        clashing = {id(item) for group in groups.values() if len(group) > 1 for item in group}
+        for group in groups.values():
+            if len(group) > 1:
+                names = ", ".join(item.result.path for item in group)
+                self.notes.append(f"skipped files that differ only by letter case: {names}")
+        self.planned = [item for item in self.planned if id(item) not in clashing]
 
 
 def _declared_ordered_stores(root: Path) -> list[str]:
@@ -159,7 +199,7 @@ def _ordered_scopes(
     scopes: set[str] = {DEFAULT_SCOPE}
     if folder.is_dir():
         for child in folder.glob("*.yaml"):
-            if child.name != "_store.yaml":
+            if child.name != STORE_FILE:
                 try:
                     scopes.add(decode_segment(child.name[: -len(".yaml")]))
                 except ValueError:
@@ -167,36 +207,40 @@ def _ordered_scopes(
     return sorted(scopes)
 
 
-def _plan_ordered(
-    api: OpenCloudApi, root: Path, options: ImportOptions, policies: PolicySource
-) -> tuple[list[_Planned], list[str]]:
-    notes: list[str] = []
+def _plan_ordered(planner: _Planner) -> None:
+    api, root, options = planner.api, planner.root, planner.options
     stores = list(options.stores) or _declared_ordered_stores(root)
     if not stores:
-        notes.append(
+        planner.notes.append(
             "ordered data stores cannot be listed through Open Cloud: name them with --store "
             "to import them"
         )
-    planned: list[_Planned] = []
     for store in stores:
-        policy = policies(StoreKind.ORDERED, store)
+        policy = planner.policies(StoreKind.ORDERED, store)
         for scope in _ordered_scopes(root, store, policy, options):
             relative = ordered_scope_file(store, scope)
-            if relative.name == "_store.yaml":
-                raise DsgitError(
-                    f"ordered store {store!r}: scope {scope!r} cannot be stored as a file "
-                    "(its name is the store settings file)"
+            if relative.name == STORE_FILE:
+                planner.notes.append(
+                    f"skipped scope {scope!r} of ordered store {store!r}: its file would be the "
+                    "store's settings file"
                 )
+                continue
+            if not planner.writable(relative, f"scope {scope!r} of ordered store {store!r}"):
+                continue
             entries = [
                 (entry.key, entry.value)
                 for entry in api.list_ordered(store, scope)
                 if _matches(entry.key, options)
             ]
-            path = _safe_path(root, relative)
-            existing = _read(path, relative)
+            existing = _read(_safe_path(root, relative), relative)
             if not entries and existing is None:
                 continue
-            text = ordered_scope_text(existing, entries, filename=relative.as_posix())
+            text = ordered_scope_text(
+                existing,
+                entries,
+                filename=relative.as_posix(),
+                header=schema_header("ordered-scope", root, relative),
+            )
             result = FileResult(
                 relative.as_posix(),
                 _action(existing, text),
@@ -205,8 +249,7 @@ def _plan_ordered(
                 scope,
                 len(entries),
             )
-            planned.append(_Planned(result, text))
-    return planned, notes
+            planner.planned.append(_Planned(result, text))
 
 
 def import_live(
@@ -217,19 +260,18 @@ def import_live(
     keyring: Keyring | None,
 ) -> ImportReport:
     """Adopt the live entries ``options`` select into files under ``root``; see the module doc."""
-    planned: list[_Planned] = []
-    notes: list[str] = []
+    planner = _Planner(api, root, options, policies, keyring)
     if options.standard:
-        planned += _plan_standard(api, root, options, policies, keyring)
+        planner.standard()
     if options.ordered:
-        ordered, ordered_notes = _plan_ordered(api, root, options, policies)
-        planned += ordered
-        notes += ordered_notes
+        _plan_ordered(planner)
+    planner.drop_case_collisions()
     if not options.dry_run:
-        for item in planned:
+        for item in planner.planned:
             if item.text is not None:
                 _write(root, item.result.path, item.text)
-    return ImportReport(tuple(item.result for item in planned), options.dry_run, tuple(notes))
+    results = tuple(item.result for item in planner.planned)
+    return ImportReport(results, options.dry_run, tuple(planner.notes))
 
 
 def _write(root: Path, relative: str, text: str) -> None:

@@ -383,10 +383,16 @@ class _Builder:
             want = self.desired.entries.get(target)
             extra = want.suppress if isinstance(want, DesiredEntry) else ()
             self.suppressions[address] = (*self.suppressions.get(address, ()), *extra)
+            same_place = (address.store, address.scope) == (target.store, target.scope)
+            moved = (
+                address.key
+                if same_place
+                else f"{{store: {address.store}, scope: {address.scope}, key: {address.key}}}"
+            )
             diag = diagnostic(
                 "DSP004",
                 f"{address}: deleted while {target} is created with the same value: if this "
-                f"is a rename, declare `moved_from: {address}` in {target}'s file",
+                f"is a rename, declare `moved_from: {moved}` in {target}'s file",
                 address=str(address),
                 file=want.file if isinstance(want, DesiredEntry) else None,
                 line=want.line if isinstance(want, DesiredEntry) else None,

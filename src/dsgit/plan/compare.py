@@ -104,44 +104,42 @@ def _masked_after(entry: DesiredEntry) -> EntryData:
 
 def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> list[Diagnostic]:
     """Problems of the declared value itself: schema (DSP010) and size (DSP016/DSP023)."""
-    found: list[Diagnostic] = []
-    address = str(entry.address)
-    value = entry.compare_data.value
-    where = {"address": address, "file": entry.file, "line": entry.line}
+    found: list[tuple[str, str]] = []
     if entry.policy.schema is not None and schema_check is not None:
         masked = _patterns(entry.policy)
-        for problem in schema_check(entry.policy.schema, value):
+        for problem in schema_check(entry.policy.schema, entry.compare_data.value):
             shown = problem.message
             if masked.touches(parse_pointer(problem.pointer)):
                 shown = "the (sensitive) value does not match the schema"
             found.append(
-                diagnostic(
+                (
                     "DSP010",
-                    f"{address}: value at {problem.pointer or '/'} fails schema "
-                    f"{entry.policy.schema}: {shown}",
-                    **where,  # type: ignore[arg-type]
+                    f"value at {problem.pointer or '/'} fails schema {entry.policy.schema}: "
+                    f"{shown}",
                 )
             )
     size = encoded_size(entry.data.value)
     if size > MAX_VALUE_CHARS:
         found.append(
-            diagnostic(
+            (
                 "DSP016",
-                f"{address}: value is {size:,} characters once JSON-encoded "
-                f"(limit {MAX_VALUE_CHARS:,})",
-                **where,  # type: ignore[arg-type]
+                f"value is {size:,} characters once JSON-encoded (limit {MAX_VALUE_CHARS:,})",
             )
         )
     elif size > NEAR_LIMIT * MAX_VALUE_CHARS:
         found.append(
-            diagnostic(
+            (
                 "DSP023",
-                f"{address}: value is {size:,} characters, {size / MAX_VALUE_CHARS:.0%} of the "
-                "4 MB limit",
-                **where,  # type: ignore[arg-type]
+                f"value is {size:,} characters, {size / MAX_VALUE_CHARS:.0%} of the 4 MB limit",
             )
         )
-    return found
+    if not found:
+        return []
+    address = str(entry.address)
+    return [
+        diagnostic(code, f"{address}: {message}", address=address, file=entry.file, line=entry.line)
+        for code, message in found
+    ]
 
 
 def _write_diagnostics(
@@ -212,7 +210,6 @@ def compare_entry(
     facts = EntryFacts()
     policy = entry.policy
     address = entry.address
-    text = str(address)
     want = entry.compare_data
     ownership = policy.ownership
     patterns = _patterns(policy)
@@ -293,9 +290,9 @@ def compare_entry(
         diagnostics.append(
             diagnostic(
                 "DSP024",
-                f"{text}: declared a counter, but the live and declared values are not both "
+                f"{address}: declared a counter, but the live and declared values are not both "
                 "integers with the same metadata; planned as an update",
-                address=text,
+                address=str(address),
             )
         )
     return change(

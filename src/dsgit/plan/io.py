@@ -171,18 +171,14 @@ def plan_from_json(data: bytes, *, source: str) -> Plan:
                 "make a new plan"
             ) from None
         raise ConfigError(f"not a plan file: {exc}", Location(source)) from None
-    if not isinstance(raw, dict) or "format_version" not in raw:
+    if not isinstance(raw, dict) or not isinstance(raw.get("digest"), str):
+        if _looks_like_plan(data):
+            raise StalePlan(f"{source}: the plan file was damaged or edited after it was made")
         raise ConfigError(
-            "not a plan file: expected a JSON object with format_version", Location(source)
+            "not a plan file: expected a JSON object with format_version and digest",
+            Location(source),
         )
-    if raw.get("format_version") != 1:
-        raise ConfigError(
-            f"unsupported plan format_version {raw.get('format_version')!r} (this dsgit reads 1)",
-            Location(source, field="format_version"),
-        )
-    stored = raw.get("digest")
-    if not isinstance(stored, str):
-        raise ConfigError("plan has no digest", Location(source, field="digest"))
+    stored = raw["digest"]
     body = {name: value for name, value in raw.items() if name != "digest"}
     actual = sha256_digest(canonical_json(body))
     if actual != stored:
@@ -194,6 +190,11 @@ def plan_from_json(data: bytes, *, source: str) -> Plan:
         raise StalePlan(
             f"{source}: the plan file is not in the canonical form dsgit writes (it was edited, "
             "reformatted or re-encoded); make a new plan"
+        )
+    if raw.get("format_version") != 1:
+        raise ConfigError(
+            f"unsupported plan format_version {raw.get('format_version')!r} (this dsgit reads 1)",
+            Location(source, field="format_version"),
         )
     errors = sorted(_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
     if errors:

@@ -13,7 +13,7 @@ from dsgit.crypto.pointers import format_pointer
 from dsgit.model.entry import EntryData, JSONValue
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import DiffLine
-from dsgit.plan.values import json_type, values_equal
+from dsgit.plan.values import json_type, same_value
 
 __all__ = ["TypeChange", "diff_data", "diff_values"]
 
@@ -45,7 +45,7 @@ class _Collector:
         self.lines.append(DiffLine(pointer, op, old_shown, new_shown))  # type: ignore[arg-type]
 
     def walk(self, old: JSONValue, new: JSONValue, path: Segments) -> None:
-        if values_equal(old, new):
+        if same_value(old, new):
             return
         if isinstance(old, dict) and isinstance(new, dict):
             for name in sorted(old.keys() | new.keys()):

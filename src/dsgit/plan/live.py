@@ -55,13 +55,16 @@ class LiveState:
     diagnostics: tuple[Diagnostic, ...] = ()
 
     def lookup(self, address: Address) -> LiveValue | Unknown | None:
-        """The live entry, None when known absent, or UNKNOWN."""
+        """The live entry, None when known absent, or UNKNOWN.
+
+        Nothing in a scope whose listing failed is known, even entries read in it.
+        """
+        listing = self.listings.get((address.kind, address.store, address.scope))
+        if listing is not None and not listing.ok:
+            return UNKNOWN
         if address in self.entries:
             return self.entries[address]
-        if address in self.unread:
-            return UNKNOWN
-        listing = self.listings.get((address.kind, address.store, address.scope))
-        if listing is None or not listing.ok:
+        if address in self.unread or listing is None:
             return UNKNOWN
         if address.kind is StoreKind.ORDERED and address.key in listing.values:
             return LiveOrderedEntry(

@@ -29,6 +29,8 @@ class AddressFilter:
         return not self.targets and not self.excludes
 
     def selects(self, address: Address) -> bool:
+        if self.everything:
+            return True
         text = str(address)
         if self.targets and not any(fnmatchcase(text, pattern) for pattern in self.targets):
             return False

@@ -12,7 +12,14 @@ import json
 
 from dsgit.model.entry import EntryData, JSONValue
 
-__all__ = ["MAX_VALUE_CHARS", "data_equal", "encoded_size", "json_type", "values_equal"]
+__all__ = [
+    "MAX_VALUE_CHARS",
+    "data_equal",
+    "encoded_size",
+    "json_type",
+    "same_value",
+    "values_equal",
+]
 
 MAX_VALUE_CHARS = 4_194_304  # Open Cloud's limit on a value once JSON-encoded
 
@@ -36,8 +43,20 @@ def _empty_table(value: object) -> bool:
     return (isinstance(value, list | dict)) and not value
 
 
+def _text(value: JSONValue) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def values_equal(left: JSONValue, right: JSONValue) -> bool:
     """Equality as a game sees it (see the module docstring)."""
+    # Fast path: the same JSON text is the same value (most compared entries are unchanged).
+    if isinstance(left, dict | list) and left and _text(left) == _text(right):
+        return True
+    return same_value(left, right)
+
+
+def same_value(left: JSONValue, right: JSONValue) -> bool:
+    """:func:`values_equal` without the fast path (for walks that compare every level)."""
     if _empty_table(left) and _empty_table(right):
         return True
     kind = json_type(left)
@@ -46,12 +65,12 @@ def values_equal(left: JSONValue, right: JSONValue) -> bool:
     if isinstance(left, dict):
         assert isinstance(right, dict)
         return left.keys() == right.keys() and all(
-            values_equal(item, right[name]) for name, item in left.items()
+            same_value(item, right[name]) for name, item in left.items()
         )
     if isinstance(left, list):
         assert isinstance(right, list)
         return len(left) == len(right) and all(
-            values_equal(a, b) for a, b in zip(left, right, strict=True)
+            same_value(a, b) for a, b in zip(left, right, strict=True)
         )
     return left == right
 

@@ -179,18 +179,20 @@ class Session:
         field: str,
     ) -> Iterator[Any]:
         token: str | None = None
-        seen: set[str] = set()
         while True:
             query = dict(params)
             if token:
                 query["pageToken"] = token
             body = self.call("GET", path, request_class, params=query)
+            previous = token
             items, token = self.parse("GET", path, parse.page, body, field)
+            del body  # hold one page, not two, while the caller consumes this one
             yield from items
             if not token:
                 return
-            if token in seen:
+            # Only the previous token is kept (memory stays flat over millions of keys); a
+            # server answering the same token again would otherwise loop forever.
+            if token == previous:
                 raise MalformedResponse(
                     "GET", path, 200, "MALFORMED_RESPONSE", "the page token repeats"
                 )
-            seen.add(token)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from itertools import groupby
 
-from dsgit.plan.model import Change, Diagnostic, Plan, Severity
-from dsgit.render.values import blocked_line, change_headline, diff_text, summary_line
+from dsgit.plan.model import Change, Diagnostic, DiffLine, Plan, Severity
+from dsgit.render.values import blocked_line, change_headline, short_json, summary_line
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "render_markdown"]
 
@@ -48,9 +48,21 @@ def _row(diag: Diagnostic) -> str:
     )
 
 
+def _diff_lines(line: DiffLine) -> list[str]:
+    """Old and new on their own ``-`` / ``+`` lines, so GitHub colours them."""
+    where = line.pointer or "/"
+    out = []
+    if line.op != "add":
+        out.append(f"-     {where}: {short_json(line.old)}")
+    if line.op != "remove":
+        out.append(f"+     {where}: {short_json(line.new)}")
+    return out
+
+
 def _change_block(change: Change) -> str:
     lines = [change_headline(change)]
-    lines.extend(f"    {diff_text(line)}" for line in change.diff)
+    for line in change.diff:
+        lines.extend(_diff_lines(line))
     return "\n".join(lines)
 
 

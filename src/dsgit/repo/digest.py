@@ -40,6 +40,7 @@ def declaration_digest(
             suppress = [[s.code, s.reason, s.count] for s in entry.suppress]
             moved = str(entry.moved_from) if entry.moved_from is not None else None
             data = entry.data
-            body = [str(entry.address), data.value, dict(data.attributes), list(data.users)]
+            place = [str(kind), name, scope, key]
+            body = [place, data.value, dict(data.attributes), list(data.users)]
             hasher.update(_canonical(["entry", *body, moved, suppress]) + b"\n")
     return "sha256:" + hasher.hexdigest()

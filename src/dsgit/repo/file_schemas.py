@@ -39,6 +39,25 @@ class FileKind(StrEnum):
     ORDERED_SCOPE = "ordered-scope.schema.json"
 
 
+def plainly_valid_entry(raw: dict[str, Any]) -> bool:
+    """True when an entry file surely satisfies ``entry.schema.json`` (the common shape: value,
+    attributes, users). False only means "run the schema", which then explains the problem."""
+    if "value" not in raw or any(name not in _PLAIN_ENTRY_FIELDS for name in raw):
+        return False
+    attributes = raw.get("attributes", {})
+    if not isinstance(attributes, dict) or any(len(name) > 50 for name in attributes):
+        return False
+    users = raw.get("users", [])
+    return (
+        isinstance(users, list)
+        and len(users) <= 4
+        and all(type(user) is int and user >= 1 for user in users)
+    )
+
+
+_PLAIN_ENTRY_FIELDS = frozenset({"value", "attributes", "users"})
+
+
 def schema_file_names() -> tuple[str, ...]:
     """Every file-kind schema shipped with dsgit (what ``init`` copies for editors)."""
     return tuple(kind.value for kind in FileKind)

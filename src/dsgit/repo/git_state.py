@@ -38,8 +38,7 @@ def worktree_state(root: Path) -> tuple[str | None, bool]:
     except ValueError:  # no commit yet
         return None, True
     prefix = _prefix(repo, root)
-    paths = [prefix] if prefix else []
-    dirty = bool(repo.is_dirty(untracked_files=True, path=paths or None))
+    dirty = bool(repo.is_dirty(untracked_files=True, path=prefix or None))
     return commit, dirty
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_USERS",
     "MAX_VALUE_CHARS",
     "attribute_problems",
+    "bounded_length",
     "encoded_length",
     "name_problem",
 ]
@@ -30,6 +31,26 @@ MAX_USERS = 4
 def encoded_length(value: JSONValue) -> int:
     """Characters of the compact JSON encoding, as Roblox counts a value's size."""
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def bounded_length(value: JSONValue, limit: int) -> int:
+    """``encoded_length(value)``, but stops counting past ``limit`` (for aliased values, whose
+    encoding could be far larger than memory)."""
+    total = 0
+    pending: list[JSONValue] = [value]
+    while pending and total <= limit:
+        item = pending.pop()
+        if isinstance(item, dict):
+            total += 2 + max(len(item) - 1, 0) + len(item)  # braces, commas, colons
+            for name, child in item.items():
+                total += encoded_length(name)
+                pending.append(child)
+        elif isinstance(item, list):
+            total += 2 + max(len(item) - 1, 0)
+            pending.extend(item)
+        else:
+            total += encoded_length(item)
+    return total
 
 
 def name_problem(what: str, name: str) -> str | None:

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import unquote
 
 from yaml.nodes import Node
 
@@ -22,10 +23,10 @@ from dsgit.model.declaration import (
     StoreDeclaration,
     StorePolicy,
 )
-from dsgit.model.encoding import decode_segment
+from dsgit.model.encoding import decode_segment, encode_segment
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.repo.digest import declaration_digest
-from dsgit.repo.file_schemas import FileKind, check_file
+from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
 from dsgit.repo.limits import attribute_problems, name_problem
 from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.project_file import PROJECT_FILE, check_project
@@ -85,6 +86,7 @@ class _Reader:
         self.tokens = 0
         self.schemas = ValueSchemas()
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._moved_at: dict[Address, tuple[int | None, int | None]] = {}
 
     # --- files -------------------------------------------------------------------------------
     def add(
@@ -132,7 +134,13 @@ class _Reader:
         try:
             name = decode_segment(segment)
         except ValueError as exc:
-            self.add(item.path, "DS501", f"{what} {segment!r}: {exc}; see docs/repository.md")
+            hint = ""
+            if "not the canonical" in str(exc):
+                canonical = encode_segment(unquote(segment))
+                hint = f": write it as {canonical!r}"
+            else:
+                hint = f": {exc}"
+            self.add(item.path, "DS501", f"{what} {segment!r} is not path-encoded{hint}")
             return None
         problem = name_problem(what, name)
         if problem is not None:
@@ -319,10 +327,11 @@ class _Reader:
         if document is None:
             return None
         raw, node, file = document.value, document.node, item.path
-        outline: JSONValue = (
-            {**raw, "value": None} if isinstance(raw, dict) and "value" in raw else raw
-        )
-        self.problems.extend(check_file(FileKind.ENTRY, outline, node, file))
+        if not (isinstance(raw, dict) and plainly_valid_entry(raw)):
+            outline: JSONValue = (
+                {**raw, "value": None} if isinstance(raw, dict) and "value" in raw else raw
+            )
+            self.problems.extend(check_file(FileKind.ENTRY, outline, node, file))
         if not isinstance(raw, dict) or "value" not in raw:
             return None
         address = Address(StoreKind.STANDARD, store, scope, key)
@@ -351,20 +360,25 @@ class _Reader:
                 column,
             )
         validator = self.schemas.validator(policy.schema) if policy.schema else None
+        predicate = self.schemas.predicate(policy.schema) if policy.schema else None
         findings = check_value(
             value,
             address=address,
             policy=policy,
             validator=validator,
+            predicate=predicate,
             keyring=self.keyring,
             file=file,
             node=node,
+            size_hint=(document.chars, document.aliased),
         )
         self.problems.extend(findings.problems)
         self.tokens += findings.tokens
         applicable.update(policy.sensitive, policy.encrypted)
         matched.update(findings.matched)
         moved_from = self.moved_from(raw.get("moved_from"), address)
+        if moved_from is not None:
+            self._moved_at[address] = _position(node, ["moved_from"])
         suppress = parse_suppressions(raw.get("suppress"), node, file, "suppress")
         return DeclaredEntry(
             address, EntryData(value, attributes, users), file, 1, moved_from, suppress
@@ -385,8 +399,9 @@ class _Reader:
             origin = entry.moved_from
             if origin is None:
                 continue
+            line, column = self._moved_at.get(entry.address, (entry.line, None))
             if origin == entry.address:
-                self.add(entry.file, "DS209", "moved_from names the entry itself", entry.line)
+                self.add(entry.file, "DS209", "moved_from names the entry itself", line, column)
             elif (origin.scope, origin.key) in entries and origin.store == entry.address.store:
                 other = entries[(origin.scope, origin.key)]
                 self.add(
@@ -394,14 +409,16 @@ class _Reader:
                     "DS209",
                     f"moved_from {origin.key!r} still has a file ({other.file}): "
                     "delete it to rename, or drop moved_from to copy",
-                    entry.line,
+                    line,
+                    column,
                 )
             elif origin in sources:
                 self.add(
                     entry.file,
                     "DS209",
                     f"{sources[origin].file} is also moved from {origin}",
-                    entry.line,
+                    line,
+                    column,
                 )
             else:
                 sources[origin] = entry

@@ -24,7 +24,8 @@ from dsgit.crypto import (
 from dsgit.crypto.pointers import format_pointer, parse_pointer, resolve, set_at
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, JSONValue
-from dsgit.repo.limits import MAX_VALUE_CHARS, encoded_length
+from dsgit.repo.fast_schema import Predicate
+from dsgit.repo.limits import MAX_VALUE_CHARS, bounded_length, encoded_length
 from dsgit.repo.problems import Problem
 from dsgit.repo.schema_messages import safe_message
 from dsgit.repo.yamlload import locate
@@ -53,11 +54,15 @@ def check_value(
     address: Address,
     policy: StorePolicy,
     validator: Validator | None,
+    predicate: Predicate | None = None,
     keyring: Keyring | None,
     file: str,
     node: Node | None,
     base: tuple[str, ...] = ("value",),
+    size_hint: tuple[int, bool] | None = None,
 ) -> ValueFindings:
+    """Check one value. ``size_hint`` is ``(characters of the file, aliases used)``: a small
+    file without aliases cannot hold a value over the size limit, so it is not encoded."""
     findings = ValueFindings()
 
     def problem(pointer: str, code: str, message: str) -> None:
@@ -65,9 +70,15 @@ def check_value(
         line, column = position if position is not None else (None, None)
         findings.problems.append(Problem(file, line, column, code, message))
 
-    size = encoded_length(value)
+    # JSON needs at most 6 characters per YAML character (an escape like \u0001)
+    small = size_hint is not None and not size_hint[1] and size_hint[0] * 6 <= MAX_VALUE_CHARS
+    aliased = size_hint is not None and size_hint[1]
+    size = 0
+    if not small:
+        size = bounded_length(value, MAX_VALUE_CHARS) if aliased else encoded_length(value)
     if size > MAX_VALUE_CHARS:
-        problem("", "DS402", f"value is {size:,} characters as JSON (at most {MAX_VALUE_CHARS:,})")
+        shown = f"{size:,}" if not aliased else f"more than {MAX_VALUE_CHARS:,}"
+        problem("", "DS402", f"value is {shown} characters as JSON (at most {MAX_VALUE_CHARS:,})")
 
     secret: list[str] = []
     for pattern in policy.sensitive:
@@ -106,7 +117,7 @@ def check_value(
                 continue
             plain = set_at(plain, pointer, clear)
 
-    if validator is not None:
+    if validator is not None and not (predicate is not None and predicate(plain)):
         hidden = [*secret, *tokens, *encrypted_at]
         count = 0
         for error in validator.iter_errors(plain):

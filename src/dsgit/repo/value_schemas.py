@@ -21,6 +21,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from dsgit.model.entry import JSONValue
+from dsgit.repo.fast_schema import Predicate, compile_predicate
 from dsgit.repo.problems import Problem
 from dsgit.repo.yamlload import locate, parse_yaml
 
@@ -74,6 +75,7 @@ class ValueSchemas:
     documents: dict[str, JSONValue] = field(default_factory=dict)
     registry: Registry[Any] = field(default_factory=Registry)
     _validators: dict[str, Validator | None] = field(default_factory=dict)
+    _predicates: dict[str, Predicate | None] = field(default_factory=dict)
 
     @classmethod
     def from_documents(cls, documents: Mapping[str, JSONValue]) -> ValueSchemas:
@@ -104,8 +106,23 @@ class ValueSchemas:
             except Unresolvable:
                 compiled = None
             else:
-                compiled = cls({"$ref": uri}, registry=self.registry, format_checker=_FORMATS)
+                schema: Any = {"$ref": uri}
+                if "#" not in reference and isinstance(document, dict):
+                    # the document itself, based at its file URI: no $ref hop per validation
+                    schema = document if "$id" in document else {**document, "$id": uri}
+                compiled = cls(schema, registry=self.registry, format_checker=_FORMATS)
         self._validators[reference] = compiled
+        return compiled
+
+    def predicate(self, reference: str) -> Predicate | None:
+        """A fast "is valid" check of a ``schema:`` reference, when its keywords allow one."""
+        if reference in self._predicates:
+            return self._predicates[reference]
+        compiled: Predicate | None = None
+        if self.validator(reference) is not None:
+            resolved = self.registry.resolver().lookup(schema_uri(reference))
+            compiled = compile_predicate(resolved.contents, resolved.resolver, _FORMATS)
+        self._predicates[reference] = compiled
         return compiled
 
     def check_documents(self) -> Iterator[tuple[str, list[str], str]]:

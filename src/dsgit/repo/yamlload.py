@@ -48,6 +48,22 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
 
     yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
 
+    # libyaml calls these for every node; dsgit has no path resolvers, so skip their bookkeeping
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if pattern.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
 
 def _resolver(tag: str, pattern: str, first: str) -> None:
     _Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
@@ -68,10 +84,16 @@ _resolver(
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """A parsed file: the JSON value and the root node (None for an empty file)."""
+    """A parsed file: the JSON value and the root node (None for an empty file).
+
+    ``aliased``: some node was used more than once, so the value may be much larger than the
+    text (``chars``) it came from.
+    """
 
     value: JSONValue
     node: Node | None
+    chars: int = 0
+    aliased: bool = False
 
 
 class _Halt(Exception):
@@ -124,6 +146,7 @@ class _Builder:
         self.seen: set[int] = set()
         self.inside_alias = 0
         self.expanded = 0
+        self.aliased = False
 
     def problem(self, node: Node, code: str, message: str) -> None:
         line, column = node_position(node)
@@ -140,12 +163,17 @@ class _Builder:
                 )
                 raise _Halt
         if isinstance(node, ScalarNode):
+            if id(node) in self.seen:
+                self.aliased = True
+            else:
+                self.seen.add(id(node))
             return self.scalar(node)
         if depth > MAX_DEPTH:
             self.problem(node, "DS104", f"nested deeper than {MAX_DEPTH} levels")
             raise _Halt
         again = id(node) in self.seen
         if again:
+            self.aliased = True
             self.inside_alias += 1
         else:
             self.seen.add(id(node))
@@ -258,4 +286,4 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         value = builder.build(node, 0)
     except _Halt:
         return None, builder.problems
-    return YamlDocument(value, node), builder.problems
+    return YamlDocument(value, node, len(text), builder.aliased), builder.problems

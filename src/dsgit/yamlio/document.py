@@ -28,7 +28,15 @@ from ruamel.yaml.scalarfloat import ScalarFloat
 from dsgit.errors import ConfigError, Location
 from dsgit.model.entry import JSONValue
 
-__all__ = ["Opaque", "dump_document", "from_plain", "load_document", "make_yaml", "to_plain"]
+__all__ = [
+    "Opaque",
+    "dump_document",
+    "from_plain",
+    "load_document",
+    "make_yaml",
+    "needs_escapes",
+    "to_plain",
+]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML11 = yaml.resolver.Resolver()
@@ -38,6 +46,11 @@ _BREAKS = frozenset("\r\n\x85\u2028\u2029")
 def _read_differently_by_yaml11(text: str) -> bool:
     resolved = _YAML11.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return bool(resolved != _STR_TAG)
+
+
+def needs_escapes(text: str) -> bool:
+    """True when only a double-quoted scalar (with escapes) can hold ``text`` faithfully."""
+    return any(char in _BREAKS or not char.isprintable() for char in text)
 
 
 def format_float(value: float) -> str:
@@ -62,7 +75,7 @@ def format_float(value: float) -> str:
 class _Representer(RoundTripRepresenter):
     def represent_str(self, data: str) -> ScalarNode:
         style: str | None = None
-        if any(char in _BREAKS or not char.isprintable() for char in data):
+        if needs_escapes(data):
             style = '"'  # escaped: a raw line separator inside quotes is folded into a space
         elif _read_differently_by_yaml11(data):
             style = "'"
@@ -76,7 +89,6 @@ class _Representer(RoundTripRepresenter):
     def represent_float(self, data: float) -> ScalarNode:
         node: ScalarNode = self.represent_scalar("tag:yaml.org,2002:float", format_float(data))
         return node
-
 
     def represent_loaded_float(self, data: ScalarFloat) -> ScalarNode:
         # ruamel re-renders a loaded float from its remembered width and precision, which can
@@ -107,10 +119,31 @@ def make_yaml() -> YAML:
     return instance
 
 
+def _refuse_aliases(document: Any, filename: str) -> None:
+    """Aliases share one node between places: editing one place would edit both, and expanding
+    them can explode (an alias bomb). Files dsgit edits must spell every value out."""
+    seen: set[int] = set()
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, Mapping | list):
+            continue
+        if id(node) in seen:
+            raise ConfigError(
+                "uses a YAML alias (*name) for a mapping or list; dsgit edits files only when "
+                "every value is written out",
+                Location(filename),
+            )
+        seen.add(id(node))
+        pending.extend(node.values() if isinstance(node, Mapping) else node)
+
+
 def load_document(text: str, filename: str) -> Any:
-    """Parse one YAML document for round-trip editing; errors name the file and line."""
+    """Parse one YAML document for round-trip editing; errors name the file and line.
+
+    Aliases of mappings or lists are refused (see :func:`_refuse_aliases`)."""
     try:
-        return make_yaml().load(text)
+        document = make_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -119,6 +152,8 @@ def load_document(text: str, filename: str) -> Any:
         raise ConfigError(f"invalid YAML: {problem}", Location(filename, line, column)) from None
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {type(exc).__name__}", Location(filename)) from None
+    _refuse_aliases(document, filename)
+    return document
 
 
 def dump_document(document: Any, header: str | None = None) -> str:
@@ -154,7 +189,7 @@ def to_plain(node: Any, filename: str | None = None) -> JSONValue:
         result: dict[str, JSONValue] = {}
         for key, child in node.items():
             if not isinstance(key, str):
-                return _not_json(f"a mapping key {key!r} that is not a string", filename)
+                return _not_json("a mapping key that is not a string", filename)
             result[str(key)] = to_plain(child, filename)
         return result
     if isinstance(node, Sequence):

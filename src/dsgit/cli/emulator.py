@@ -1,0 +1,149 @@
+"""``dsgit emulator serve``: run the Open Cloud emulator as an HTTP server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from dsgit.emulator import Emulator, FaultSpec
+from dsgit.emulator.keys import ENV_VAR, keys_from_env, keys_from_file_text, parse_key_spec
+from dsgit.errors import ConfigError, Location
+
+__all__ = ["COMMANDS", "emulator"]
+
+
+@click.group(help="The local Open Cloud emulator (docs/emulator.md).")
+def emulator() -> None:
+    pass
+
+
+def _api_keys(specs: tuple[str, ...], keys_file: Path | None) -> dict[str, frozenset[str]] | None:
+    keys: dict[str, frozenset[str]] = {}
+    env_text = os.environ.get(ENV_VAR, "")
+    if env_text.strip():
+        try:
+            keys.update(keys_from_env(env_text))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if keys_file is not None:
+        try:
+            text = keys_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", Location(str(keys_file))) from None
+        keys.update(keys_from_file_text(text, str(keys_file)))
+    for index, spec in enumerate(specs, start=1):
+        try:
+            key, scopes = parse_key_spec(spec, f"--api-key #{index}")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--api-key") from None
+        keys[key] = scopes
+    return keys or None
+
+
+def serve_until_stopped(emu: Emulator, host: str, port: int, stop: threading.Event) -> str:
+    """Serve ``emu`` until ``stop`` is set; returns the URL it served on."""
+    with emu.serve(host=host, port=port) as server:
+        click.echo(f"dsgit emulator listening on {server.url}")
+        while not stop.wait(0.5):
+            pass
+        return server.url
+
+
+@emulator.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Port to listen on (0: any free port; the URL is printed).",
+)
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file holding the state (created if missing). Default: in memory.",
+)
+@click.option(
+    "--ccu",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Concurrent users the rate budgets are sized for (300 + k x CCU a minute).",
+)
+@click.option("--no-rate-limits", is_flag=True, help="Serve without any rate limit.")
+@click.option(
+    "--faults",
+    "faults",
+    default=None,
+    metavar="SPEC",
+    help="Fault injection, e.g. error=0.05,burst429=10@0.01,latency=80ms,lost=0.02.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY[:SCOPES]",
+    help="Require x-api-key; KEY alone grants every scope, KEY:S1,S2 only those. "
+    f"Repeatable. Also read from ${ENV_VAR}.",
+)
+@click.option(
+    "--api-keys-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='JSON file {"KEY": ["scope", ...]} of accepted keys.',
+)
+def serve(
+    host: str,
+    port: int,
+    db: Path | None,
+    ccu: int,
+    no_rate_limits: bool,
+    faults: str | None,
+    api_keys: tuple[str, ...],
+    api_keys_file: Path | None,
+) -> None:
+    """Serve Open Cloud data stores, ordered data stores and configs over HTTP.
+
+    Runs until Ctrl-C or SIGTERM. Rate limits are on (Roblox's budgets at --ccu players) unless
+    --no-rate-limits; authentication is off unless keys are given.
+    """
+    try:
+        spec = FaultSpec.parse(faults) if faults else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    keys = _api_keys(api_keys, api_keys_file)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    emu = Emulator(
+        db=db if db is not None else ":memory:",
+        ccu=None if no_rate_limits else ccu,
+        faults=spec,
+        api_keys=keys,
+    )
+    try:
+        limits = "off" if no_rate_limits else f"on (ccu {ccu})"
+        auth = "off" if keys is None else f"{len(keys)} key(s)"
+        click.echo(
+            f"state: {db if db is not None else 'in memory'}; rate limits: {limits}; "
+            f"auth: {auth}; faults: {faults or 'none'}"
+        )
+        serve_until_stopped(emu, host, port, stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        emu.close()
+
+
+COMMANDS = [emulator]

@@ -1,0 +1,284 @@
+"""``dsgit rollback``, ``dsgit revert``, ``dsgit restore``: plans that undo (docs/undo.md).
+
+Each makes an ordinary plan (``kind`` rollback/revert/restore) that ``dsgit apply`` runs like
+any other, and takes the output options of ``dsgit plan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.cli.plan import parse_expiry, render, write_plan_file
+from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from dsgit.plan.model import Plan, Severity
+
+__all__ = ["COMMANDS", "plan_output_options", "restore_command", "revert_command", "rollback_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EXIT_HELP = """
+\b
+Exit codes:
+  0  plan made (no changes, or changes without --detailed-exitcode)
+  1  error (including error diagnostics: failed listings or reads)
+  2  changes found, with --detailed-exitcode
+"""
+
+
+def _expiry(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    return parse_expiry(value)
+
+
+def plan_output_options(function: F) -> F:
+    """The options every plan-making command shares with ``dsgit plan``."""
+    decorators = [
+        env_option,
+        click.option(
+            "-o",
+            "--out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the plan file here (canonical JSON, for `dsgit apply`).",
+        ),
+        format_option("text", "markdown", "json"),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="ADDR",
+            help="Only addresses matching this glob (store/scope/key); repeatable.",
+        ),
+        click.option(
+            "--exclude",
+            "excludes",
+            multiple=True,
+            metavar="ADDR",
+            help="Leave out addresses matching this glob; repeatable.",
+        ),
+        click.option(
+            "--detailed-exitcode",
+            is_flag=True,
+            help="Exit 2 when the plan has changes, 0 when none.",
+        ),
+        click.option(
+            "--expires-in",
+            default="24h",
+            show_default=True,
+            callback=_expiry,
+            help="How long the plan stays applicable (30m, 24h, 7d).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def _finish(plan: Plan, out: Path | None, output_format: str, detailed: bool) -> None:
+    if out is not None:
+        write_plan_file(out, plan)
+    click.echo(render(plan, output_format), nl=False)
+    if out is not None and output_format == "text":
+        click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
+    if any(diag.severity is Severity.ERROR for diag in plan.all_diagnostics):
+        raise click.exceptions.Exit(EXIT_ERROR)
+    raise click.exceptions.Exit(EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK)
+
+
+@click.command(
+    "rollback",
+    help="""Plan the declaration as it was at COMMIT, against live data.
+
+Reads the old declaration from git objects (no checkout) and plans it exactly as `dsgit plan`
+did then (same ownership, prune and suppressions). Entries declared now but not then stay live
+(listed as DSP045); revert the apply that created them to delete them.
+"""
+    + _EXIT_HELP,
+)
+@click.option("--to", "commit", required=True, metavar="COMMIT", help="Commit, tag or branch.")
+@plan_output_options
+@pass_app
+def rollback_command(
+    app: AppContext,
+    commit: str,
+    env_name: str | None,
+    out: Path | None,
+    output_format: str,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    detailed_exitcode: bool,
+    expires_in: timedelta,
+) -> None:
+    from dsgit.crypto import load_keyring
+    from dsgit.plan.usecase import LedgerLookup, PlanRequest
+    from dsgit.remote.connect import open_client
+    from dsgit.repo import load_declaration, load_declaration_at
+    from dsgit.undo import plan_rollback
+
+    env = app.environment(env_name)
+    then = load_declaration_at(app.root, commit)
+    current = load_declaration(app.root)
+    request = PlanRequest(env.name, env.universe_id, targets, excludes, expires_in)
+    with open_client(env) as api:
+        plan = plan_rollback(
+            then,
+            api,
+            request,
+            current=current,
+            ledger=LedgerLookup(app.root),
+            keyring=load_keyring(app.root),
+        )
+    _finish(plan, out, output_format, detailed_exitcode)
+
+
+@click.command(
+    "revert",
+    help="""Plan putting back what one apply changed, from its pre-images.
+
+APPLY is an apply id from the ledger (`dsgit audit log`), or a unique prefix of one. Entries the
+apply created are deleted, entries it updated or deleted are written back, increments are
+reverted by the opposite increment. An entry changed since the apply (by a game server or a
+later apply) blocks the plan (DSP040): leave it out with --exclude, or overwrite the later
+write on purpose with --overwrite-changed REASON.
+"""
+    + _EXIT_HELP,
+)
+@click.argument("apply_id", metavar="APPLY")
+@click.option(
+    "--overwrite-changed",
+    "overwrite_reason",
+    default=None,
+    metavar="REASON",
+    help="Overwrite entries changed since the apply; the plan shows REASON.",
+)
+@plan_output_options
+@pass_app
+def revert_command(
+    app: AppContext,
+    apply_id: str,
+    overwrite_reason: str | None,
+    env_name: str | None,
+    out: Path | None,
+    output_format: str,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    detailed_exitcode: bool,
+    expires_in: timedelta,
+) -> None:
+    from dsgit.crypto import load_keyring
+    from dsgit.errors import ConfigError
+    from dsgit.remote.connect import open_client
+    from dsgit.repo import load_declaration
+    from dsgit.undo import RevertRequest, find_apply, plan_revert
+
+    if overwrite_reason is not None and not overwrite_reason.strip():
+        raise ConfigError("--overwrite-changed needs a reason")
+    env = app.environment(env_name)
+    run = find_apply(app.root, apply_id)
+    if run.environment != env.name or run.universe_id != env.universe_id:
+        raise ConfigError(
+            f"apply {run.apply_id} was made in environment {run.environment!r} (universe "
+            f"{run.universe_id}); revert it there with `-e {run.environment}`"
+        )
+    request = RevertRequest(
+        run.apply_id,
+        env.name,
+        env.universe_id,
+        targets,
+        excludes,
+        overwrite_reason=overwrite_reason,
+        expires_in=expires_in,
+    )
+    with open_client(env) as api:
+        plan = plan_revert(
+            app.root,
+            run,
+            api,
+            request,
+            declaration=load_declaration(app.root),
+            keyring=load_keyring(app.root),
+        )
+    _finish(plan, out, output_format, detailed_exitcode)
+
+
+@click.command(
+    "restore",
+    help="""Plan putting data stores back to the values they held at TIME.
+
+TIME is an RFC 3339 time (2026-01-31T12:00:00Z), a date, or an age (30m, 12h, 7d), within
+Open Cloud's 30-day revision window. Every declared standard store is restored, or only those
+named with --store (declared or not). Entries that did not exist at TIME are planned for
+deletion (DSP001, blocking unless --allow-deletes REASON). Ordered stores have no revisions and
+are left out.
+"""
+    + _EXIT_HELP,
+)
+@click.option("--at", "at_text", required=True, metavar="TIME", help="The time to restore.")
+@click.option(
+    "--store",
+    "stores",
+    multiple=True,
+    metavar="STORE",
+    help="Restore this standard data store (repeatable; default: every declared one).",
+)
+@click.option(
+    "--allow-deletes",
+    "allow_deletes",
+    default=None,
+    metavar="REASON",
+    help="Let deletions of entries absent at TIME through; the plan shows REASON.",
+)
+@plan_output_options
+@pass_app
+def restore_command(
+    app: AppContext,
+    at_text: str,
+    stores: tuple[str, ...],
+    allow_deletes: str | None,
+    env_name: str | None,
+    out: Path | None,
+    output_format: str,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    detailed_exitcode: bool,
+    expires_in: timedelta,
+) -> None:
+    from dsgit.crypto import load_keyring
+    from dsgit.errors import ConfigError
+    from dsgit.ledger.query import parse_time
+    from dsgit.remote.connect import open_client
+    from dsgit.repo import load_declaration
+    from dsgit.undo import RestoreRequest, plan_restore
+
+    if allow_deletes is not None and not allow_deletes.strip():
+        raise ConfigError("--allow-deletes needs a reason")
+    now = datetime.now(UTC)
+    at = parse_time(at_text, now=now)
+    env = app.environment(env_name)
+    request = RestoreRequest(
+        at,
+        env.name,
+        env.universe_id,
+        stores,
+        targets,
+        excludes,
+        allow_deletes=allow_deletes,
+        expires_in=expires_in,
+        now=now,
+    )
+    with open_client(env) as api:
+        plan = plan_restore(
+            api,
+            request,
+            declaration=load_declaration(app.root),
+            keyring=load_keyring(app.root),
+        )
+    _finish(plan, out, output_format, detailed_exitcode)
+
+
+COMMANDS = [rollback_command, revert_command, restore_command]

@@ -1,0 +1,1 @@
+"""Complete example repositories that ``dsgit init --example NAME`` copies."""

@@ -1,0 +1,1 @@
+"""dsgit's JSON Schemas: one per file kind (editors, ``dsgit validate``) and the plan format."""

@@ -1,0 +1,81 @@
+"""Last touches every undo plan gets after the planner built it: undo diagnostics on changes
+and on the plan, value-schema warnings, and the digest over the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from dsgit.model.declaration import Declaration
+from dsgit.model.entry import Address
+from dsgit.plan.desired import DesiredEntry, Removal
+from dsgit.plan.io import with_digest
+from dsgit.plan.model import Action, Diagnostic, Plan, Severity
+from dsgit.plan.usecase import schema_check_for
+from dsgit.undo.codes import undo_diagnostic
+
+__all__ = ["finish_plan", "schema_warnings"]
+
+_RANK = {Severity.ERROR: 0, Severity.BLOCKING: 1, Severity.WARNING: 2, Severity.INFO: 3}
+
+
+def schema_warnings(
+    declaration: Declaration | None,
+    entries: Mapping[Address, DesiredEntry | Removal | None],
+) -> dict[Address, list[Diagnostic]]:
+    """DSP042 for values written back that fail the store's current schema.
+
+    A warning, not an error: the value was live before (valid under the schema of its day), and
+    refusing to undo because the schema moved on would leave the bad state in place. The
+    message names the pointer only, never the value (it may be sensitive).
+    """
+    if declaration is None:
+        return {}
+    check = schema_check_for(declaration)
+    found: dict[Address, list[Diagnostic]] = {}
+    for address, want in entries.items():
+        if not isinstance(want, DesiredEntry) or want.policy.schema is None:
+            continue
+        if want.problem is not None:
+            continue
+        problems = check(want.policy.schema, want.compare_data.value)
+        if problems:
+            pointers = ", ".join(sorted({p.pointer or "/" for p in problems})[:5])
+            found.setdefault(address, []).append(
+                undo_diagnostic(
+                    "DSP042",
+                    f"{address}: the value written back fails the current schema "
+                    f"{want.policy.schema} at {pointers}",
+                    address=str(address),
+                )
+            )
+    return found
+
+
+def finish_plan(
+    plan: Plan,
+    *,
+    kind: str,
+    change_diagnostics: Mapping[Address, Sequence[Diagnostic]] | None = None,
+    plan_diagnostics: Sequence[Diagnostic] = (),
+) -> Plan:
+    """``plan`` as an undo plan of ``kind``, with the extra diagnostics, digest recomputed.
+
+    Diagnostics for an address the plan does not change (already in the wanted state) are
+    dropped: there is nothing to warn about.
+    """
+    extra = change_diagnostics or {}
+    changes = []
+    for change in plan.changes:
+        more = tuple(extra.get(change.address, ()))
+        if more and change.action is not Action.NOOP:
+            changes.append(replace(change, diagnostics=(*change.diagnostics, *more)))
+        else:
+            changes.append(change)
+    diagnostics = sorted(
+        (*plan.diagnostics, *plan_diagnostics),
+        key=lambda d: (_RANK[d.severity], d.code, d.store or "", d.address or "", d.message),
+    )
+    return with_digest(
+        replace(plan, kind=kind, changes=tuple(changes), diagnostics=tuple(diagnostics))
+    )

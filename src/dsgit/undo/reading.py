@@ -1,0 +1,90 @@
+"""Live reads of undo plans: the current state of a known set of addresses, or their state at a
+past time. Failures become error diagnostics (DSP014), never "absent"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dsgit.errors import DsgitError
+from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
+from dsgit.plan.codes import diagnostic
+from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
+from dsgit.plan.model import Diagnostic
+from dsgit.remote.api import OpenCloudApi
+from dsgit.remote.concurrent import map_concurrently
+
+__all__ = ["Reads", "read_at", "read_now"]
+
+_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What was read: entries (None: absent), the addresses that failed, and why."""
+
+    entries: Mapping[Address, LiveValue | None] = field(default_factory=dict)
+    failed: frozenset[Address] = frozenset()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def live_state(self, listings: Mapping[ScopeKey, ScopeListing] | None = None) -> LiveState:
+        return LiveState(
+            listings=dict(listings or {}),
+            entries=dict(self.entries),
+            unread=self.failed,
+            diagnostics=self.diagnostics,
+        )
+
+
+def _failure(what: str, exc: DsgitError, missing: int) -> Diagnostic:
+    return diagnostic(
+        "DSP014", f"{what} failed ({exc}); {missing} entries were not read", count=missing
+    )
+
+
+def read_now(api: OpenCloudApi, addresses: Iterable[Address]) -> Reads:
+    """The latest state of every address (standard reads run concurrently)."""
+    wanted = sorted(set(addresses))
+    entries: dict[Address, LiveValue | None] = {}
+    diagnostics: list[Diagnostic] = []
+    standard = [a for a in wanted if a.kind is StoreKind.STANDARD]
+    ordered = [a for a in wanted if a.kind is StoreKind.ORDERED]
+    try:
+        requests = ((a.store, a.scope, a.key) for a in standard)
+        for (store, scope, key), live in api.get_entries(requests):
+            entries[Address.standard(store, key, scope)] = live
+    except DsgitError as exc:
+        missing = sum(1 for a in standard if a not in entries)
+        diagnostics.append(_failure("reading live entries", exc, missing))
+
+    def read_ordered(address: Address) -> LiveOrderedEntry | None:
+        return api.get_ordered(address.store, address.key, address.scope)
+
+    try:
+        for address, found in map_concurrently(read_ordered, ordered, workers=_WORKERS):
+            entries[address] = found
+    except DsgitError as exc:
+        missing = sum(1 for a in ordered if a not in entries)
+        diagnostics.append(_failure("reading live ordered entries", exc, missing))
+    failed = frozenset(a for a in wanted if a not in entries)
+    return Reads(entries, failed, tuple(diagnostics))
+
+
+def read_at(api: OpenCloudApi, addresses: Iterable[Address], at: datetime) -> Reads:
+    """Standard entries as they were at ``at`` (``@latest:<time>``); None: absent then."""
+    wanted = sorted(a for a in set(addresses) if a.kind is StoreKind.STANDARD)
+
+    def read(address: Address) -> LiveEntry | None:
+        return api.get_entry(address.store, address.key, address.scope, at=at)
+
+    entries: dict[Address, LiveValue | None] = {}
+    diagnostics: list[Diagnostic] = []
+    try:
+        for address, found in map_concurrently(read, wanted, workers=_WORKERS):
+            entries[address] = found
+    except DsgitError as exc:
+        missing = sum(1 for a in wanted if a not in entries)
+        diagnostics.append(_failure(f"reading entries at {at.isoformat()}", exc, missing))
+    failed = frozenset(a for a in wanted if a not in entries)
+    return Reads(entries, failed, tuple(diagnostics))

@@ -1,0 +1,198 @@
+"""``dsgit restore --at TIME``: plan the values current at a time (DESIGN.md §8).
+
+For each standard store restored (every declared one, or those named with ``--store``, declared
+or not) and each of its scopes (the declared scopes, or all of them: ``-``), the keys are
+listed, deleted ones included, and every key is read twice: as it is and as it was at TIME
+(``@latest:<time>``). Then:
+
+- existed at TIME                  -> write that value back (create it again if deleted since);
+- did not exist at TIME, exists now -> delete it, with the usual destructive diagnostics (DSP001
+  per entry, DSP003 mass delete) unless ``--allow-deletes REASON`` suppresses DSP001;
+- a failed listing or read         -> an error diagnostic: nothing in that scope is guessed.
+
+Roblox keeps revisions for 30 days, so TIME must be within them; ordered data stores keep no
+revisions and are left out (DSP044).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from dsgit.crypto import Keyring
+from dsgit.errors import ConfigError, DsgitError, RateLimitedError
+from dsgit.model.declaration import Declaration, Suppression
+from dsgit.model.entry import Address, LiveEntry, StoreKind
+from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build_plan
+from dsgit.plan.codes import diagnostic
+from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
+from dsgit.plan.live import ScopeKey, ScopeListing
+from dsgit.plan.model import Diagnostic, Plan, format_time
+from dsgit.plan.targets import AddressFilter
+from dsgit.remote.api import OpenCloudApi
+from dsgit.undo.codes import undo_diagnostic
+from dsgit.undo.desired import desired_entry, store_spec, undo_policy
+from dsgit.undo.finish import finish_plan, schema_warnings
+from dsgit.undo.reading import read_at, read_now
+
+__all__ = ["REVISION_WINDOW", "RestoreRequest", "plan_restore"]
+
+REVISION_WINDOW = timedelta(days=30)  # how long Open Cloud keeps revisions
+ALL_SCOPES = "-"
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    """What the user asked: the time, the stores (empty: every declared one) and filters."""
+
+    at: datetime
+    environment: str
+    universe_id: int
+    stores: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    allow_deletes: str | None = None
+    expires_in: timedelta = DEFAULT_EXPIRY
+    now: datetime | None = field(default=None)
+
+
+def _scopes(declaration: Declaration, store: str) -> tuple[str, ...]:
+    found = declaration.stores.get((StoreKind.STANDARD, store))
+    if found is None:
+        return (ALL_SCOPES,)
+    return found.managed_scopes() or (ALL_SCOPES,)
+
+
+def _chosen_stores(
+    declaration: Declaration, request: RestoreRequest
+) -> tuple[list[str], list[Diagnostic]]:
+    """Standard stores to restore, and DSP044 notes for ordered ones left out."""
+    notes: list[Diagnostic] = []
+    declared_standard = {n for (k, n) in declaration.stores if k is StoreKind.STANDARD}
+    declared_ordered = {n for (k, n) in declaration.stores if k is StoreKind.ORDERED}
+    if request.stores:
+        names = sorted(set(request.stores))
+        skipped = [n for n in names if n in declared_ordered and n not in declared_standard]
+        names = [n for n in names if n not in skipped]
+    else:
+        names = sorted(declared_standard)
+        skipped = sorted(declared_ordered)
+    for name in skipped:
+        notes.append(
+            undo_diagnostic(
+                "DSP044",
+                f"ordered:{name}: ordered data stores keep no revisions and are not restored",
+                store=f"ordered:{name}",
+            )
+        )
+    return [n for n in names if n != RESERVED_STORE], notes
+
+
+def _check_time(at: datetime, now: datetime) -> None:
+    if at.tzinfo is None:
+        raise ConfigError(f"--at {at.isoformat()}: give a time zone (e.g. Z for UTC)")
+    if at > now:
+        raise ConfigError(f"--at {format_time(at)} is in the future (now {format_time(now)})")
+    if now - at > REVISION_WINDOW:
+        raise ConfigError(
+            f"--at {format_time(at)} is more than 30 days ago: Open Cloud keeps revisions for "
+            "30 days, so older values cannot be read (revert an apply from its pre-images "
+            "with `dsgit revert APPLY` instead)"
+        )
+
+
+def _list(
+    api: OpenCloudApi, store: str, scope: str, select: AddressFilter
+) -> tuple[dict[ScopeKey, set[str]], set[Address], Diagnostic | None]:
+    """Live keys per scope (not deleted) and every selected address, deleted ones included."""
+    live: dict[ScopeKey, set[str]] = defaultdict(set)
+    addresses: set[Address] = set()
+    try:
+        for item in api.list_keys(store, scope, show_deleted=True):
+            address = Address.standard(store, item.key, item.scope)
+            if not item.deleted:
+                live[(StoreKind.STANDARD, store, item.scope)].add(item.key)
+            if select.selects(address):
+                addresses.add(address)
+    except DsgitError as exc:
+        code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
+        label = f"standard:{store}"
+        return (
+            {},
+            set(),
+            diagnostic(
+                code,
+                f"{label}/{scope}: listing failed ({exc}); nothing in this scope is restored",
+                store=label,
+            ),
+        )
+    return live, addresses, None
+
+
+def plan_restore(
+    api: OpenCloudApi,
+    request: RestoreRequest,
+    *,
+    declaration: Declaration,
+    keyring: Keyring | None = None,
+) -> Plan:
+    """The plan that puts the chosen stores back to what they held at ``request.at``."""
+    now = request.now or datetime.now(UTC)
+    _check_time(request.at, now)
+    at = request.at.astimezone(UTC)
+    select = AddressFilter(request.targets, request.excludes)
+    names, notes = _chosen_stores(declaration, request)
+    listings: dict[ScopeKey, ScopeListing] = {}
+    addresses: set[Address] = set()
+    scopes_of: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        if not select.may_select_store(StoreKind.STANDARD, name):
+            continue
+        for scope in _scopes(declaration, name):
+            live_keys, found, failure = _list(api, name, scope, select)
+            if failure is not None:
+                notes.append(failure)
+                if scope != ALL_SCOPES:
+                    listings[(StoreKind.STANDARD, name, scope)] = ScopeListing.failed()
+                continue
+            if scope != ALL_SCOPES:
+                live_keys.setdefault((StoreKind.STANDARD, name, scope), set())
+            for key, keys in live_keys.items():
+                listings[key] = ScopeListing(ok=True, keys=frozenset(keys))
+                scopes_of[name].add(key[2])
+            addresses |= found
+    then = read_at(api, addresses, at)
+    current = read_now(api, addresses - then.failed)
+    reason = f"did not exist at {format_time(at)}"
+    allow = (Suppression("DSP001", request.allow_deletes),) if request.allow_deletes else ()
+    entries: dict[Address, DesiredEntry | Removal | None] = {}
+    for address in sorted(addresses - then.failed - current.failed):
+        old = then.entries.get(address)
+        if isinstance(old, LiveEntry):
+            policy = undo_policy(declaration, address)
+            entries[address] = desired_entry(address, old.data, policy, keyring)
+        elif current.entries.get(address) is not None:
+            entries[address] = Removal(reason, allow)
+    stores: dict[tuple[StoreKind, str], StoreSpec] = {
+        (StoreKind.STANDARD, name): store_spec(
+            declaration, StoreKind.STANDARD, name, scopes_of.get(name, ())
+        )
+        for name in names
+    }
+    live = current.live_state(listings)
+    live = replace(
+        live, unread=live.unread | then.failed, diagnostics=(*then.diagnostics, *live.diagnostics)
+    )
+    settings = PlanSettings(
+        environment=request.environment,
+        universe_id=request.universe_id,
+        now=now,
+        kind="restore",
+        expires_in=request.expires_in,
+        select=select,
+        context={"at": format_time(at), "stores": ",".join(names)},
+    )
+    plan = build_plan(DesiredState(entries, stores, declaration.source), live, settings)
+    warnings = schema_warnings(declaration, entries)
+    return finish_plan(plan, kind="restore", change_diagnostics=warnings, plan_diagnostics=notes)

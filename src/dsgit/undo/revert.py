@@ -1,0 +1,241 @@
+"""``dsgit revert APPLY``: plan the pre-images of one apply back into place (DESIGN.md §8).
+
+For every entry the apply wrote (its ledger change records with outcome ``written``):
+
+- it created the entry       -> delete it;
+- it updated or deleted it   -> write the pre-image back (create it again if deleted);
+- it incremented a counter   -> increment by the opposite amount, so increments made since
+                                 (players' wins...) are kept (DSP043);
+- the entry changed since the apply (its live revision, or value for ordered entries, is not
+  the one the apply wrote) -> DSP040, blocking: a game server's later write is never lost
+  silently. ``--exclude`` keeps the later value; ``--overwrite-changed REASON`` overwrites it,
+  and the plan shows the reason.
+
+Deleting an entry the apply created is a destructive change (DSP001), suppressed by the revert
+itself when the entry is unchanged since (the value being deleted is exactly what the apply
+wrote, so nothing is lost); the plan stays of the destructive class for approvals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dsgit.apply.preimages import PreImage, load_preimages
+from dsgit.crypto import Keyring
+from dsgit.errors import ConfigError
+from dsgit.ledger.query import AppliedRun, last_applied, list_applies
+from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
+from dsgit.model.declaration import Declaration, Suppression
+from dsgit.model.entry import Address, EntryData, LiveEntry, LiveOrderedEntry, StoreKind
+from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build_plan
+from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
+from dsgit.plan.digest import entry_digest
+from dsgit.plan.live import LiveValue
+from dsgit.plan.model import Diagnostic, Plan
+from dsgit.plan.targets import AddressFilter
+from dsgit.remote.api import OpenCloudApi
+from dsgit.undo.codes import undo_diagnostic
+from dsgit.undo.desired import desired_entry, store_spec, undo_policy
+from dsgit.undo.finish import finish_plan, schema_warnings
+from dsgit.undo.reading import read_now
+
+__all__ = ["RevertRequest", "changed_since", "find_apply", "plan_revert"]
+
+
+@dataclass(frozen=True)
+class RevertRequest:
+    """What the user asked: which apply, where, which addresses, and whether to overwrite."""
+
+    apply_id: str
+    environment: str
+    universe_id: int
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    overwrite_reason: str | None = None
+    expires_in: timedelta = DEFAULT_EXPIRY
+    now: datetime | None = field(default=None)
+
+
+def find_apply(root: Path, text: str) -> AppliedRun:
+    """The apply whose id is ``text`` or starts with it; a clear error otherwise."""
+    runs = list_applies(root)
+    exact = [run for run in runs if run.apply_id == text]
+    if exact:
+        return exact[0]
+    found = [run for run in runs if run.apply_id.startswith(text)] if text else []
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        known = ", ".join(run.apply_id for run in runs[-5:]) or "none yet"
+        raise ConfigError(
+            f"no apply {text!r} in the ledger (latest: {known}; `dsgit audit log` lists them)"
+        )
+    names = ", ".join(run.apply_id for run in found[:5])
+    raise ConfigError(f"apply prefix {text!r} is ambiguous: {names}; give more characters")
+
+
+def _written(run: AppliedRun) -> dict[Address, ChangeRecord]:
+    """The last written change record per address of the apply (resumes add records)."""
+    result: dict[Address, ChangeRecord] = {}
+    for record in run.changes:
+        if record.outcome is ChangeOutcome.WRITTEN:
+            result[Address.parse(record.address)] = record
+    return result
+
+
+def changed_since(after: EntryState, live: LiveValue | None) -> bool:
+    """True when ``live`` is not what the apply left (``after``, from its change record)."""
+    if not after.exists:
+        return live is not None
+    if live is None:
+        return True
+    if isinstance(live, LiveEntry) and after.revision_id is not None:
+        return live.revision_id != after.revision_id
+    data = live.data if isinstance(live, LiveEntry) else EntryData(live.value)
+    return after.value_digest is not None and entry_digest(data) != after.value_digest
+
+
+def _opposite_increment(
+    address: Address, image: PreImage, record: ChangeRecord, live: LiveValue | None
+) -> EntryData | None:
+    """The data an opposite increment leads to, or None when it cannot be planned so."""
+    amount = record.increment
+    if amount is None or live is None:
+        return None
+    value = live.value
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if isinstance(live, LiveOrderedEntry):
+        return EntryData(value - amount)
+    return EntryData(value - amount, live.attributes, live.users)
+
+
+def plan_revert(
+    root: Path,
+    run: AppliedRun,
+    api: OpenCloudApi,
+    request: RevertRequest,
+    *,
+    declaration: Declaration,
+    keyring: Keyring | None = None,
+) -> Plan:
+    """The plan that puts back what ``run`` overwrote, deleted or created."""
+    select = AddressFilter(request.targets, request.excludes)
+    written = {
+        address: record
+        for address, record in sorted(_written(run).items())
+        if address.store != RESERVED_STORE and select.selects(address)
+    }
+    images: Mapping[Address, PreImage] = (
+        load_preimages(root, run.apply_id, keyring) if written else {}
+    )
+    reads = read_now(api, written)
+    later = last_applied(root)
+    overwrite = request.overwrite_reason
+    entries: dict[Address, DesiredEntry | Removal | None] = {}
+    stores: dict[tuple[StoreKind, str], StoreSpec] = {}
+    notes: dict[Address, list[Diagnostic]] = {}
+    plan_notes: list[Diagnostic] = []
+    for address, record in written.items():
+        stores.setdefault(
+            (address.kind, address.store), store_spec(declaration, address.kind, address.store)
+        )
+        image = images.get(address)
+        if image is None:
+            plan_notes.append(
+                undo_diagnostic(
+                    "DSP041",
+                    f"{address}: apply {run.apply_id} wrote this entry but kept no pre-image of "
+                    "it; it cannot be reverted",
+                    address=str(address),
+                )
+            )
+            continue
+        if address in reads.failed:
+            continue  # the read failure is already an error diagnostic
+        live = reads.entries.get(address)
+        policy = undo_policy(declaration, address)
+        if record.action == "increment":
+            data = _opposite_increment(address, image, record, live)
+            if data is not None:
+                entries[address] = DesiredEntry(address, data, replace(policy, counters=("*",)))
+                notes.setdefault(address, []).append(
+                    undo_diagnostic(
+                        "DSP043",
+                        f"{address}: apply {run.apply_id} incremented it by "
+                        f"{record.increment:+d}; reverted by {-(record.increment or 0):+d}, "
+                        "keeping increments made since",
+                        address=str(address),
+                    )
+                )
+                continue
+        changed = changed_since(record.after, live)
+        if changed:
+            notes.setdefault(address, []).append(
+                _changed_note(address, run, live, later.get(str(address)), overwrite)
+            )
+        if not image.exists:
+            reason = f"created by apply {run.apply_id}"
+            suppress: tuple[Suppression, ...] = ()
+            if overwrite is not None:
+                suppress = (Suppression("DSP001", overwrite),)
+            elif not changed:
+                suppress = (
+                    Suppression(
+                        "DSP001",
+                        "the reverted apply created it, unchanged since",
+                    ),
+                )
+            entries[address] = Removal(reason, suppress)
+            continue
+        assert image.data is not None
+        entries[address] = desired_entry(
+            address,
+            image.data,
+            policy,
+            keyring,
+            sealed_whole=image.encrypted and not (policy.sensitive or policy.encrypted),
+        )
+    desired = DesiredState(entries, stores, declaration.source)
+    settings = PlanSettings(
+        environment=request.environment,
+        universe_id=request.universe_id,
+        now=request.now or datetime.now(UTC),
+        kind="revert",
+        expires_in=request.expires_in,
+        context={"apply_id": run.apply_id},
+    )
+    plan = build_plan(desired, reads.live_state(), settings)
+    for address, found in schema_warnings(declaration, entries).items():
+        notes.setdefault(address, []).extend(found)
+    return finish_plan(plan, kind="revert", change_diagnostics=notes, plan_diagnostics=plan_notes)
+
+
+def _changed_note(
+    address: Address,
+    run: AppliedRun,
+    live: LiveValue | None,
+    last: object,
+    overwrite: str | None,
+) -> Diagnostic:
+    by = ""
+    last_id = getattr(last, "apply_id", None)
+    if last_id is not None and last_id != run.apply_id:
+        by = f" (last written by apply {last_id})"
+    if live is None:
+        what = "was deleted since"
+    elif isinstance(live, LiveEntry):
+        what = (
+            f"changed since (live revision {live.revision_id}, written {live.revision_create_time})"
+        )
+    else:
+        what = f"changed since (live value {live.value})"
+    return undo_diagnostic(
+        "DSP040",
+        f"{address}: {what}{by}; reverting apply {run.apply_id} would overwrite that later write",
+        address=str(address),
+        suppressed_reason=overwrite,
+    )

@@ -1,0 +1,184 @@
+"""Loading declarations from the working tree and from git commits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+import pytest
+
+from dsgit.errors import ConfigError
+from dsgit.model.declaration import Ownership
+from dsgit.model.entry import Address, StoreKind
+from dsgit.repo import load_declaration, load_declaration_at, read_worktree
+from dsgit.repo.scaffold import init_repository
+
+CONFIG = "version: 1\nenvironments:\n  local: {universe_id: 1, emulator: .dsgit/emulator.db}\n"
+KEY_ENV = {"DSGIT_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    root = tmp_path / "game"
+    init_repository(root, "obby-tycoon", env=KEY_ENV)
+    return root
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+
+
+def test_example_declaration(example: Path) -> None:
+    declaration = load_declaration(example)
+    shop = declaration.stores[(StoreKind.STANDARD, "ShopCatalog")]
+    assert shop.policy.ownership is Ownership.OWNED and shop.policy.prune
+    assert shop.policy.schema == "schemas/shop-item.schema.yaml"
+    assert shop.file == "datastores/ShopCatalog/_store.yaml"
+    sword = declaration.entry(Address.standard("ShopCatalog", "speed_coil"))
+    assert sword is not None
+    assert sword.file == "datastores/ShopCatalog/global/speed_coil.yaml"
+    assert sword.data.value["price"] == 250  # type: ignore[index,call-overload]
+    assert sword.data.attributes == {"tier": "common"}
+    # DataStore2: a "/" in the store name, standard and ordered stores of the same name
+    blob = declaration.entry(Address.standard("DATA/12345", "2"))
+    assert blob is not None and blob.data.users == (12345,)
+    assert blob.data.value["inventory"] == {}  # type: ignore[index,call-overload]
+    latest = declaration.entry(Address.ordered("DATA/12345", "3"))
+    assert latest is not None and latest.data.value == 3 and latest.line == 4
+    board = declaration.stores[(StoreKind.ORDERED, "Leaderboard_Wins")]
+    assert board.policy.ownership is Ownership.SEED
+    assert board.policy.is_counter("12345")
+    assert board.managed_scopes() == ("global", "season_3")
+    profile = declaration.entry(Address.standard("PlayerStore", "12345"))
+    assert profile is not None
+    assert "ActiveSession" in profile.data.value["MetaData"]  # type: ignore[index,call-overload]
+    flags = declaration.stores[(StoreKind.STANDARD, "FeatureFlags")].policy
+    assert flags.for_key("kill_switch_epoch").schema is None
+    assert flags.for_key("new_checkpoint_ui").schema == "schemas/feature-flag.schema.yaml"
+    vault = declaration.entry(Address.standard("Integrations", "discord"))
+    assert vault is not None
+    assert str(vault.data.value["webhook_url"]).startswith("ENC[AES256_GCM,")  # type: ignore[index,call-overload]
+    assert "schemas/profile.schema.json" in declaration.schemas
+    assert declaration.source.digest.startswith("sha256:")
+
+
+def test_moved_from_and_suppressions(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "dsgit.yaml": CONFIG,
+            "datastores/Shop/_store.yaml": (
+                "prune: true\nsuppress:\n  - {code: DSP102, reason: cleanup, count: 40}\n"
+            ),
+            "datastores/Shop/global/new.yaml": (
+                "value: 1\nmoved_from: old\nsuppress:\n"
+                "  - code: DSP104\n    reason: renamed on purpose\n"
+            ),
+            "ordered/Wins/global.yaml": "alice: {value: 3, moved_from: alicia}\nbob: 2\n",
+        },
+    )
+    declaration = load_declaration(tmp_path)
+    store = declaration.stores[(StoreKind.STANDARD, "Shop")]
+    [suppression] = store.policy.suppress
+    assert (suppression.code, suppression.count, suppression.line) == ("DSP102", 40, 3)
+    entry = declaration.entry(Address.standard("Shop", "new"))
+    assert entry is not None
+    assert entry.moved_from == Address.standard("Shop", "old")
+    assert [s.reason for s in entry.suppress] == ["renamed on purpose"]
+    alice = declaration.entry(Address.ordered("Wins", "alice"))
+    assert alice is not None and alice.moved_from == Address.ordered("Wins", "alicia")
+
+
+def test_first_error_is_raised_with_its_place(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "dsgit.yaml": CONFIG,
+            "datastores/Shop/global/a.yaml": "value: 1\nvalue: 2\n",
+            "datastores/Shop/global/b.yaml": "valu: 1\n",
+        },
+    )
+    with pytest.raises(ConfigError) as error:
+        load_declaration(tmp_path)
+    assert error.value.location is not None
+    assert (error.value.location.file, error.value.location.line) == (
+        "datastores/Shop/global/a.yaml",
+        2,
+    )
+    assert "DS102" in str(error.value) and "2 more" in str(error.value)
+
+
+def test_comments_do_not_change_the_digest(tmp_path: Path) -> None:
+    write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: {a: 1}\n"})
+    first = load_declaration(tmp_path).source.digest
+    write(tmp_path, {"datastores/S/global/k.yaml": "# a comment\nvalue:\n  a: 1\n"})
+    assert load_declaration(tmp_path).source.digest == first
+    write(tmp_path, {"datastores/S/global/k.yaml": "value: {a: 2}\n"})
+    assert load_declaration(tmp_path).source.digest != first
+
+
+def test_reading_a_commit_without_checkout(tmp_path: Path) -> None:
+    repository = git.Repo.init(tmp_path)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    root = tmp_path / "game"  # the dsgit repository is a folder of the git repository
+    write(root, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    repository.index.add(["game/dsgit.yaml", "game/datastores/S/global/k.yaml"])
+    first = repository.index.commit("first").hexsha
+    clean = read_worktree(root).declaration
+    assert (clean.source.commit, clean.source.dirty) == (first, False)
+
+    write(
+        root,
+        {"datastores/S/global/k.yaml": "value: 2\n", "datastores/S/global/n.yaml": "value: 3\n"},
+    )
+    repository.index.add(["game/datastores/S/global/k.yaml", "game/datastores/S/global/n.yaml"])
+    second = repository.index.commit("second").hexsha
+    write(root, {"datastores/S/global/k.yaml": "value: 99\n"})  # uncommitted
+
+    old = load_declaration_at(root, first)
+    assert old.source == clean.source
+    assert old.data(Address.standard("S", "k")).value == 1  # type: ignore[union-attr]
+    assert old.entry(Address.standard("S", "n")) is None
+    assert load_declaration_at(root, "HEAD").data(Address.standard("S", "k")).value == 2  # type: ignore[union-attr]
+    assert load_declaration_at(root, second[:10]).source.commit == second
+    now = load_declaration(root)
+    assert now.source.dirty and now.source.commit == second
+    assert now.data(Address.standard("S", "k")).value == 99  # type: ignore[union-attr]
+    assert (root / "datastores/S/global/k.yaml").read_text() == "value: 99\n"  # no checkout
+
+
+def test_errors_in_a_commit_name_the_commit(tmp_path: Path) -> None:
+    repository = git.Repo.init(tmp_path)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: [\n"})
+    (tmp_path / "datastores/S/global/link.yaml").symlink_to("/etc/passwd")
+    repository.index.add(
+        ["dsgit.yaml", "datastores/S/global/k.yaml", "datastores/S/global/link.yaml"]
+    )
+    commit = repository.index.commit("broken").hexsha
+    with pytest.raises(ConfigError) as error:
+        load_declaration_at(tmp_path, commit)
+    assert str(error.value).startswith(f"{commit[:12]}:datastores/S/global/k.yaml:2")
+    from dsgit.repo.git_state import commit_source
+    from dsgit.repo.loader import read_repository
+
+    source, _ = commit_source(tmp_path, commit)
+    codes = [(p.code, p.file) for p in read_repository(source).problems]
+    assert ("DS106", "datastores/S/global/link.yaml") in codes
+    with pytest.raises(ConfigError, match="unknown commit"):
+        load_declaration_at(tmp_path, "no-such-ref")
+
+
+def test_outside_git(tmp_path: Path) -> None:
+    write(tmp_path, {"dsgit.yaml": CONFIG})
+    declaration = load_declaration(tmp_path)
+    assert declaration.stores == {}
+    assert (declaration.source.commit, declaration.source.dirty) == (None, True)
+    with pytest.raises(ConfigError, match="not inside a git repository"):
+        load_declaration_at(tmp_path, "HEAD")

@@ -1,0 +1,127 @@
+"""``plan_restore``: values current at a time, via ``@latest:<time>`` reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from dsgit.errors import ConfigError, DsgitError
+from dsgit.model.declaration import StorePolicy
+from dsgit.model.entry import Address, EntryData, StoreKind
+from dsgit.plan.model import Action
+
+from .world import Clock, World, declaration_of
+
+SWORD = Address.standard("Shop", "sword")
+BOW = Address.standard("Shop", "bow")
+AXE = Address.standard("Shop", "axe", scope="beta")
+PROFILE = Address.standard("Players", "12345")
+WINS = Address.ordered("Wins", "42")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def timed(tmp_path: Path, clock: Clock) -> Iterator[World]:
+    found = World(tmp_path, clock=clock)
+    yield found
+    found.close()
+
+
+def test_restore_puts_back_the_values_of_that_time(timed: World, clock: Clock) -> None:
+    timed.seed({SWORD: EntryData({"price": 100}, {"tier": "a"}, (5,)), BOW: EntryData(1)})
+    clock.tick()
+    at = clock.tick()
+    clock.tick()
+    timed.write(SWORD, EntryData({"price": 999}))
+    timed.delete(BOW)
+    timed.seed({Address.standard("Shop", "new"): EntryData("later")})
+    clock.tick()
+
+    declared = declaration_of({SWORD: EntryData({"price": 1})})
+    plan = timed.restore(at, declared, now=clock.now)
+    assert plan.kind == "restore"
+    assert plan.context["at"].startswith(at.strftime("%Y-%m-%dT%H:%M:%S"))
+    actions = {str(c.address): c.action for c in plan.changes}
+    assert actions == {
+        "Shop/global/bow": Action.CREATE,
+        "Shop/global/new": Action.DELETE,
+        "Shop/global/sword": Action.UPDATE,
+    }
+    assert [d.code for d in plan.blocking] == ["DSP001"]
+
+    allowed = timed.restore(at, declared, now=clock.now, allow_deletes="added by a bad script")
+    assert allowed.applicable
+    assert timed.apply(allowed, declared, clock=clock).exit_code == 0
+    assert timed.live(SWORD) == EntryData({"price": 100}, {"tier": "a"}, (5,))
+    assert timed.live(BOW) == EntryData(1)
+    assert timed.live(Address.standard("Shop", "new")) is None
+
+
+def test_restore_names_stores_declared_or_not(timed: World, clock: Clock) -> None:
+    timed.seed({PROFILE: EntryData({"Coins": 10}), AXE: EntryData("a")})
+    at = clock.tick()
+    clock.tick()
+    timed.write(PROFILE, EntryData({"Coins": 0}))
+    timed.write(AXE, EntryData("b"))
+    clock.tick()
+    observed = StorePolicy(ownership="observed")  # type: ignore[arg-type]
+    declared = declaration_of({}, {(StoreKind.STANDARD, "Players"): observed})
+    # a declared observed store is restored too: undo writes whoever owns the data
+    plan = timed.restore(at, declared, now=clock.now, stores=("Players", "Shop"))
+    assert {str(c.address) for c in plan.changes} == {"Players/global/12345", "Shop/beta/axe"}
+    timed.apply(plan, declared, clock=clock)
+    assert timed.live(PROFILE) == EntryData({"Coins": 10})
+    assert timed.live(AXE) == EntryData("a")
+
+    only = timed.restore(at, declared, now=clock.now, stores=("Shop",), targets=("Players/*",))
+    assert not only.changes
+
+
+def test_ordered_stores_are_left_out(timed: World, clock: Clock) -> None:
+    declared = declaration_of({WINS: 3, SWORD: EntryData(1)})
+    timed.seed({SWORD: EntryData(1)})
+    at = clock.tick()
+    plan = timed.restore(at, declared, now=clock.tick())
+    assert [d.code for d in plan.diagnostics] == ["DSP044"]
+    assert not plan.changes
+
+
+def test_time_must_be_past_and_within_the_revision_window(timed: World, clock: Clock) -> None:
+    declared = declaration_of({SWORD: EntryData(1)})
+    with pytest.raises(ConfigError, match="future"):
+        timed.restore(clock.now + timedelta(minutes=1), declared, now=clock.now)
+    with pytest.raises(ConfigError, match="30 days"):
+        timed.restore(clock.now - timedelta(days=31), declared, now=clock.now)
+
+
+class FailingList:
+    """The client, except that listing keys fails."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def list_keys(self, *args: object, **kw: object) -> Iterator[object]:
+        raise DsgitError("listing exploded")
+        yield  # pragma: no cover
+
+
+def test_a_failed_listing_is_an_error_never_a_deletion(timed: World, clock: Clock) -> None:
+    from dsgit.undo import RestoreRequest, plan_restore
+
+    timed.seed({SWORD: EntryData(1)})
+    at = clock.tick()
+    declared = declaration_of({SWORD: EntryData(1)})
+    request = RestoreRequest(at, "local", 7, now=clock.tick())
+    plan = plan_restore(FailingList(timed.client), request, declaration=declared)  # type: ignore[arg-type]
+    assert [d.code for d in plan.blocking] == ["DSP011"]
+    assert not plan.changes
