@@ -26,12 +26,18 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def validated_client(transport: httpx.BaseTransport, **headers: str) -> httpx.Client:
+def validated_client(
+    transport: httpx.BaseTransport | None = None,
+    base_url: str = "http://emulator.test",
+    timeout: float = 10.0,
+    **headers: str,
+) -> httpx.Client:
     """An httpx client whose every response is validated against the OpenAPI schemas."""
     return httpx.Client(
         transport=transport,
-        base_url="http://emulator.test",
+        base_url=base_url,
         headers=headers,
+        timeout=timeout,
         event_hooks={"response": [check]},
     )
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -17,6 +16,7 @@ from dsgit.cli.main import cli
 from dsgit.emulator.keys import keys_from_env, keys_from_file_text, parse_key_spec
 from dsgit.errors import ConfigError
 
+from .conftest import validated_client
 from .helpers import entries_url, entry_url
 
 CANARY = "cli-canary-7f3a9c"
@@ -84,7 +84,7 @@ def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
         url = lines[1].strip().rsplit(" ", 1)[-1]
         assert lines[1].startswith("dsgit emulator listening on http://127.0.0.1:")
         assert "rate limits: on (ccu 0)" in lines[0] and "auth: 2 key(s)" in lines[0]
-        with httpx.Client(base_url=url, headers={"x-api-key": CANARY}) as client:
+        with validated_client(base_url=url, **{"x-api-key": CANARY}) as client:
             made = client.post(entries_url("S"), params={"id": "k"}, json={"value": 1})
             assert made.status_code == 200
             assert client.get(entry_url("S", "k")).json()["value"] == 1

@@ -81,19 +81,19 @@ def test_burst_of_429(emu: Emulator, client: httpx.Client) -> None:
 
 def test_lost_answer_commits_the_write(emu: Emulator) -> None:
     emu.faults = FaultSpec.parse("lost=1")
-    with httpx.Client(transport=emu.transport(), base_url="http://e") as raw:
+    with validated_client(emu.transport()) as raw:
         with pytest.raises(httpx.RemoteProtocolError):
             raw.patch(entry_url("S", "k"), params={"allowMissing": "true"}, json={"value": 1})
-        emu.faults = FaultSpec.parse("lost=1,lost_status=502")
+        emu.faults = FaultSpec.parse("lost=1,lost_status=503")
         lost = raw.patch(entry_url("S", "k"), json={"value": 2})
-        assert lost.status_code == 502
+        assert lost.status_code == 503
         emu.faults = None
         assert raw.get(entry_url("S", "k")).json()["value"] == 2  # both writes committed
 
 
 def test_timeout_is_not_executed(emu: Emulator) -> None:
     emu.faults = FaultSpec.parse("timeout=1")
-    with httpx.Client(transport=emu.transport(), base_url="http://e") as raw:
+    with validated_client(emu.transport()) as raw:
         with pytest.raises(httpx.ReadTimeout):
             raw.patch(entry_url("S", "k"), params={"allowMissing": "true"}, json={"value": 1})
         emu.faults = None

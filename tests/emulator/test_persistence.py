@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from dsgit.emulator import Emulator
 
 from .conftest import FakeClock, validated_client
@@ -43,10 +41,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
 
 def test_memory_databases_are_independent() -> None:
     one, two = Emulator(), Emulator()
-    with (
-        httpx.Client(transport=one.transport(), base_url="http://e") as a,
-        httpx.Client(transport=two.transport(), base_url="http://e") as b,
-    ):
+    with validated_client(one.transport()) as a, validated_client(two.transport()) as b:
         a.post(entries_url("S"), params={"id": "k"}, json={"value": 1})
         assert b.get(entry_url("S", "k")).status_code == 404
     one.close()

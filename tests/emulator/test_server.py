@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from dsgit.emulator import Emulator, FaultSpec, ServedEmulator
+from openapi_check import check_response
 
-from .conftest import FakeClock
+from .conftest import FakeClock, validated_client
 from .helpers import entries_url, entry_url
 
 pytestmark = pytest.mark.slow
@@ -26,7 +27,7 @@ def served(emu: Emulator) -> Iterator[ServedEmulator]:
 
 def test_serves_real_http_with_keep_alive(served: ServedEmulator) -> None:
     assert served.url.startswith("http://127.0.0.1:") and served.port > 0
-    with httpx.Client(base_url=served.url) as client:
+    with validated_client(base_url=served.url) as client:
         created = client.post(entries_url("DATA/1"), params={"id": "user/1"}, json={"value": 1})
         assert created.status_code == 200
         assert created.headers["content-type"].startswith("application/json")
@@ -62,8 +63,11 @@ def test_one_connection_carries_many_requests(served: ServedEmulator) -> None:
                 headers={"content-type": "application/json"},
             )
             response = connection.getresponse()
-            assert response.status == 200
-            assert json.loads(response.read())["value"] == index
+            body = response.read()
+            check_response(
+                "PATCH", entry_url("S", "k"), response.status, body, dict(response.getheaders())
+            )
+            assert json.loads(body)["value"] == index
     finally:
         connection.close()
 
@@ -80,8 +84,9 @@ def test_chunked_request_bodies(served: ServedEmulator) -> None:
             encode_chunked=True,
         )
         response = connection.getresponse()
-        assert response.status == 200, response.read()
-        assert json.loads(response.read())["value"] == "chunked"
+        body = response.read()
+        check_response("POST", entries_url("S"), response.status, body, dict(response.getheaders()))
+        assert json.loads(body)["value"] == "chunked"
     finally:
         connection.close()
 
@@ -90,7 +95,7 @@ def test_dozens_of_concurrent_connections(served: ServedEmulator) -> None:
     failures: list[str] = []
 
     def worker(index: int) -> None:
-        with httpx.Client(base_url=served.url, timeout=10) as client:
+        with validated_client(base_url=served.url) as client:
             for step in range(12):
                 response = client.patch(
                     entry_url("S", f"w{index}"),
@@ -106,7 +111,7 @@ def test_dozens_of_concurrent_connections(served: ServedEmulator) -> None:
     for thread in threads:
         thread.join()
     assert failures == []
-    with httpx.Client(base_url=served.url) as client:
+    with validated_client(base_url=served.url) as client:
         listed = client.get(entries_url("S"), params={"maxPageSize": 100}).json()
         assert len(listed["dataStoreEntries"]) == 24
         revisions = client.get(
@@ -119,7 +124,7 @@ def test_lost_answers_drop_the_connection_after_committing(
     emu: Emulator, served: ServedEmulator
 ) -> None:
     emu.faults = FaultSpec.parse("lost=1")
-    with httpx.Client(base_url=served.url) as client:
+    with validated_client(base_url=served.url) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post(entries_url("S"), params={"id": "k"}, json={"value": 1})
         emu.faults = None
@@ -129,12 +134,12 @@ def test_lost_answers_drop_the_connection_after_committing(
 def test_timeouts_hold_the_connection(emu: Emulator, served: ServedEmulator) -> None:
     emu.faults = FaultSpec.parse("timeout=1,hang=5s")
     with (
-        httpx.Client(base_url=served.url, timeout=0.3) as client,
+        validated_client(base_url=served.url, timeout=0.3) as client,
         pytest.raises(httpx.ReadTimeout),
     ):
         client.post(entries_url("S"), params={"id": "k"}, json={"value": 1})
     emu.faults = None
-    with httpx.Client(base_url=served.url) as client:
+    with validated_client(base_url=served.url) as client:
         assert client.get(entry_url("S", "k")).status_code == 404
 
 
@@ -147,3 +152,21 @@ def test_stop_closes_idle_keep_alive_connections(clock: FakeClock) -> None:
         client.get(server.url + entries_url("S"))
     client.close()
     emulator.close()
+
+
+def test_unsupported_methods_and_malformed_requests_answer_json(served: ServedEmulator) -> None:
+    with httpx.Client(base_url=served.url) as client:
+        head = client.request("OPTIONS", entries_url("S"))
+        assert head.status_code == 501
+        assert head.json()["code"] == "NOT_IMPLEMENTED"
+        assert head.headers["content-type"].startswith("application/json")
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
+    try:
+        connection.putrequest("POST", entries_url("S") + "?id=x")
+        connection.putheader("transfer-encoding", "chunked")
+        connection.endheaders(b"zz\r\nnot hex\r\n")
+        response = connection.getresponse()
+        assert response.status == 400
+        assert json.loads(response.read())["code"] == "INVALID_ARGUMENT"
+    finally:
+        connection.close()

@@ -8,6 +8,7 @@ from plan_fakes import FakeApi, declaration, plan_of, store
 
 from dsgit.errors import StalePlan
 from dsgit.model.declaration import Ownership, StorePolicy
+from dsgit.model.entry import StoreKind
 from dsgit.plan.io import plan_from_json, plan_to_json
 from dsgit.plan.model import Action
 
@@ -44,7 +45,7 @@ def worlds(draw: st.DrawFn) -> tuple[object, FakeApi, dict[str, Ownership]]:
     return declaration(*stores), api, modes
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(worlds())
 def test_observed_never_written_seed_never_overwritten(
     world: tuple[object, FakeApi, dict[str, Ownership]],
@@ -61,7 +62,7 @@ def test_observed_never_written_seed_never_overwritten(
                 assert not change.precondition.exists
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(worlds())
 def test_plan_is_deterministic_and_round_trips(
     world: tuple[object, FakeApi, dict[str, Ownership]],
@@ -73,7 +74,7 @@ def test_plan_is_deterministic_and_round_trips(
     assert plan_from_json(plan_to_json(first), source="p") == first
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(worlds(), st.data())
 def test_any_one_byte_edit_is_stale(
     world: tuple[object, FakeApi, dict[str, Ownership]], data: st.DataObject
@@ -88,3 +89,46 @@ def test_any_one_byte_edit_is_stale(
     except StalePlan:
         return
     raise AssertionError("an edited plan was accepted")
+
+
+def _apply(api: FakeApi, plan: object) -> None:
+    """What a faithful apply does to the fake: every change, blocked or not."""
+    from dsgit.plan.model import Plan
+
+    assert isinstance(plan, Plan)
+    for change in plan.changes:
+        a = change.address
+        if a.kind is not StoreKind.STANDARD:
+            continue
+        if change.action in (Action.CREATE, Action.UPDATE, Action.INCREMENT):
+            assert change.after is not None
+            api.put(a.store, a.key, change.after.value, scope=a.scope)
+        elif change.action is Action.DELETE:
+            del api.standard[(a.store, a.scope, a.key)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(worlds())
+def test_plan_apply_plan_is_empty(world: tuple[object, FakeApi, dict[str, Ownership]]) -> None:
+    decl, api, _ = world
+    _apply(api, plan_of(decl, api))  # type: ignore[arg-type]
+    again = plan_of(decl, api)  # type: ignore[arg-type]
+    assert not again.has_changes, [str(c.address) for c in again.changes]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(KEYS, JSON, max_size=4), st.dictionaries(KEYS, JSON, max_size=4))
+def test_sensitive_canary_never_in_the_plan(
+    declared: dict[str, object], live: dict[str, object]
+) -> None:
+    canary = "CANARY-prop-0xdeadbeef"
+    policy = StorePolicy(prune=True, sensitive=("/secret", "/nested/*/pin"))
+    api = FakeApi()
+    for key, value in live.items():
+        api.put("S", key, {"secret": canary + "live", "nested": [{"pin": canary}], "v": value})
+    values = {
+        key: {"secret": canary, "nested": [{"pin": canary + "git"}, {"x": value}], "v": value}
+        for key, value in declared.items()
+    }
+    plan = plan_of(declaration(store("S", values, policy=policy)), api)
+    assert canary.encode() not in plan_to_json(plan)

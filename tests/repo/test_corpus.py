@@ -159,3 +159,14 @@ def test_every_code_is_exercised() -> None:
     in_corpus = {code for case in CASES for code, _, _ in expected(CORPUS / case)}
     built_here = {"DS106", "DS107", "DS502", "DS601", "DS604"}
     assert in_corpus | built_here == set(CODES)
+
+
+def test_broken_symlinks(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"datastores/Shop/global/a.yaml": "value: 1\n"})
+    (root / "datastores/Shop/global/gone.yaml").symlink_to(tmp_path / "missing.yaml")
+    (root / "dsgit.yaml").unlink()
+    (root / "dsgit.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    assert sorted(codes_of(root)) == [
+        ("DS106", "datastores/Shop/global/gone.yaml", None),
+        ("DS106", "dsgit.yaml", None),
+    ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import git
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from dsgit.errors import ConfigError
 from dsgit.model.declaration import Ownership
+from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import Address, StoreKind
 from dsgit.repo import load_declaration, load_declaration_at, read_worktree
 from dsgit.repo.scaffold import init_repository
@@ -182,3 +186,47 @@ def test_outside_git(tmp_path: Path) -> None:
     assert (declaration.source.commit, declaration.source.dirty) == (None, True)
     with pytest.raises(ConfigError, match="not inside a git repository"):
         load_declaration_at(tmp_path, "HEAD")
+
+
+NAMES = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(
+        st.tuples(NAMES, NAMES, NAMES),
+        st.integers(-(2**40), 2**40)
+        | st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn")), max_size=20),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_names_round_trip_through_the_layout(
+    tmp_path_factory: pytest.TempPathFactory, entries: dict[tuple[str, str, str], object]
+) -> None:
+    folded = {tuple(part.lower() for part in address) for address in entries}
+    assume(len(folded) == len(entries))  # case collisions are errors (DS502), tested elsewhere
+    assume(all(len(part) <= 50 for address in entries for part in address))
+    root = tmp_path_factory.mktemp("layout")
+    write(root, {"dsgit.yaml": CONFIG})
+    for (store, scope, key), value in entries.items():
+        path = root / "datastores" / encode_segment(store) / encode_segment(scope)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / f"{encode_segment(key)}.yaml").write_text(
+            "value: " + json.dumps(value, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    reading = read_worktree(root)
+    assert [p for p in reading.problems if p.code != "DS502"] == []
+    declared = {
+        (entry.address.store, entry.address.scope, entry.address.key): entry.data.value
+        for store in reading.declaration.stores.values()
+        for entry in store.entries.values()
+    }
+    if not reading.problems:  # folders may still collide by case across stores or scopes
+        assert declared == entries

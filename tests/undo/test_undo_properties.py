@@ -104,6 +104,7 @@ def test_rollback_then_apply_reaches_the_commit(
             repo.write_store(
                 "S",
                 {
+                    "scopes": ["global"],  # managed even when no file is left in it
                     "prune": True,
                     "suppress": [*suppress, {"code": "DSP004", "reason": "no renames here"}],
                 },

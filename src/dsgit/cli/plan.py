@@ -6,7 +6,7 @@ import os
 import re
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -173,6 +173,8 @@ def show_command(plan_file: Path, output_format: str) -> None:
         ) from None
     plan = plan_from_json(data, source=str(plan_file))
     click.echo(render(plan, output_format), nl=False)
+    if plan.expired(datetime.now(UTC)):
+        click.echo(f"note: this plan expired at {plan.expires}; apply will refuse it", err=True)
 
 
 @click.command(
@@ -204,7 +206,7 @@ def drift_command(app: AppContext, env_name: str | None, output_format: str) -> 
             PlanRequest(env.name, env.universe_id),
             keyring=load_keyring(app.root),
         )
-    click.echo(render_drift(report, output_format, color=use_color(sys.stdout)), nl=False)
+    click.echo(render_drift(report, output_format), nl=False)
     if report.errors:
         raise click.exceptions.Exit(EXIT_ERROR)
     raise click.exceptions.Exit(EXIT_CHANGES if report.items else EXIT_OK)

@@ -115,8 +115,8 @@ class FaultSpec:
                 raise ValueError(f"fault latency: range {value!r} is reversed")
             return replace(self, latency_min=low_s, latency_max=high_s)
         if name == "lost_status":
-            if not value.isdigit() or not 500 <= int(value) <= 599:
-                raise ValueError(f"fault lost_status: {value!r} is not a 5xx status")
+            if value not in ("500", "503"):
+                raise ValueError(f"fault lost_status: {value!r} is not 500 or 503")
             return replace(self, lost_status=int(value))
         if name == "hang":
             return replace(self, hang=_seconds(name, value, "s"))

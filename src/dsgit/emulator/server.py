@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 
-from dsgit.emulator.wire import Disposition, Request, Response
+from dsgit.emulator.api_error import STATUS_CODES
+from dsgit.emulator.wire import Disposition, Request, Response, json_response
 
 __all__ = ["ServedEmulator"]
 
 
 class _Handles(Protocol):
     def handle(self, request: Request) -> Response: ...
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -33,6 +42,15 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        """A client that hangs up mid-answer is normal under load: no traceback for it."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -55,6 +73,26 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: a served emulator under load must not spend its time logging."""
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed requests and unsupported methods also answer JSON (the v2 error model)."""
+        fallback = "INVALID_ARGUMENT" if code < 500 else "INTERNAL"
+        payload = {
+            "code": STATUS_CODES.get(code, fallback),
+            "message": message or _phrase(code),
+            "details": [],
+        }
+        self.close_connection = True
+        self._write(json_response(code, payload))
+
+    def _write(self, answer: Response) -> None:
+        lines = [f"HTTP/1.1 {answer.status} {_phrase(answer.status)}"]
+        lines.extend(f"{name}: {value}" for name, value in answer.headers)
+        lines.append(f"content-length: {len(answer.body)}")
+        if self.close_connection:
+            lines.append("connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + answer.body)
+
     def _body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
@@ -73,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._body()
         except ValueError:
-            self.send_error(400, "bad request body")
+            self.send_error(400, "malformed request body")
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
         answer = self.server.emulator.handle(Request(self.command, self.path, headers, body))
@@ -84,18 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.stopping.wait(answer.hold)
             self.close_connection = True
             return
-        reason = (
-            HTTPStatus(answer.status).phrase
-            if answer.status in HTTPStatus._value2member_map_
-            else ""
-        )
-        lines = [f"HTTP/1.1 {answer.status} {reason}"]
-        lines.extend(f"{name}: {value}" for name, value in answer.headers)
-        lines.append(f"content-length: {len(answer.body)}")
-        if self.close_connection:
-            lines.append("connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head + answer.body)
+        self._write(answer)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 

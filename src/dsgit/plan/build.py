@@ -258,19 +258,21 @@ class _Builder:
         )
 
     def tally(self, address: Address, facts: EntryFacts) -> None:
+        if facts.unchanged and not facts.live_fails_schema:
+            self.unchanged += 1
+            return
         tally = self.tallies[(address.kind, address.store)]
         text = str(address)
         if facts.unchanged:
             self.unchanged += 1
-        if facts.seed_kept:
-            tally.seed_kept.append(text)
-            self.unchanged += 1
-        if facts.observed_differs:
-            tally.observed_differs.append(text)
-            self.unchanged += 1
-        if facts.observed_missing:
-            tally.observed_missing.append(text)
-            self.unchanged += 1
+        for flag, found in (
+            (facts.seed_kept, tally.seed_kept),
+            (facts.observed_differs, tally.observed_differs),
+            (facts.observed_missing, tally.observed_missing),
+        ):
+            if flag:
+                found.append(text)
+                self.unchanged += 1
         if facts.live_fails_schema:
             tally.live_fails_schema.append(text)
 

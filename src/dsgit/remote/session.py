@@ -123,6 +123,10 @@ class Session:
                 ) from exc
         status = response.status_code
         log.debug("%s %s -> %d in %.3fs", method, path, status, time.monotonic() - started)
+        # httpx binds a response and its stream in a reference cycle, so every body would wait
+        # for the cyclic garbage collector; unbinding lets it go as soon as it is parsed, which
+        # keeps long listings flat in memory. The body was already read in full.
+        response.stream = httpx.ByteStream(b"")
         if 200 <= status < 300:
             if not response.content:
                 return {}

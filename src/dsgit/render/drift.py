@@ -6,7 +6,7 @@ import json
 
 from dsgit.plan.io import plan_to_dict
 from dsgit.plan.usecase import DriftReport
-from dsgit.render.markdown import _cell, _fence
+from dsgit.render.markdown import diff_fence, escape_cell
 from dsgit.render.values import diff_text
 
 __all__ = ["render_drift"]
@@ -26,7 +26,8 @@ def _lines(report: DriftReport) -> list[str]:
     return lines
 
 
-def render_drift(report: DriftReport, output_format: str, *, color: bool = False) -> str:
+def render_drift(report: DriftReport, output_format: str) -> str:
+    """The drift report as ``text``, ``markdown`` or ``json``."""
     plan = report.plan
     if output_format == "json":
         body = {
@@ -43,12 +44,15 @@ def render_drift(report: DriftReport, output_format: str, *, color: bool = False
         return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     errors = [f"{d.code} ERROR {d.message}" for d in report.errors]
     if output_format == "markdown":
-        out = [f"### dsgit drift: `{_cell(plan.environment)}` (universe {plan.universe_id})", ""]
+        out = [
+            f"### dsgit drift: `{escape_cell(plan.environment)}` (universe {plan.universe_id})",
+            "",
+        ]
         if errors:
-            out += [f"- :x: {_cell(text)}" for text in errors] + [""]
+            out += [f"- :x: {escape_cell(text)}" for text in errors] + [""]
         if report.items:
             out.append(f"**{len(report.items)} entries differ from git.**")
-            out += ["", _fence("\n".join(_lines(report)))]
+            out += ["", diff_fence("\n".join(_lines(report)))]
         elif not errors:
             out.append("**No drift.**")
         return "\n".join(out)[:65_536] + "\n"

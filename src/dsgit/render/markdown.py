@@ -12,7 +12,7 @@ from itertools import groupby
 from dsgit.plan.model import Change, Diagnostic, DiffLine, Plan, Severity
 from dsgit.render.values import blocked_line, change_headline, short_json, summary_line
 
-__all__ = ["GITHUB_COMMENT_LIMIT", "render_markdown"]
+__all__ = ["GITHUB_COMMENT_LIMIT", "diff_fence", "escape_cell", "render_markdown"]
 
 GITHUB_COMMENT_LIMIT = 65_536
 _ICON = {
@@ -24,14 +24,14 @@ _ICON = {
 _MAX_TABLE_ROWS = 100
 
 
-def _cell(text: str | None) -> str:
+def escape_cell(text: str | None) -> str:
     if not text:
         return ""
     text = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _fence(body: str) -> str:
+def diff_fence(body: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}diff\n{body}\n{fence}"
@@ -40,11 +40,12 @@ def _fence(body: str) -> str:
 def _row(diag: Diagnostic) -> str:
     severity = diag.severity.value
     if diag.suppressed_reason is not None:
-        severity += f" (suppressed: {_cell(diag.suppressed_reason)})"
+        severity += f" (suppressed: {escape_cell(diag.suppressed_reason)})"
     where = diag.address or diag.store or ""
+    fix = diag.fix if diag.suppressed_reason is None else ""
     return (
-        f"| {_ICON[diag.severity]} | `{diag.code}` | {severity} | {_cell(where)} | "
-        f"{_cell(diag.message)} | {_cell(diag.fix if diag.suppressed_reason is None else '')} |"
+        f"| {_ICON[diag.severity]} | `{diag.code}` | {severity} | {escape_cell(where)} | "
+        f"{escape_cell(diag.message)} | {escape_cell(fix)} |"
     )
 
 
@@ -68,7 +69,7 @@ def _change_block(change: Change) -> str:
 
 def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str, int]:
     """The ``<details>`` of one store within ``budget`` characters; and changes left out."""
-    head = f"<details><summary><b>{_cell(store)}</b>: {len(changes)} change(s)</summary>\n\n"
+    head = f"<details><summary><b>{escape_cell(store)}</b>: {len(changes)} change(s)</summary>\n\n"
     tail = "\n</details>\n"
     blocks: list[str] = []
     used = len(head) + len(tail) + 20
@@ -77,10 +78,10 @@ def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str,
         if used + len(block) + 1 > budget:
             left = len(changes) - index
             blocks.append(f"… {left} more change(s) not shown: see the plan file")
-            return head + _fence("\n".join(blocks)) + tail, left
+            return head + diff_fence("\n".join(blocks)) + tail, left
         blocks.append(block)
         used += len(block) + 1
-    return head + _fence("\n".join(blocks)) + tail, 0
+    return head + diff_fence("\n".join(blocks)) + tail, 0
 
 
 def _store_of(change: Change) -> str:
@@ -92,7 +93,7 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     """A pull-request comment for ``plan``, at most ``limit`` characters."""
     parts: list[str] = []
     parts.append(
-        f"### dsgit {plan.kind}: `{_cell(plan.environment)}` (universe {plan.universe_id})\n"
+        f"### dsgit {plan.kind}: `{escape_cell(plan.environment)}` (universe {plan.universe_id})\n"
     )
     status = "**No changes.**" if not plan.has_changes else f"**Plan:** {summary_line(plan)}."
     parts.append(status + "\n")

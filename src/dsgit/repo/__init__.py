@@ -63,5 +63,8 @@ def load_declaration_at(root: Path, commit: str) -> Declaration:
 
 
 def validate_repository(root: Path, *, keyring: Keyring | None = None) -> RepositoryReading:
-    """Every problem of the working tree (with ``keyring``, encrypted values are verified)."""
-    return read_worktree(root, keyring=keyring)
+    """Every problem of the working tree (with ``keyring``, encrypted values are verified).
+
+    Only files are read: the git state (``declaration.source.commit``) is not looked up.
+    """
+    return read_repository(WorktreeSource(root), keyring=keyring)

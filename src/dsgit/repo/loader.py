@@ -90,9 +90,15 @@ class _Reader:
 
     # --- files -------------------------------------------------------------------------------
     def add(
-        self, file: str, code: str, message: str, line: int | None = None, col: int | None = None
+        self,
+        file: str,
+        code: str,
+        message: str,
+        line: int | None = None,
+        col: int | None = None,
+        severity: Severity = Severity.ERROR,
     ) -> None:
-        self.problems.append(Problem(file, line, col, code, message))
+        self.problems.append(Problem(file, line, col, code, message, severity))
 
     def text(self, item: SourceFile) -> str | None:
         if item.type is FileType.SYMLINK:
@@ -109,7 +115,11 @@ class _Reader:
             )
             return None
         self.files += 1
-        data = self.source.read(item.path)
+        try:
+            data = self.source.read(item.path)
+        except OSError as exc:
+            self.add(item.path, "DS108", f"cannot be read: {exc.strerror or type(exc).__name__}")
+            return None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -525,13 +535,11 @@ class _Reader:
 
     def stores(self) -> dict[tuple[StoreKind, str], StoreDeclaration]:
         found: dict[tuple[StoreKind, str], StoreDeclaration] = {}
-        for segment, files in sorted(self.group(DATASTORES_DIR).items()):
-            del segment
+        for _segment, files in sorted(self.group(DATASTORES_DIR).items()):
             store = self.standard_store(files)
             if store is not None:
                 found[(StoreKind.STANDARD, store.name)] = store
-        for segment, files in sorted(self.group(ORDERED_DIR).items()):
-            del segment
+        for _segment, files in sorted(self.group(ORDERED_DIR).items()):
             store = self.ordered_store(files)
             if store is not None:
                 found[(StoreKind.ORDERED, store.name)] = store
@@ -556,15 +564,12 @@ def read_repository(
             "DS604",
             f"{reader.tokens} encrypted value(s) not verified: no key "
             "(set DSGIT_ENCRYPTION_KEY or create .dsgit/keys/default.key)",
+            severity=Severity.WARNING,
         )
     problems = sorted(
         reader.problems,
         key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message),
     )
-    if keyring is None:
-        problems = [
-            replace(p, severity=Severity.WARNING) if p.code == "DS604" else p for p in problems
-        ]
     schemas = dict(reader.schemas.documents)
     digest = declaration_digest(stores, schemas)
     declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest))

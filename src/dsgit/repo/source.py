@@ -77,11 +77,11 @@ class WorktreeSource:
             with os.scandir(folder) as listing:
                 for item in listing:
                     path = f"{relative}/{item.name}"
-                    mode = item.stat(follow_symlinks=False).st_mode
-                    if stat.S_ISDIR(mode):
+                    info = item.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(info.st_mode):
                         pending.append((Path(item.path), path))
                     else:
-                        found.append(SourceFile(path, _type(mode), item.stat().st_size))
+                        found.append(SourceFile(path, _type(info.st_mode), info.st_size))
         found.sort(key=lambda item: item.path)
         yield from found
 
