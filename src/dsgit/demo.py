@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import chdir, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -138,9 +138,10 @@ def _run_in_process(args: Sequence[str], cwd: Path) -> tuple[int, str]:
 
     buffer = io.StringIO()
     code = EXIT_OK
-    with redirect_stdout(buffer), redirect_stderr(buffer):
+    # chdir, not -C: file arguments (-o plan.json) are relative to the working directory.
+    with chdir(cwd), redirect_stdout(buffer), redirect_stderr(buffer):
         try:
-            dsgit_main(["-C", str(cwd), *args])
+            dsgit_main(list(args))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return code, buffer.getvalue()

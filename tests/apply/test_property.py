@@ -16,11 +16,15 @@ from .conftest import World, declaration_of
 NO_MASS_DELETE = {"mass_delete_threshold": 1.0, "mass_delete_min": 10_000}
 POLICIES = {
     (StoreKind.STANDARD, "S"): StorePolicy(
-        prune=True, suppress=(Suppression("DSP002", "property test"), Suppression("DSP004", "property test")), **NO_MASS_DELETE
+        prune=True,
+        suppress=(Suppression("DSP002", "property test"), Suppression("DSP004", "property test")),
+        **NO_MASS_DELETE,
     ),
     (StoreKind.STANDARD, "C"): StorePolicy(counters=("*",)),
     (StoreKind.ORDERED, "O"): StorePolicy(
-        prune=True, suppress=(Suppression("DSP002", "property test"), Suppression("DSP004", "property test")), **NO_MASS_DELETE
+        prune=True,
+        suppress=(Suppression("DSP002", "property test"), Suppression("DSP004", "property test")),
+        **NO_MASS_DELETE,
     ),
 }
 
@@ -58,7 +62,7 @@ def state(
 
 
 @settings(
-    max_examples=150,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

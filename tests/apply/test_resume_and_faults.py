@@ -124,7 +124,7 @@ def test_resume_with_a_torn_journal_line(world: World) -> None:
 
 
 def test_a_second_apply_of_the_same_plan_on_this_machine_is_refused(world: World) -> None:
-    desired, declaration = world_state(world)
+    _desired, declaration = world_state(world)
     plan = world.plan(declaration)
     with Journal(journal_path(world.root, plan.digest)), pytest.raises(LockHeld):
         world.apply(plan, declaration)

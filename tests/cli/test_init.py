@@ -124,3 +124,13 @@ def test_unknown_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_examples_are_listed() -> None:
     assert "obby-tycoon" in available_examples()
+
+
+def test_existing_gitignore_that_keeps_dsgit_out_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/\n.dsgit/\n")
+    code, _, _ = run(capsys, "-C", str(tmp_path), "init", "--example", "obby-tycoon")
+    assert code == 0
+    assert (tmp_path / ".gitignore").read_text() == "node_modules/\n.dsgit/\n"
+    assert (tmp_path / ".dsgit/keys/default.key").is_file()

@@ -125,3 +125,21 @@ def test_help_names_the_codes_page(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", "--help")
     assert code == 0
     assert "--format [text|json|github]" in out and "validation-codes" in out
+
+
+def test_errors_around_sensitive_values_hide_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write(
+        tmp_path,
+        {
+            "dsgit.yaml": CONFIG,
+            "schemas/s.json": '{"properties": {"creds": {"contains": {"const": 1}}}}',
+            "datastores/V/_store.yaml": "schema: schemas/s.json\nsensitive: [/creds/0]\n",
+            "datastores/V/global/a.yaml": f"value:\n  creds: [{CANARY}]\n",
+        },
+    )
+    code, out, err = run(capsys, "-C", str(root), "validate", "--format", "json")
+    assert code == 1
+    assert CANARY not in out + err
+    assert "value hidden: sensitive" in out

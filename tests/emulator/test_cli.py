@@ -97,3 +97,37 @@ def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert CANARY not in out + err + "".join(lines)
     assert db.is_file()
+
+
+def test_keys_merge_env_file_and_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dsgit.cli.emulator import collect_api_keys
+
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text('{"file-key": ["universe:read"], "shared": "*"}', encoding="utf-8")
+    monkeypatch.setenv("DSGIT_EMULATOR_API_KEYS", "env-key:universe:write shared:universe:read")
+    keys = collect_api_keys(("flag-key",), keys_file)
+    assert keys == {
+        "env-key": frozenset({"universe:write"}),
+        "shared": frozenset({"*"}),  # the file comes after the variable
+        "file-key": frozenset({"universe:read"}),
+        "flag-key": frozenset({"*"}),
+    }
+    monkeypatch.delenv("DSGIT_EMULATOR_API_KEYS")
+    assert collect_api_keys((), None) is None
+    with pytest.raises(ConfigError, match="cannot read"):
+        collect_api_keys((), tmp_path / "missing.json")
+
+
+def test_a_busy_port_is_a_clear_error() -> None:
+    import socket
+    import threading
+
+    from dsgit.cli.emulator import serve_until_stopped
+    from dsgit.emulator import Emulator
+
+    with socket.socket() as taken, Emulator() as emulator:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve_until_stopped(emulator, "127.0.0.1", port, threading.Event())

@@ -119,3 +119,12 @@ def test_faults_apply_to_every_api(emu: Emulator) -> None:
     with validated_client(emu.transport()) as client:
         v1 = client.get("/datastores/v1/universes/1/standard-datastores")
         assert v1.status_code >= 500 and "errorDetails" in v1.json()
+
+
+def test_faults_property_round_trips(emu: Emulator) -> None:
+    assert emu.faults is None
+    quiet = FaultSpec.parse("seed=3")
+    emu.faults = quiet
+    assert emu.faults == quiet
+    emu.faults = None
+    assert emu.faults is None

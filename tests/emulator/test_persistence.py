@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dsgit.emulator import Emulator
+from dsgit.errors import ConfigError
 
 from .conftest import FakeClock, validated_client
 from .helpers import CONFIGS, entries_url, entry_url, ordered_url
@@ -46,3 +49,15 @@ def test_memory_databases_are_independent() -> None:
         assert b.get(entry_url("S", "k")).status_code == 404
     one.close()
     two.close()
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("hello, not sqlite " * 100, encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot open the emulator database") as caught:
+        Emulator(db=bogus)
+    assert str(bogus) in str(caught.value)
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        Emulator(db=blocked / "sub" / "emulator.db")

@@ -361,3 +361,29 @@ def test_quoted_names_are_used_verbatim(client: httpx.Client) -> None:
     create(client, "%41", 1)
     assert client.get(f"{entries_url('S')}/{q('%41')}").json()["id"] == "%41"
     assert client.get(f"{entries_url('S')}/A").status_code == 404
+
+
+def test_every_operation_without_a_scope_segment(client: httpx.Client) -> None:
+    create(client, "k", 1, scope=None)
+    updated = client.patch(entry_url("S", "k", scope=None), json={"value": 2}).json()
+    assert updated["path"] == "universes/1/data-stores/S/entries/k"
+    incremented = client.post(
+        entry_url("S", "k", scope=None, suffix=":increment"), json={"amount": 3}
+    ).json()
+    assert incremented["value"] == 5 and incremented["path"].endswith("/S/entries/k")
+    revisions = client.get(entry_url("S", "k", scope=None, suffix=":listRevisions")).json()
+    paths = [item["path"] for item in revisions["dataStoreEntries"]]
+    assert len(paths) == 3 and all(
+        p.startswith("universes/1/data-stores/S/entries/k@") for p in paths
+    )
+    assert client.delete(entry_url("S", "k", scope=None)).json() == {}
+    assert client.get(entry_url("S", "k")).json()["state"] == "DELETED"
+
+
+def test_hostile_bodies_are_400(client: httpx.Client) -> None:
+    deep = b'{"value": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post(entries_url("S"), params={"id": "deep"}, content=deep)
+    assert response.status_code == 400
+    nan = client.post(entries_url("S"), params={"id": "nan"}, content=b'{"value": NaN}')
+    assert nan.status_code == 400
+    assert client.post(entries_url("S"), params={"id": "list"}, content=b"[1]").status_code == 400

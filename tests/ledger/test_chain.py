@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_append_chains_records_and_round_trips_every_kind(tmp_path: Path) -> Non
     written = ledger.append(every_kind(), actor="ci")
     assert [r.seq for r in written] == [0, 1, 2, 3]
     assert written[0].prev == ZERO_DIGEST
-    assert all(b.prev == a.hash for a, b in zip(written, written[1:], strict=False))
+    assert all(b.prev == a.hash for a, b in itertools.pairwise(written))
     assert list(ledger.records()) == written
     more = ledger.append([change("S/global/k", 5)], actor="ci")
     assert more[0].seq == 4 and more[0].prev == written[-1].hash

@@ -429,3 +429,62 @@ def test_desired_entries_can_come_from_anywhere() -> None:
     )
     assert plan.kind == "restore" and plan.context == {"at": "x"}
     assert plan.changes[0].action is Action.UPDATE
+
+
+def test_rename_heuristic_ignores_small_and_shared_values() -> None:
+    api = FakeApi()
+    for n in range(40):
+        api.put("Config", f"k{n}", n)
+    api.put("Config", "small", [0, None])
+    api.put("Config", "default1", {"coins": 0, "level": 1, "tag": "new"})
+    api.put("Config", "default2", {"coins": 0, "level": 1, "tag": "new"})
+    declared = {
+        **{f"k{n}": n for n in range(40)},
+        "small2": [0, None],
+        "default3": {"coins": 0, "level": 1, "tag": "new"},
+    }
+    policy = StorePolicy(prune=True, suppress=(Suppression("DSP002", "ok"),))
+    plan = plan_of(declaration(store("Config", declared, policy=policy)), api)
+    assert "DSP004" not in codes(plan)
+    assert plan.summary["delete"] == 3 and plan.summary["create"] == 2
+
+
+def test_key_overrides_change_ownership_per_key() -> None:
+    from dsgit.model.declaration import KeyOverride
+
+    api = FakeApi()
+    api.put("Mixed", "config", {"v": 1})
+    api.put("Mixed", "Player_1", {"coins": 5})
+    api.put("Mixed", "Player_2", {"coins": 7})  # no file, but observed: never pruned
+    policy = StorePolicy(
+        prune=True,
+        overrides=(KeyOverride("Player_*", {"ownership": Ownership.OBSERVED}),),
+    )
+    decl = declaration(
+        store("Mixed", {"config": {"v": 2}, "Player_1": {"coins": 0}}, policy=policy)
+    )
+    plan = plan_of(decl, api)
+    assert actions(plan) == {"Mixed/global/config": "update"}
+    assert codes(plan) == ["DSP032"]
+
+
+def test_ordered_seed_store_is_read_directly() -> None:
+    api = FakeApi()
+    api.put_ordered("Wins", "alice", 50)
+    policy = StorePolicy(ownership=Ownership.SEED)
+    decl = declaration(store("Wins", {"alice": 0, "bob": 0}, kind=StoreKind.ORDERED, policy=policy))
+    plan = plan_of(decl, api)
+    assert actions(plan) == {"ordered:Wins/global/bob": "create"}
+    assert api.calls == {"get": 2}
+
+
+def test_managed_scopes_are_listed_for_prune() -> None:
+    api = FakeApi()
+    api.put("Events", "old", 1, scope="season1")
+    api.put("Events", "other", 1, scope="season9")  # not managed: never touched
+    policy = StorePolicy(
+        prune=True, scopes=("global", "season1"), suppress=(Suppression("DSP002", "ok"),)
+    )
+    plan = plan_of(declaration(store("Events", {"now": 1}, policy=policy)), api)
+    assert actions(plan) == {"Events/global/now": "create", "Events/season1/old": "delete"}
+    assert plan.blocking == ()

@@ -91,3 +91,15 @@ def test_seed_and_observed_stores_are_read_without_listing() -> None:
     plan = plan_of(decl, api)
     assert api.calls == {"get": 2}
     assert [str(c.address) for c in plan.changes] == ["Profiles/global/p2"]
+
+
+def test_listing_404_means_no_store_yet() -> None:
+    from dsgit.errors import NotFoundError
+
+    api = FakeApi()
+    api.fail_list["New"] = NotFoundError("GET", "/v2/universes/1/data-stores/New/entries", 404)
+    plan = plan_of(declaration(store("New", {"a": 1})), api)
+    assert plan.summary["create"] == 1 and not plan.diagnostics
+    api.put("New", "a", 1)  # ...but a read finds the entry: the 404 was wrong
+    plan = plan_of(declaration(store("New", {"a": 1})), api)
+    assert codes(plan) == ["DSP013"]

@@ -380,3 +380,22 @@ def test_ordered_update_after_lost_answer_reads_back(
     with make_client() as client:
         entry = client.update_ordered("Wins", "u1", 40)
     assert entry.value == 40
+
+
+def test_a_single_attempt_policy_does_not_retry(
+    router: respx.Router, make_client: Any, sleeps: Sleeps
+) -> None:
+    route = router.get(ENTRY).mock(return_value=httpx.Response(503))
+    with make_client(retry=RetryPolicy(attempts=1)) as client, pytest.raises(RemoteError):
+        client.get_entry("Bans", "user/1")
+    assert route.call_count == 1 and sleeps == []
+    with pytest.raises(ValueError):
+        RetryPolicy(attempts=0)
+
+
+def test_backoff_grows_then_caps(router: respx.Router, make_client: Any, sleeps: Sleeps) -> None:
+    router.get(ENTRY).mock(return_value=httpx.Response(500))
+    policy = RetryPolicy(attempts=6, initial=0.5, max_wait=3.0, jitter=0.0)
+    with make_client(retry=policy) as client, pytest.raises(RemoteError):
+        client.get_entry("Bans", "user/1")
+    assert sleeps == [0.5, 1.0, 2.0, 3.0, 3.0]

@@ -130,6 +130,7 @@ def test_markdown_has_summary_table_details_and_digest() -> None:
     assert "<details><summary><b>Config</b>: 2 change(s)</summary>" in md
     assert "```diff" in md and plan.digest in md
     assert "apply would refuse this plan" in md
+    assert "This plan is **destructive**" in md
 
 
 def test_markdown_fits_github_limit() -> None:

@@ -137,3 +137,18 @@ def test_project_config_still_parses_environments() -> None:
         True,
         0.25,
     )
+
+
+def test_entry_shape_messages() -> None:
+    assert problems(FileKind.ENTRY, "value: null\n") == [
+        (
+            "DS201",
+            1,
+            "`value`: must not be null: Roblox cannot store nil (delete the file to delete the "
+            "entry)",
+        )
+    ]
+    assert problems(FileKind.ENTRY, "[1, 2]\n") == [
+        ("DS201", 1, "an entry file is a mapping with `value` (and optional attributes, users)")
+    ]
+    assert not plainly_valid_entry({"value": None})

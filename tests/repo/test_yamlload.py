@@ -24,8 +24,9 @@ def json_values(text: st.SearchStrategy[str]) -> st.SearchStrategy[object]:
     )
 
 
-# YAML forbids raw non-printable characters even inside quotes; JSON leaves some unescaped
-PRINTABLE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn")), max_size=10)
+# YAML forbids raw non-printable characters even inside quotes, and YAML 1.1 (libyaml) breaks
+# lines at U+2028/U+2029; JSON leaves both unescaped (dsgit's own writer escapes them)
+PRINTABLE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Zl", "Zp")), max_size=10)
 ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=10)
 
 
@@ -141,3 +142,15 @@ def test_every_key_is_located_on_its_own_line(mapping: dict[str, int]) -> None:
     assert document is not None
     for index, key in enumerate(mapping):
         assert locate(document.node, [key]) == (index + 1, len(key) + 3)
+
+
+def test_tab_indentation_is_explained() -> None:
+    _, [problem] = parse_yaml("value:\n\t- 1\n", "f.yaml")
+    assert (problem.code, problem.line) == ("DS101", 2)
+    assert "tab" in problem.message
+
+
+def test_bom_and_crlf_are_fine() -> None:
+    document, problems = parse_yaml("value: 1\r\nusers: [2]\r\n", "f.yaml")
+    assert problems == [] and document is not None
+    assert document.value == {"value": 1, "users": [2]}

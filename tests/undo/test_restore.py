@@ -125,3 +125,29 @@ def test_a_failed_listing_is_an_error_never_a_deletion(timed: World, clock: Cloc
     plan = plan_restore(FailingList(timed.client), request, declaration=declared)  # type: ignore[arg-type]
     assert [d.code for d in plan.blocking] == ["DSP011"]
     assert not plan.changes
+
+
+def test_restored_sensitive_values_travel_sealed(timed: World, clock: Clock) -> None:
+    from dsgit.crypto import Keyring, generate_key, parse_key
+    from dsgit.crypto.keys import encode_key
+    from dsgit.plan.io import plan_to_json
+
+    canary = "canary-restore-41ab"
+    keys = Keyring.of([parse_key(encode_key(generate_key()), "test")])
+    ban = Address.standard("Bans", "7")
+    timed.seed({ban: EntryData({"reason": "x", "note": canary})})
+    at = clock.tick()
+    clock.tick()
+    timed.write(ban, EntryData({"reason": "y", "note": "edited"}))
+    clock.tick()
+    policy = StorePolicy(sensitive=("/note",))
+    declared = declaration_of({}, {(StoreKind.STANDARD, "Bans"): policy})
+    without = timed.restore(at, declared, now=clock.now)
+    assert [d.code for d in without.blocking] == ["DSP017"]
+    assert canary.encode() not in plan_to_json(without)
+
+    plan = timed.restore(at, declared, keys, now=clock.now)
+    assert canary.encode() not in plan_to_json(plan)
+    assert "(sensitive)" in str([line.new for line in plan.changes[0].diff])
+    assert timed.apply(plan, declared, keys, clock=clock).exit_code == 0
+    assert timed.live(ban) == EntryData({"reason": "x", "note": canary})

@@ -89,6 +89,18 @@ def test_a_later_write_blocks_until_excluded_or_overwritten(world: World) -> Non
     assert world.live(SWORD) == EntryData({"price": 100})
 
 
+def test_a_later_write_of_the_same_value_is_no_change(world: World) -> None:
+    world.seed({SWORD: EntryData({"price": 100})})
+    declared = declaration_of({SWORD: EntryData({"price": 120}, {"tier": "a"})})
+    world.apply(world.plan(declared), declared)
+    run = world.last_apply()
+    world.write(SWORD, EntryData({"price": 120}, {"tier": "a"}))  # new revision, same data
+    plan = world.revert(run, declared)
+    assert plan.applicable
+    world.write(SWORD, EntryData({"price": 120}, {"tier": "b"}))  # metadata changed: flagged
+    assert [d.code for d in world.revert(run, declared).blocking] == ["DSP040"]
+
+
 def test_deleted_since_is_flagged_and_recreated(world: World) -> None:
     world.seed({SWORD: EntryData({"price": 100})})
     declared = declaration_of({SWORD: EntryData({"price": 120})})
@@ -208,3 +220,35 @@ def test_sensitive_values_without_a_key_are_an_error(world: World) -> None:
     world.apply(world.plan(declared, keys), declared, keys)
     with pytest.raises(ConfigError):
         world.revert(world.last_apply(), declared, None)  # the pre-image cannot be opened
+
+
+def test_a_preimage_sealed_before_is_sealed_whole_when_no_longer_sensitive(
+    world: World,
+) -> None:
+    keys = _keyring()
+    ban = Address.standard("Bans", "261")
+    sensitive = declaration_of(
+        {ban: EntryData({"note": "new"})},
+        {(StoreKind.STANDARD, "Bans"): StorePolicy(sensitive=("/note",))},
+    )
+    world.seed({ban: EntryData({"note": CANARY})})
+    world.apply(world.plan(sensitive, keys), sensitive, keys)
+    plain_now = declaration_of({ban: EntryData({"note": "new"})})  # the policy was dropped since
+    plan = world.revert(world.last_apply(), plain_now, keys)
+    (change,) = plan.changes
+    assert change.after is not None and str(change.after.value).startswith("ENC[")
+    assert CANARY.encode() not in plan_to_json(plan)
+    assert world.apply(plan, plain_now, keys).exit_code == 0
+    assert world.live(ban) == EntryData({"note": CANARY})
+
+
+def test_revert_writes_whoever_owns_the_store(world: World) -> None:
+    seed = StorePolicy(ownership="seed")  # type: ignore[arg-type]
+    board = (StoreKind.ORDERED, "Wins")
+    declared = declaration_of({WINS: 5}, {board: seed})
+    world.apply(world.plan(declared), declared)
+    plan = world.revert(world.last_apply(), declared)
+    assert [(c.action, c.ownership) for c in plan.changes] == [(Action.DELETE, "owned")]
+    assert plan.applicable
+    world.apply(plan, declared)
+    assert world.live(WINS) is None

@@ -35,6 +35,7 @@ ALLOW_ALL = (
     Suppression("DSP001", "test: deletes are expected"),
     Suppression("DSP002", "test: prune is expected"),
     Suppression("DSP003", "test: mass deletes are expected", count=10_000),
+    Suppression("DSP004", "test: equal values are not renames"),
 )
 Live = Mapping[Address, EntryData | int]
 

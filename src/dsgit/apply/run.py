@@ -50,7 +50,7 @@ class ApplyOptions:
     snapshot: bool = False
     lock_ttl: timedelta = timedelta(minutes=2)
     break_lock: bool = False
-    workers: int = 16  # changes in flight: enough to keep the write budget busy at 100 ms RTT
+    workers: int = 48  # changes in flight: keeps the write budget busy at ~100 ms latency
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,23 @@ def apply_plan(
             if (key := str(step.change.address)) in state.done
         }
         if state.apply_id is not None and len(finished) == len(steps):
-            return _already_complete(plan, state, steps, finished)
+            result = _already_complete(plan, state, steps, finished)
+            if state.last_status not in (str(ApplyStatus.COMPLETE), str(ApplyStatus.CONFLICT)):
+                # Killed after its last write but before its records: write them now.
+                _append_ledger(
+                    plan,
+                    deps,
+                    result.apply_id,
+                    result.changes,
+                    result.status,
+                    state.snapshot_time,
+                    state.started or _text(deps.clock()),
+                    steps,
+                )
+                journal.write(
+                    {"t": "end", "status": str(result.status), "time": _text(deps.clock())}
+                )
+            return result
         return _run(plan, deps, options, journal, steps, finished)
 
 
@@ -390,11 +406,14 @@ def _append_ledger(
     steps: Sequence[Step],
 ) -> None:
     ledger = Ledger(deps.root, deps.signer)
-    recorded = {
-        record.body.address
-        for record in ledger.records()
-        if isinstance(record.body, ChangeRecord) and record.body.apply_id == apply_id
-    }
+    recorded: set[str] = set()
+    statuses: set[str] = set()
+    for record in ledger.records():
+        body = record.body
+        if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
+            recorded.add(body.address)
+        elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
+            statuses.add(body.status)
     increments = {str(step.change.address): step.change.increment for step in steps}
     bodies: list[Body] = [
         ChangeRecord(
@@ -410,6 +429,8 @@ def _append_ledger(
         for change in changes
         if change.outcome is not None and str(change.address) not in recorded
     ]
+    if not bodies and str(status) in statuses:
+        return  # this run's records are there already (a run killed after writing them)
     bodies.append(
         ApplyRecord(
             apply_id=apply_id,

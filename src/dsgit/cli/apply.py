@@ -191,7 +191,7 @@ applied), 6 partial (resume), 130 interrupted (resume).""",
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
-    default=16,
+    default=48,
     show_default=True,
     help="Changes in flight at once (the rate budget still bounds the request rate).",
 )
@@ -206,6 +206,8 @@ def apply_command(
     break_lock: bool,
     workers: int,
 ) -> int:
+    if not plan_file.is_absolute():
+        plan_file = app.cwd / plan_file  # -C: as if started there
     try:
         data = plan_file.read_bytes()
     except OSError as exc:

@@ -14,7 +14,7 @@ from dsgit.emulator import Emulator, FaultSpec
 from dsgit.emulator.keys import ENV_VAR, keys_from_env, keys_from_file_text, parse_key_spec
 from dsgit.errors import ConfigError, Location
 
-__all__ = ["COMMANDS", "emulator"]
+__all__ = ["COMMANDS", "collect_api_keys", "emulator"]
 
 
 @click.group(help="The local Open Cloud emulator (docs/emulator.md).")
@@ -22,7 +22,10 @@ def emulator() -> None:
     pass
 
 
-def _api_keys(specs: tuple[str, ...], keys_file: Path | None) -> dict[str, frozenset[str]] | None:
+def collect_api_keys(
+    specs: tuple[str, ...], keys_file: Path | None
+) -> dict[str, frozenset[str]] | None:
+    """Keys from ``$DSGIT_EMULATOR_API_KEYS``, then the keys file, then ``--api-key`` flags."""
     keys: dict[str, frozenset[str]] = {}
     env_text = os.environ.get(ENV_VAR, "")
     if env_text.strip():
@@ -47,11 +50,14 @@ def _api_keys(specs: tuple[str, ...], keys_file: Path | None) -> dict[str, froze
 
 def serve_until_stopped(emu: Emulator, host: str, port: int, stop: threading.Event) -> str:
     """Serve ``emu`` until ``stop`` is set; returns the URL it served on."""
-    with emu.serve(host=host, port=port) as server:
-        click.echo(f"dsgit emulator listening on {server.url}")
-        while not stop.wait(0.5):
-            pass
-        return server.url
+    try:
+        with emu.serve(host=host, port=port) as server:
+            click.echo(f"dsgit emulator listening on {server.url}")
+            while not stop.wait(0.5):
+                pass
+            return server.url
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @emulator.command("serve")
@@ -118,19 +124,19 @@ def serve(
         spec = FaultSpec.parse(faults) if faults else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
-    keys = _api_keys(api_keys, api_keys_file)
+    keys = collect_api_keys(api_keys, api_keys_file)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
     emu = Emulator(
         db=db if db is not None else ":memory:",
         ccu=None if no_rate_limits else ccu,
         faults=spec,
         api_keys=keys,
     )
+    previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         limits = "off" if no_rate_limits else f"on (ccu {ccu})"
         auth = "off" if keys is None else f"{len(keys)} key(s)"

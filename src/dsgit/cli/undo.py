@@ -18,7 +18,13 @@ from dsgit.cli.plan import parse_expiry, render, write_plan_file
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from dsgit.plan.model import Plan, Severity
 
-__all__ = ["COMMANDS", "plan_output_options", "restore_command", "revert_command", "rollback_command"]
+__all__ = [
+    "COMMANDS",
+    "plan_output_options",
+    "restore_command",
+    "revert_command",
+    "rollback_command",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -66,16 +66,17 @@ class Emulator:
         self._auth = Auth(api_keys)
         self._clock = clock or system_clock
         self._injector: FaultInjector | None = None
+        self._faults: FaultSpec | None = None
         self.faults = faults
 
     # --- configuration -------------------------------------------------------------------
     @property
     def faults(self) -> FaultSpec | None:
-        injector = self._injector
-        return None if injector is None else injector.spec
+        return self._faults
 
     @faults.setter
     def faults(self, spec: FaultSpec | None) -> None:
+        self._faults = spec
         self._injector = FaultInjector(spec) if spec is not None and spec.active else None
 
     @property

@@ -49,7 +49,7 @@ class Call:
             raise invalid("request body must be a JSON object")
         try:
             body = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise invalid(f"request body is not valid JSON: {exc}", "ContentNotJson") from None
         if not isinstance(body, dict):
             raise invalid("request body must be a JSON object")

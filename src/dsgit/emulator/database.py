@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dsgit.errors import ConfigError, Location
+
 __all__ = ["Database"]
 
 SCHEMA_VERSION = "1"
@@ -57,10 +59,20 @@ class Database:
 
     def __init__(self, target: str | Path) -> None:
         name = str(target)
-        if name != ":memory:":
-            Path(name).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        try:
+            if name != ":memory:":
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open the emulator database: {exc}", Location(name)) from None
+        try:
+            self._open(name)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise ConfigError(f"cannot open the emulator database: {exc}", Location(name)) from None
+
+    def _open(self, name: str) -> None:
         with self._lock:
             if name != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")

@@ -82,7 +82,7 @@ def encode_value(value: Any) -> str:
         raise invalid("value is required and must not be null", "ContentNotJson")
     try:
         text = _compact(value)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise invalid(f"value is not valid JSON: {exc}", "ContentNotJson") from None
     if len(text) > MAX_VALUE_CHARS:
         raise invalid(

@@ -96,7 +96,13 @@ def id_prefix(raw: str | None) -> str | None:
     match = _ID_PREFIX.match(raw)
     if match is None:
         raise invalid(f'unsupported filter {raw!r}: only id.startsWith("...") is supported')
-    return re.sub(r"\\(.)", r"\1", match.group(2))
+    inner = match.group(2)
+    if match.group(1) == '"':
+        try:
+            return str(json.loads(f'"{inner}"'))  # CEL double-quoted strings escape like JSON
+        except ValueError:
+            pass
+    return re.sub(r"\\(.)", r"\1", inner)
 
 
 def revision_window(raw: str | None) -> tuple[int | None, int | None]:

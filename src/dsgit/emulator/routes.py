@@ -126,7 +126,6 @@ def _entries(scoped: bool) -> list[Route]:
     base = f"{V2}/data-stores/{{ds}}" + ("/scopes/{scope}" if scoped else "")
     on = "Universes_DataStores" if scoped else "Universes"
     one = "Universes_DataStores_Scopes" if scoped else "Universes_DataStores"
-    revisions = "Universes_DataStores_Scopes" if scoped else "Universes_DataStores"
     both = (f"{_DS}.objects:create", f"{_DS}.objects:update")
     h = v2_standard
     return [
@@ -159,7 +158,7 @@ def _entries(scoped: bool) -> list[Route]:
             f"{base}/entries/{{entry}}:listRevisions",
             {
                 "GET": _v2(
-                    f"Cloud_ListDataStoreEntryRevisions__Using_{revisions}",
+                    f"Cloud_ListDataStoreEntryRevisions__Using_{one}",
                     h.list_revisions,
                     (f"{_DS}.versions:list",),
                     "list",

@@ -91,7 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head + answer.body)
+        # A response to HEAD has headers only (content-length still tells the body's size).
+        self.wfile.write(head if self.command == "HEAD" else head + answer.body)
 
     def _body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":

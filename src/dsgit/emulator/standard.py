@@ -315,7 +315,7 @@ class StandardState:
             rows = conn.execute(
                 "SELECT scope, key, deleted_time FROM entries WHERE universe=? AND store=?"
                 " AND (? IS NULL OR scope = ?)"
-                f" AND (? IS NULL OR substr({column}, 1, length(?)) = ?)"
+                f" AND {column} >= ? AND (? IS NULL OR substr({column}, 1, length(?)) = ?)"
                 " AND (deleted_time IS NULL OR (? AND deleted_time > ?))"
                 " AND (scope, key) > (?, ?)"
                 " ORDER BY scope, key LIMIT ?",
@@ -324,6 +324,7 @@ class StandardState:
                     store,
                     scope,
                     scope,
+                    prefix or "",
                     prefix,
                     prefix,
                     prefix,

@@ -182,7 +182,7 @@ def set_entry(call: Call) -> Response:
         raise invalid("content-md5 does not match the body", "ChecksumMismatch")
     try:
         value = encode_value(json.loads(raw))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise invalid("the body is not valid JSON", "ContentNotJson") from None
     users, attributes = _metadata(call)
     match_version = call.query.get("matchVersion") or None

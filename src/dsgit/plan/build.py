@@ -117,10 +117,11 @@ def _suppress(
 
 
 def _substantial(value: object) -> bool:
-    """Values distinctive enough that equality suggests a rename (not ``0`` or ``{}``)."""
-    if isinstance(value, dict | list):
-        return bool(value)
-    return isinstance(value, str) and len(value) >= 8
+    """Values distinctive enough that equality suggests a rename (not ``0``, ``{}`` or
+    ``[0, false]``): strings of 8+ characters, containers of 16+ characters of JSON."""
+    if isinstance(value, str):
+        return len(value) >= 8
+    return isinstance(value, dict | list) and len(canonical_json(value)) >= 16
 
 
 @dataclass
@@ -157,7 +158,7 @@ class _Builder:
             self.diagnostics.append(
                 diagnostic(
                     "DSP018",
-                    f"{address}: its live state was neither listed nor read",
+                    f"{address}: its live state was not read",
                     address=str(address),
                 )
             )
@@ -363,25 +364,35 @@ class _Builder:
                     )
 
     def rename_heuristic(self) -> None:
-        creates: dict[tuple[StoreKind, bytes], Address] = {}
+        """Flag a delete whose live value is the value of exactly one create (DSP004).
+
+        Values shared by several creates or several deletes (defaults, templates) are
+        ambiguous and never flagged.
+        """
+        creates: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
         for address, change in self.changes.items():
             want = self.desired.entries.get(address)
             if change.actions != (Action.CREATE,) or change.moved_from is not None:
                 continue
             if not isinstance(want, DesiredEntry) or not _substantial(want.compare_data.value):
                 continue
-            creates.setdefault((address.kind, canonical_json(want.compare_data.value)), address)
+            creates[(address.kind, canonical_json(want.compare_data.value))].append(address)
         if not creates:
             return
-        for address, change in list(self.changes.items()):
+        deletes: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
+        for address, change in self.changes.items():
             if change.actions != (Action.DELETE,) or "renamed to" in change.reason:
                 continue
             live = self.live.lookup(address)
             if live is None or isinstance(live, Unknown):
                 continue
-            target = creates.get((address.kind, canonical_json(live_data(live).value)))
-            if target is None:
+            deletes[(address.kind, canonical_json(live_data(live).value))].append(address)
+        for fingerprint, deleted in sorted(deletes.items()):
+            created = creates.get(fingerprint, [])
+            if len(deleted) != 1 or len(created) != 1:
                 continue
+            address, target = deleted[0], created[0]
+            change = self.changes[address]
             want = self.desired.entries.get(target)
             extra = want.suppress if isinstance(want, DesiredEntry) else ()
             self.suppressions[address] = (*self.suppressions.get(address, ()), *extra)
@@ -436,9 +447,9 @@ class _Builder:
             label = spec.label if spec is not None else f"{kind.value}:{name}"
             schema = spec.policy.schema if spec is not None else None
             for code, found, what in (
-                ("DSP022", tally.live_fails_schema, f"fail the store's schema {schema}"),
+                ("DSP022", tally.live_fails_schema, f"fail the store's schema {schema} live"),
                 ("DSP031", tally.seed_kept, "differ live and are kept (seed)"),
-                ("DSP032", tally.observed_differs, "differ from the declaration (observed)"),
+                ("DSP032", tally.observed_differs, "differ live from the declaration (observed)"),
                 ("DSP033", tally.observed_missing, "are declared but missing live (observed)"),
             ):
                 if not found:
@@ -447,7 +458,7 @@ class _Builder:
                 self.diagnostics.append(
                     diagnostic(
                         code,
-                        f"{label}: {len(found)} live entries {what}: {shown}",
+                        f"{label}: {len(found)} entries {what}: {shown}",
                         count=len(found),
                         store=label,
                     )

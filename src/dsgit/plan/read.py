@@ -17,8 +17,8 @@ A listing that fails or is throttled is an error diagnostic (DSP011 / DSP012), n
 was deleted": its scope is marked failed and nothing in it is planned. An empty listing is only
 believed when the scope declares no entry, or when reads of up to three declared keys confirm
 that they are absent; if any of them exists, the listing is wrong (DSP013). Roblox answers the
-listing of a store that does not exist with an empty page, so an empty, confirmed listing means
-"nothing there yet", which is the normal state of a new store.
+listing of a store that does not exist with an empty page (a 404 is read the same way), so an
+empty, confirmed listing means "nothing there yet", which is the normal state of a new store.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dsgit.errors import DsgitError, RateLimitedError
+from dsgit.errors import DsgitError, NotFoundError, RateLimitedError
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.build import RESERVED_STORE
@@ -102,6 +102,8 @@ def _list_scope(
             if item.key in wanted or (prune and reading.select.selects(address)):
                 reading.requested.add(address)
                 yield (store, scope, item.key)
+    except NotFoundError:
+        keys = set()  # the data store does not exist (yet): an empty listing, checked below
     except DsgitError as exc:
         _fail(reading, key, exc)
         return
@@ -119,6 +121,8 @@ def _list_ordered(api: OpenCloudApi, reading: _Reading, key: ScopeKey) -> None:
     _kind, store, scope = key
     try:
         values = {item.key: item.value for item in api.list_ordered(store, scope)}
+    except NotFoundError:
+        values = {}  # the data store does not exist (yet): an empty listing, checked later
     except DsgitError as exc:
         _fail(reading, key, exc)
         return

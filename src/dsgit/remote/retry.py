@@ -27,7 +27,7 @@ from tenacity import (
 
 from dsgit.errors import DsgitError, WriteOutcomeUnknown
 
-__all__ = ["RetryPolicy", "Retryable", "Safety", "call_with_retries"]
+__all__ = ["RetryPolicy", "Retryable", "Safety", "backoff", "call_with_retries"]
 
 log = logging.getLogger("dsgit.remote")
 
@@ -43,6 +43,10 @@ class RetryPolicy:
     max_wait: float = 30.0
     jitter: float = 0.5
     max_retry_after: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("a retry policy needs at least one attempt")
 
 
 class Safety(Enum):
@@ -65,29 +69,39 @@ class Retryable(Exception):
         self.retry_after = retry_after
 
 
-class _Wait:
-    """Exponential backoff plus uniform jitter, or ``Retry-After`` when that is longer."""
+def backoff(policy: RetryPolicy, attempt_number: int, failure: BaseException | None) -> float:
+    """Seconds to wait after failed attempt ``attempt_number`` (1-based): exponential backoff
+    plus uniform jitter, or ``Retry-After`` (capped) when that is longer."""
+    wait = min(policy.max_wait, policy.initial * 2.0 ** max(0, attempt_number - 1))
+    wait += random.uniform(0.0, policy.jitter)
+    if isinstance(failure, Retryable) and failure.retry_after is not None:
+        return max(wait, min(failure.retry_after, policy.max_retry_after))
+    return wait
 
-    def __init__(self, policy: RetryPolicy) -> None:
+
+class _Wait:
+    """tenacity's view of :func:`backoff`; attempt numbers continue after the first attempt."""
+
+    def __init__(self, policy: RetryPolicy, offset: int) -> None:
         self._policy = policy
+        self._offset = offset
 
     def __call__(self, state: RetryCallState) -> float:
-        policy = self._policy
-        exponent = max(0, state.attempt_number - 1)
-        backoff = min(policy.max_wait, policy.initial * 2.0**exponent)
-        backoff += random.uniform(0.0, policy.jitter)
         outcome = state.outcome
         failure = outcome.exception() if outcome is not None else None
-        if isinstance(failure, Retryable) and failure.retry_after is not None:
-            return max(backoff, min(failure.retry_after, self._policy.max_retry_after))
-        return backoff
+        return backoff(self._policy, state.attempt_number + self._offset, failure)
 
 
 def _log_retry(state: RetryCallState) -> None:
     outcome = state.outcome
     failure = outcome.exception() if outcome is not None else None
     wait = state.next_action.sleep if state.next_action is not None else 0.0
-    log.info("retrying after %s (attempt %d, waiting %.2fs)", failure, state.attempt_number, wait)
+    log.info("retrying after %s (waiting %.2fs)", failure, wait)
+
+
+def _refuse_unsafe(failure: Retryable, safety: Safety, describe: tuple[str, str]) -> None:
+    if failure.ambiguous and safety is Safety.UNSAFE:
+        raise WriteOutcomeUnknown(describe[0], describe[1], str(failure.error)) from failure
 
 
 def call_with_retries(
@@ -106,36 +120,46 @@ def call_with_retries(
     """
     if safety is Safety.VERIFIED and verify is None:
         raise ValueError("a verified write needs a verify function")
+    # The first attempt runs without tenacity: nearly every request succeeds at once, and this
+    # keeps the retry machinery (and the reference cycles it builds) off the hot path.
+    try:
+        return attempt()
+    except Retryable as failure:
+        _refuse_unsafe(failure, safety, describe)
+        first = failure
+    uncertain = first.ambiguous
+    if policy.attempts > 1:
+        wait = backoff(policy, 1, first)
+        log.info("retrying after %s (waiting %.2fs)", first, wait)
+        sleep(wait)
     retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=_Wait(policy),
+        stop=stop_after_attempt(max(0, policy.attempts - 1)),
+        wait=_Wait(policy, offset=1),
         retry=retry_if_exception_type(Retryable),
         sleep=sleep,
         before_sleep=_log_retry,
         reraise=True,
     )
-    uncertain = False
+    last = first
     try:
-        for state in retrying:
-            with state:
-                if uncertain and verify is not None:
-                    seen = verify()
-                    if seen is not None:
-                        log.info("%s %s had already happened; not sent again", *describe)
-                        return seen
-                try:
-                    return attempt()
-                except Retryable as failure:
-                    if failure.ambiguous and safety is Safety.UNSAFE:
-                        raise WriteOutcomeUnknown(
-                            describe[0], describe[1], str(failure.error)
-                        ) from failure
-                    uncertain = uncertain or failure.ambiguous
-                    raise
+        if policy.attempts > 1:
+            for state in retrying:
+                with state:
+                    if uncertain and verify is not None:
+                        seen = verify()
+                        if seen is not None:
+                            log.info("%s %s had already happened; not sent again", *describe)
+                            return seen
+                    try:
+                        return attempt()
+                    except Retryable as failure:
+                        _refuse_unsafe(failure, safety, describe)
+                        uncertain = uncertain or failure.ambiguous
+                        raise
     except Retryable as failure:
-        if uncertain and verify is not None:
-            seen = verify()
-            if seen is not None:
-                return seen
-        raise failure.error from failure
-    raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+        last = failure
+    if uncertain and verify is not None:
+        seen = verify()
+        if seen is not None:
+            return seen
+    raise last.error from last

@@ -100,6 +100,11 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     blocked = blocked_line(plan)
     if blocked is not None:
         parts.append(f":no_entry: **{blocked}**\n")
+    if plan.destructive:
+        parts.append(
+            ":warning: This plan is **destructive** (it deletes entries or carries destructive "
+            "diagnostics): approval rules for destructive changes apply.\n"
+        )
     diags = plan.all_diagnostics
     if diags:
         rows = [_row(d) for d in diags[:_MAX_TABLE_ROWS]]

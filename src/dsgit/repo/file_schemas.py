@@ -42,7 +42,7 @@ class FileKind(StrEnum):
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
     """True when an entry file surely satisfies ``entry.schema.json`` (the common shape: value,
     attributes, users). False only means "run the schema", which then explains the problem."""
-    if "value" not in raw or any(name not in _PLAIN_ENTRY_FIELDS for name in raw):
+    if raw.get("value") is None or any(name not in _PLAIN_ENTRY_FIELDS for name in raw):
         return False
     attributes = raw.get("attributes", {})
     if not isinstance(attributes, dict) or any(len(name) > 50 for name in attributes):
@@ -109,8 +109,19 @@ def _label(path: list[str]) -> str:
     return ".".join(path) if path else "the file"
 
 
-def _describe(error: ValidationError) -> str:
+_SHAPES = {
+    FileKind.PROJECT: "dsgit.yaml is a mapping with version, default_environment and environments",
+    FileKind.STORE: "_store.yaml is a mapping of store settings",
+    FileKind.ORDERED_STORE: "_store.yaml is a mapping of store settings",
+    FileKind.ENTRY: "an entry file is a mapping with `value` (and optional attributes, users)",
+    FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
+}
+
+
+def _describe(error: ValidationError, kind: FileKind) -> str:
     path = [str(part) for part in error.absolute_path]
+    if not path and error.validator == "type":
+        return _SHAPES[kind]
     field = f"`{_label(path)}`" if path else "the file"
     if error.validator == "maxLength" and "propertyNames" in error.relative_schema_path:
         return f"{field}: name {str(error.instance)[:60]!r} is longer than {error.validator_value}"
@@ -153,7 +164,7 @@ def check_file(
             found = key_node(node, [*path, str(error.instance)])
         position = locate(node, path) if found is None else node_position(found)
         line, column = position if position is not None else (None, None)
-        message = (describe or _describe)(error)
+        message = describe(error) if describe is not None else _describe(error, kind)
         problems.append(Problem(file, line, column, code, message))
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     return problems

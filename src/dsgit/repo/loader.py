@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -69,7 +69,7 @@ class RepositoryReading:
 class _StoreFiles:
     segment: str
     settings: SourceFile | None = None
-    entries: list[tuple[list[str], SourceFile]] | None = None
+    entries: list[tuple[list[str], SourceFile]] = field(default_factory=list)
 
 
 def _position(node: Node | None, path: Iterable[str | int]) -> tuple[int | None, int | None]:
@@ -221,7 +221,7 @@ class _Reader:
             if len(parts) == 1:
                 self.add(item.path, "DS108", f"unexpected file: stores are folders under {top}/")
                 continue
-            store = stores.setdefault(parts[0], _StoreFiles(parts[0], entries=[]))
+            store = stores.setdefault(parts[0], _StoreFiles(parts[0]))
             if len(parts) == 2 and name == STORE_FILE:
                 store.settings = item
             elif not name.endswith(ENTRY_SUFFIX):
@@ -229,7 +229,6 @@ class _Reader:
             elif (top == DATASTORES_DIR and len(parts) == 3) or (
                 top == ORDERED_DIR and len(parts) == 2
             ):
-                assert store.entries is not None
                 store.entries.append((parts[1:], item))
             else:
                 layout = (
@@ -282,7 +281,6 @@ class _Reader:
         entries: dict[tuple[str, str], DeclaredEntry] = {}
         applicable: set[str] = set()
         matched: set[str] = set()
-        assert files.entries is not None
         scopes_seen: dict[str, str] = {}
         keys_by_scope: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for (scope_segment, file_name), item in files.entries:
@@ -338,9 +336,9 @@ class _Reader:
             return None
         raw, node, file = document.value, document.node, item.path
         if not (isinstance(raw, dict) and plainly_valid_entry(raw)):
-            outline: JSONValue = (
-                {**raw, "value": None} if isinstance(raw, dict) and "value" in raw else raw
-            )
+            outline: JSONValue = raw
+            if isinstance(raw, dict) and raw.get("value") is not None:
+                outline = {**raw, "value": 0}  # the value is checked by its own schema
             self.problems.extend(check_file(FileKind.ENTRY, outline, node, file))
         if not isinstance(raw, dict) or "value" not in raw:
             return None
@@ -446,16 +444,16 @@ class _Reader:
         for prefix, settings in places:
             if not isinstance(settings, dict):
                 continue
-            for field in ("sensitive", "encrypted"):
-                pointers = settings.get(field)
+            for setting in ("sensitive", "encrypted"):
+                pointers = settings.get(setting)
                 for index, pointer in enumerate(pointers if isinstance(pointers, list) else []):
                     if pointer in unmatched and pointer not in reported:
                         reported.add(pointer)
-                        line, column = _position(node, [*prefix, field, index])
+                        line, column = _position(node, [*prefix, setting, index])
                         self.add(
                             files.settings.path,
                             "DS603",
-                            f"{field} pointer {pointer!r} matches nothing in any entry of "
+                            f"{setting} pointer {pointer!r} matches nothing in any entry of "
                             "this store (a typo would leave a secret unprotected)",
                             line,
                             column,
@@ -468,7 +466,6 @@ class _Reader:
         if name is None:
             return None
         entries: dict[tuple[str, str], DeclaredEntry] = {}
-        assert files.entries is not None
         segments: list[tuple[str, str]] = []
         for (file_name,), item in files.entries:
             scope_segment = file_name[: -len(ENTRY_SUFFIX)]

@@ -167,6 +167,8 @@ def init_repository(
 ) -> InitResult:
     """Create a repository in ``target`` (created if missing); refuses to overwrite anything."""
     files = _files(example)
+    if _already_ignores_dsgit(target / ".gitignore"):
+        del files[".gitignore"]  # an existing .gitignore that keeps .dsgit/ out is enough
     existing = sorted(
         path for path in files if (target / path).exists() or (target / path).is_symlink()
     )
@@ -181,7 +183,8 @@ def init_repository(
         if needs_key and keyring is None:
             if default_key_file(target).exists():
                 raise ConfigError(f"{DEFAULT_KEY_FILE} exists but holds no usable key")
-            _write(target / ".gitignore", files.pop(".gitignore"), written)
+            if ".gitignore" in files:  # before the key file, which must be ignored by git
+                _write(target / ".gitignore", files.pop(".gitignore"), written)
             write_key_file(default_key_file(target), [generate_key()], target)
             written.append(default_key_file(target))
             key_file = DEFAULT_KEY_FILE
@@ -197,6 +200,14 @@ def init_repository(
         path.relative_to(target).as_posix() for path in written if path.name != "default.key"
     )
     return InitResult(target, tuple(paths), example, encrypted, key_file)
+
+
+def _already_ignores_dsgit(path: Path) -> bool:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.strip() in (".dsgit", ".dsgit/", "/.dsgit", "/.dsgit/") for line in lines)
 
 
 def _write(path: Path, text: str, written: list[Path]) -> None:

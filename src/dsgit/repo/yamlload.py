@@ -271,6 +271,8 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         reason = exc.problem or exc.context or "syntax error"
         if exc.context and exc.problem:
             reason = f"{exc.problem} ({exc.context})"
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            reason = "a tab character: YAML indents with spaces only"
         return None, [Problem(file, line, column, "DS101", f"invalid YAML: {reason}")]
     except yaml.reader.ReaderError as exc:
         line, column = _reader_position(text, exc.position)

@@ -58,20 +58,25 @@ def finish_plan(
     kind: str,
     change_diagnostics: Mapping[Address, Sequence[Diagnostic]] | None = None,
     plan_diagnostics: Sequence[Diagnostic] = (),
+    reasons: Mapping[Action, str] | None = None,
 ) -> Plan:
     """``plan`` as an undo plan of ``kind``, with the extra diagnostics, digest recomputed.
 
-    Diagnostics for an address the plan does not change (already in the wanted state) are
-    dropped: there is nothing to warn about.
+    ``reasons`` replace the planner's reason of creates and updates ("declared, missing live"
+    means nothing when the desired value comes from a pre-image or a revision). Diagnostics for
+    an address the plan does not change (already in the wanted state) are dropped: there is
+    nothing to warn about.
     """
     extra = change_diagnostics or {}
     changes = []
     for change in plan.changes:
         more = tuple(extra.get(change.address, ()))
         if more and change.action is not Action.NOOP:
-            changes.append(replace(change, diagnostics=(*change.diagnostics, *more)))
-        else:
-            changes.append(change)
+            change = replace(change, diagnostics=(*change.diagnostics, *more))  # noqa: PLW2901
+        reason = (reasons or {}).get(change.action)
+        if reason is not None:
+            change = replace(change, reason=reason)  # noqa: PLW2901
+        changes.append(change)
     diagnostics = sorted(
         (*plan.diagnostics, *plan_diagnostics),
         key=lambda d: (_RANK[d.severity], d.code, d.store or "", d.address or "", d.message),

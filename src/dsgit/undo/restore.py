@@ -28,7 +28,7 @@ from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import ScopeKey, ScopeListing
-from dsgit.plan.model import Diagnostic, Plan, format_time
+from dsgit.plan.model import Action, Diagnostic, Plan, format_time
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.codes import undo_diagnostic
@@ -195,4 +195,15 @@ def plan_restore(
     )
     plan = build_plan(DesiredState(entries, stores, declaration.source), live, settings)
     warnings = schema_warnings(declaration, entries)
-    return finish_plan(plan, kind="restore", change_diagnostics=warnings, plan_diagnostics=notes)
+    when = format_time(at)
+    reasons = {
+        Action.CREATE: f"existed at {when}, deleted since",
+        Action.UPDATE: f"back to its value at {when}",
+    }
+    return finish_plan(
+        plan,
+        kind="restore",
+        change_diagnostics=warnings,
+        plan_diagnostics=notes,
+        reasons=reasons,
+    )

@@ -26,7 +26,7 @@ from pathlib import Path
 from dsgit.apply.preimages import PreImage, load_preimages
 from dsgit.crypto import Keyring
 from dsgit.errors import ConfigError
-from dsgit.ledger.query import AppliedRun, last_applied, list_applies
+from dsgit.ledger.query import AppliedRun, LastApplied, last_applied, list_applies
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.model.declaration import Declaration, Suppression
 from dsgit.model.entry import Address, EntryData, LiveEntry, LiveOrderedEntry, StoreKind
@@ -34,7 +34,7 @@ from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveValue
-from dsgit.plan.model import Diagnostic, Plan
+from dsgit.plan.model import Action, Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.codes import undo_diagnostic
@@ -87,15 +87,21 @@ def _written(run: AppliedRun) -> dict[Address, ChangeRecord]:
 
 
 def changed_since(after: EntryState, live: LiveValue | None) -> bool:
-    """True when ``live`` is not what the apply left (``after``, from its change record)."""
+    """True when ``live`` is not what the apply left (``after``, from its change record).
+
+    A later write that left the same value and metadata (same digest) is not a change: reverting
+    over it loses nothing.
+    """
     if not after.exists:
         return live is not None
     if live is None:
         return True
-    if isinstance(live, LiveEntry) and after.revision_id is not None:
-        return live.revision_id != after.revision_id
+    if isinstance(live, LiveEntry) and live.revision_id == after.revision_id:
+        return False
     data = live.data if isinstance(live, LiveEntry) else EntryData(live.value)
-    return after.value_digest is not None and entry_digest(data) != after.value_digest
+    if after.value_digest is not None:
+        return entry_digest(data) != after.value_digest
+    return isinstance(live, LiveEntry) and after.revision_id is not None
 
 
 def _opposite_increment(
@@ -211,31 +217,42 @@ def plan_revert(
     plan = build_plan(desired, reads.live_state(), settings)
     for address, found in schema_warnings(declaration, entries).items():
         notes.setdefault(address, []).extend(found)
-    return finish_plan(plan, kind="revert", change_diagnostics=notes, plan_diagnostics=plan_notes)
+    reasons = {
+        Action.CREATE: f"re-created from the pre-image of apply {run.apply_id}",
+        Action.UPDATE: f"back to the pre-image of apply {run.apply_id}",
+    }
+    return finish_plan(
+        plan,
+        kind="revert",
+        change_diagnostics=notes,
+        plan_diagnostics=plan_notes,
+        reasons=reasons,
+    )
 
 
 def _changed_note(
     address: Address,
     run: AppliedRun,
     live: LiveValue | None,
-    last: object,
+    last: LastApplied | None,
     overwrite: str | None,
 ) -> Diagnostic:
-    by = ""
-    last_id = getattr(last, "apply_id", None)
-    if last_id is not None and last_id != run.apply_id:
-        by = f" (last written by apply {last_id})"
     if live is None:
         what = "was deleted since"
     elif isinstance(live, LiveEntry):
         what = (
-            f"changed since (live revision {live.revision_id}, written {live.revision_create_time})"
+            f"changed since (live revision {live.revision_id}, written {live.revision_create_time}"
         )
+        later = last is not None and last.apply_id != run.apply_id
+        if later and last is not None and last.revision_id == live.revision_id:
+            what += f" by apply {last.apply_id})"
+        else:
+            what += " outside dsgit)"
     else:
         what = f"changed since (live value {live.value})"
     return undo_diagnostic(
         "DSP040",
-        f"{address}: {what}{by}; reverting apply {run.apply_id} would overwrite that later write",
+        f"{address}: {what}; reverting apply {run.apply_id} would overwrite that later write",
         address=str(address),
         suppressed_reason=overwrite,
     )

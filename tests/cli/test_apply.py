@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dsgit.cli.main import main
+from dsgit.emulator import Emulator
+from dsgit.model.entry import EntryData
+from dsgit.remote.testing import emulated_client
+
+CONFIG = """\
+version: 1
+default_environment: local
+environments:
+  local:
+    universe_id: 1
+    emulator: .dsgit/emulator.db
+  prod:
+    universe_id: 1
+    emulator: .dsgit/emulator.db
+    protected: true
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    write(
+        root,
+        {
+            "dsgit.yaml": CONFIG,
+            "datastores/Config/global/settings.yaml": "value:\n  motd: welcome\n  max: 12\n",
+            "datastores/PlayerData/global/Player_1.yaml": "value:\n  Coins: 5\nusers: [1]\n",
+            "ordered/Wins/global.yaml": '"12345": 7\n',
+        },
+    )
+    return root
+
+
+def run(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(["-C", str(root), *args])
+    out, err = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def seed(root: Path, store: str, key: str, data: EntryData) -> None:
+    with Emulator(db=root / ".dsgit/emulator.db") as emulator, emulated_client(emulator) as client:
+        client.create_entry(store, key, data)
+
+
+def live(root: Path, store: str, key: str) -> EntryData | None:
+    with Emulator(db=root / ".dsgit/emulator.db") as emulator, emulated_client(emulator) as client:
+        found = client.get_entry(store, key)
+        return found.data if found is not None else None
+
+
+def test_plan_then_apply_then_apply_again(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
+    assert code == 0, err
+    code, out, err = run(repo, "apply", str(repo / "plan.json"), capsys=capsys)
+    assert code == 0, err
+    assert "Apply complete: 3 written" in out
+    assert "[3/3]" in err  # plain progress lines: stderr is not a terminal here
+    assert live(repo, "Config", "settings") == EntryData({"motd": "welcome", "max": 12})
+
+    code, out, _ = run(repo, "apply", str(repo / "plan.json"), "--format", "json", capsys=capsys)
+    body = json.loads(out)
+    assert code == 0 and body["already_complete"] is True and body["status"] == "complete"
+
+    code, out, _ = run(repo, "plan", "--detailed-exitcode", capsys=capsys)
+    assert code == 0, out
+    code, out, _ = run(repo, "audit", "verify", capsys=capsys)
+    assert code == 0 and "valid" in out
+
+
+def test_tampered_plan_is_stale(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
+    path = repo / "plan.json"
+    path.write_bytes(path.read_bytes().replace(b"welcome", b"welcomE"))
+    code, _, err = run(repo, "apply", str(path), capsys=capsys)
+    assert code == 4
+    assert "digest" in err and "Traceback" not in err
+    assert live(repo, "Config", "settings") is None
+
+
+def test_declaration_changed_since_the_plan(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
+    write(repo, {"datastores/Config/global/settings.yaml": "value:\n  motd: changed\n"})
+    code, _, err = run(repo, "apply", "plan.json", capsys=capsys)
+    assert code == 4 and "declaration changed since the plan" in err
+
+
+def test_conflict_exits_5_naming_the_entry(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(repo, "Config", "settings", EntryData({"motd": "old"}))
+    run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
+    with Emulator(db=repo / ".dsgit/emulator.db") as emulator, emulated_client(emulator) as client:
+        client.update_entry("Config", "settings", EntryData({"motd": "game server"}))
+    code, out, _ = run(repo, "apply", "plan.json", capsys=capsys)
+    assert code == 5
+    assert "conflict: update Config/global/settings" in out
+    assert live(repo, "Config", "settings") == EntryData({"motd": "game server"})
+    assert live(repo, "PlayerData", "Player_1") == EntryData({"Coins": 5}, users=(1,))
+
+
+def test_protected_environment_refuses(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(repo, "plan", "-e", "prod", "-o", str(repo / "plan.json"), capsys=capsys)
+    code, _, err = run(repo, "apply", "plan.json", capsys=capsys)
+    assert code == 3 and "dsgit approve" in err
+
+
+def test_environment_mismatch_is_stale(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
+    code, _, err = run(repo, "apply", "plan.json", "-e", "prod", capsys=capsys)
+    assert code == 4 and "made for environment 'local'" in err
+
+
+def test_bad_lock_ttl_and_help(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
+    code, _, err = run(repo, "apply", "plan.json", "--lock-ttl", "soon", capsys=capsys)
+    assert code == 2 and "duration" in err
+    code, out, _ = run(repo, "apply", "--help", capsys=capsys)
+    assert code == 0
+    for text in ("--snapshot", "--break-lock", "--lock-ttl", "6 partial", "5 conflicts"):
+        assert text in out
+
+
+def test_missing_plan_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(repo, "apply", "nope.json", capsys=capsys)
+    assert code == 1 and "cannot read the plan" in err
