@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.5)
     parser.add_argument("--latency", type=float, default=0.08)
     parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=None, help="override the worker count")
     parser.add_argument("--server", choices=["subprocess", "inprocess"], default="subprocess")
     parser.add_argument(
         "--latency-at",
@@ -135,8 +136,14 @@ def main() -> None:
             ):
                 pass
         transport = LatencyTransport(httpx.HTTPTransport(), client_latency)
-        client = OpenCloudClient(1, base_url=url, budget=RateBudget(budget), transport=transport)
-        workers = client.budget.concurrency(RequestClass(Operation.READ))
+        client = OpenCloudClient(
+            1,
+            base_url=url,
+            budget=RateBudget(budget),
+            transport=transport,
+            max_workers=args.workers,
+        )
+        workers = args.workers or client.budget.concurrency(RequestClass(Operation.READ))
         print(
             f"budget {limit:,} reads/min ({args.share} x (300 + 40 x {args.ccu})), "
             f"latency {args.latency * 1000:.0f} ms (at the {args.latency_at}), "

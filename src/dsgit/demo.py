@@ -39,6 +39,7 @@ _GIT_ENV = {
     "GIT_COMMITTER_NAME": "dsgit demo",
     "GIT_COMMITTER_EMAIL": "demo@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,  # a user's signing or hook settings must not interfere
 }
 _ELIDED = "    …"
 _SUPPRESSION = """\

@@ -158,3 +158,24 @@ def test_faults_delay_but_never_lose_or_duplicate_a_write(world: World, spec: st
     world.emulator.faults = None
     assert statuses[-1] == "complete", statuses
     assert_converged(world, desired, declaration)
+
+
+def test_lost_preimage_files_are_restored_from_the_journal(world: World) -> None:
+    from dsgit.apply.preimages import PREIMAGE_DIR, load
+
+    desired, declaration = world_state(world)
+    plan = world.plan(declaration)
+    first = world.apply(plan, declaration, ApplyOptions(workers=2), api=DyingApi(world.client, 6))
+    folder = world.root / PREIMAGE_DIR / first.apply_id
+    files = sorted(folder.rglob("*.json"))
+    assert files
+    files[0].unlink()  # a crash lost a file that was never fsync'd
+    files[1].write_text("{")
+    world.apply(plan, declaration)
+    images = load(world.root, first.apply_id)
+    assert len(images) == len(desired)
+    for path in sorted(folder.rglob("*.json"))[:1]:
+        path.unlink()
+    again = world.apply(plan, declaration)
+    assert again.already_complete
+    assert len(load(world.root, first.apply_id)) == len(desired)

@@ -189,3 +189,17 @@ def test_plan_apply_plan_is_empty_and_outside_edits_warn(
     )
     # flags was never written by an apply: no ledger record, nothing to compare with
     assert "Config/global/flags: the live value changed" not in result.output
+
+
+def test_bad_paths_are_clean_errors(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert run_main(repo, "plan", "-o", str(blocker / "plan.json")) == 1
+    assert "cannot write the plan" in capsys.readouterr().err
+    assert run_main(repo, "show", str(tmp_path / "missing.json")) == 1
+    assert "cannot read the plan" in capsys.readouterr().err
+    (tmp_path / "notes.json").write_text('{"hello": 1}', encoding="utf-8")
+    assert run_main(repo, "show", str(tmp_path / "notes.json")) == 1
+    assert "not a plan file" in capsys.readouterr().err

@@ -28,6 +28,7 @@ _GIT_ENV = {
     "GIT_COMMITTER_NAME": "e2e",
     "GIT_COMMITTER_EMAIL": "e2e@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,  # a user's signing or hook settings must not interfere
 }
 
 

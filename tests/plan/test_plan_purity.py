@@ -18,6 +18,7 @@ CORE = [
     "dsgit.plan.targets",
     "dsgit.plan.compare",
     "dsgit.plan.build",
+    "dsgit.plan.storechecks",
     "dsgit.render.text",
     "dsgit.render.markdown",
     "dsgit.render.json",

@@ -157,7 +157,7 @@ def test_encrypted_values_are_verified_with_the_key(
 
 def test_every_code_is_exercised() -> None:
     in_corpus = {code for case in CASES for code, _, _ in expected(CORPUS / case)}
-    built_here = {"DS106", "DS107", "DS502", "DS601", "DS604"}
+    built_here = {"DS106", "DS107", "DS502", "DS503", "DS601", "DS604"}
     assert in_corpus | built_here == set(CODES)
 
 
@@ -169,4 +169,39 @@ def test_broken_symlinks(tmp_path: Path) -> None:
     assert sorted(codes_of(root)) == [
         ("DS106", "datastores/Shop/global/gone.yaml", None),
         ("DS106", "dsgit.yaml", None),
+    ]
+
+
+def test_windows_unfriendly_names_warn(tmp_path: Path) -> None:
+    root = repo(
+        tmp_path,
+        {
+            "datastores/Shop/global/CON.yaml": "value: 1\n",
+            "datastores/Shop/global/nul.backup.yaml": "value: 1\n",
+            "datastores/Shop/v2./a.yaml": "value: 1\n",
+            "datastores/Shop/global/.DS_Store": "junk",
+            "datastores/Shop/global/.sword.yaml.swp": "junk",
+        },
+    )
+    reading = validate_repository(root)
+    assert [(p.code, p.file, p.severity) for p in reading.problems] == [
+        ("DS503", "datastores/Shop/global/CON.yaml", "warning"),
+        ("DS503", "datastores/Shop/global/nul.backup.yaml", "warning"),
+        ("DS503", "datastores/Shop/v2.", "warning"),
+    ]
+    assert not reading.errors and reading.entries == 3
+
+
+def test_policy_and_migration_files_get_yaml_checks(tmp_path: Path) -> None:
+    root = repo(
+        tmp_path,
+        {
+            "policies/approvals.yaml": "approvers: []\napprovers: [x]\n",
+            "migrations/001.yaml": "steps: [\n",
+            "migrations/notes.txt": "not yaml: [\n",
+        },
+    )
+    assert codes_of(root) == [
+        ("DS101", "migrations/001.yaml", 2),
+        ("DS102", "policies/approvals.yaml", 2),
     ]

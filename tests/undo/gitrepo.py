@@ -16,6 +16,7 @@ _ENV = {
     "GIT_COMMITTER_NAME": "t",
     "GIT_COMMITTER_EMAIL": "t@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,  # a user's signing or hook settings must not interfere
 }
 
 CONFIG = """\

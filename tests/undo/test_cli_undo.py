@@ -78,9 +78,7 @@ def test_revert_command(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(capsys, "revert", one[:20], "-o", "r1.json")
     assert code == 0 and "DSP040 BLOCKING" in out
     assert run(capsys, "apply", "r1.json")[0] == 3
-    code, out, _ = run(
-        capsys, "revert", one, "--overwrite-changed", "undo both", "-o", "r1.json"
-    )
+    code, out, _ = run(capsys, "revert", one, "--overwrite-changed", "undo both", "-o", "r1.json")
     assert "suppressed: undo both" in out
     assert run(capsys, "apply", "r1.json")[0] == 0
     code, _, err = run(capsys, "get", "Shop", "sword")  # apply one created it: now gone

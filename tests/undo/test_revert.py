@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from dsgit.crypto import Keyring, generate_key, parse_key
 from dsgit.crypto.keys import encode_key
 from dsgit.errors import ConfigError
-from dsgit.model.declaration import StorePolicy
+from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.io import plan_from_json, plan_to_json
 from dsgit.plan.model import Action
@@ -153,6 +154,8 @@ def test_missing_preimage_is_an_error(world: World) -> None:
         path.unlink()
     plan = world.revert(run, declared)
     assert [d.code for d in plan.blocking] == ["DSP041"]
+    shutil.rmtree(world.root / "audit" / "preimages")
+    assert [d.code for d in world.revert(run, declared).blocking] == ["DSP041"]
 
 
 def test_find_apply_by_id_and_prefix(world: World) -> None:
@@ -243,7 +246,7 @@ def test_a_preimage_sealed_before_is_sealed_whole_when_no_longer_sensitive(
 
 
 def test_revert_writes_whoever_owns_the_store(world: World) -> None:
-    seed = StorePolicy(ownership="seed")  # type: ignore[arg-type]
+    seed = StorePolicy(ownership=Ownership.SEED)
     board = (StoreKind.ORDERED, "Wins")
     declared = declaration_of({WINS: 5}, {board: seed})
     world.apply(world.plan(declared), declared)

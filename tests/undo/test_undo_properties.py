@@ -98,7 +98,7 @@ def test_rollback_then_apply_reaches_the_commit(
         repo = GitRepo(Path(folder) / "repo")
         world = World(repo.root)
         try:
-            suppress = [
+            suppress: list[JSONValue] = [
                 {"code": s.code, "reason": s.reason, **({"count": s.count} if s.count else {})}
                 for s in ALLOW_ALL
             ]
@@ -107,7 +107,7 @@ def test_rollback_then_apply_reaches_the_commit(
                 {
                     "scopes": ["global"],  # managed even when no file is left in it
                     "prune": True,
-                    "suppress": [*suppress],
+                    "suppress": suppress,
                 },
             )
             for key, value in first.items():
@@ -126,7 +126,9 @@ def test_rollback_then_apply_reaches_the_commit(
             plan = plan_rollback(then, world.client, PlanRequest("local", UNIVERSE), current=head)
             assert plan.applicable, plan.blocking
             assert world.apply(plan, then).exit_code == 0
-            wanted = {Address.standard("S", key): (value, {}, ()) for key, value in first.items()}
+            wanted: dict[Address, tuple[JSONValue, dict[str, JSONValue], tuple[int, ...]]] = {
+                Address.standard("S", key): (value, {}, ()) for key, value in first.items()
+            }
             got = world.snapshot({StoreKind.STANDARD: ("S",)})
             assert got.keys() == wanted.keys()
             for address, (value, attributes, users) in wanted.items():

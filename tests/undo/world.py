@@ -4,6 +4,7 @@ declarations built in code (the repository loader has its own tests)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,9 @@ class World:
             declaration=declaration,
             keyring=keyring,
             actor="tester",
-            **({"clock": clock} if clock is not None else {}),
         )
+        if clock is not None:
+            deps = replace(deps, clock=clock)
         return apply_plan(plan, deps, ApplyOptions(workers=4))
 
     def last_apply(self) -> AppliedRun:

@@ -148,11 +148,17 @@ class ChangeExecutor:
         """Record a change as a conflict without touching the entry."""
         return self._conflict(step, EntryState(True), message)
 
-    def _save_preimage(
-        self, step: Step, exists: bool, data: EntryData | None, state: EntryState
+    def _record_intent(
+        self,
+        step: Step,
+        exists: bool,
+        data: EntryData | None,
+        state: EntryState,
+        **extra: Any,
     ) -> None:
+        """Journal the intent with the pre-image (durable), then write the pre-image file."""
         change = step.change
-        self.preimages.save(
+        body = self.preimages.encode(
             PreImage(
                 address=change.address,
                 exists=exists,
@@ -165,6 +171,8 @@ class ChangeExecutor:
             ),
             encrypt=step.encrypt_preimage,
         )
+        self._intent(step, before=_state_json(state), preimage=body, **extra)
+        self.preimages.write(body)
 
     # --- standard entries ----------------------------------------------------------------------
 
@@ -192,8 +200,7 @@ class ChangeExecutor:
             return self._conflict(
                 step, before, f"changed since the plan (etag {live.etag}, planned {pre.etag})"
             )
-        self._save_preimage(step, live is not None, live.data if live else None, before)
-        self._intent(step, before=_state_json(before))
+        self._record_intent(step, live is not None, live.data if live else None, before)
         store, key, scope = address.store, address.key, address.scope
         if action is Action.CREATE:
             assert step.data is not None
@@ -242,10 +249,11 @@ class ChangeExecutor:
             )
         if live is not None and (isinstance(live.value, bool) or not isinstance(live.value, int)):
             return self._conflict(step, before, "is no longer an integer")
-        self._save_preimage(step, live is not None, live.data if live else None, before)
-        self._intent(
+        self._record_intent(
             step,
-            before=_state_json(before),
+            live is not None,
+            live.data if live else None,
+            before,
             revision=_revision(live),
             revision_time=live.revision_create_time if live else None,
             value=live.value if live else 0,
@@ -298,8 +306,9 @@ class ChangeExecutor:
                 return self._conflict(
                     step, before, "changed after an interrupted increment; not incremented again"
                 )
-            self._save_preimage(step, live is not None, _ordered_data(live), before)
-            self._intent(step, before=_state_json(before), value=live_value or 0)
+            self._record_intent(
+                step, live is not None, _ordered_data(live), before, value=live_value or 0
+            )
             try:
                 written = self.api.increment_ordered(store, key, amount, scope)
             except WriteOutcomeUnknown:
@@ -329,8 +338,7 @@ class ChangeExecutor:
                 before,
                 f"changed since the plan (now {live_value}, planned {pre.ordered_value})",
             )
-        self._save_preimage(step, live is not None, _ordered_data(live), before)
-        self._intent(step, before=_state_json(before))
+        self._record_intent(step, live is not None, _ordered_data(live), before)
         if action is Action.CREATE:
             assert isinstance(target, int)
             try:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,8 @@ class PreImageStore:
     def path_for(self, address: Address) -> Path:
         return self.folder / _relative_path(address)
 
-    def save(self, image: PreImage, *, encrypt: bool) -> Path:
-        """Write one pre-image durably; ``encrypt`` for entries with sensitive/encrypted paths."""
+    def encode(self, image: PreImage, *, encrypt: bool) -> dict[str, Any]:
+        """The file body of one pre-image (``encrypt``: entries with sensitive/encrypted paths)."""
         body: dict[str, Any] = {
             "format": _FORMAT,
             "apply_id": self.apply_id,
@@ -128,19 +129,47 @@ class PreImageStore:
                 )
             else:
                 body["data"] = _data_to_json(image.data)
-        path = self.path_for(image.address)
+        return body
+
+    def write(self, body: dict[str, Any], *, durable: bool = False) -> Path:
+        """Write one encoded pre-image atomically (temp file + rename).
+
+        Apply journals the body (fsync'd) before calling this, so the file itself need not be
+        fsync'd on the hot path: :meth:`restore` rewrites any file a crash lost.
+        """
+        path = self.path_for(Address.parse(body["address"]))
         new_folder = not path.parent.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(path.name + f".tmp{os.getpid()}")
+        temp = path.with_name(path.name + f".tmp{os.getpid()}-{threading.get_ident()}")
         with temp.open("w", encoding="utf-8") as handle:
             json.dump(body, handle, sort_keys=True, ensure_ascii=False, indent=1)
             handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, path)
-        if new_folder:
+        if durable and new_folder:
             _fsync_dir(path.parent)
         return path
+
+    def save(self, image: PreImage, *, encrypt: bool) -> Path:
+        """Encode and write one pre-image durably (fsync'd)."""
+        return self.write(self.encode(image, encrypt=encrypt), durable=True)
+
+    def restore(self, bodies: Iterable[dict[str, Any]]) -> int:
+        """Rewrite the pre-images among ``bodies`` (from the journal) whose file is missing or
+        unreadable; returns how many were rewritten."""
+        count = 0
+        for body in bodies:
+            path = self.path_for(Address.parse(body["address"]))
+            try:
+                if json.loads(path.read_text(encoding="utf-8")) == body:
+                    continue
+            except (OSError, ValueError):
+                pass
+            self.write(body, durable=True)
+            count += 1
+        return count
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import Journal, JournalState, journal_path
-from dsgit.apply.lock import EnvironmentLock
+from dsgit.apply.lock import LOCK_STORE, EnvironmentLock
 from dsgit.apply.preimages import PreImageStore
 from dsgit.apply.progress import NullProgress, Progress
 from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
@@ -25,7 +25,7 @@ from dsgit.apply.secrets import writable_data
 from dsgit.config import Environment
 from dsgit.crypto import Keyring
 from dsgit.crypto.errors import KeyNotAvailable
-from dsgit.errors import DsgitError
+from dsgit.errors import DsgitError, PolicyRefused
 from dsgit.ledger.canonical import user_digest
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ApplyRecord, Body, ChangeOutcome, ChangeRecord, EntryState
@@ -105,6 +105,11 @@ def prepare_steps(
     for change in plan.changes:
         if change.is_noop:
             continue
+        if change.address.store == LOCK_STORE:
+            raise PolicyRefused(
+                f"{change.address}: the plan writes the reserved store {LOCK_STORE!r} "
+                "(dsgit's own lock); no plan may change it"
+            )
         data: EntryData | None = None
         if change.action in (Action.CREATE, Action.UPDATE):
             if change.after is None:
@@ -169,6 +174,11 @@ def apply_plan(
             for step in steps
             if (key := str(step.change.address)) in state.done
         }
+        if state.apply_id is not None:
+            # Pre-image files are not fsync'd one by one: the journal holds them durably.
+            PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
+                intent["preimage"] for intent in state.intents.values() if "preimage" in intent
+            )
         if state.apply_id is not None and len(finished) == len(steps):
             result = _already_complete(plan, state, steps, finished)
             if state.last_status not in (str(ApplyStatus.COMPLETE), str(ApplyStatus.CONFLICT)):
@@ -239,15 +249,15 @@ def _run(
         ttl=options.lock_ttl,
         clock=deps.clock,
     )
-    outcome = lock.acquire(break_lock=options.break_lock)
-    broke = outcome.broken.describe() if outcome.broken is not None else None
-    if broke:
-        deps.progress.note(f"broke the expired environment lock ({broke})")
     snapshot_time = state.snapshot_time
     failure: str | None = None
     interrupted = False
     results: dict[str, ChangeResult] = dict(finished)
+    outcome = lock.acquire(break_lock=options.break_lock)
     try:
+        broke = outcome.broken.describe() if outcome.broken is not None else None
+        if broke:
+            deps.progress.note(f"broke the expired environment lock ({broke})")
         lock.start_renewing()
         if (options.snapshot or deps.env.protected) and snapshot_time is None:
             snap = deps.api.snapshot()
@@ -358,6 +368,7 @@ def _execute(
     failure: str | None = None
     interrupted = False
     source: Iterator[Step] = iter(steps)
+    earlier = state.pending  # intents of killed runs with no completion
     pending: dict[Future[ChangeResult], Step] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dsgit-apply")
     try:
@@ -369,7 +380,7 @@ def _execute(
                 step = next(source, None)
                 if step is None:
                     break
-                intent = state.pending.get(str(step.change.address))
+                intent = earlier.get(str(step.change.address))
                 pending[pool.submit(executor.run, step, intent)] = step
             if not pending:
                 break

@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as exc:
+        # click exits 2 on usage errors, but 2 means "changes found" here (DESIGN.md §3).
+        exc.show()
+        sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -7,8 +7,9 @@ Pure: takes a :class:`DesiredState` and a :class:`LiveState`, returns a :class:`
 - live, not desired, in a pruned owned store -> delete (DSP002);
 - ``Removal`` and live -> delete (DSP001);
 - ``moved_from`` -> create at the new address and delete at the old one, linked;
-- then renames without ``moved_from`` (DSP004), mass deletes (DSP003), store counts, and
-  suppressions; changes sorted by kind, store, scope, key; unchanged entries only counted.
+- then the store-level checks of :mod:`dsgit.plan.storechecks` (renames without
+  ``moved_from``, mass deletes, counts) and suppressions; changes sorted by kind, store,
+  scope, key; unchanged entries only counted.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ from dsgit.plan.compare import (
     live_data,
     precondition_of,
 )
-from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
-from dsgit.plan.digest import canonical_json
+from dsgit.plan.desired import DesiredEntry, DesiredState, Removal
 from dsgit.plan.io import with_digest
 from dsgit.plan.jsondiff import diff_data
 from dsgit.plan.ledger import AppliedLookup, NoLedger
@@ -48,13 +48,19 @@ from dsgit.plan.model import (
     format_time,
     summarize,
 )
+from dsgit.plan.storechecks import (
+    StoreTally,
+    mass_deletes,
+    rename_suspects,
+    suppress,
+    tally_diagnostics,
+)
 from dsgit.plan.targets import AddressFilter
 
 __all__ = ["RESERVED_STORE", "PlanSettings", "build_plan", "change_order"]
 
 RESERVED_STORE = "_dsgit"  # the apply lock lives here: never listed, diffed or pruned
 DEFAULT_EXPIRY = timedelta(hours=24)
-_EXAMPLES = 5  # addresses named in a store-level count message
 
 
 @dataclass(frozen=True)
@@ -96,42 +102,6 @@ def _diagnostic_order(diag: Diagnostic) -> tuple[int, str, str, str, str]:
     )
 
 
-def _suppress(
-    diag: Diagnostic, suppressions: tuple[Suppression, ...], *, count: int | None = None
-) -> Diagnostic:
-    """``diag`` with ``suppressed_reason`` set when a suppression of its code allows it."""
-    if diag.severity is not Severity.BLOCKING:
-        return diag
-    for suppression in suppressions:
-        if suppression.code != diag.code:
-            continue
-        if count is not None and (suppression.count is None or suppression.count < count):
-            allowed = "no count" if suppression.count is None else f"count {suppression.count}"
-            return replace(
-                diag,
-                message=f"{diag.message} (the suppression states {allowed}, "
-                f"this plan deletes {count}: still blocked)",
-            )
-        return replace(diag, suppressed_reason=suppression.reason)
-    return diag
-
-
-def _substantial(value: object) -> bool:
-    """Values distinctive enough that equality suggests a rename (not ``0``, ``{}`` or
-    ``[0, false]``): strings of 8+ characters, containers of 16+ characters of JSON."""
-    if isinstance(value, str):
-        return len(value) >= 8
-    return isinstance(value, dict | list) and len(canonical_json(value)) >= 16
-
-
-@dataclass
-class _StoreTally:
-    seed_kept: list[str] = field(default_factory=list)
-    observed_differs: list[str] = field(default_factory=list)
-    observed_missing: list[str] = field(default_factory=list)
-    live_fails_schema: list[str] = field(default_factory=list)
-
-
 class _Builder:
     def __init__(self, desired: DesiredState, live: LiveState, settings: PlanSettings) -> None:
         self.desired = desired
@@ -140,7 +110,7 @@ class _Builder:
         self.changes: dict[Address, Change] = {}
         self.diagnostics: list[Diagnostic] = list(live.diagnostics)
         self.unchanged = 0
-        self.tallies: dict[tuple[StoreKind, str], _StoreTally] = defaultdict(_StoreTally)
+        self.tallies: dict[tuple[StoreKind, str], StoreTally] = defaultdict(StoreTally)
         self.handled: set[Address] = set()
         self.suppressions: dict[Address, tuple[Suppression, ...]] = {}
 
@@ -148,9 +118,6 @@ class _Builder:
 
     def policy(self, address: Address) -> StorePolicy:
         return self.desired.policy(address)
-
-    def spec(self, address: Address) -> StoreSpec | None:
-        return self.desired.stores.get((address.kind, address.store))
 
     def lookup(self, address: Address) -> LiveEntry | LiveOrderedEntry | Unknown | None:
         found = self.live.lookup(address)
@@ -364,37 +331,12 @@ class _Builder:
                     )
 
     def rename_heuristic(self) -> None:
-        """Flag a delete whose live value is the value of exactly one create (DSP004).
-
-        Values shared by several creates or several deletes (defaults, templates) are
-        ambiguous and never flagged.
-        """
-        creates: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
-        for address, change in self.changes.items():
-            want = self.desired.entries.get(address)
-            if change.actions != (Action.CREATE,) or change.moved_from is not None:
-                continue
-            if not isinstance(want, DesiredEntry) or not _substantial(want.compare_data.value):
-                continue
-            creates[(address.kind, canonical_json(want.compare_data.value))].append(address)
-        if not creates:
-            return
-        deletes: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
-        for address, change in self.changes.items():
-            if change.actions != (Action.DELETE,) or "renamed to" in change.reason:
-                continue
-            live = self.live.lookup(address)
-            if live is None or isinstance(live, Unknown):
-                continue
-            deletes[(address.kind, canonical_json(live_data(live).value))].append(address)
-        for fingerprint, deleted in sorted(deletes.items()):
-            created = creates.get(fingerprint, [])
-            if len(deleted) != 1 or len(created) != 1:
-                continue
-            address, target = deleted[0], created[0]
+        """DSP004 on deletes that look like the other half of an undeclared rename."""
+        for address, target in rename_suspects(self.changes, self.desired, self.live):
             change = self.changes[address]
             want = self.desired.entries.get(target)
-            extra = want.suppress if isinstance(want, DesiredEntry) else ()
+            declared = want if isinstance(want, DesiredEntry) else None
+            extra = declared.suppress if declared is not None else ()
             self.suppressions[address] = (*self.suppressions.get(address, ()), *extra)
             same_place = (address.store, address.scope) == (target.store, target.scope)
             moved = (
@@ -407,69 +349,17 @@ class _Builder:
                 f"{address}: deleted while {target} is created with the same value: if this "
                 f"is a rename, declare `moved_from: {moved}` in {target}'s file",
                 address=str(address),
-                file=want.file if isinstance(want, DesiredEntry) else None,
-                line=want.line if isinstance(want, DesiredEntry) else None,
+                file=declared.file if declared is not None else None,
+                line=declared.line if declared is not None else None,
             )
             self.changes[address] = replace(change, diagnostics=(*change.diagnostics, diag))
-
-    def mass_delete(self) -> None:
-        deletes: dict[tuple[StoreKind, str], int] = defaultdict(int)
-        for address, change in self.changes.items():
-            if Action.DELETE in change.actions:
-                deletes[(address.kind, address.store)] += 1
-        for (kind, name), count in sorted(deletes.items()):
-            spec = self.desired.stores.get((kind, name))
-            policy = spec.policy if spec is not None else StorePolicy()
-            label = spec.label if spec is not None else f"{kind.value}:{name}"
-            live_count = 0
-            for scope in spec.scopes if spec is not None else ():
-                keys = self.live.listed_keys(kind, name, scope)
-                live_count += len(keys) if keys is not None else 0
-            share = count / live_count if live_count else None
-            over_share = share is not None and share > policy.mass_delete_threshold
-            if count < 2 or not (count >= policy.mass_delete_min or over_share):
-                continue
-            of = f" of {live_count} live keys ({share:.0%})" if share is not None else ""
-            diag = diagnostic(
-                "DSP003",
-                f"{label}: this plan deletes {count} entries{of}; the threshold is "
-                f"{policy.mass_delete_threshold:.0%} of the store or {policy.mass_delete_min} "
-                "entries",
-                count=count,
-                store=label,
-                file=spec.file if spec is not None else None,
-            )
-            self.diagnostics.append(_suppress(diag, policy.suppress, count=count))
-
-    def store_counts(self) -> None:
-        for (kind, name), tally in sorted(self.tallies.items()):
-            spec = self.desired.stores.get((kind, name))
-            label = spec.label if spec is not None else f"{kind.value}:{name}"
-            schema = spec.policy.schema if spec is not None else None
-            for code, found, what in (
-                ("DSP022", tally.live_fails_schema, f"fail the store's schema {schema} live"),
-                ("DSP031", tally.seed_kept, "differ live and are kept (seed)"),
-                ("DSP032", tally.observed_differs, "differ live from the declaration (observed)"),
-                ("DSP033", tally.observed_missing, "are declared but missing live (observed)"),
-            ):
-                if not found:
-                    continue
-                shown = ", ".join(found[:_EXAMPLES]) + (", ..." if len(found) > _EXAMPLES else "")
-                self.diagnostics.append(
-                    diagnostic(
-                        code,
-                        f"{label}: {len(found)} entries {what}: {shown}",
-                        count=len(found),
-                        store=label,
-                    )
-                )
 
     def finish(self) -> Plan:
         changes = []
         for address in sorted(self.changes, key=change_order):
             change = self.changes[address]
             suppressions = self.suppressions.get(address, ())
-            diags = tuple(_suppress(diag, suppressions) for diag in change.diagnostics)
+            diags = tuple(suppress(diag, suppressions) for diag in change.diagnostics)
             changes.append(replace(change, diagnostics=diags))
         settings = self.settings
         plan = Plan(
@@ -507,6 +397,6 @@ def build_plan(desired: DesiredState, live: LiveState, settings: PlanSettings) -
     builder.entries(links)
     builder.prune()
     builder.rename_heuristic()
-    builder.mass_delete()
-    builder.store_counts()
+    builder.diagnostics.extend(mass_deletes(builder.changes, desired, live))
+    builder.diagnostics.extend(tally_diagnostics(builder.tallies, desired))
     return builder.finish()

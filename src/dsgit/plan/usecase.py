@@ -107,8 +107,13 @@ def make_plan(
     ledger: AppliedLookup | None = None,
     keyring: Keyring | None = None,
     context: Mapping[str, str] | None = None,
+    kind: str = "plan",
 ) -> Plan:
-    """Read what is needed live and plan the declaration against it."""
+    """Read what is needed live and plan the declaration against it.
+
+    ``kind`` and ``context`` let other commands (``rollback --to COMMIT`` plans the declaration
+    of an old commit) make their plans through the same path.
+    """
     select = AddressFilter(request.targets, request.excludes)
     desired = desired_from_declaration(declaration, decrypt=_decrypter(keyring))
     live = read_live(api, desired, select)
@@ -121,6 +126,7 @@ def make_plan(
         ledger=ledger if ledger is not None else NoLedger(),
         schema_check=schema_check_for(declaration),
         context=dict(context or {}),
+        kind=kind,
     )
     return build_plan(desired, live, settings)
 

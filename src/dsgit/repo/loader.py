@@ -47,7 +47,14 @@ __all__ = ["DATASTORES_DIR", "ORDERED_DIR", "RepositoryReading", "read_repositor
 DATASTORES_DIR = "datastores"
 ORDERED_DIR = "ordered"
 ENTRY_SUFFIX = ".yaml"
-_IGNORED_NAMES = frozenset({".gitkeep", ".gitignore", ".keep"})
+OTHER_YAML_DIRS = ("policies", "migrations")
+_IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini"})
+# Windows refuses these as file or folder names, with any extension
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{n}" for n in range(1, 10)}
+    | {f"LPT{n}" for n in range(1, 10)}
+)
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -70,6 +77,14 @@ class _StoreFiles:
     segment: str
     settings: SourceFile | None = None
     entries: list[tuple[list[str], SourceFile]] = field(default_factory=list)
+
+
+def _ignored(name: str) -> bool:
+    """Files dsgit never reads: docs, and dotfiles other than entries (``.gitkeep``,
+    ``.DS_Store``, editor swap files); entry names never start with ``.`` once encoded."""
+    if name in _IGNORED_NAMES or name.endswith(".md"):
+        return True
+    return name.startswith(".") and not name.endswith(ENTRY_SUFFIX)
 
 
 def _position(node: Node | None, path: Iterable[str | int]) -> tuple[int | None, int | None]:
@@ -155,6 +170,14 @@ class _Reader:
         problem = name_problem(what, name)
         if problem is not None:
             self.add(item.path, "DS401", problem)
+        if segment.split(".", 1)[0].upper() in _WINDOWS_DEVICES or segment.endswith("."):
+            self.add(
+                item.path,
+                "DS503",
+                f"{what} {segment!r} cannot be checked out on Windows (a reserved device name "
+                "or a trailing dot)",
+                severity=Severity.WARNING,
+            )
         return name
 
     def collisions(self, items: Iterable[tuple[str, str]], what: str) -> None:
@@ -181,6 +204,14 @@ class _Reader:
         document = self.yaml(SourceFile(PROJECT_FILE, kind))
         if document is not None:
             self.problems.extend(check_project(document.value, document.node))
+
+    def other_yaml(self) -> None:
+        """YAML-level checks (syntax, duplicates, aliases, JSON) of the policy and migration
+        files; what they mean is checked by the commands that use them."""
+        for top in OTHER_YAML_DIRS:
+            for item in self.source.files(top):
+                if item.path.endswith((".yaml", ".yml")) or item.type is FileType.SYMLINK:
+                    self.yaml(item)
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}
@@ -213,7 +244,7 @@ class _Reader:
                 self.text(item)  # the folder itself is a symlink or a file
                 continue
             name = parts[-1]
-            if name in _IGNORED_NAMES or name.endswith(".md"):
+            if _ignored(name):
                 continue
             if item.type is not FileType.FILE:
                 self.text(item)
@@ -554,6 +585,7 @@ def read_repository(
     reader = _Reader(source, keyring)
     reader.project()
     reader.value_schemas()
+    reader.other_yaml()
     stores = reader.stores()
     if reader.tokens and keyring is None:
         reader.add(

@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     # encodings
     "DS501": "non-canonical path encoding",
     "DS502": "names collide by letter case",
+    "DS503": "name not portable to Windows",
     # secrets
     "DS601": "encrypted value does not decrypt",
     "DS602": "value under an encrypted pointer is not encrypted",

@@ -89,6 +89,14 @@ def _chosen_stores(
     return [n for n in names if n != RESERVED_STORE], notes
 
 
+def _exact(at: datetime) -> str:
+    """RFC 3339 UTC, with the fraction of a second when there is one (the plan records the
+    exact time it read at)."""
+    if at.microsecond:
+        return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return format_time(at)
+
+
 def _check_time(at: datetime, now: datetime) -> None:
     if at.tzinfo is None:
         raise ConfigError(f"--at {at.isoformat()}: give a time zone (e.g. Z for UTC)")
@@ -164,7 +172,8 @@ def plan_restore(
             addresses |= found
     then = read_at(api, addresses, at)
     current = read_now(api, addresses - then.failed)
-    reason = f"did not exist at {format_time(at)}"
+    when = _exact(at)
+    reason = f"did not exist at {when}"
     allow = (Suppression("DSP001", request.allow_deletes),) if request.allow_deletes else ()
     entries: dict[Address, DesiredEntry | Removal | None] = {}
     for address in sorted(addresses - then.failed - current.failed):
@@ -191,11 +200,10 @@ def plan_restore(
         kind="restore",
         expires_in=request.expires_in,
         select=select,
-        context={"at": format_time(at), "stores": ",".join(names)},
+        context={"at": when, "stores": ",".join(names)},
     )
     plan = build_plan(DesiredState(entries, stores, declaration.source), live, settings)
     warnings = schema_warnings(declaration, entries)
-    when = format_time(at)
     reasons = {
         Action.CREATE: f"existed at {when}, deleted since",
         Action.UPDATE: f"back to its value at {when}",

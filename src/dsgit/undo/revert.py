@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dsgit.apply.preimages import PreImage, load_preimages
+from dsgit.apply.preimages import PreImage, apply_ids, load_preimages
 from dsgit.crypto import Keyring
 from dsgit.errors import ConfigError
 from dsgit.ledger.query import AppliedRun, LastApplied, last_applied, list_applies
@@ -98,15 +98,13 @@ def changed_since(after: EntryState, live: LiveValue | None) -> bool:
         return True
     if isinstance(live, LiveEntry) and live.revision_id == after.revision_id:
         return False
+    if after.value_digest is None:
+        return True  # nothing to compare with: assume the worst, never lose a write silently
     data = live.data if isinstance(live, LiveEntry) else EntryData(live.value)
-    if after.value_digest is not None:
-        return entry_digest(data) != after.value_digest
-    return isinstance(live, LiveEntry) and after.revision_id is not None
+    return entry_digest(data) != after.value_digest
 
 
-def _opposite_increment(
-    address: Address, image: PreImage, record: ChangeRecord, live: LiveValue | None
-) -> EntryData | None:
+def _opposite_increment(record: ChangeRecord, live: LiveValue | None) -> EntryData | None:
     """The data an opposite increment leads to, or None when it cannot be planned so."""
     amount = record.increment
     if amount is None or live is None:
@@ -135,9 +133,10 @@ def plan_revert(
         for address, record in sorted(_written(run).items())
         if address.store != RESERVED_STORE and select.selects(address)
     }
-    images: Mapping[Address, PreImage] = (
-        load_preimages(root, run.apply_id, keyring) if written else {}
-    )
+    # No folder at all (pre-images deleted, or a ledger from another clone): every entry gets
+    # DSP041 rather than the whole revert failing.
+    kept = written and run.apply_id in apply_ids(root)
+    images: Mapping[Address, PreImage] = load_preimages(root, run.apply_id, keyring) if kept else {}
     reads = read_now(api, written)
     later = last_applied(root)
     overwrite = request.overwrite_reason
@@ -150,7 +149,7 @@ def plan_revert(
             (address.kind, address.store), store_spec(declaration, address.kind, address.store)
         )
         image = images.get(address)
-        if image is None:
+        if image is None or (image.exists and image.data is None):
             plan_notes.append(
                 undo_diagnostic(
                     "DSP041",
@@ -164,8 +163,8 @@ def plan_revert(
             continue  # the read failure is already an error diagnostic
         live = reads.entries.get(address)
         policy = undo_policy(declaration, address)
-        if record.action == "increment":
-            data = _opposite_increment(address, image, record, live)
+        if record.action == "increment" and image.exists:
+            data = _opposite_increment(record, live)
             if data is not None:
                 entries[address] = DesiredEntry(address, data, replace(policy, counters=("*",)))
                 notes.setdefault(address, []).append(
