@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import resource
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -81,9 +83,22 @@ def subprocess_server(ccu: int, latency: float) -> Iterator[str]:
             raise SystemExit("the emulator did not start")
         yield url
     finally:
+        SERVER_CPU.append(process_cpu_seconds(process.pid))
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=30)
+
+
+SERVER_CPU: list[float] = []
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -182,6 +197,10 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime
     print(f"client CPU: {cpu:.1f} s ({cpu / max(len(done), 1) * 1000:.2f} ms a read)")
+    if SERVER_CPU:
+        served = SERVER_CPU[0]
+        print(f"server CPU: {served:.1f} s ({served / max(len(done), 1) * 1000:.2f} ms a request)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print(f"ratio: achieved / budget = {ratio:.3f} (target >= 0.95)")
 
 

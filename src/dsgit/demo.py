@@ -26,7 +26,7 @@ from typing import TextIO
 
 import click
 
-from dsgit.errors import EXIT_CHANGES, EXIT_OK
+from dsgit.errors import EXIT_CHANGES, EXIT_OK, DsgitError
 from dsgit.model.entry import Address, EntryData, JSONValue
 
 __all__ = ["DemoFailed", "main", "run_demo"]
@@ -49,7 +49,7 @@ suppress:
 """
 
 
-class DemoFailed(Exception):
+class DemoFailed(DsgitError):
     """A step of the demo did not exit as expected (the message says which)."""
 
 

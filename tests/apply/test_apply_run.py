@@ -269,3 +269,15 @@ def test_preimages_unknown_apply_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="no pre-images"):
         load(tmp_path, "nope")
+
+
+def test_signed_apply_records_verify(world: World) -> None:
+    from dsgit.ledger.signing import PUBLIC_KEYS_DIR, generate_key
+
+    signer = generate_key()
+    (world.root / PUBLIC_KEYS_DIR).mkdir(parents=True)
+    (world.root / PUBLIC_KEYS_DIR / "ci.pub").write_text(signer.public_text())
+    declaration = declaration_of({PLAYER: EntryData(1)})
+    world.apply(world.plan(declaration), declaration, signer=signer)
+    report = verify_ledger(world.root, require_signatures=True)
+    assert report.ok and report.signed == report.records == 2

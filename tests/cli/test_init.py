@@ -134,3 +134,28 @@ def test_existing_gitignore_that_keeps_dsgit_out_is_kept(
     assert code == 0
     assert (tmp_path / ".gitignore").read_text() == "node_modules/\n.dsgit/\n"
     assert (tmp_path / ".dsgit/keys/default.key").is_file()
+
+
+def test_target_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "game").write_text("x")
+    code, _, err = run(capsys, "-C", str(tmp_path), "init", "game")
+    assert code == 1 and "exists and is not a folder" in err and "Traceback" not in err
+
+
+def test_write_failure_leaves_nothing_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "datastores").write_text("a file where a folder must go")
+    code, _, err = run(capsys, "-C", str(tmp_path), "init")
+    assert code == 1 and "cannot write" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datastores"]
+
+
+def test_failure_removes_the_folders_it_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "game").mkdir()
+    (tmp_path / "game" / "schemas").write_text("a file where a folder must go")
+    code, _, err = run(capsys, "-C", str(tmp_path), "init", "game", "--example", "obby-tycoon")
+    assert code == 1 and "cannot write" in err
+    assert sorted(p.name for p in (tmp_path / "game").iterdir()) == ["schemas"]

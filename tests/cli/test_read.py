@@ -263,3 +263,19 @@ def test_get_refuses_to_show_values_when_store_settings_are_unreadable(repo: Pat
     assert isinstance(result.exception, ConfigError)
     assert "_store.yaml" in str(result.exception) and "sensitive" in str(result.exception)
     assert "Coins" not in result.output
+
+
+def test_history_is_oldest_first_whatever_the_fraction_digits() -> None:
+    from dsgit.remote.api import RevisionInfo
+    from dsgit.remote.browse import entry_history
+
+    class Api:
+        def list_revisions(self, *args: object, **kw: object) -> list[RevisionInfo]:
+            return [
+                RevisionInfo("b", "2024-07-22T19:40:35.12Z", None, "ACTIVE"),
+                RevisionInfo("a", "2024-07-22T19:40:35.1Z", None, "ACTIVE"),
+                RevisionInfo("c", "2024-07-22T19:40:36Z", None, "DELETED"),
+            ]
+
+    ordered = entry_history(Api(), "S", "k")  # type: ignore[arg-type]
+    assert [item.revision_id for item in ordered] == ["a", "b", "c"]

@@ -97,9 +97,9 @@ def test_symlinks_are_refused(tmp_path: Path) -> None:
 
 
 def test_file_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import dsgit.repo.loader
+    import dsgit.repo.file_reader
 
-    monkeypatch.setattr(dsgit.repo.loader, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(dsgit.repo.file_reader, "MAX_FILE_BYTES", 100)
     root = repo(tmp_path, {"datastores/Shop/global/a.yaml": "value: " + "x" * 200 + "\n"})
     assert codes_of(root) == [("DS107", "datastores/Shop/global/a.yaml", None)]
 

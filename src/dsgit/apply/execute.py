@@ -202,7 +202,7 @@ class ChangeExecutor:
             )
         self._record_intent(step, live is not None, live.data if live else None, before)
         store, key, scope = address.store, address.key, address.scope
-        if action is Action.CREATE:
+        if action is Action.CREATE or (action is Action.UPDATE and live is None):
             assert step.data is not None
             try:
                 written = self.api.create_entry(store, key, step.data, scope)
@@ -262,7 +262,11 @@ class ChangeExecutor:
             written = self.api.increment_entry(store, key, amount, scope)
         except WriteOutcomeUnknown:
             now = _active(self.api.get_entry(store, key, scope))
-            record = {"revision": _revision(live), "value": live.value if live else 0}
+            record = {
+                "revision": _revision(live),
+                "revision_time": live.revision_create_time if live else None,
+                "value": live.value if live else 0,
+            }
             if _revision(now) != _revision(live) and self._increment_landed(step, record, now):
                 return self._done(step, ChangeOutcome.WRITTEN, before, _state(now))
             raise
@@ -279,12 +283,15 @@ class ChangeExecutor:
             return True  # created by the increment: the value is the proof we have
         address = step.change.address
         start = _parse_time(intent.get("revision_time"))
+        if start is None:
+            return False  # no time to count revisions from: cannot tell, so never write again
         newer = [
             revision
             for revision in self.api.list_revisions(
                 address.store, address.key, address.scope, start=start
             )
             if revision.revision_id != intent["revision"]
+            and (_parse_time(revision.revision_create_time) or start) >= start
         ]
         return len(newer) == 1
 

@@ -7,13 +7,13 @@ was made from, keys, the clock) and returns an :class:`ApplyResult`; the CLI onl
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dsgit.apply.audit import append_apply_records
 from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import Journal, JournalState, journal_path
@@ -21,14 +21,14 @@ from dsgit.apply.lock import LOCK_STORE, EnvironmentLock
 from dsgit.apply.preimages import PreImageStore
 from dsgit.apply.progress import NullProgress, Progress
 from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
+from dsgit.apply.schedule import drop_orphaned_renames, execute_steps
 from dsgit.apply.secrets import writable_data
 from dsgit.config import Environment
 from dsgit.crypto import Keyring
 from dsgit.crypto.errors import KeyNotAvailable
 from dsgit.errors import DsgitError, PolicyRefused
-from dsgit.ledger.canonical import user_digest
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import ApplyRecord, Body, ChangeOutcome, ChangeRecord, EntryState
+from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
@@ -183,9 +183,10 @@ def apply_plan(
             result = _already_complete(plan, state, steps, finished)
             if state.last_status not in (str(ApplyStatus.COMPLETE), str(ApplyStatus.CONFLICT)):
                 # Killed after its last write but before its records: write them now.
-                _append_ledger(
+                append_apply_records(
+                    Ledger(deps.root, deps.signer),
+                    deps.actor,
                     plan,
-                    deps,
                     result.apply_id,
                     result.changes,
                     result.status,
@@ -273,12 +274,12 @@ def _run(
         todo = [step for step in steps if str(step.change.address) not in finished]
         creates_first = [step for step in todo if step.change.action is not Action.DELETE]
         deletes_last = [step for step in todo if step.change.action is Action.DELETE]
-        failure, interrupted = _execute(
+        failure, interrupted = execute_steps(
             creates_first, executor, state, results, lock, deps.progress, options.workers
         )
         if failure is None and not interrupted:
-            deletes = _drop_orphaned_renames(deletes_last, steps, results, executor, deps.progress)
-            failure, interrupted = _execute(
+            deletes = drop_orphaned_renames(deletes_last, steps, results, executor, deps.progress)
+            failure, interrupted = execute_steps(
                 deletes, executor, state, results, lock, deps.progress, options.workers
             )
     except KeyboardInterrupt:
@@ -291,8 +292,16 @@ def _run(
             changes = tuple(results.get(str(s.change.address)) or _pending(s) for s in steps)
             status = _status(changes, failure, interrupted)
             journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
-            _append_ledger(
-                plan, deps, apply_id, changes, status, snapshot_time, _text(started), steps
+            append_apply_records(
+                Ledger(deps.root, deps.signer),
+                deps.actor,
+                plan,
+                apply_id,
+                changes,
+                status,
+                snapshot_time,
+                _text(started),
+                steps,
             )
         finally:
             try:
@@ -321,151 +330,6 @@ def _status(changes: Sequence[ChangeResult], failure: str | None, interrupted: b
     if any(change.outcome is ChangeOutcome.CONFLICT for change in changes):
         return ApplyStatus.CONFLICT
     return ApplyStatus.COMPLETE
-
-
-def _drop_orphaned_renames(
-    deletes: list[Step],
-    steps: Sequence[Step],
-    results: dict[str, ChangeResult],
-    executor: ChangeExecutor,
-    progress: Progress,
-) -> list[Step]:
-    """Deletes whose rename target was not written stay undone (as conflicts): no data loss."""
-    target_of = {
-        str(step.change.moved_from): str(step.change.address)
-        for step in steps
-        if step.change.moved_from is not None
-    }
-    keep: list[Step] = []
-    for step in deletes:
-        target = target_of.get(str(step.change.address))
-        landed = target is None or (
-            target in results
-            and results[target].outcome in (ChangeOutcome.WRITTEN, ChangeOutcome.SKIPPED)
-        )
-        if landed:
-            keep.append(step)
-            continue
-        refused = executor.refuse(step, f"not deleted: its rename target {target} was not written")
-        results[str(step.change.address)] = refused
-        progress.update(refused)
-    return keep
-
-
-def _execute(
-    steps: Sequence[Step],
-    executor: ChangeExecutor,
-    state: JournalState,
-    results: dict[str, ChangeResult],
-    lock: EnvironmentLock,
-    progress: Progress,
-    workers: int,
-) -> tuple[str | None, bool]:
-    """Run steps concurrently; stop taking new ones at the first fault.
-
-    Returns ``(failure, interrupted)``.
-    """
-    failure: str | None = None
-    interrupted = False
-    source: Iterator[Step] = iter(steps)
-    earlier = state.pending  # intents of killed runs with no completion
-    pending: dict[Future[ChangeResult], Step] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dsgit-apply")
-    try:
-        while True:
-            while failure is None and len(pending) < 2 * max(1, workers):
-                if lock.lost is not None:
-                    failure = str(lock.lost)
-                    break
-                step = next(source, None)
-                if step is None:
-                    break
-                intent = earlier.get(str(step.change.address))
-                pending[pool.submit(executor.run, step, intent)] = step
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                step = pending.pop(future)
-                try:
-                    result = future.result()
-                except DsgitError as exc:
-                    failure = failure or f"{step.change.address}: {exc}"
-                    continue
-                results[str(step.change.address)] = result
-                progress.update(result)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future, step in pending.items():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                results[str(step.change.address)] = future.result()
-    return failure, interrupted
-
-
-def _append_ledger(
-    plan: Plan,
-    deps: ApplyDeps,
-    apply_id: str,
-    changes: Sequence[ChangeResult],
-    status: ApplyStatus,
-    snapshot_time: str | None,
-    started: str,
-    steps: Sequence[Step],
-) -> None:
-    ledger = Ledger(deps.root, deps.signer)
-    recorded: set[str] = set()
-    statuses: set[str] = set()
-    for record in ledger.records():
-        body = record.body
-        if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
-            recorded.add(body.address)
-        elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
-            statuses.add(body.status)
-    increments = {str(step.change.address): step.change.increment for step in steps}
-    bodies: list[Body] = [
-        ChangeRecord(
-            apply_id=apply_id,
-            address=str(change.address),
-            action=str(change.action),
-            outcome=change.outcome,
-            before=change.before,
-            after=change.after,
-            users=tuple(user_digest(user) for user in change.users),
-            increment=increments.get(str(change.address)),
-        )
-        for change in changes
-        if change.outcome is not None and str(change.address) not in recorded
-    ]
-    if not bodies and str(status) in statuses:
-        return  # this run's records are there already (a run killed after writing them)
-    bodies.append(
-        ApplyRecord(
-            apply_id=apply_id,
-            plan_digest=plan.digest,
-            plan_kind=plan.kind,
-            environment=plan.environment,
-            universe_id=plan.universe_id,
-            source_commit=plan.source.commit,
-            source_digest=plan.source.digest,
-            status=str(status),
-            summary=_summary(changes),
-            conflicts=tuple(str(c.address) for c in changes if c.outcome is ChangeOutcome.CONFLICT),
-            snapshot_time=snapshot_time,
-            started=started,
-        )
-    )
-    ledger.append(bodies, actor=deps.actor)
-
-
-def _summary(changes: Sequence[ChangeResult]) -> dict[str, int]:
-    counts = {"written": 0, "skipped": 0, "conflict": 0, "pending": 0}
-    for change in changes:
-        counts[str(change.outcome) if change.outcome is not None else "pending"] += 1
-    return counts
 
 
 def _text(moment: datetime) -> str:

@@ -179,6 +179,7 @@ applied), 6 partial (resume), 130 interrupted (resume).""",
 @click.option(
     "--lock-ttl",
     default="2m",
+    callback=lambda ctx, param, value: parse_duration(value),
     show_default=True,
     metavar="DURATION",
     help="Lease time of the environment lock (renewed while running), e.g. 90s, 2m.",
@@ -202,7 +203,7 @@ def apply_command(
     env_name: str | None,
     snapshot: bool,
     output_format: str,
-    lock_ttl: str,
+    lock_ttl: timedelta,
     break_lock: bool,
     workers: int,
 ) -> int:
@@ -219,7 +220,7 @@ def apply_command(
     keyring = load_keyring(root)
     options = ApplyOptions(
         snapshot=snapshot,
-        lock_ttl=parse_duration(lock_ttl),
+        lock_ttl=lock_ttl,
         break_lock=break_lock,
         workers=workers,
     )

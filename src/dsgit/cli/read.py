@@ -25,7 +25,7 @@ __all__ = ["COMMANDS", "get", "history", "ls"]
 
 
 def _color() -> bool | None:
-    """None lets click colour a terminal only; NO_COLOR (any value) turns colour off."""
+    """None lets click colour a terminal only; a non-empty NO_COLOR turns colour off."""
     return False if os.environ.get("NO_COLOR") else None
 
 

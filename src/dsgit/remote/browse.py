@@ -115,6 +115,12 @@ def read_ordered_entry(
     return entry
 
 
+def _time_key(text: str) -> tuple[str, str]:
+    """Orders RFC 3339 UTC times whatever their number of fractional digits."""
+    whole, _, fraction = text.rstrip("Zz").partition(".")
+    return whole, fraction.ljust(9, "0")
+
+
 def entry_history(
     api: OpenCloudApi,
     store: str,
@@ -124,7 +130,8 @@ def entry_history(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[RevisionInfo]:
-    """Revisions of one entry, as the API lists them (Roblox keeps about 30 days)."""
+    """Revisions of one entry, oldest first (Roblox keeps about 30 days of them)."""
     if since is not None and until is not None and since > until:
         raise DsgitError("--since is after --until: no revision can match")
-    return list(api.list_revisions(store, key, scope, start=since, end=until))
+    revisions = api.list_revisions(store, key, scope, start=since, end=until)
+    return sorted(revisions, key=lambda item: _time_key(item.revision_create_time))

@@ -137,6 +137,8 @@ class WindowLimiter:
         self._in_flight = 0
         self._ends: deque[float] = deque()
         self._next_start = -math.inf  # leaky bucket: theoretical time of the next request
+        self._head_taken = False  # a caller is at the head of the queue, watching the clock
+        self._queue: deque[threading.Event] = deque()
 
     def __repr__(self) -> str:
         return f"WindowLimiter(limit={self.limit}, window={self.window})"
@@ -158,7 +160,30 @@ class WindowLimiter:
         return max(0.0, self._next_start - self._tolerance - now)
 
     def acquire(self) -> Permit:
-        """Block until a request may be sent, then take a permit for it."""
+        """Block until a request may be sent, then take a permit for it.
+
+        Callers queue in arrival order and only the one at the head watches the clock, so a
+        pool of 64 workers does not wake 64 threads for every request the budget admits.
+        """
+        with self._lock:
+            turn: threading.Event | None = None
+            if self._head_taken:
+                turn = threading.Event()
+                self._queue.append(turn)
+            else:
+                self._head_taken = True
+        if turn is not None:
+            turn.wait()  # the previous head handed its place over
+        try:
+            return self._admit()
+        finally:
+            with self._lock:
+                if self._queue:
+                    self._queue.popleft().set()
+                else:
+                    self._head_taken = False
+
+    def _admit(self) -> Permit:
         while True:
             with self._lock:
                 now = self._clock()

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote
 
 from yaml.nodes import Node
 
@@ -23,15 +21,23 @@ from dsgit.model.declaration import (
     StoreDeclaration,
     StorePolicy,
 )
-from dsgit.model.encoding import decode_segment, encode_segment
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.repo.digest import declaration_digest
+from dsgit.repo.file_reader import FileReader, position
 from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
+from dsgit.repo.layout import (
+    DATASTORES_DIR,
+    ENTRY_SUFFIX,
+    ORDERED_DIR,
+    OTHER_YAML_DIRS,
+    StoreFiles,
+    group_stores,
+)
 from dsgit.repo.limits import attribute_problems, name_problem
 from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.project_file import PROJECT_FILE, check_project
-from dsgit.repo.source import MAX_FILE_BYTES, FileType, RepoSource, SourceFile
-from dsgit.repo.store_settings import STORE_FILE, parse_store_settings, parse_suppressions
+from dsgit.repo.source import FileType, RepoSource, SourceFile
+from dsgit.repo.store_settings import parse_store_settings, parse_suppressions
 from dsgit.repo.value_checks import check_value
 from dsgit.repo.value_schemas import (
     SCHEMA_DIR,
@@ -40,21 +46,9 @@ from dsgit.repo.value_schemas import (
     locate_in_schema,
     parse_schema_file,
 )
-from dsgit.repo.yamlload import YamlDocument, locate, parse_yaml
 
-__all__ = ["DATASTORES_DIR", "ORDERED_DIR", "RepositoryReading", "read_repository"]
+__all__ = ["RepositoryReading", "read_repository"]
 
-DATASTORES_DIR = "datastores"
-ORDERED_DIR = "ordered"
-ENTRY_SUFFIX = ".yaml"
-OTHER_YAML_DIRS = ("policies", "migrations")
-_IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini"})
-# Windows refuses these as file or folder names, with any extension
-_WINDOWS_DEVICES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"}
-    | {f"COM{n}" for n in range(1, 10)}
-    | {f"LPT{n}" for n in range(1, 10)}
-)
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -72,128 +66,14 @@ class RepositoryReading:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
-@dataclass
-class _StoreFiles:
-    segment: str
-    settings: SourceFile | None = None
-    entries: list[tuple[list[str], SourceFile]] = field(default_factory=list)
-
-
-def _ignored(name: str) -> bool:
-    """Files dsgit never reads: docs, and dotfiles other than entries (``.gitkeep``,
-    ``.DS_Store``, editor swap files); entry names never start with ``.`` once encoded."""
-    if name in _IGNORED_NAMES or name.endswith(".md"):
-        return True
-    return name.startswith(".") and not name.endswith(ENTRY_SUFFIX)
-
-
-def _position(node: Node | None, path: Iterable[str | int]) -> tuple[int | None, int | None]:
-    found = locate(node, [str(part) for part in path])
-    return found if found is not None else (None, None)
-
-
-class _Reader:
+class _Reader(FileReader):
     def __init__(self, source: RepoSource, keyring: Keyring | None) -> None:
-        self.source = source
+        super().__init__(source)
         self.keyring = keyring
-        self.problems: list[Problem] = []
-        self.files = 0
         self.tokens = 0
         self.schemas = ValueSchemas()
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._moved_at: dict[Address, tuple[int | None, int | None]] = {}
-
-    # --- files -------------------------------------------------------------------------------
-    def add(
-        self,
-        file: str,
-        code: str,
-        message: str,
-        line: int | None = None,
-        col: int | None = None,
-        severity: Severity = Severity.ERROR,
-    ) -> None:
-        self.problems.append(Problem(file, line, col, code, message, severity))
-
-    def text(self, item: SourceFile) -> str | None:
-        if item.type is FileType.SYMLINK:
-            self.add(
-                item.path, "DS106", "symlinks are not followed (they may leave the repository)"
-            )
-            return None
-        if item.type is not FileType.FILE:
-            self.add(item.path, "DS108", "not a regular file")
-            return None
-        if item.size > MAX_FILE_BYTES:
-            self.add(
-                item.path, "DS107", f"file is {item.size:,} bytes (at most {MAX_FILE_BYTES:,})"
-            )
-            return None
-        self.files += 1
-        try:
-            data = self.source.read(item.path)
-        except OSError as exc:
-            self.add(item.path, "DS108", f"cannot be read: {exc.strerror or type(exc).__name__}")
-            return None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            before = data[: exc.start]
-            line = before.count(b"\n") + 1
-            column = exc.start - (before.rfind(b"\n") + 1) + 1
-            self.add(
-                item.path, "DS105", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, column
-            )
-            return None
-        return text.removeprefix("\ufeff")
-
-    def yaml(self, item: SourceFile) -> YamlDocument | None:
-        text = self.text(item)
-        if text is None:
-            return None
-        document, problems = parse_yaml(text, item.path)
-        self.problems.extend(problems)
-        return document
-
-    def segment(self, item: SourceFile, segment: str, what: str) -> str | None:
-        try:
-            name = decode_segment(segment)
-        except ValueError as exc:
-            hint = ""
-            if "not the canonical" in str(exc):
-                canonical = encode_segment(unquote(segment))
-                hint = f": write it as {canonical!r}"
-            else:
-                hint = f": {exc}"
-            self.add(item.path, "DS501", f"{what} {segment!r} is not path-encoded{hint}")
-            return None
-        problem = name_problem(what, name)
-        if problem is not None:
-            self.add(item.path, "DS401", problem)
-        if segment.split(".", 1)[0].upper() in _WINDOWS_DEVICES or segment.endswith("."):
-            self.add(
-                item.path,
-                "DS503",
-                f"{what} {segment!r} cannot be checked out on Windows (a reserved device name "
-                "or a trailing dot)",
-                severity=Severity.WARNING,
-            )
-        return name
-
-    def collisions(self, items: Iterable[tuple[str, str]], what: str) -> None:
-        """Report names (``(segment, file)``) that differ only by letter case."""
-        seen: dict[str, str] = {}
-        for segment, file in items:
-            folded = segment.lower()
-            if folded in seen and seen[folded] != segment:
-                self.add(
-                    file,
-                    "DS502",
-                    f"{what} {segment!r} collides with {seen[folded]!r} on case-insensitive "
-                    "file systems (macOS, Windows)",
-                )
-            else:
-                seen.setdefault(folded, segment)
 
     # --- dsgit.yaml and schemas ----------------------------------------------------------------
     def project(self) -> None:
@@ -236,44 +116,7 @@ class _Reader:
             self.add(path, "DS207", f"invalid JSON Schema: {message}", line, column)
 
     # --- stores --------------------------------------------------------------------------------
-    def group(self, top: str) -> dict[str, _StoreFiles]:
-        stores: dict[str, _StoreFiles] = {}
-        for item in self.source.files(top):
-            parts = item.path.split("/")[1:]
-            if not parts or item.path == top:
-                self.text(item)  # the folder itself is a symlink or a file
-                continue
-            name = parts[-1]
-            if _ignored(name):
-                continue
-            if item.type is not FileType.FILE:
-                self.text(item)
-                continue
-            if len(parts) == 1:
-                self.add(item.path, "DS108", f"unexpected file: stores are folders under {top}/")
-                continue
-            store = stores.setdefault(parts[0], _StoreFiles(parts[0]))
-            if len(parts) == 2 and name == STORE_FILE:
-                store.settings = item
-            elif not name.endswith(ENTRY_SUFFIX):
-                self.add(item.path, "DS108", f"unexpected file: only {ENTRY_SUFFIX} files are read")
-            elif (top == DATASTORES_DIR and len(parts) == 3) or (
-                top == ORDERED_DIR and len(parts) == 2
-            ):
-                store.entries.append((parts[1:], item))
-            else:
-                layout = (
-                    "datastores/<store>/<scope>/<key>.yaml"
-                    if top == DATASTORES_DIR
-                    else "ordered/<store>/<scope>.yaml"
-                )
-                self.add(item.path, "DS108", f"unexpected file: the layout is {layout}")
-        self.collisions(
-            ((segment, f"{top}/{segment}") for segment in sorted(stores)), "store folder"
-        )
-        return stores
-
-    def policy(self, kind: StoreKind, files: _StoreFiles) -> tuple[StorePolicy, Any, Node | None]:
+    def policy(self, kind: StoreKind, files: StoreFiles) -> tuple[StorePolicy, Any, Node | None]:
         if files.settings is None:
             return StorePolicy(), None, None
         document = self.yaml(files.settings)
@@ -303,7 +146,7 @@ class _Reader:
                 col,
             )
 
-    def standard_store(self, files: _StoreFiles) -> StoreDeclaration | None:
+    def standard_store(self, files: StoreFiles) -> StoreDeclaration | None:
         store_path = f"{DATASTORES_DIR}/{files.segment}"
         name = self.segment(SourceFile(store_path, FileType.FILE), files.segment, "store name")
         policy, raw, node = self.policy(StoreKind.STANDARD, files)
@@ -381,7 +224,7 @@ class _Reader:
         if not isinstance(attributes, dict):
             attributes = {}
         for path, message in attribute_problems(attributes):
-            line, column = _position(node, ["attributes", *path])
+            line, column = position(node, ["attributes", *path])
             self.add(file, "DS403", message, line, column)
         users_raw = raw.get("users")
         users = tuple(
@@ -390,7 +233,7 @@ class _Reader:
             if isinstance(user, int) and not isinstance(user, bool) and user > 0
         )
         if policy.is_counter(key) and (isinstance(value, bool) or not isinstance(value, int)):
-            line, column = _position(node, ["value"])
+            line, column = position(node, ["value"])
             self.add(
                 file,
                 "DS305",
@@ -417,7 +260,7 @@ class _Reader:
         matched.update(findings.matched)
         moved_from = self.moved_from(raw.get("moved_from"), address)
         if moved_from is not None:
-            self._moved_at[address] = _position(node, ["moved_from"])
+            self._moved_at[address] = position(node, ["moved_from"])
         suppress = parse_suppressions(raw.get("suppress"), node, file, "suppress")
         return DeclaredEntry(
             address, EntryData(value, attributes, users), file, 1, moved_from, suppress
@@ -463,7 +306,7 @@ class _Reader:
                 sources[origin] = entry
 
     def unmatched_pointers(
-        self, raw: Any, node: Node | None, files: _StoreFiles, unmatched: set[str]
+        self, raw: Any, node: Node | None, files: StoreFiles, unmatched: set[str]
     ) -> None:
         if not unmatched or files.settings is None or not isinstance(raw, dict):
             return
@@ -480,7 +323,7 @@ class _Reader:
                 for index, pointer in enumerate(pointers if isinstance(pointers, list) else []):
                     if pointer in unmatched and pointer not in reported:
                         reported.add(pointer)
-                        line, column = _position(node, [*prefix, setting, index])
+                        line, column = position(node, [*prefix, setting, index])
                         self.add(
                             files.settings.path,
                             "DS603",
@@ -490,7 +333,7 @@ class _Reader:
                             column,
                         )
 
-    def ordered_store(self, files: _StoreFiles) -> StoreDeclaration | None:
+    def ordered_store(self, files: StoreFiles) -> StoreDeclaration | None:
         store_path = f"{ORDERED_DIR}/{files.segment}"
         name = self.segment(SourceFile(store_path, FileType.FILE), files.segment, "store name")
         policy, _raw, _node = self.policy(StoreKind.ORDERED, files)
@@ -534,7 +377,7 @@ class _Reader:
         if not isinstance(raw, dict):
             return
         for key, body in raw.items():
-            line, column = _position(node, [key])
+            line, column = position(node, [key])
             problem = name_problem("key", key)
             if problem is not None:
                 self.add(file, "DS401", problem, line, column)
@@ -563,11 +406,11 @@ class _Reader:
 
     def stores(self) -> dict[tuple[StoreKind, str], StoreDeclaration]:
         found: dict[tuple[StoreKind, str], StoreDeclaration] = {}
-        for _segment, files in sorted(self.group(DATASTORES_DIR).items()):
+        for _segment, files in sorted(group_stores(self, DATASTORES_DIR).items()):
             store = self.standard_store(files)
             if store is not None:
                 found[(StoreKind.STANDARD, store.name)] = store
-        for _segment, files in sorted(self.group(ORDERED_DIR).items()):
+        for _segment, files in sorted(group_stores(self, ORDERED_DIR).items()):
             store = self.ordered_store(files)
             if store is not None:
                 found[(StoreKind.ORDERED, store.name)] = store

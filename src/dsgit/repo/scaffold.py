@@ -21,7 +21,7 @@ from dsgit.errors import ConfigError, Location
 from dsgit.model.encoding import decode_segment
 from dsgit.model.entry import Address
 from dsgit.repo.file_schemas import schema_file_names
-from dsgit.repo.loader import DATASTORES_DIR
+from dsgit.repo.layout import DATASTORES_DIR
 from dsgit.repo.store_settings import STORE_FILE
 from dsgit.repo.yamlload import parse_yaml
 
@@ -166,6 +166,8 @@ def init_repository(
     target: Path, example: str | None = None, env: Mapping[str, str] | None = None
 ) -> InitResult:
     """Create a repository in ``target`` (created if missing); refuses to overwrite anything."""
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} exists and is not a folder")
     files = _files(example)
     if _already_ignores_dsgit(target / ".gitignore"):
         del files[".gitignore"]  # an existing .gitignore that keeps .dsgit/ out is enough
@@ -179,6 +181,16 @@ def init_repository(
     keyring = load_keyring(target if target.is_dir() else None, env) if needs_key else None
     key_file: str | None = None
     written: list[Path] = []
+    new_folders = sorted(
+        {
+            folder
+            for name in [*files, DEFAULT_KEY_FILE]
+            for folder in (target / name).parents
+            if not folder.exists()
+        },
+        key=lambda folder: len(folder.parts),
+        reverse=True,
+    )
     try:
         if needs_key and keyring is None:
             if default_key_file(target).exists():
@@ -192,9 +204,15 @@ def init_repository(
         encrypted = _encrypt(files, keyring) if keyring is not None and needs_key else 0
         for name, text in sorted(files.items()):
             _write(target / name, text, written)
-    except BaseException:
+    except BaseException as exc:
         for done in reversed(written):
             done.unlink(missing_ok=True)
+        for folder in new_folders:  # deepest first; only the ones init created
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        if isinstance(exc, OSError):
+            where = exc.filename or target
+            raise ConfigError(f"cannot write {where}: {exc.strerror or exc}") from None
         raise
     paths = sorted(
         path.relative_to(target).as_posix() for path in written if path.name != "default.key"

@@ -1,0 +1,99 @@
+"""Running steps concurrently: a bounded pool that stops taking work at the first fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from dsgit.apply.execute import ChangeExecutor, Step
+from dsgit.apply.journal import JournalState
+from dsgit.apply.lock import EnvironmentLock
+from dsgit.apply.progress import Progress
+from dsgit.apply.result import ChangeResult
+from dsgit.errors import DsgitError
+from dsgit.ledger.records import ChangeOutcome
+
+__all__ = ["drop_orphaned_renames", "execute_steps"]
+
+
+def drop_orphaned_renames(
+    deletes: list[Step],
+    steps: Sequence[Step],
+    results: dict[str, ChangeResult],
+    executor: ChangeExecutor,
+    progress: Progress,
+) -> list[Step]:
+    """Deletes whose rename target was not written stay undone (as conflicts): no data loss."""
+    target_of = {
+        str(step.change.moved_from): str(step.change.address)
+        for step in steps
+        if step.change.moved_from is not None
+    }
+    keep: list[Step] = []
+    for step in deletes:
+        target = target_of.get(str(step.change.address))
+        landed = target is None or (
+            target in results
+            and results[target].outcome in (ChangeOutcome.WRITTEN, ChangeOutcome.SKIPPED)
+        )
+        if landed:
+            keep.append(step)
+            continue
+        refused = executor.refuse(step, f"not deleted: its rename target {target} was not written")
+        results[str(step.change.address)] = refused
+        progress.update(refused)
+    return keep
+
+
+def execute_steps(
+    steps: Sequence[Step],
+    executor: ChangeExecutor,
+    state: JournalState,
+    results: dict[str, ChangeResult],
+    lock: EnvironmentLock,
+    progress: Progress,
+    workers: int,
+) -> tuple[str | None, bool]:
+    """Run steps concurrently; stop taking new ones at the first fault.
+
+    Returns ``(failure, interrupted)``.
+    """
+    failure: str | None = None
+    interrupted = False
+    source: Iterator[Step] = iter(steps)
+    earlier = state.pending  # intents of killed runs with no completion
+    pending: dict[Future[ChangeResult], Step] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dsgit-apply")
+    try:
+        while True:
+            while failure is None and len(pending) < 2 * max(1, workers):
+                if lock.lost is not None:
+                    failure = str(lock.lost)
+                    break
+                step = next(source, None)
+                if step is None:
+                    break
+                intent = earlier.get(str(step.change.address))
+                pending[pool.submit(executor.run, step, intent)] = step
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                step = pending.pop(future)
+                try:
+                    result = future.result()
+                except DsgitError as exc:
+                    failure = failure or f"{step.change.address}: {exc}"
+                    continue
+                results[str(step.change.address)] = result
+                progress.update(result)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, step in pending.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results[str(step.change.address)] = future.result()
+    return failure, interrupted
