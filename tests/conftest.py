@@ -16,6 +16,8 @@ def _hermetic(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("NO_COLOR", "1")
+    # `dsgit -C DIR` changes the process's folder, as `git -C` does: restore it after each test.
+    monkeypatch.chdir(Path.cwd())
     for name in list(os.environ):
         if name.startswith(("DSGIT_", "ROBLOX_")) or name in {"GITHUB_ACTIONS", "CI"}:
             monkeypatch.delenv(name, raising=False)

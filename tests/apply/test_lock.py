@@ -125,3 +125,41 @@ def test_lease_parsing_is_lenient() -> None:
     assert Lease.from_json({"expires": "x"}) is None
     lease = Lease.from_json({"holder": "h", "expires": "not a time"})
     assert lease is not None and lease.expired(datetime.now(UTC))
+
+
+class BreaksTheLock:
+    """After the first data write, someone else takes the lease (without the etag)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.inner, name)
+        if name != "update_entry":
+            return attr
+
+        def update(store: str, *args: object, **kw: object) -> object:
+            result = attr(store, *args, **kw)  # type: ignore[operator]
+            if store != LOCK_STORE and not self.broken:
+                self.broken = True
+                other = EntryData({"holder": "thief", "expires": "2999-01-01T00:00:00Z"})
+                self.inner.update_entry(LOCK_STORE, LOCK_KEY, other)  # type: ignore[attr-defined]
+                time.sleep(0.3)  # long enough for a renewal to notice
+            return result
+
+        return update
+
+
+def test_apply_stops_when_its_lease_is_taken(world: World) -> None:
+    entries = {Address.standard("Config", f"k{n}"): EntryData(0) for n in range(5)}
+    world.seed(entries)
+    declaration = declaration_of({a: EntryData(1) for a in entries})
+    plan = world.plan(declaration)
+    api = BreaksTheLock(world.client)
+    options = ApplyOptions(workers=1, lock_ttl=timedelta(seconds=0.15))
+    result = world.apply(plan, declaration, options, api=api)
+    assert result.status is ApplyStatus.PARTIAL
+    assert "taken by someone else" in (result.failure or "")
+    assert 1 <= len(result.written) < 5
+    assert lease_value(world)["holder"] == "thief"  # not released over the new holder

@@ -179,3 +179,46 @@ def test_lost_preimage_files_are_restored_from_the_journal(world: World) -> None
     again = world.apply(plan, declaration)
     assert again.already_complete
     assert len(load(world.root, first.apply_id)) == len(desired)
+
+
+class UnknownOutcome:
+    """Increments answer 'outcome unknown'; ``land`` says whether they really happened."""
+
+    def __init__(self, inner: Any, land: bool) -> None:
+        self.inner = inner
+        self.land = land
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in ("increment_entry", "increment_ordered"):
+            return attr
+
+        def increment(*args: Any, **kw: Any) -> Any:
+            from dsgit.errors import WriteOutcomeUnknown
+
+            self.calls += 1
+            if self.land:
+                attr(*args, **kw)
+            raise WriteOutcomeUnknown("POST", "/increment", "connection lost")
+
+        return increment
+
+
+@pytest.mark.parametrize("land", [True, False])
+def test_increment_with_unknown_outcome_is_never_doubled(world: World, land: bool) -> None:
+    counter = Address.standard("Stats", "c1")
+    ordered = Address.ordered("Board", "c1")
+    world.seed({counter: EntryData(1), ordered: 1})
+    declaration = declaration_of({counter: EntryData(5), ordered: 9}, COUNTERS)
+    plan = world.plan(declaration)
+    flaky = UnknownOutcome(world.client, land)
+    first = world.apply(plan, declaration, api=flaky)
+    assert flaky.calls == 2
+    if land:
+        assert first.status is ApplyStatus.COMPLETE
+    else:
+        assert first.status is ApplyStatus.PARTIAL and "outcome unknown" in (first.failure or "")
+        assert world.apply(plan, declaration).status is ApplyStatus.COMPLETE
+    assert world.live(counter) == EntryData(5) and world.live(ordered) == 9
+    assert world.revisions(counter) == 2

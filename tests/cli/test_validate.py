@@ -143,3 +143,22 @@ def test_errors_around_sensitive_values_hide_them(
     assert code == 1
     assert CANARY not in out + err
     assert "value hidden: sensitive" in out
+
+
+@pytest.mark.slow
+def test_real_process_exit_code_and_no_traceback(broken: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "dsgit", "validate", "--format", "github"],
+        cwd=broken,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("::error file=datastores/Shop/global/b.yaml,line=2,col=1,")
+    assert "Traceback" not in result.stdout + result.stderr
+    assert CANARY not in result.stdout + result.stderr

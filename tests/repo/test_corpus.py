@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dsgit.cli.main import main
 from dsgit.crypto import encrypt_value, load_keyring
@@ -205,3 +207,27 @@ def test_policy_and_migration_files_get_yaml_checks(tmp_path: Path) -> None:
         ("DS101", "migrations/001.yaml", 2),
         ("DS102", "policies/approvals.yaml", 2),
     ]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.binary(max_size=300)
+    | st.text(st.sampled_from(list("value:[]{}&*!|>-?#'\"\n\t ,.0123abc~<%@`\\")), max_size=120)
+)
+def test_any_file_content_gives_problems_never_an_exception(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes | str
+) -> None:
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "dsgit.yaml").write_text(CONFIG)
+    folder = root / "datastores/S/global"
+    folder.mkdir(parents=True)
+    data = content.encode() if isinstance(content, str) else content
+    (folder / "k.yaml").write_bytes(data)
+    (root / "ordered/O").mkdir(parents=True)
+    (root / "ordered/O/global.yaml").write_bytes(data)
+    reading = validate_repository(root)
+    assert all(
+        p.file in {"datastores/S/global/k.yaml", "ordered/O/global.yaml"} for p in reading.problems
+    )

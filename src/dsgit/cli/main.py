@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -45,7 +46,13 @@ Exit codes:
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
-    ctx.obj = AppContext(cwd=(directory or Path.cwd()), debug=debug)
+    if directory is not None:
+        # As `git -C`: every relative path (plan files, key files) is relative to DIR.
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise click.UsageError(f"cannot change to {directory}: {exc.strerror}") from None
+    ctx.obj = AppContext(cwd=Path.cwd(), debug=debug)
 
 
 def _register_commands() -> None:

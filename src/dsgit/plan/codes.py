@@ -84,7 +84,7 @@ _CODES = (
         "DSP017",
         _E,
         "encrypted value cannot be compared",
-        "provide the encryption key (DSGIT_KEY or the key file)",
+        "provide the encryption key (DSGIT_ENCRYPTION_KEY or the key file)",
     ),
     Code("DSP018", _E, "entry not read", "retry the plan"),
     # warnings: shown prominently, never block
@@ -115,6 +115,39 @@ _CODES = (
     Code("DSP031", _I, "seed entries differ live (kept)", None),
     Code("DSP032", _I, "observed entries differ from the declaration", None),
     Code("DSP033", _I, "observed entries missing live", None),
+    # undo plans (rollback, revert, restore; docs/undo.md)
+    Code(
+        "DSP040",
+        _B,
+        "changed since the apply being reverted",
+        "keep the later value with `--exclude ADDRESS`, or overwrite it on purpose with "
+        "`--overwrite-changed REASON`",
+    ),
+    Code(
+        "DSP041",
+        _E,
+        "no pre-image for a change the apply wrote",
+        "restore this entry with `dsgit restore --at TIME --target ADDRESS` instead",
+    ),
+    Code(
+        "DSP042",
+        _W,
+        "restored value fails the current schema",
+        "check that the game reads the old shape, or fix the value after the undo",
+    ),
+    Code("DSP043", _I, "increment reverted as an opposite increment", None),
+    Code(
+        "DSP044",
+        _I,
+        "ordered data stores cannot be restored to a time",
+        "ordered data stores keep no revisions; use `dsgit revert APPLY` for their changes",
+    ),
+    Code(
+        "DSP045",
+        _I,
+        "entries declared now but not at the rollback commit are left live",
+        "delete them with `dsgit revert APPLY` (the apply that created them), or prune",
+    ),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}
@@ -130,6 +163,7 @@ def diagnostic(
     file: str | None = None,
     line: int | None = None,
     fix: str | None = None,
+    suppressed_reason: str | None = None,
 ) -> Diagnostic:
     """A diagnostic of catalogue ``code`` (its severity, and its fix unless ``fix`` is given)."""
     entry = CATALOG[code]
@@ -143,4 +177,5 @@ def diagnostic(
         store=store,
         file=file,
         line=line,
+        suppressed_reason=suppressed_reason,
     )

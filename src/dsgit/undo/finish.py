@@ -12,7 +12,7 @@ from dsgit.plan.desired import DesiredEntry, Removal
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import Action, Diagnostic, Plan, Severity
 from dsgit.plan.usecase import schema_check_for
-from dsgit.undo.codes import undo_diagnostic
+from dsgit.plan.codes import diagnostic
 
 __all__ = ["finish_plan", "schema_warnings"]
 
@@ -42,7 +42,7 @@ def schema_warnings(
         if problems:
             pointers = ", ".join(sorted({p.pointer or "/" for p in problems})[:5])
             found.setdefault(address, []).append(
-                undo_diagnostic(
+                diagnostic(
                     "DSP042",
                     f"{address}: the value written back fails the current schema "
                     f"{want.policy.schema} at {pointers}",

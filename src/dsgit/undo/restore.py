@@ -31,7 +31,7 @@ from dsgit.plan.live import ScopeKey, ScopeListing
 from dsgit.plan.model import Action, Diagnostic, Plan, format_time
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.undo.codes import undo_diagnostic
+from dsgit.plan.codes import diagnostic
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_at, read_now
@@ -80,7 +80,7 @@ def _chosen_stores(
         skipped = sorted(declared_ordered)
     for name in skipped:
         notes.append(
-            undo_diagnostic(
+            diagnostic(
                 "DSP044",
                 f"ordered:{name}: ordered data stores keep no revisions and are not restored",
                 store=f"ordered:{name}",

@@ -37,7 +37,7 @@ from dsgit.plan.live import LiveValue
 from dsgit.plan.model import Action, Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.undo.codes import undo_diagnostic
+from dsgit.plan.codes import diagnostic
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_now
@@ -151,7 +151,7 @@ def plan_revert(
         image = images.get(address)
         if image is None or (image.exists and image.data is None):
             plan_notes.append(
-                undo_diagnostic(
+                diagnostic(
                     "DSP041",
                     f"{address}: apply {run.apply_id} wrote this entry but kept no pre-image of "
                     "it; it cannot be reverted",
@@ -168,7 +168,7 @@ def plan_revert(
             if data is not None:
                 entries[address] = DesiredEntry(address, data, replace(policy, counters=("*",)))
                 notes.setdefault(address, []).append(
-                    undo_diagnostic(
+                    diagnostic(
                         "DSP043",
                         f"{address}: apply {run.apply_id} incremented it by "
                         f"{record.increment:+d}; reverted by {-(record.increment or 0):+d}, "
@@ -249,7 +249,7 @@ def _changed_note(
             what += " outside dsgit)"
     else:
         what = f"changed since (live value {live.value})"
-    return undo_diagnostic(
+    return diagnostic(
         "DSP040",
         f"{address}: {what}; reverting apply {run.apply_id} would overwrite that later write",
         address=str(address),

@@ -22,7 +22,7 @@ from dsgit.plan.model import Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.plan.usecase import PlanRequest, make_plan
 from dsgit.remote.api import OpenCloudApi
-from dsgit.undo.codes import undo_diagnostic
+from dsgit.plan.codes import diagnostic
 from dsgit.undo.finish import finish_plan
 
 __all__ = ["left_live", "plan_rollback"]
@@ -76,7 +76,7 @@ def plan_rollback(
             shown = ", ".join(str(a) for a in kept[:_EXAMPLES])
             more = ", ..." if len(kept) > _EXAMPLES else ""
             notes.append(
-                undo_diagnostic(
+                diagnostic(
                     "DSP045",
                     f"{len(kept)} entries declared now are not declared at {commit[:12]} and "
                     f"stay live as they are: {shown}{more}",
