@@ -64,7 +64,20 @@ def ok(repo: Path, *args: str) -> str:
 def test_ls_lists_data_stores(repo: Path) -> None:
     assert ok(repo, "ls").splitlines() == ["Bans", "DATA/12345", "PlayerData"]
     listed = json.loads(ok(repo, "ls", "--format", "json", "--prefix", "DATA"))
-    assert [item["id"] for item in listed] == ["DATA/12345"]
+    assert [(item["id"], item["state"]) for item in listed] == [("DATA/12345", "ACTIVE")]
+
+
+def test_ls_deleted_stores(repo: Path) -> None:
+    env = load_project_config(repo).environment("local")
+    with open_client(env) as client:
+        client.delete_data_store("Bans")
+    assert ok(repo, "ls").splitlines() == ["DATA/12345", "PlayerData"]
+    lines = ok(repo, "ls", "--deleted").splitlines()
+    assert lines[0].startswith("Bans\t(deleted, purged at ")
+    states = {
+        i["id"]: i["state"] for i in json.loads(ok(repo, "ls", "--deleted", "--format", "json"))
+    }
+    assert states == {"Bans": "DELETED", "DATA/12345": "ACTIVE", "PlayerData": "ACTIVE"}
 
 
 def test_ls_other_environment_is_another_universe(repo: Path) -> None:

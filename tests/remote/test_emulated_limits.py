@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsgit.config import Budget
 from dsgit.emulator import Emulator, FaultSpec
@@ -147,3 +149,28 @@ def test_injected_429_bursts_are_ridden_out() -> None:
         for i in range(30):
             client.update_entry("S", f"k{i}", EntryData(i), allow_missing=True)
         assert sum(1 for _ in client.list_keys("S")) == 30
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=100_000))
+def test_any_fault_sequence_applies_each_write_exactly_once(seed: int) -> None:
+    client, emulator = faulty_client(f"lost=0.3,error=0.1,timeout=0.1,seed={seed}")
+    with client:
+        live = client.update_entry("S", "k", EntryData(0), allow_missing=True)
+        for step in range(1, 6):
+            live = client.update_entry("S", "k", EntryData(step), etag=live.etag)
+        emulator.faults = None
+        assert len(list(client.list_revisions("S", "k"))) == 6
+        assert client.get_entry("S", "k").value == 5  # type: ignore[union-attr]
+
+
+def test_data_store_delete_and_undelete_converge_under_lost_answers() -> None:
+    client, emulator = faulty_client("lost=0.4,seed=9")
+    with client:
+        emulator.faults = None
+        client.create_entry("Doomed", "k", EntryData(1))
+        emulator.faults = FaultSpec.parse("lost=0.4,seed=9")
+        assert client.delete_data_store("Doomed").state == "DELETED"
+        assert client.undelete_data_store("Doomed").state != "DELETED"
+        emulator.faults = None
+        assert [s.id for s in client.list_data_stores()] == ["Doomed"]

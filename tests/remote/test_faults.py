@@ -399,3 +399,25 @@ def test_backoff_grows_then_caps(router: respx.Router, make_client: Any, sleeps:
     with make_client(retry=policy) as client, pytest.raises(RemoteError):
         client.get_entry("Bans", "user/1")
     assert sleeps == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_config_revisions_stop_when_the_server_ignores_skip(
+    router: respx.Router, make_client: Any
+) -> None:
+    revisions = [{"revisionId": f"r{i}", "version": i, "message": "m"} for i in range(100)]
+    route = router.get(url__regex=r".*/repositories/InExperienceConfig/revisions").mock(
+        return_value=httpx.Response(200, json={"revisions": revisions})
+    )
+    with make_client() as client:
+        listed = list(client.list_config_revisions("InExperienceConfig"))
+    assert [r.revision_id for r in listed] == [f"r{i}" for i in range(100)]
+    assert route.call_count == 2  # the second page brought nothing new
+
+
+def test_publish_is_not_repeated_after_a_lost_answer(
+    router: respx.Router, make_client: Any
+) -> None:
+    route = router.post(url__regex=r".*/publish").mock(side_effect=httpx.ReadTimeout("lost"))
+    with make_client() as client, pytest.raises(WriteOutcomeUnknown):
+        client.publish_config("InExperienceConfig", "hash", "message")
+    assert route.call_count == 1

@@ -2,68 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import re
-import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.cli.plan_output import finish_plan, plan_output_options, render
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
 from dsgit.model.declaration import Declaration
-from dsgit.plan.io import plan_from_json, plan_to_json
-from dsgit.plan.model import Plan, Severity
+from dsgit.plan.io import plan_from_json
 from dsgit.render.drift import render_drift
-from dsgit.render.json import render_json
-from dsgit.render.markdown import render_markdown
-from dsgit.render.text import render_text, use_color
 
-__all__ = ["COMMANDS", "drift_command", "parse_expiry", "plan_command", "show_command"]
-
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_expiry(text: str) -> timedelta:
-    """``30m``, ``24h``, ``7d``."""
-    match = _DURATION.match(text.strip())
-    if match is None or int(match.group(1)) <= 0:
-        raise click.BadParameter(f"{text!r} is not a duration such as 30m, 24h or 7d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-def _expiry_option(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    return parse_expiry(value)
-
-
-def render(plan: Plan, output_format: str) -> str:
-    """The plan in ``text`` (coloured on a terminal), ``markdown`` or ``json``."""
-    if output_format == "json":
-        return render_json(plan)
-    if output_format == "markdown":
-        return render_markdown(plan)
-    return render_text(plan, color=use_color(sys.stdout))
-
-
-def write_plan_file(path: Path, plan: Plan) -> None:
-    """Write atomically: a reader never sees half a plan."""
-    data = plan_to_json(plan)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=".plan-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"cannot write the plan: {exc.strerror}", Location(str(path))) from None
+__all__ = ["COMMANDS", "drift_command", "plan_command", "show_command"]
 
 
 def _load_declaration(app: AppContext) -> Declaration:
@@ -86,39 +37,7 @@ Exit codes:
   2  changes found, with --detailed-exitcode
 """,
 )
-@env_option
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the plan file here (canonical JSON, for `dsgit apply`).",
-)
-@format_option("text", "markdown", "json")
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="ADDR",
-    help="Only addresses matching this glob (store/scope/key); repeatable.",
-)
-@click.option(
-    "--exclude",
-    "excludes",
-    multiple=True,
-    metavar="ADDR",
-    help="Leave out addresses matching this glob; repeatable.",
-)
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none."
-)
-@click.option(
-    "--expires-in",
-    default="24h",
-    show_default=True,
-    callback=_expiry_option,
-    help="How long the plan stays applicable (30m, 24h, 7d).",
-)
+@plan_output_options
 @pass_app
 def plan_command(
     app: AppContext,
@@ -145,20 +64,7 @@ def plan_command(
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
         )
-    if out is not None:
-        write_plan_file(out, plan)
-    click.echo(render(plan, output_format), nl=False)
-    if out is not None and output_format == "text":
-        click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
-    raise click.exceptions.Exit(_plan_exit(plan, detailed_exitcode))
-
-
-def _plan_exit(plan: Plan, detailed: bool) -> int:
-    if any(diag.severity is Severity.ERROR for diag in plan.all_diagnostics):
-        return EXIT_ERROR
-    if detailed and plan.has_changes:
-        return EXIT_CHANGES
-    return EXIT_OK
+    finish_plan(plan, out, output_format, detailed_exitcode)
 
 
 @click.command("show", help="Render a saved plan file (checks its digest: exit 4 if edited).")

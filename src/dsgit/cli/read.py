@@ -59,7 +59,8 @@ def _stream_json_array(items: Iterable[Any]) -> None:
 def _store_json(info: DataStoreInfo) -> dict[str, Any]:
     return {
         "id": info.id,
-        "state": info.state,
+        # Listings name the state of deleted stores only; the others are active.
+        "state": info.state or "ACTIVE",
         "createTime": info.create_time,
         "expireTime": info.expire_time,
     }

@@ -6,27 +6,20 @@ any other, and takes the output options of ``dsgit plan``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from dsgit.cli.context import AppContext, env_option, format_option, pass_app
-from dsgit.cli.plan import parse_expiry, render, write_plan_file
-from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from dsgit.plan.model import Plan, Severity
+from dsgit.cli.context import AppContext, pass_app
+from dsgit.cli.plan_output import finish_plan, plan_output_options
 
 __all__ = [
     "COMMANDS",
-    "plan_output_options",
     "restore_command",
     "revert_command",
     "rollback_command",
 ]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 _EXIT_HELP = """
 \b
@@ -35,65 +28,6 @@ Exit codes:
   1  error (including error diagnostics: failed listings or reads)
   2  changes found, with --detailed-exitcode
 """
-
-
-def _expiry(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    return parse_expiry(value)
-
-
-def plan_output_options(function: F) -> F:
-    """The options every plan-making command shares with ``dsgit plan``."""
-    decorators = [
-        env_option,
-        click.option(
-            "-o",
-            "--out",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Write the plan file here (canonical JSON, for `dsgit apply`).",
-        ),
-        format_option("text", "markdown", "json"),
-        click.option(
-            "--target",
-            "targets",
-            multiple=True,
-            metavar="ADDR",
-            help="Only addresses matching this glob (store/scope/key); repeatable.",
-        ),
-        click.option(
-            "--exclude",
-            "excludes",
-            multiple=True,
-            metavar="ADDR",
-            help="Leave out addresses matching this glob; repeatable.",
-        ),
-        click.option(
-            "--detailed-exitcode",
-            is_flag=True,
-            help="Exit 2 when the plan has changes, 0 when none.",
-        ),
-        click.option(
-            "--expires-in",
-            default="24h",
-            show_default=True,
-            callback=_expiry,
-            help="How long the plan stays applicable (30m, 24h, 7d).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
-
-
-def _finish(plan: Plan, out: Path | None, output_format: str, detailed: bool) -> None:
-    if out is not None:
-        write_plan_file(out, plan)
-    click.echo(render(plan, output_format), nl=False)
-    if out is not None and output_format == "text":
-        click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
-    if any(diag.severity is Severity.ERROR for diag in plan.all_diagnostics):
-        raise click.exceptions.Exit(EXIT_ERROR)
-    raise click.exceptions.Exit(EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK)
 
 
 @click.command(
@@ -139,7 +73,7 @@ def rollback_command(
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
         )
-    _finish(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, out, output_format, detailed_exitcode)
 
 
 @click.command(
@@ -209,7 +143,7 @@ def revert_command(
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
         )
-    _finish(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, out, output_format, detailed_exitcode)
 
 
 @click.command(
@@ -284,7 +218,7 @@ def restore_command(
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
         )
-    _finish(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, out, output_format, detailed_exitcode)
 
 
 COMMANDS = [rollback_command, revert_command, restore_command]

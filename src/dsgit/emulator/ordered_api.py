@@ -2,7 +2,7 @@
 (``/ordered-data-stores/v1/.../orderedDataStores``): one implementation, two dialects.
 
 v1 names its query parameters in snake_case (``max_page_size``, ``page_token``, ``order_by``,
-``allow_missing``); both spellings are accepted on both versions, as the gateway does.
+``allow_missing``); :mod:`params` maps every spelling to the camelCase one read here.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ class Dialect:
     def list(self, call: Call) -> Response:
         store = check_name(call.param("ds"))
         scope = check_scope(call.param("scope"))
-        descending = order_descending(_first(call, "orderBy", "order_by"))
+        descending = order_descending(_first(call, "orderBy"))
         low, high = value_range(_first(call, "filter"))
-        size = page_size(_first(call, "maxPageSize", "max_page_size"), 10, 100)
+        size = page_size(_first(call, "maxPageSize"), 10, 100)
         fingerprint = (call.universe, store, scope, descending, low, high)
-        cursor = decode_token(_first(call, "pageToken", "page_token"), fingerprint)
+        cursor = decode_token(_first(call, "pageToken"), fingerprint)
         rows = call.state.ordered.list(
             call.universe,
             store,
@@ -114,7 +114,7 @@ class Dialect:
         if "value" not in body:
             raise invalid("value is required")
         value = ordered_value(body["value"])
-        allow_missing = flag(dict(call.query), "allowMissing", "allow_missing")
+        allow_missing = flag(dict(call.query), "allowMissing")
 
         def decide(current: int | None) -> int:
             if current is None and not allow_missing:

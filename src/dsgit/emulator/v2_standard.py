@@ -123,10 +123,10 @@ def _store_json(universe: int, info: StoreInfo, *, full: bool) -> dict[str, Any]
 
 def list_data_stores(call: Call) -> Response:
     prefix = id_prefix(call.query.get("filter"))
-    show_deleted = flag(dict(call.query), "showDeleted", "show_deleted")
-    size = page_size(call.query.get("maxPageSize") or call.query.get("max_page_size"), 10, 100)
+    show_deleted = flag(dict(call.query), "showDeleted")
+    size = page_size(call.query.get("maxPageSize"), 10, 100)
     fingerprint = (call.universe, prefix, show_deleted)
-    cursor = decode_token(call.query.get("pageToken") or call.query.get("page_token"), fingerprint)
+    cursor = decode_token(call.query.get("pageToken"), fingerprint)
     stores = call.state.standard.list_stores(
         call.universe,
         call.now,
@@ -170,10 +170,10 @@ def list_entries(call: Call) -> Response:
     scope_param = call.params.get("scope")
     scope = check_scope(scope_param or DEFAULT_SCOPE)
     prefix = id_prefix(call.query.get("filter"))
-    show_deleted = flag(dict(call.query), "showDeleted", "show_deleted")
-    size = page_size(call.query.get("maxPageSize") or call.query.get("max_page_size"), 10, 256)
+    show_deleted = flag(dict(call.query), "showDeleted")
+    size = page_size(call.query.get("maxPageSize"), 10, 256)
     fingerprint = (call.universe, store, scope_param, prefix, show_deleted)
-    cursor = decode_token(call.query.get("pageToken") or call.query.get("page_token"), fingerprint)
+    cursor = decode_token(call.query.get("pageToken"), fingerprint)
     keys = call.state.standard.list_keys(
         call.universe,
         store,
@@ -259,7 +259,7 @@ def update_entry(call: Call) -> Response:
     etag = body.get("etag") or None
     if etag is not None and not isinstance(etag, str):
         raise invalid("etag must be a string")
-    allow_missing = flag(dict(call.query), "allowMissing", "allow_missing")
+    allow_missing = flag(dict(call.query), "allowMissing")
 
     def decide(current: Entry | None) -> NewRevision:
         if current is None or not current.active:
@@ -312,9 +312,9 @@ def list_revisions(call: Call) -> Response:
     store, scope, key = _names(call)
     check_key(key)
     start, end = revision_window(call.query.get("filter"))
-    size = page_size(call.query.get("maxPageSize") or call.query.get("max_page_size"), 10, 100)
+    size = page_size(call.query.get("maxPageSize"), 10, 100)
     fingerprint = (call.universe, store, scope, key, start, end)
-    cursor = decode_token(call.query.get("pageToken") or call.query.get("page_token"), fingerprint)
+    cursor = decode_token(call.query.get("pageToken"), fingerprint)
     latest, revisions = call.state.standard.list_revisions(
         call.universe,
         store,

@@ -7,15 +7,19 @@ httpx requests or HTTP server requests into :class:`Request` and back.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
+from dsgit.emulator.params import canonical_query
+
 __all__ = ["JSON_TYPE", "Disposition", "Request", "Response", "json_response"]
 
 JSON_TYPE = "application/json; charset=utf-8"
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
 
 
 class Disposition(Enum):
@@ -37,16 +41,18 @@ class Request:
 
     @property
     def path(self) -> str:
-        return self.target.split("?", 1)[0]
+        """The path, without an absolute-form ``http://host`` prefix or a trailing ``/``."""
+        path = _ABSOLUTE.sub("", self.target.split("?", 1)[0].split("#", 1)[0])
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        return path or "/"
 
     @property
     def query(self) -> dict[str, str]:
-        """Query parameters, first value wins, ``+`` and escapes decoded."""
+        """Query parameters under their spec names (see :mod:`params`), first value wins,
+        ``+`` and escapes decoded."""
         _, _, text = self.target.partition("?")
-        params: dict[str, str] = {}
-        for name, value in parse_qsl(text, keep_blank_values=True):
-            params.setdefault(name, value)
-        return params
+        return canonical_query(parse_qsl(text.split("#", 1)[0], keep_blank_values=True))
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
