@@ -173,7 +173,7 @@ class TransportError(DsgitError):
 
 
 class WriteOutcomeUnknown(DsgitError):
-    """A non-idempotent write (an increment, a publish) failed ambiguously: it may have happened.
+    """A non-idempotent write (an increment) failed ambiguously: it may have happened.
 
     dsgit does not retry it, because a second attempt could apply it twice; read the entry and
     decide. ``reason`` says what went wrong.

@@ -138,3 +138,43 @@ def test_bad_lock_ttl_and_help(repo: Path, capsys: pytest.CaptureFixture[str]) -
 def test_missing_plan_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(repo, "apply", "nope.json", capsys=capsys)
     assert code == 1 and "cannot read the plan" in err
+
+
+def test_render_every_status() -> None:
+    from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
+    from dsgit.cli.apply import _render_json, _render_text
+    from dsgit.ledger import ChangeOutcome, EntryState
+    from dsgit.model.entry import Address
+    from dsgit.plan.model import Action
+
+    state = EntryState(True, "e", "r", "sha256:" + "0" * 64)
+    done = ChangeResult(
+        Address.standard("S", "a"), Action.UPDATE, ChangeOutcome.WRITTEN, "", state, state
+    )
+    pending = ChangeResult(Address.standard("S", "b"), Action.DELETE, None, "", state, state)
+    for status, expected in [
+        (ApplyStatus.COMPLETE, "Apply complete"),
+        (ApplyStatus.CONFLICT, "finished with conflicts"),
+        (ApplyStatus.PARTIAL, "stopped part way: GET /x failed: HTTP 503"),
+        (ApplyStatus.INTERRUPTED, "Apply interrupted"),
+    ]:
+        result = ApplyResult(
+            "A1",
+            "sha256:" + "1" * 64,
+            "local",
+            status,
+            (done, pending),
+            failure="GET /x failed: HTTP 503",
+            snapshot_time="2026-01-01T00:00:00.000Z",
+            resumed=True,
+            broke_lock="held by x",
+        )
+        text = _render_text(result)
+        assert (
+            expected in text
+            and "Resumed apply A1" in text
+            and "not applied: delete S/global/b" in text
+        )
+        body = json.loads(_render_json(result))
+        assert body["status"] == str(status) and body["exit_code"] == status.exit_code
+        assert body["summary"] == {"written": 1, "skipped": 0, "conflict": 0, "pending": 1}

@@ -292,3 +292,42 @@ def test_history_is_oldest_first_whatever_the_fraction_digits() -> None:
 
     ordered = entry_history(Api(), "S", "k")  # type: ignore[arg-type]
     assert [item.revision_id for item in ordered] == ["a", "b", "c"]
+
+
+def test_read_commands_against_a_served_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsgit.emulator import Emulator
+
+    emulator = Emulator(
+        db=":memory:",
+        ccu=100,
+        api_keys={
+            "k-123": frozenset(
+                {
+                    "universe-datastores.objects:list",
+                    "universe-datastores.objects:read",
+                    "universe-datastores.control:list",
+                    "universe-datastores.versions:list",
+                }
+            )
+        },
+    )
+    monkeypatch.setenv("DSGIT_SERVED_KEY", "k-123")
+    with emulator.serve(host="127.0.0.1", port=0) as server:
+        root = tmp_path / "served-repo"
+        root.mkdir()
+        (root / "dsgit.yaml").write_text(
+            "version: 1\ndefault_environment: served\nenvironments:\n  served:\n"
+            f"    universe_id: 5\n    url: {server.url}\n    api_key_env: DSGIT_SERVED_KEY\n"
+            "    budget: {ccu: 100, share: 0.5}\n",
+            encoding="utf-8",
+        )
+        assert ok(root, "ls") == ""
+        result = run(root, "get", "S", "k")
+        assert isinstance(result.exception, DsgitError)
+        assert "no entry S/global/k" in str(result.exception)
+        monkeypatch.setenv("DSGIT_SERVED_KEY", "not-the-key")
+        result = run(root, "ls")
+        assert isinstance(result.exception, DsgitError)
+        assert "HTTP 401" in str(result.exception) and "not-the-key" not in str(result.exception)

@@ -21,7 +21,13 @@ def test_list_data_stores_shape_filter_and_pages(client: httpx.Client) -> None:
     for name in ("Bans", "DATA/1", "DATA/2", "Players", "Zeta"):
         make_store(client, name)
     body = client.get(f"{V2}/data-stores").json()
-    assert body["dataStores"][0] == {"path": "universes/1/data-stores/Bans", "id": "Bans"}
+    # Every listed store carries createTime and state (rblx-open-cloud reads entry["state"]).
+    assert body["dataStores"][0] == {
+        "path": "universes/1/data-stores/Bans",
+        "createTime": "2024-07-22T19:40:35.0025200Z",
+        "state": "ACTIVE",
+        "id": "Bans",
+    }
     assert "nextPageToken" not in body
     data = client.get(f"{V2}/data-stores", params={"filter": 'id.startsWith("DATA/")'}).json()
     assert [s["id"] for s in data["dataStores"]] == ["DATA/1", "DATA/2"]
@@ -49,6 +55,7 @@ def test_delete_and_undelete_a_data_store(client: httpx.Client, clock: FakeClock
     assert shown == [
         {
             "path": "universes/1/data-stores/Old",
+            "createTime": deleted["createTime"],
             "state": "DELETED",
             "expireTime": deleted["expireTime"],
             "id": "Old",

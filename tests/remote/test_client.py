@@ -266,3 +266,20 @@ def test_configs_draft_publish_revisions_restore(client: OpenCloudClient) -> Non
     restored_hash = client.restore_config_revision("InExperienceConfig", first.revision_id)
     client.publish_config("InExperienceConfig", restored_hash, "restore")
     assert client.get_config("InExperienceConfig").entries == {"motd": "hello", "max": 3}
+
+
+def test_config_draft_partial_update_and_discard(client: OpenCloudClient) -> None:
+    first = client.overwrite_config_draft("InExperienceConfig", {"a": 1, "b": 2})
+    client.publish_config("InExperienceConfig", first.draft_hash or "", "base")
+    changed = client.update_config_draft(
+        "InExperienceConfig", {"b": 3, "a": None, "c": "new"}, draft_hash=None
+    )
+    assert changed
+    draft = client.get_config_draft("InExperienceConfig")
+    assert draft.entries == {"a": None, "b": 3, "c": "new"}  # null: the draft removes "a"
+    assert draft.draft_hash == changed
+    with pytest.raises(RemoteError):
+        client.update_config_draft("InExperienceConfig", {"b": 4}, draft_hash="stale-hash")
+    client.delete_config_draft("InExperienceConfig")
+    assert client.get_config_draft("InExperienceConfig").entries == {}
+    assert client.get_config("InExperienceConfig").entries == {"a": 1, "b": 2}

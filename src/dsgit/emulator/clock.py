@@ -31,7 +31,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DOTNET_EPOCH_TICKS = 621_355_968_000_000_000
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+    r"(?:([Zz])|([+ -])(\d{2}):?(\d{2})[Zz]?)?$"
 )
 
 
@@ -72,7 +72,14 @@ def format_offset(ticks: int) -> str:
 
 
 def parse_time(text: str) -> int:
-    """RFC 3339 text to ticks. Raises ``ValueError`` on anything else."""
+    """RFC 3339 text to ticks. Raises ``ValueError`` on anything else.
+
+    A time without an offset is read as UTC (Python's ``datetime.isoformat()`` of a naive time,
+    as rblx-open-cloud sends in revision filters); ``+0000`` is read as ``+00:00``, and a space
+    before the offset as ``+`` (an unencoded ``+`` in a query string decodes to a space), and a
+    ``Z`` after an offset is ignored (rblx-open-cloud sends ``…T00:00:00+00:00Z`` for a whole
+    second).
+    """
     match = _RFC3339.match(text.strip())
     if match is None:
         raise ValueError(f"{text!r} is not an RFC 3339 time")
@@ -81,5 +88,5 @@ def parse_time(text: str) -> int:
     moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     if match.group(9):
         offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
-        moment -= offset if match.group(9) == "+" else -offset
+        moment -= -offset if match.group(9) == "-" else offset
     return to_ticks(moment) + int(fraction)

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from dsgit.emulator.api_error import invalid
 from dsgit.emulator.limits import INT64_MAX, INT64_MIN
 
-__all__ = ["as_integer", "increment_value"]
+__all__ = ["as_integer", "from_text", "increment_value"]
+
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def from_text(value: Any) -> Any:
+    """A number sent as a JSON string (``"5"``, as protobuf's JSON mapping allows for numeric
+    fields) as that number; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if _INTEGER.match(text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
 
 
 def as_integer(value: Any, what: str, detail: str | None = None) -> int:
-    """An integral JSON number (``5`` or ``5.0``) as an int; 400 for anything else."""
+    """An integral JSON number (``5``, ``5.0`` or ``"5"``) as an int; 400 for anything else."""
+    value = from_text(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise invalid(f"{what} must be an integer", detail)
     if isinstance(value, float):

@@ -14,7 +14,7 @@ from dsgit.emulator.api_error import invalid, not_found
 from dsgit.emulator.call import Call, Handler
 from dsgit.emulator.limits import MAX_ORDERED_KEY_CHARS, check_key, check_scope, ordered_value
 from dsgit.emulator.limits import check_store_name as check_name
-from dsgit.emulator.numbers import increment_value
+from dsgit.emulator.numbers import from_text, increment_value
 from dsgit.emulator.query import (
     decode_token,
     encode_token,
@@ -100,11 +100,12 @@ class Dialect:
         body = call.body_object()
         if "value" not in body:
             raise invalid("value is required")
-        value = ordered_value(body["value"])
+        value = ordered_value(from_text(body["value"]))
 
         def decide(current: int | None) -> int:
             if current is not None:
-                raise invalid(f"entry {key!r} already exists")
+                # Roblox's exact words: rblx-open-cloud compares the message to detect this case.
+                raise invalid("Entry already exists.")
             return value
 
         return self._write(call, key, decide)
@@ -113,7 +114,7 @@ class Dialect:
         body = call.body_object()
         if "value" not in body:
             raise invalid("value is required")
-        value = ordered_value(body["value"])
+        value = ordered_value(from_text(body["value"]))
         allow_missing = flag(dict(call.query), "allowMissing")
 
         def decide(current: int | None) -> int:

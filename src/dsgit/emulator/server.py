@@ -7,9 +7,11 @@ with one ``sendall`` and Nagle off, so keep-alive clients see no delayed-ACK sta
 from __future__ import annotations
 
 import contextlib
+import gzip
 import socket
 import sys
 import threading
+import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -110,11 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         try:
-            body = self._body()
-        except ValueError:
-            self.send_error(400, "malformed request body")
+            body = _decoded(self._body(), self.headers.get("content-encoding", ""))
+        except (ValueError, OSError, EOFError, zlib.error) as exc:
+            self.send_error(400, f"malformed request body: {exc}")
             return
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        headers = {name.lower(): _header_text(value) for name, value in self.headers.items()}
         answer = self.server.emulator.handle(Request(self.command, self.path, headers, body))
         if answer.disposition is Disposition.DROP:
             self.close_connection = True
@@ -126,6 +128,30 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(answer)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+def _header_text(value: str) -> str:
+    """http.server reads header bytes as Latin-1; clients such as Node's fetch send
+    ``roblox-entry-attributes`` JSON as raw UTF-8, so such a value is read as UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """A request body sent with ``content-encoding: gzip`` or ``deflate``, inflated."""
+    coding = encoding.strip().lower()
+    if not body or coding in ("", "identity"):
+        return body
+    if coding in ("gzip", "x-gzip"):
+        return gzip.decompress(body)
+    if coding == "deflate":
+        try:
+            return zlib.decompress(body)
+        except zlib.error:
+            return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some clients send
+    raise ValueError(f"unsupported content-encoding {encoding!r}")
 
 
 class ServedEmulator:

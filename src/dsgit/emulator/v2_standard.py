@@ -109,12 +109,14 @@ def _names(call: Call) -> tuple[str, str, str]:
 
 
 # --- data stores -----------------------------------------------------------------------------
-def _store_json(universe: int, info: StoreInfo, *, full: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"path": _store_path(universe, info.name)}
-    if full:
-        body["createTime"] = format_time(info.create_time)
-    if full or info.deleted:
-        body["state"] = "DELETED" if info.deleted else "ACTIVE"
+def _store_json(universe: int, info: StoreInfo) -> dict[str, Any]:
+    """A data store, listed or answered alike: clients such as rblx-open-cloud read
+    ``state`` (and ``createTime``) from every listed store."""
+    body: dict[str, Any] = {
+        "path": _store_path(universe, info.name),
+        "createTime": format_time(info.create_time),
+        "state": "DELETED" if info.deleted else "ACTIVE",
+    }
     if info.expire_time is not None:
         body["expireTime"] = format_time(info.expire_time)
     body["id"] = info.name
@@ -136,7 +138,7 @@ def list_data_stores(call: Call) -> Response:
         limit=size + 1,
     )
     body: dict[str, Any] = {
-        "dataStores": [_store_json(call.universe, info, full=False) for info in stores[:size]]
+        "dataStores": [_store_json(call.universe, info) for info in stores[:size]]
     }
     if len(stores) > size:
         body["nextPageToken"] = encode_token([stores[size - 1].name], fingerprint)
@@ -146,14 +148,14 @@ def list_data_stores(call: Call) -> Response:
 def delete_data_store(call: Call) -> Response:
     store = check_store_name(call.param("ds"))
     info = call.state.standard.set_store_deleted(call.universe, store, call.now, deleted=True)
-    return json_response(200, _store_json(call.universe, info, full=True))
+    return json_response(200, _store_json(call.universe, info))
 
 
 def undelete_data_store(call: Call) -> Response:
     store = check_store_name(call.param("ds"))
     call.body_object(empty_ok=True)
     info = call.state.standard.set_store_deleted(call.universe, store, call.now, deleted=False)
-    return json_response(200, _store_json(call.universe, info, full=True))
+    return json_response(200, _store_json(call.universe, info))
 
 
 def snapshot(call: Call) -> Response:

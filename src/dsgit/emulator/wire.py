@@ -41,11 +41,12 @@ class Request:
 
     @property
     def path(self) -> str:
-        """The path, without an absolute-form ``http://host`` prefix or a trailing ``/``."""
-        path = _ABSOLUTE.sub("", self.target.split("?", 1)[0].split("#", 1)[0])
-        if len(path) > 1 and path.endswith("/"):
+        """The path, without an absolute-form ``http://host`` prefix or a trailing ``/``
+        (kept after ``entries``: ``entries/`` names an empty key, not the collection)."""
+        path = _ABSOLUTE.sub("", self.target.split("?", 1)[0].split("#", 1)[0]) or "/"
+        if len(path) > 1 and path.endswith("/") and not path.endswith("/entries/"):
             path = path.rstrip("/") or "/"
-        return path or "/"
+        return path
 
     @property
     def query(self) -> dict[str, str]:

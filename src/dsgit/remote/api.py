@@ -6,7 +6,8 @@ are plain (unencoded) strings here; the client quotes every path segment.
 
 Conventions:
 - iterators page lazily: nothing is held in memory beyond one page;
-- ``get_*`` return ``None`` for a missing entry (404), everything else raises ``RemoteError``;
+- ``get_*`` return ``None`` for a missing entry (404, or a soft-deleted one / a tombstone
+  revision), everything else raises ``RemoteError``;
 - writes take an optional ``etag``: the write happens only if the live etag still matches,
   otherwise ``PreconditionFailed`` is raised and nothing is written;
 - ``*_many`` methods run requests concurrently within the rate budget and yield results in
@@ -15,7 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -209,6 +210,20 @@ class OpenCloudApi(Protocol):
     ) -> ConfigRepository: ...
 
     def publish_config(self, repository: str, draft_hash: str, message: str) -> None: ...
+
+    def update_config_draft(
+        self,
+        repository: str,
+        changes: Mapping[str, JSONValue],
+        *,
+        draft_hash: str | None = None,
+    ) -> str:
+        """Change some draft keys (``None`` removes one); returns the new draft hash."""
+        ...
+
+    def delete_config_draft(self, repository: str, *, draft_hash: str | None = None) -> str:
+        """Discard the draft; returns the new draft hash."""
+        ...
 
     def list_config_revisions(self, repository: str) -> Iterator[ConfigRevision]: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from dsgit.model.entry import JSONValue
 from dsgit.remote import parse
@@ -30,6 +30,7 @@ class ConfigsRepositories:
         return self._session.parse("GET", path, parse.config_repository, body)
 
     def get_config_draft(self, repository: str) -> ConfigRepository:
+        """The draft's pending changes (a ``None`` value: the draft removes that key)."""
         path = P.configs_path(self.universe_id, repository, "/draft")
         body = self._session.call("GET", path, _CONFIGS)
         return self._session.parse("GET", path, parse.config_repository, body, draft=True)
@@ -42,10 +43,64 @@ class ConfigsRepositories:
         draft = self._session.parse("PUT", path, parse.draft_hash, body)
         return ConfigRepository(dict(entries), draft)
 
+    def update_config_draft(
+        self,
+        repository: str,
+        changes: Mapping[str, JSONValue],
+        *,
+        draft_hash: str | None = None,
+    ) -> str:
+        """Change some keys of the draft (``None`` removes a key); returns the new draft hash.
+
+        With ``draft_hash`` the edit happens only if the draft is still that one.
+        """
+        path = P.configs_path(self.universe_id, repository, "/draft")
+        payload: dict[str, object] = {"entries": dict(changes)}
+        if draft_hash is not None:
+            payload["draftHash"] = draft_hash
+
+        def verify() -> str | None:
+            draft = self.get_config_draft(repository)
+            # A draft lists its changes; a removal shows as null (or not at all).
+            landed = all(draft.entries.get(key) == value for key, value in changes.items())
+            moved = draft_hash is None or draft.draft_hash != draft_hash
+            return (draft.draft_hash or "") if landed and moved else None
+
+        body = self._session.call(
+            "PATCH", path, _CONFIGS, body=payload, safety=Safety.VERIFIED, verify=verify
+        )
+        if isinstance(body, str):
+            return body
+        return self._session.parse("PATCH", path, parse.draft_hash, body)
+
+    def delete_config_draft(self, repository: str, *, draft_hash: str | None = None) -> str:
+        """Discard the draft (back to the published values); returns the new draft hash."""
+        path = P.configs_path(self.universe_id, repository, "/draft")
+        payload = {"draftHash": draft_hash} if draft_hash is not None else {}
+
+        def verify() -> str | None:
+            draft = self.get_config_draft(repository)  # a discarded draft has no changes
+            return (draft.draft_hash or "") if not draft.entries else None
+
+        body = self._session.call(
+            "DELETE", path, _CONFIGS, body=payload, safety=Safety.VERIFIED, verify=verify
+        )
+        if isinstance(body, str):
+            return body
+        return self._session.parse("DELETE", path, parse.draft_hash, body)
+
     def publish_config(self, repository: str, draft_hash: str, message: str) -> None:
         path = P.configs_path(self.universe_id, repository, "/publish")
         payload = {"draftHash": draft_hash, "message": message, "deploymentStrategy": "Immediate"}
-        self._session.call("POST", path, _CONFIGS, body=payload, safety=Safety.UNSAFE)
+
+        def verify() -> bool | None:
+            # Publishing empties the draft; a draft still holding changes was not published
+            # (and if someone else changed it, the retry fails on the stale draft hash).
+            return True if not self.get_config_draft(repository).entries else None
+
+        self._session.call(
+            "POST", path, _CONFIGS, body=payload, safety=Safety.VERIFIED, verify=verify
+        )
 
     def list_config_revisions(self, repository: str) -> Iterator[ConfigRevision]:
         path = P.configs_path(self.universe_id, repository, "/revisions")

@@ -5,7 +5,7 @@ jitter, waiting at least what ``Retry-After`` asks. A failure is *ambiguous* whe
 have reached the service (a 5xx, a read timeout, a connection lost after sending): a write that
 failed that way may have happened. Before retrying such a write the caller's ``verify`` reads
 the entry; if the write shows there, it is not sent again. Writes that cannot be verified
-(increments, publishes) are never retried after an ambiguous failure: they raise
+(increments) are never retried after an ambiguous failure: they raise
 ``WriteOutcomeUnknown``.
 """
 
@@ -54,7 +54,7 @@ class Safety(Enum):
 
     IDEMPOTENT = "idempotent"  # reads, listings, overwrites of a whole draft: retry freely
     VERIFIED = "verified"  # writes whose effect a read can show: verify, then retry
-    UNSAFE = "unsafe"  # increments, publishes: never retried once ambiguous
+    UNSAFE = "unsafe"  # increments: never retried once ambiguous
 
 
 class Retryable(Exception):
