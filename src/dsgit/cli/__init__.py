@@ -1,5 +1,5 @@
 """The command line: thin click commands over use-case functions.
 
-Every module in this package that defines ``COMMANDS`` (a list of click commands or groups) is
-registered on the ``dsgit`` group by :mod:`dsgit.cli.main`; adding a command is adding a module.
+Each command lives in a module here that lists it in ``COMMANDS``; ``dsgit.cli.main`` maps
+command names to modules (``COMMAND_MODULES``) and imports a module only when its command runs.
 """

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import sys
 from pathlib import Path
 
 import click
 
-import dsgit.cli
 from dsgit import __version__
 from dsgit.cli.context import AppContext
 from dsgit.errors import EXIT_ERROR, EXIT_INTERRUPTED, DsgitError
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMAND_MODULES", "LazyGroup", "cli", "main"]
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -30,7 +28,47 @@ Exit codes:
 """
 
 
+# Command name -> module of dsgit.cli defining it (in its COMMANDS). Modules load only when
+# their command runs, so `dsgit ls` does not import the planner, the emulator and the crypto.
+COMMAND_MODULES: dict[str, str] = {
+    "apply": "apply",
+    "audit": "audit",
+    "drift": "plan",
+    "emulator": "emulator",
+    "get": "read",
+    "history": "read",
+    "import": "importing",
+    "init": "init",
+    "ls": "read",
+    "plan": "plan",
+    "restore": "undo",
+    "revert": "undo",
+    "rollback": "undo",
+    "secrets": "secrets",
+    "show": "plan",
+    "validate": "validate",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"dsgit.cli.{module_name}")
+        for command in getattr(module, "COMMANDS", ()):
+            if command.name == cmd_name:
+                return command  # type: ignore[no-any-return]
+        return None
+
+
 @click.group(
+    cls=LazyGroup,
     help="Roblox DataStores as code: plan, review, apply, audit and undo.\n\n" + EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -53,16 +91,6 @@ def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
         except OSError as exc:
             raise click.UsageError(f"cannot change to {directory}: {exc.strerror}") from None
     ctx.obj = AppContext(cwd=Path.cwd(), debug=debug)
-
-
-def _register_commands() -> None:
-    for module_info in sorted(pkgutil.iter_modules(dsgit.cli.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"dsgit.cli.{module_info.name}")
-        for command in getattr(module, "COMMANDS", ()):
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
