@@ -281,3 +281,16 @@ def test_signed_apply_records_verify(world: World) -> None:
     world.apply(world.plan(declaration), declaration, signer=signer)
     report = verify_ledger(world.root, require_signatures=True)
     assert report.ok and report.signed == report.records == 2
+
+
+def test_a_damaged_ledger_refuses_before_writing(world: World) -> None:
+    from dsgit.errors import ConfigError
+    from dsgit.ledger.file import LEDGER_FILE
+
+    path = world.root / LEDGER_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text('{"v":1,"seq":0')  # torn last line
+    declaration = declaration_of({PLAYER: EntryData(1)})
+    with pytest.raises(ConfigError, match="incomplete"):
+        world.apply(world.plan(declaration), declaration)
+    assert world.live(PLAYER) is None

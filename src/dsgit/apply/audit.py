@@ -32,7 +32,7 @@ def append_apply_records(
 ) -> None:
     recorded: set[str] = set()
     statuses: set[str] = set()
-    for record in ledger.records():
+    for record in ledger.records(skip_malformed=True):
         body = record.body
         if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
             recorded.add(body.address)

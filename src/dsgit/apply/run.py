@@ -167,6 +167,7 @@ def apply_plan(
         approvals=deps.approvals,
     )
     steps = prepare_steps(plan, deps.declaration, deps.keyring)
+    Ledger(deps.root).check_appendable()  # a damaged ledger refuses now, not after the writes
     with Journal(journal_path(deps.root, plan.digest)) as journal:
         state = journal.state
         finished = {

@@ -102,7 +102,7 @@ class Emulator:
                 allowed = ", ".join(sorted(route.methods))
                 raise not_found(f"{request.method} is not served on this path (use {allowed})")
             family = operation.family
-            granted = self._auth.check(operation, request.header("x-api-key"))
+            granted = self._auth.check(operation, _api_key(request))
             universe = _universe(params["u"])
             now = to_ticks(self._clock())
             self._throttle(universe, operation.rate, now)
@@ -235,6 +235,16 @@ class Emulator:
 
 def injector_hang(injector: FaultInjector | None) -> float:
     return injector.spec.hang if injector is not None else 0.0
+
+
+def _api_key(request: Request) -> str | None:
+    """``x-api-key``, or an OAuth-style ``Authorization: Bearer <key>`` (rblx-open-cloud and
+    openblox send the latter for OAuth tokens): both are checked against the same keys."""
+    key = request.header("x-api-key")
+    if key:
+        return key
+    scheme, _, token = (request.header("authorization") or "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _universe(text: str) -> int:

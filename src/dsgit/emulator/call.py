@@ -13,7 +13,9 @@ from dsgit.emulator.ordered import OrderedState
 from dsgit.emulator.standard import StandardState
 from dsgit.emulator.wire import Request, Response
 
-__all__ = ["Call", "Handler", "State"]
+__all__ = ["UTF8_BOM", "Call", "Handler", "State"]
+
+UTF8_BOM = b"\xef\xbb\xbf"  # some .NET and Windows clients start JSON bodies with it
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Call:
 
     def body_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
         """The JSON object in the body; 400 if it is not one."""
-        raw = self.request.body
+        raw = self.request.body.removeprefix(UTF8_BOM)
         if not raw.strip():
             if empty_ok:
                 return {}
@@ -54,6 +56,13 @@ class Call:
         if not isinstance(body, dict):
             raise invalid("request body must be a JSON object")
         return body
+
+    @staticmethod
+    def body_id(body: dict[str, Any]) -> str:
+        """The ``id`` of a create sent in the body instead of the query (the field is
+        read-only in the schema, but clients that post a whole entry object carry it)."""
+        ident = body.get("id")
+        return ident if isinstance(ident, str) else ""
 
 
 Handler = Callable[[Call], Response]

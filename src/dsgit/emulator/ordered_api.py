@@ -96,8 +96,8 @@ class Dialect:
         return json_response(200, self._entry(call, store, scope, ident, value))
 
     def create(self, call: Call) -> Response:
-        key = _first(call, "id") or ""
         body = call.body_object()
+        key = _first(call, "id") or call.body_id(body)
         if "value" not in body:
             raise invalid("value is required")
         value = ordered_value(from_text(body["value"]))

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from dsgit.emulator.api_error import invalid, not_found
-from dsgit.emulator.call import Call
+from dsgit.emulator.call import UTF8_BOM, Call
 from dsgit.emulator.clock import format_time, parse_time
 from dsgit.emulator.limits import (
     check_key,
@@ -181,7 +181,7 @@ def set_entry(call: Call) -> Response:
     if given_md5 and given_md5.strip() != content_md5(raw):
         raise invalid("content-md5 does not match the body", "ChecksumMismatch")
     try:
-        value = encode_value(json.loads(raw))
+        value = encode_value(json.loads(raw.removeprefix(UTF8_BOM)))
     except (ValueError, RecursionError):
         raise invalid("the body is not valid JSON", "ContentNotJson") from None
     users, attributes = _metadata(call)

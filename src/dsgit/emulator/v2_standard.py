@@ -241,8 +241,9 @@ def create_entry(call: Call) -> Response:
     scope = check_scope(call.params.get("scope") or DEFAULT_SCOPE)
     if scope == "-":
         raise invalid("the wildcard scope '-' is only valid when listing entries")
-    key = check_key(call.query.get("id") or "")
-    value, users, attributes = _write_fields(call.body_object())
+    body = call.body_object()
+    key = check_key(call.query.get("id") or call.body_id(body))
+    value, users, attributes = _write_fields(body)
 
     def decide(current: Entry | None) -> NewRevision:
         if current is not None and current.active:

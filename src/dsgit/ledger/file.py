@@ -77,6 +77,15 @@ class Ledger:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return written
 
+    def check_appendable(self) -> None:
+        """Raise ``ConfigError`` now if the last record is damaged (appending would fail later)."""
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            self._tail(handle)
+
     def _tail(self, handle: IO[bytes]) -> tuple[int, str]:
         """``(seq, prev)`` for the next record: after the last line of the file."""
         size = handle.seek(0, os.SEEK_END)
@@ -125,13 +134,23 @@ class Ledger:
             for number, text in enumerate(handle, start=1):
                 yield number, text.rstrip("\n")
 
-    def records(self) -> Iterator[LedgerRecord]:
-        """Every record, parsed (not verified: see :mod:`dsgit.ledger.verify`)."""
+    def records(self, *, skip_malformed: bool = False) -> Iterator[LedgerRecord]:
+        """Every record, parsed (not verified: see :mod:`dsgit.ledger.verify`).
+
+        A malformed line raises ``ConfigError`` naming it, or is passed over with
+        ``skip_malformed`` (``audit verify`` still reports it).
+        """
         for number, text in self.lines():
             try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"ledger record is not JSON: {exc.msg}", Location(LEDGER_FILE, number)
-                ) from None
-            yield record_from_json(data, file=LEDGER_FILE, line=number)
+                try:
+                    data = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ConfigError(
+                        f"ledger record is not JSON: {exc.msg}", Location(LEDGER_FILE, number)
+                    ) from None
+                record = record_from_json(data, file=LEDGER_FILE, line=number)
+            except ConfigError:
+                if skip_malformed:
+                    continue
+                raise
+            yield record

@@ -108,6 +108,9 @@ class GitSource:
     def __init__(self, tree: Any, prefix: str = "") -> None:
         self._tree = tree
         self._prefix = prefix.strip("/")
+        # path -> blob, filled by files(): looking a path up in the tree parses every tree on
+        # the way again, which is quadratic for a scope folder of thousands of entries
+        self._blobs: dict[str, Any] = {}
 
     def _full(self, path: str) -> str:
         return f"{self._prefix}/{path}" if self._prefix else path
