@@ -230,3 +230,26 @@ def test_any_names_round_trip_through_the_layout(
     }
     if not reading.errors:  # folders may still collide by case across stores or scopes
         assert declared == entries
+
+
+def test_commit_reads_the_same_with_or_without_batch_prefetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repository = git.Repo.init(tmp_path)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    files = {"dsgit.yaml": CONFIG}
+    files.update({f"datastores/S/global/k{n}.yaml": f"value: {{n: {n}}}\n" for n in range(30)})
+    files["ordered/O/global.yaml"] = "a: 1\nb: 2\n"
+    write(tmp_path, files)
+    repository.index.add(list(files))
+    commit = repository.index.commit("many").hexsha
+    batched = load_declaration_at(tmp_path, commit)
+    import dsgit.repo.source
+
+    monkeypatch.setattr(dsgit.repo.source, "PREFETCH_BYTES", 0)
+    one_by_one = load_declaration_at(tmp_path, commit)
+    assert batched == one_by_one
+    assert batched.source.digest == load_declaration(tmp_path).source.digest
+    assert batched.data(Address.standard("S", "k29")).value == {"n": 29}  # type: ignore[union-attr]

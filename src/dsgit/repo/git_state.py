@@ -53,4 +53,4 @@ def commit_source(root: Path, commit: str) -> tuple[GitSource, str]:
         resolved = repo.commit(commit)
     except (git.BadName, ValueError, git.GitCommandError):
         raise ConfigError(f"unknown commit {commit!r}") from None
-    return GitSource(resolved.tree, _prefix(repo, root)), resolved.hexsha
+    return GitSource(repo, resolved.hexsha, _prefix(repo, root)), resolved.hexsha

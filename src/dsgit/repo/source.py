@@ -7,7 +7,9 @@ and anything that is not a regular file are reported, never followed.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +21,7 @@ from dsgit.errors import ConfigError
 __all__ = ["FileType", "GitSource", "RepoSource", "SourceFile", "WorktreeSource"]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a value is at most 4 MiB characters; leave room for YAML
+PREFETCH_BYTES = 256 * 1024 * 1024  # read a commit's folder in one batch below this size
 
 
 class FileType(StrEnum):
@@ -100,58 +103,100 @@ def _type(mode: int) -> FileType:
 
 
 class GitSource:
-    """The files of one commit, read from git objects through GitPython (no checkout).
+    """The files of one commit, read from git objects (no checkout).
 
-    ``prefix`` is the repository root's path inside the git work tree ('' at the top).
+    ``repo`` is a GitPython ``Repo``; ``prefix`` is the repository root's path inside the git
+    work tree ('' at the top). A folder is listed with one ``git ls-tree -r -l`` (path, mode,
+    object and size at once) and blobs are read through git's persistent ``cat-file``: looking
+    paths up tree by tree would parse a scope folder of thousands of entries once per entry.
     """
 
-    def __init__(self, tree: Any, prefix: str = "") -> None:
-        self._tree = tree
+    def __init__(self, repo: Any, commit: str, prefix: str = "") -> None:
+        self._repo = repo
+        self._commit = commit
         self._prefix = prefix.strip("/")
-        # path -> blob, filled by files(): looking a path up in the tree parses every tree on
-        # the way again, which is quadratic for a scope folder of thousands of entries
-        self._blobs: dict[str, Any] = {}
+        self._objects: dict[str, str] = {}  # path -> object id, filled by files() and kind()
+        self._contents: dict[str, bytes] = {}  # object id -> bytes, prefetched by files()
 
     def _full(self, path: str) -> str:
         return f"{self._prefix}/{path}" if self._prefix else path
 
-    def _object(self, path: str) -> Any | None:
-        try:
-            return self._tree[self._full(path)]
-        except KeyError:
-            return None
+    def _ls_tree(self, path: str, *, recursive: bool) -> list[tuple[str, FileType, str, int]]:
+        flags = ["-r", "-l", "-z"] if recursive else ["-l", "-z"]
+        raw: bytes = self._repo.git.ls_tree(
+            *flags, "--full-tree", self._commit, "--", self._full(path), stdout_as_string=False
+        )
+        cut = len(self._prefix) + 1 if self._prefix else 0
+        found = []
+        for record in raw.split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, kind, object_id, size = meta.split()
+            if kind == b"tree":
+                continue
+            file_type = FileType.OTHER
+            if kind == b"blob":
+                file_type = FileType.SYMLINK if mode == b"120000" else FileType.FILE
+            relative = name.decode("utf-8", errors="replace")[cut:]
+            found.append(
+                (relative, file_type, object_id.decode(), int(size) if size.isdigit() else 0)
+            )
+        return found
 
     def kind(self, path: str) -> FileType | None:
-        item = self._object(path)
-        if item is None:
-            return None
-        return _git_type(item)
+        for relative, file_type, object_id, _size in self._ls_tree(path, recursive=False):
+            if relative == path:
+                self._objects[path] = object_id
+                return file_type
+        return None
 
     def files(self, top: str) -> Iterator[SourceFile]:
-        item = self._object(top)
-        if item is None:
-            return
-        if item.type != "tree":
-            yield SourceFile(top, _git_type(item))
-            return
-        cut = len(self._prefix) + 1 if self._prefix else 0
-        found = [
-            SourceFile(blob.path[cut:], _git_type(blob), blob.size if blob.type == "blob" else 0)
-            for blob in item.traverse()
-            if blob.type != "tree"
-        ]
+        found = []
+        for relative, file_type, object_id, size in self._ls_tree(top, recursive=True):
+            if relative != top and not relative.startswith(top + "/"):
+                continue
+            self._objects[relative] = object_id
+            found.append(SourceFile(relative, file_type, size))
         found.sort(key=lambda entry: entry.path)
+        wanted = [f for f in found if f.type is FileType.FILE and f.size <= MAX_FILE_BYTES]
+        if sum(f.size for f in wanted) <= PREFETCH_BYTES:
+            self._prefetch([self._objects[f.path] for f in wanted])
         yield from found
 
+    def _prefetch(self, object_ids: list[str]) -> None:
+        """Read many blobs with one ``git cat-file --batch`` instead of a round trip each."""
+        git = shutil.which("git")
+        if git is None or not object_ids:
+            return
+        result = subprocess.run(
+            [git, "--git-dir", str(self._repo.git_dir), "cat-file", "--batch"],
+            input="".join(f"{object_id}\n" for object_id in object_ids).encode(),
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            return  # read() falls back to one object at a time
+        out, position = result.stdout, 0
+        while position < len(out):
+            header_end = out.index(b"\n", position)
+            parts = out[position:header_end].split()
+            if len(parts) != 3:  # "<id> missing": leave it to read()
+                position = header_end + 1
+                continue
+            size = int(parts[2])
+            start = header_end + 1
+            self._contents[parts[0].decode()] = out[start : start + size]
+            position = start + size + 1
+
     def read(self, path: str) -> bytes:
-        item = self._object(path)
-        if item is None:
+        object_id = self._objects.get(path)
+        if object_id is None and self.kind(path) is not None:
+            object_id = self._objects.get(path)
+        if object_id is None:
             raise ConfigError(f"{path} is not in the commit")
-        data: bytes = item.data_stream.read()
+        prefetched = self._contents.pop(object_id, None)
+        if prefetched is not None:
+            return prefetched
+        data: bytes = self._repo.odb.stream(bytes.fromhex(object_id)).read()
         return data
-
-
-def _git_type(item: Any) -> FileType:
-    if item.type == "blob":
-        return FileType.SYMLINK if item.mode == 0o120000 else FileType.FILE
-    return FileType.OTHER
