@@ -106,6 +106,22 @@ def test_canonical_query_first_value_wins_and_keeps_unknown_names() -> None:
     assert both == {"cursor": "c", "pageToken": "p"}
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["maxPageSize", "pageToken", "showDeleted", "datastoreName", "entryKey"]),
+    st.lists(st.booleans(), min_size=20, max_size=20),
+    st.booleans(),
+)
+def test_any_case_or_snake_spelling_maps_to_the_spec_name(
+    name: str, upper: list[bool], snake: bool
+) -> None:
+    spelled = "".join(
+        ("_" + c.lower() if snake and c.isupper() else c) for c in name
+    )  # camelCase -> snake_case
+    spelled = "".join(c.upper() if up else c.lower() for c, up in zip(spelled, upper, strict=False))
+    assert canonical_query([(spelled, "v")])[name] == "v"
+
+
 # --- times as clients format them -------------------------------------------------------------
 def test_revision_filter_with_naive_and_offset_times(client: httpx.Client) -> None:
     client.post(entries_url("S"), params={"id": "k"}, json={"value": 1})

@@ -141,3 +141,11 @@ def test_http_1_0_and_absolute_form_targets(served: ServedEmulator) -> None:
     answer = _raw(served, (absolute + "Connection: close\r\n\r\n").encode())
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["value"] == 3
+
+
+def test_raw_utf8_in_the_request_target(served: ServedEmulator) -> None:
+    _request(served, "POST", entries_url("Ünï") + "?id=%C3%BC", b'{"value": 5}')
+    target = "/cloud/v2/universes/1/data-stores/Ünï/scopes/global/entries/ü".encode()
+    answer = _raw(served, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["id"] == "ü"

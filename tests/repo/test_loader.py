@@ -155,6 +155,21 @@ def test_reading_a_commit_without_checkout(tmp_path: Path) -> None:
     assert (root / "datastores/S/global/k.yaml").read_text() == "value: 99\n"  # no checkout
 
 
+def test_only_declaration_files_make_the_tree_dirty(tmp_path: Path) -> None:
+    repository = git.Repo.init(tmp_path)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    repository.index.add(["dsgit.yaml", "datastores/S/global/k.yaml"])
+    repository.index.commit("first")
+    # what apply and plan leave behind is not part of the declaration
+    write(tmp_path, {"audit/ledger.jsonl": "{}\n", "plan.json": "{}", "README.md": "x"})
+    assert not load_declaration(tmp_path).source.dirty
+    write(tmp_path, {"datastores/S/global/n.yaml": "value: 2\n"})
+    assert load_declaration(tmp_path).source.dirty
+
+
 def test_errors_in_a_commit_name_the_commit(tmp_path: Path) -> None:
     repository = git.Repo.init(tmp_path)
     with repository.config_writer() as config:

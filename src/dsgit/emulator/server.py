@@ -117,7 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(400, f"malformed request body: {exc}")
             return
         headers = {name.lower(): _header_text(value) for name, value in self.headers.items()}
-        answer = self.server.emulator.handle(Request(self.command, self.path, headers, body))
+        target = _header_text(self.path)  # raw UTF-8 in a path is read as UTF-8 too
+        answer = self.server.emulator.handle(Request(self.command, target, headers, body))
         if answer.disposition is Disposition.DROP:
             self.close_connection = True
             return
@@ -131,8 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _header_text(value: str) -> str:
-    """http.server reads header bytes as Latin-1; clients such as Node's fetch send
-    ``roblox-entry-attributes`` JSON as raw UTF-8, so such a value is read as UTF-8."""
+    """http.server reads the request line and headers as Latin-1; clients such as Node's fetch
+    send ``roblox-entry-attributes`` JSON as raw UTF-8, so valid UTF-8 is read as UTF-8."""
     try:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -8,7 +8,11 @@ from typing import Any
 from dsgit.errors import ConfigError
 from dsgit.repo.source import GitSource
 
-__all__ = ["commit_source", "worktree_state"]
+__all__ = ["DECLARATION_PATHS", "commit_source", "worktree_state"]
+
+# What the declaration is read from. Other files (audit/ written by apply, plan files, README)
+# do not make a plan's source "dirty".
+DECLARATION_PATHS = ("dsgit.yaml", "datastores", "ordered", "schemas", "policies", "migrations")
 
 
 def _open(root: Path) -> Any | None:
@@ -28,7 +32,8 @@ def _prefix(repo: Any, root: Path) -> str:
 def worktree_state(root: Path) -> tuple[str | None, bool]:
     """``(HEAD commit, dirty)`` of the repository holding ``root``; ``(None, True)`` outside git.
 
-    Dirty means anything under ``root`` differs from HEAD, untracked files included.
+    Dirty means a declaration file under ``root`` (``DECLARATION_PATHS``) differs from HEAD,
+    untracked files included.
     """
     repo = _open(root)
     if repo is None or repo.working_tree_dir is None:
@@ -37,9 +42,10 @@ def worktree_state(root: Path) -> tuple[str | None, bool]:
         commit = repo.head.commit.hexsha
     except ValueError:  # no commit yet
         return None, True
-    prefix = _prefix(repo, root)
-    dirty = bool(repo.is_dirty(untracked_files=True, path=prefix or None))
-    return commit, dirty
+    prefix = _prefix(repo, root).strip("/")
+    paths = [f"{prefix}/{path}" if prefix else path for path in DECLARATION_PATHS]
+    status = repo.git.status("--porcelain", "--untracked-files=all", "--", *paths)
+    return commit, bool(status.strip())
 
 
 def commit_source(root: Path, commit: str) -> tuple[GitSource, str]:
