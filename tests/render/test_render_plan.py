@@ -156,3 +156,21 @@ def test_json_rendering_is_the_plan_file() -> None:
     plan = plan_of(declaration(store("Config", {"k": 1})), FakeApi())
     assert render_json(plan).encode() == plan_to_json(plan)
     assert json.loads(render_json(plan))["digest"] == plan.digest
+
+
+def test_long_values_are_shown_whole_in_text_and_markdown() -> None:
+    """A reviewer sees every member of a created value, not a line cut at 160 characters."""
+    members = {f"item_{index:02d}": f"description number {index}" for index in range(20)}
+    api = FakeApi()
+    api.put("Shop", "bundle", {**members, "item_07": "old description"})
+    plan = plan_of(declaration(store("Shop", {"bundle": members, "fresh": members})), api)
+    text = render_text(plan)
+    markdown = render_markdown(plan)
+    for rendered in (text, markdown):
+        assert "…" not in rendered
+        for value in members.values():
+            assert value in rendered
+    assert '~ /item_07: "old description" -> "description number 7"' in text
+    assert '-     /item_07: "old description"' in markdown
+    # the created value is one `+` line per member, so GitHub colours all of it
+    assert sum(line.startswith('+          "item_') for line in markdown.splitlines()) == 20

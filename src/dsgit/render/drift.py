@@ -7,7 +7,7 @@ import json
 from dsgit.plan.io import plan_to_dict
 from dsgit.plan.usecase import DriftReport
 from dsgit.render.markdown import diff_fence, escape_cell
-from dsgit.render.values import diff_text
+from dsgit.render.values import diff_lines
 
 __all__ = ["render_drift"]
 
@@ -22,7 +22,7 @@ def _lines(report: DriftReport) -> list[str]:
     lines = []
     for item in report.items:
         lines.append(f"{item.change.address}: {_TITLES[item.kind]}")
-        lines.extend(f"    {diff_text(line)}" for line in item.change.diff)
+        lines.extend(f"    {text}" for line in item.change.diff for text in diff_lines(line))
     return lines
 
 

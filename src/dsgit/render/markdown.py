@@ -10,7 +10,7 @@ import re
 from itertools import groupby
 
 from dsgit.plan.model import Change, Diagnostic, DiffLine, Plan, Severity
-from dsgit.render.values import blocked_line, change_headline, short_json, summary_line
+from dsgit.render.values import blocked_line, change_headline, diff_lines, summary_line
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "diff_fence", "escape_cell", "render_markdown"]
 
@@ -51,13 +51,7 @@ def _row(diag: Diagnostic) -> str:
 
 def _diff_lines(line: DiffLine) -> list[str]:
     """Old and new on their own ``-`` / ``+`` lines, so GitHub colours them."""
-    where = line.pointer or "/"
-    out = []
-    if line.op != "add":
-        out.append(f"-     {where}: {short_json(line.old)}")
-    if line.op != "remove":
-        out.append(f"+     {where}: {short_json(line.new)}")
-    return out
+    return [f"{text[0]}     {text[2:]}" for text in diff_lines(line, inline_replace=False)]
 
 
 def _change_block(change: Change) -> str:

@@ -6,7 +6,7 @@ import os
 from typing import TextIO
 
 from dsgit.plan.model import Action, Diagnostic, Plan, Severity
-from dsgit.render.values import blocked_line, change_headline, diff_text, summary_line
+from dsgit.render.values import blocked_line, change_headline, diff_lines, summary_line
 
 __all__ = ["render_text", "use_color"]
 
@@ -70,7 +70,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         out.append(_paint(change_headline(change), _ACTION_COLOR[change.action], color))
         shown = change.diff[:_MAX_DIFF_LINES]
         for line in shown:
-            out.append(f"    {diff_text(line)}")
+            out.extend(f"    {text}" for text in diff_lines(line))
         if len(change.diff) > len(shown):
             out.append(f"    … {len(change.diff) - len(shown)} more lines in the plan file")
         for diag in change.diagnostics:

@@ -7,7 +7,15 @@ import json
 from dsgit.model.entry import JSONValue
 from dsgit.plan.model import Action, Change, DiffLine, Plan, Severity
 
-__all__ = ["SYMBOLS", "blocked_line", "change_headline", "diff_text", "short_json", "summary_line"]
+__all__ = [
+    "SYMBOLS",
+    "blocked_line",
+    "change_headline",
+    "diff_lines",
+    "short_json",
+    "summary_line",
+    "value_lines",
+]
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -17,6 +25,8 @@ SYMBOLS = {
     Action.NOOP: "=",
 }
 _VALUE_WIDTH = 160
+_PRETTY_LINES = 200  # per value; the plan file has it whole
+_LINE_WIDTH = 2_000  # one pretty line (a long string) at most
 
 
 def short_json(value: JSONValue, width: int = _VALUE_WIDTH) -> str:
@@ -25,14 +35,43 @@ def short_json(value: JSONValue, width: int = _VALUE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def diff_text(line: DiffLine) -> str:
-    """``~ /Items/3/Price: 10 -> 12`` (values already masked in the plan)."""
+def value_lines(value: JSONValue) -> list[str]:
+    """A value as reviewers read it: compact JSON when short, else indented JSON lines.
+
+    A reviewer must see what will be written, so a long object or list is never cut to one
+    line; only very long values stop after ``_PRETTY_LINES`` lines with a note.
+    """
+    compact = short_json(value, _LINE_WIDTH)
+    if len(compact) <= _VALUE_WIDTH or not isinstance(value, dict | list):
+        return [compact]
+    pretty = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).splitlines()
+    lines = [line if len(line) <= _LINE_WIDTH else line[: _LINE_WIDTH - 1] + "…" for line in pretty]
+    if len(lines) > _PRETTY_LINES:
+        more = len(lines) - _PRETTY_LINES
+        lines = [*lines[:_PRETTY_LINES], f"… {more} more lines in the plan file"]
+    return lines
+
+
+def _signed(sign: str, where: str, value: JSONValue) -> list[str]:
+    first, *rest = value_lines(value)
+    pad = " " * (len(where) + 2)
+    return [f"{sign} {where}: {first}", *(f"{sign} {pad}{line}" for line in rest)]
+
+
+def diff_lines(line: DiffLine, *, inline_replace: bool = True) -> list[str]:
+    """``~ /Items/3/Price: 10 -> 12``, or ``-``/``+`` lines (values already masked in the plan).
+
+    Every returned line starts with its sign (``+``, ``-`` or ``~``) and a space.
+    """
     where = line.pointer or "/"
     if line.op == "add":
-        return f"+ {where}: {short_json(line.new)}"
+        return _signed("+", where, line.new)
     if line.op == "remove":
-        return f"- {where}: {short_json(line.old)}"
-    return f"~ {where}: {short_json(line.old)} -> {short_json(line.new)}"
+        return _signed("-", where, line.old)
+    old, new = value_lines(line.old), value_lines(line.new)
+    if inline_replace and len(old) == 1 and len(new) == 1:
+        return [f"~ {where}: {old[0]} -> {new[0]}"]
+    return [*_signed("-", where, line.old), *_signed("+", where, line.new)]
 
 
 def change_headline(change: Change) -> str:
