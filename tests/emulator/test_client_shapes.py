@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from dsgit.emulator import Emulator
 from dsgit.emulator.clock import format_time, parse_time, to_ticks
-from dsgit.emulator.params import canonical_query
+from dsgit.emulator.params import KNOWN_NAMES, canonical_query
+from openapi_check import SPEC_DIR, SPEC_FILES
 
 from .helpers import V1, V1_ORDERED, V2, entries_url, entry_url, ordered_url, store_url
 
@@ -329,3 +330,35 @@ def test_bearer_authorization_is_checked_like_an_api_key() -> None:
             assert client.get(url).status_code == 401
     finally:
         emulator.close()
+
+
+# --- the spec's own parameters ------------------------------------------------------------------
+def _spec_query_parameters() -> set[str]:
+    """Every query parameter the data store operations of the OpenAPI files declare."""
+    names: set[str] = set()
+    for file in SPEC_FILES:
+        spec = json.loads((SPEC_DIR / file).read_text(encoding="utf-8"))
+        shared = spec.get("components", {}).get("parameters", {})
+        for path, item in spec["paths"].items():
+            if "configs" in path:
+                continue  # configs match their names case-insensitively on their own
+            for method, operation in item.items():
+                if not isinstance(operation, dict) or method == "parameters":
+                    continue
+                for declared in operation.get("parameters", []):
+                    ref = declared.get("$ref")
+                    parameter = shared[ref.rsplit("/", 1)[-1]] if ref else declared
+                    if parameter["in"] == "query":
+                        names.add(parameter["name"])
+    return names
+
+
+def test_every_spec_query_parameter_keeps_a_spelling_the_handlers_read() -> None:
+    names = _spec_query_parameters()
+    assert {"maxPageSize", "max_page_size", "datastoreName", "allow_missing"} <= names
+    for name in names:
+        canonical = next(iter(canonical_query([(name, "v")])))
+        assert canonical in KNOWN_NAMES, name
+        # the same name in camelCase, snake_case and any letter case lands in the same place
+        for variant in (name.upper(), name.lower(), name.replace("_", "")):
+            assert next(iter(canonical_query([(variant, "v")]))) == canonical, variant

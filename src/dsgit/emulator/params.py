@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["canonical_query"]
+__all__ = ["KNOWN_NAMES", "canonical_query"]
 
-_NAMES = (
+KNOWN_NAMES = (
     # v2 data stores, entries, revisions and ordered entries
     "maxPageSize",
     "pageToken",
@@ -38,13 +38,14 @@ _NAMES = (
     "sortOrder",
     "versionId",
 )
+"""The spec's query parameter names of every data store API, as the handlers read them."""
 
 
 def _fold(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
-_CANONICAL = {_fold(name): name for name in _NAMES}
+_CANONICAL = {_fold(name): name for name in KNOWN_NAMES}
 # rblx-open-cloud pages revisions with ``nextPageToken=`` (the response field's name).
 _CANONICAL[_fold("nextPageToken")] = "pageToken"
 _SYNONYMS = (("pageToken", "cursor"), ("maxPageSize", "limit"))
