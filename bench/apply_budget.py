@@ -17,15 +17,12 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _common import latency_faults, served_emulator
 from dsgit.apply.result import ApplyStatus
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
 from dsgit.config import Budget, Environment
@@ -46,16 +43,6 @@ from dsgit.repo.digest import declaration_digest
 STORE = "Bench"
 CCU = 1000
 LATENCY = 0.080
-
-SERVE = """
-import sys
-from dsgit.emulator import Emulator, FaultSpec
-faults = FaultSpec.parse(sys.argv[3]) if sys.argv[3] else None
-emulator = Emulator(db=sys.argv[1], ccu=int(sys.argv[2]), faults=faults)
-with emulator.serve(host="127.0.0.1", port=0) as server:
-    print(server.url, flush=True)
-    sys.stdin.read()
-"""
 
 
 def value(n: int, *, new: bool) -> JSONValue:
@@ -92,23 +79,6 @@ def seed_and_plan(db: Path, decl: Declaration, n: int) -> Plan:
     return plan
 
 
-@contextmanager
-def served(db: Path, ccu: int, faults: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(db), str(ccu), faults],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=30)
-
-
 def run_apply(
     root: Path, plan: Plan, decl: Declaration, client: OpenCloudClient, workers: int
 ) -> float:
@@ -133,7 +103,7 @@ def budget_run(n: int, share: float, workers: int) -> None:
         db = Path(folder) / "emulator.db"
         decl = declaration(n)
         plan = seed_and_plan(db, decl, n)
-        with served(db, CCU, f"latency={int(LATENCY * 1000)}ms") as url:
+        with served_emulator(db, CCU, latency_faults(LATENCY)) as url:
             client = OpenCloudClient(1, base_url=url, budget=RateBudget(budget), max_workers=64)
             with client:
                 elapsed = run_apply(Path(folder) / "repo", plan, decl, client, workers)

@@ -17,8 +17,6 @@ import argparse
 import itertools
 import os
 import resource
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -28,22 +26,12 @@ from pathlib import Path
 
 import httpx
 
+from _common import latency_faults, served_emulator
 from dsgit.config import Budget
 from dsgit.model.entry import EntryData
 from dsgit.remote.budget import Operation, RateBudget, RequestClass, per_minute
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.concurrent import map_concurrently
-
-SERVE = """
-import sys
-from dsgit.emulator import Emulator, FaultSpec
-latency = float(sys.argv[2])
-faults = FaultSpec.parse(f"latency={latency * 1000:g}ms") if latency > 0 else None
-emulator = Emulator(db=":memory:", ccu=int(sys.argv[1]), faults=faults)
-with emulator.serve(host="127.0.0.1", port=0) as server:
-    print(server.url, flush=True)
-    sys.stdin.read()
-"""
 
 
 class LatencyTransport(httpx.BaseTransport):
@@ -68,25 +56,13 @@ class LatencyTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-@contextmanager
-def subprocess_server(ccu: int, latency: float) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(ccu), str(latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+def subprocess_server(ccu: int, latency: float) -> AbstractContextManager[str]:
+    return served_emulator(
+        ":memory:",
+        ccu,
+        latency_faults(latency),
+        on_stop=lambda pid: SERVER_CPU.append(process_cpu_seconds(pid)),
     )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url:
-            raise SystemExit("the emulator did not start")
-        yield url
-    finally:
-        SERVER_CPU.append(process_cpu_seconds(process.pid))
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=30)
 
 
 SERVER_CPU: list[float] = []
@@ -105,7 +81,7 @@ def process_cpu_seconds(pid: int) -> float:
 def inprocess_server(ccu: int, latency: float) -> Iterator[str]:
     from dsgit.emulator import Emulator, FaultSpec
 
-    faults = FaultSpec.parse(f"latency={latency * 1000:g}ms") if latency > 0 else None
+    faults = FaultSpec.parse(latency_faults(latency)) if latency > 0 else None
     emulator = Emulator(db=":memory:", ccu=ccu, faults=faults)
     with emulator.serve(host="127.0.0.1", port=0) as server:
         yield server.url

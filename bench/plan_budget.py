@@ -23,11 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from _common import latency_faults, served_emulator
 from dsgit.config import Budget
 from dsgit.model.declaration import Declaration, DeclaredEntry, StoreDeclaration, StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
@@ -38,16 +37,6 @@ from dsgit.remote.concurrent import map_concurrently
 STORE = "Bench"
 CCU = 1000
 LATENCY = 0.080
-
-SERVE = """
-import sys
-from dsgit.emulator import Emulator, FaultSpec
-faults = FaultSpec.parse(sys.argv[3]) if sys.argv[3] else None
-emulator = Emulator(db=sys.argv[1], ccu=int(sys.argv[2]), faults=faults)
-with emulator.serve(host="127.0.0.1", port=0) as server:
-    print(server.url, flush=True)
-    sys.stdin.read()
-"""
 
 
 def value(n: int, *, live: bool) -> JSONValue:
@@ -89,26 +78,6 @@ def seed(db: Path, n: int) -> float:
     return time.perf_counter() - started
 
 
-@contextmanager
-def served(db: Path, ccu: int, faults: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(db), str(ccu), faults],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url:
-            raise RuntimeError("the emulator did not start")
-        yield url
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=30)
-
-
 def run_plan(client: OpenCloudClient, n: int) -> dict[str, float]:
     """Plan N entries as ``make_plan`` does, timing the live reads and the pure core apart."""
     from dsgit.plan.build import PlanSettings, build_plan
@@ -141,7 +110,7 @@ def budget_figure(n: int, share: float, workdir: Path) -> dict[str, float]:
     budget = Budget(ccu=CCU, share=share)
     reads_per_second = per_minute(RequestClass(Operation.READ), budget) / 60
     bound = n / reads_per_second
-    with served(db, CCU, f"latency={LATENCY * 1000:g}ms") as url:
+    with served_emulator(db, CCU, latency_faults(LATENCY)) as url:
         client = OpenCloudClient(1, base_url=url, api_key=None, budget=RateBudget(budget))
         with client:
             result = run_plan(client, n)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,41 +17,15 @@ from dsgit.crypto import Keyring
 from dsgit.emulator import Emulator
 from dsgit.model.declaration import (
     Declaration,
-    DeclaredEntry,
-    SourceInfo,
-    StoreDeclaration,
-    StorePolicy,
 )
-from dsgit.model.entry import Address, EntryData, StoreKind
+from dsgit.model.entry import Address, EntryData
 from dsgit.plan.model import Plan
 from dsgit.plan.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
-from dsgit.repo.digest import declaration_digest
+from support import Live, read_live, seed_live
 
 UNIVERSE = 1
-
-
-def declaration_of(
-    entries: Mapping[Address, EntryData | int],
-    policies: Mapping[tuple[StoreKind, str], StorePolicy] | None = None,
-) -> Declaration:
-    """A declaration holding ``entries`` (ints for ordered stores), digest computed as the
-    repository loader does."""
-    grouped: dict[tuple[StoreKind, str], dict[tuple[str, str], DeclaredEntry]] = {}
-    for address, data in entries.items():
-        value = EntryData(data) if isinstance(data, int) else data
-        grouped.setdefault((address.kind, address.store), {})[(address.scope, address.key)] = (
-            DeclaredEntry(address, value, file=f"{address.store}/{address.key}.yaml")
-        )
-    for key in policies or {}:
-        grouped.setdefault(key, {})
-    stores = {
-        key: StoreDeclaration(key[0], key[1], (policies or {}).get(key, StorePolicy()), found)
-        for key, found in grouped.items()
-    }
-    digest = declaration_digest(stores, {})
-    return Declaration(stores=stores, schemas={}, source=SourceInfo(None, True, digest))
 
 
 def environment(**kw: Any) -> Environment:
@@ -103,21 +77,11 @@ class World:
     ) -> ApplyResult:
         return apply_plan(plan, self.deps(declaration, **kw), options or ApplyOptions(workers=4))
 
-    def seed(self, entries: Mapping[Address, EntryData | int]) -> None:
-        for address, data in entries.items():
-            if address.kind is StoreKind.ORDERED:
-                assert isinstance(data, int)
-                self.client.create_ordered(address.store, address.key, data, address.scope)
-            else:
-                assert isinstance(data, EntryData)
-                self.client.create_entry(address.store, address.key, data, address.scope)
+    def seed(self, entries: Live) -> None:
+        seed_live(self.client, entries)
 
     def live(self, address: Address) -> EntryData | int | None:
-        if address.kind is StoreKind.ORDERED:
-            found = self.client.get_ordered(address.store, address.key, address.scope)
-            return found.value if found is not None else None
-        live = self.client.get_entry(address.store, address.key, address.scope)
-        return live.data if live is not None and live.state != "DELETED" else None
+        return read_live(self.client, address)
 
     def revisions(self, address: Address) -> int:
         return len(list(self.client.list_revisions(address.store, address.key, address.scope)))

@@ -15,8 +15,9 @@ from dsgit.ledger import ChangeOutcome, ChangeRecord, Ledger, list_applies, veri
 from dsgit.model.declaration import StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.model import Action
+from support import declaration_of
 
-from .conftest import World, declaration_of, environment, expired
+from .conftest import World, environment, expired
 
 PLAYER = Address.standard("PlayerData", "Player_1")
 SETTINGS = Address.standard("Config", "settings")

@@ -10,8 +10,9 @@ from dsgit.apply.result import ApplyStatus
 from dsgit.apply.run import ApplyOptions
 from dsgit.errors import LockHeld
 from dsgit.model.entry import Address, EntryData
+from support import declaration_of
 
-from .conftest import World, declaration_of
+from .conftest import World
 
 ENTRY = Address.standard("Config", "a")
 

@@ -10,8 +10,9 @@ from dsgit.apply.result import ApplyStatus
 from dsgit.ledger import verify_ledger
 from dsgit.model.declaration import StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
+from support import declaration_of
 
-from .conftest import World, declaration_of
+from .conftest import World
 
 NO_MASS_DELETE = {"mass_delete_threshold": 1.0, "mass_delete_min": 10_000}
 POLICIES = {

@@ -13,8 +13,9 @@ from dsgit.errors import DsgitError, LockHeld
 from dsgit.ledger import ChangeRecord, Ledger, verify_ledger
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
+from support import declaration_of
 
-from .conftest import World, declaration_of
+from .conftest import World
 
 COUNTERS = {
     (StoreKind.STANDARD, "Stats"): StorePolicy(counters=("c*",)),

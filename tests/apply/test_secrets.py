@@ -13,8 +13,9 @@ from dsgit.errors import StalePlan
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.io import plan_to_json
+from support import declaration_of
 
-from .conftest import World, declaration_of, keyring
+from .conftest import World, keyring
 
 CANARY = "canary-7f3c9e-do-not-leak"
 OLD_CANARY = "old-canary-41b2-do-not-leak"

@@ -18,8 +18,9 @@ from dsgit.ledger import ChangeOutcome, EntryState
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.digest import sensitive_placeholder
 from dsgit.plan.io import with_digest
+from support import declaration_of
 
-from .conftest import World, declaration_of
+from .conftest import World
 
 ADDRESS = Address.standard("S", "k")
 

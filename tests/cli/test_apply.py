@@ -5,36 +5,26 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
 from dsgit.emulator import Emulator
 from dsgit.model.entry import EntryData
 from dsgit.remote.testing import emulated_client
+from support import LOCAL_CONFIG, invoke_cli, write_files
 
-CONFIG = """\
-version: 1
-default_environment: local
-environments:
-  local:
-    universe_id: 1
-    emulator: .dsgit/emulator.db
+CONFIG = (
+    LOCAL_CONFIG
+    + """\
   prod:
     universe_id: 1
     emulator: .dsgit/emulator.db
     protected: true
 """
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+)
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    write(
+    write_files(
         root,
         {
             "dsgit.yaml": CONFIG,
@@ -47,11 +37,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def run(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(["-C", str(root), *args])
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
+    return invoke_cli(["-C", str(root), *args], capsys)
 
 
 def seed(root: Path, store: str, key: str, data: EntryData) -> None:
@@ -96,7 +82,7 @@ def test_tampered_plan_is_stale(repo: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_declaration_changed_since_the_plan(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(repo, "plan", "-o", str(repo / "plan.json"), capsys=capsys)
-    write(repo, {"datastores/Config/global/settings.yaml": "value:\n  motd: changed\n"})
+    write_files(repo, {"datastores/Config/global/settings.yaml": "value:\n  motd: changed\n"})
     code, _, err = run(repo, "apply", "plan.json", capsys=capsys)
     assert code == 4 and "declaration changed since the plan" in err
 

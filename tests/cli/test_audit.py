@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
 from dsgit.ledger import ChangeOutcome, ChangeRecord, EntryState, Ledger, user_digest
 from dsgit.ledger.file import LEDGER_FILE
 from dsgit.ledger.signing import KEY_FILE_ENV, load_signer
+from support import invoke_cli
 
 
 @pytest.fixture
@@ -34,11 +34,7 @@ def change(address: str, users: tuple[int, ...] = ()) -> ChangeRecord:
 
 
 def run(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(["-C", str(root), *args])
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
+    return invoke_cli(["-C", str(root), *args], capsys)
 
 
 def test_verify_names_the_edited_line(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
 from dsgit.config import load_project_config
 from dsgit.crypto import load_keyring
 from dsgit.repo import load_declaration, validate_repository
 from dsgit.repo.scaffold import available_examples
+from support import invoke_cli
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 PLAINTEXT_SECRETS = (
@@ -22,10 +22,7 @@ PLAINTEXT_SECRETS = (
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
+    return invoke_cli(args, capsys)
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -13,18 +13,16 @@ from dsgit.cli.main import cli, main
 from dsgit.config import load_project_config
 from dsgit.model.entry import EntryData
 from dsgit.remote.connect import open_client
+from support import LOCAL_CONFIG
 
-CONFIG = """\
-version: 1
-default_environment: local
-environments:
-  local:
-    universe_id: 1
-    emulator: .dsgit/emulator.db
+CONFIG = (
+    LOCAL_CONFIG
+    + """\
   empty:
     universe_id: 2
     emulator: .dsgit/emulator.db
 """
+)
 
 FILES = {
     "datastores/Config/_store.yaml": "ownership: owned\nprune: true\nsensitive: [/apiToken]\n",

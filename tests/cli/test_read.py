@@ -15,14 +15,11 @@ from dsgit.config import load_project_config
 from dsgit.errors import ConfigError, DsgitError
 from dsgit.model.entry import EntryData
 from dsgit.remote.connect import open_client
+from support import LOCAL_CONFIG
 
-CONFIG = """\
-version: 1
-default_environment: local
-environments:
-  local:
-    universe_id: 1
-    emulator: .dsgit/emulator.db
+CONFIG = (
+    LOCAL_CONFIG
+    + """\
   other:
     universe_id: 2
     emulator: .dsgit/emulator.db
@@ -31,6 +28,7 @@ environments:
     url: https://apis.roblox.com
     api_key_env: DSGIT_TEST_KEY
 """
+)
 
 
 @pytest.fixture

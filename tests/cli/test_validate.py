@@ -7,29 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
+from support import invoke_cli, write_files
 
 CONFIG = "version: 1\nenvironments:\n  local: {universe_id: 1, emulator: .dsgit/emulator.db}\n"
 CANARY = "canary-7731-do-not-print"
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text, encoding="utf-8")
-    return root
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
+    return invoke_cli(args, capsys)
 
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Path:
-    return write(
+    return write_files(
         tmp_path / "repo",
         {
             "dsgit.yaml": CONFIG,
@@ -44,7 +34,7 @@ def broken(tmp_path: Path) -> Path:
 
 
 def test_clean_repository_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    root = write_files(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
     code, out, err = run(capsys, "-C", str(root), "validate")
     assert code == 0
     assert out.strip() == "2 files, 1 entry: no problems"
@@ -130,7 +120,7 @@ def test_help_names_the_codes_page(capsys: pytest.CaptureFixture[str]) -> None:
 def test_errors_around_sensitive_values_hide_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = write(
+    root = write_files(
         tmp_path,
         {
             "dsgit.yaml": CONFIG,

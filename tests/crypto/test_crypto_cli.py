@@ -1,15 +1,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
 from dsgit.crypto import (
     DEFAULT_KEY_FILE,
     ENV_KEY,
@@ -24,16 +21,9 @@ from dsgit.crypto import (
 )
 from dsgit.model.entry import Address
 from dsgit.yamlio.document import load_document, to_plain
+from support import LOCAL_CONFIG, invoke_cli, run_git
 
 CANARY = "canary-cli-51b9"
-DSGIT_YAML = """\
-version: 1
-default_environment: local
-environments:
-  local:
-    universe_id: 1
-    emulator: .dsgit/emulator.db
-"""
 ENTRY = f"""\
 # Webhook settings. Reviewed by ops.
 value:
@@ -51,24 +41,18 @@ ENTRY_PATH = "datastores/Config/global/webhook.yaml"
 def root(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     (repo / "datastores/Config/global").mkdir(parents=True)
-    (repo / "dsgit.yaml").write_text(DSGIT_YAML)
+    (repo / "dsgit.yaml").write_text(LOCAL_CONFIG)
     (repo / ".gitignore").write_text(".dsgit/\n")
     (repo / "datastores/Config/_store.yaml").write_text(
         "encrypted:\n  - /token\n  - /players/*/email\n"
     )
     (repo / ENTRY_PATH).write_text(ENTRY)
-    git = shutil.which("git")
-    assert git is not None
-    subprocess.run([git, "init", "-q", str(repo)], check=True)
+    run_git(repo, "init", "-q")
     return repo
 
 
 def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(["-C", str(root), *args])
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
+    return invoke_cli(["-C", str(root), *args], capsys)
 
 
 @pytest.fixture
@@ -192,6 +176,17 @@ def test_rotate(root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]) ->
     assert "re-encrypted 0 value(s)" in out
 
 
+def use_editor(monkeypatch: pytest.MonkeyPatch, folder: Path, old: str, new: str) -> None:
+    """Make ``$EDITOR`` a script that replaces ``old`` with ``new`` in the file it is given."""
+    script = folder / "editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        f"p.write_text(p.read_text().replace({old!r}, {new!r}))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+
+
 def test_edit_reencrypts_and_keeps_unchanged_tokens(
     root: Path,
     key: Keyring,
@@ -201,13 +196,7 @@ def test_edit_reencrypts_and_keeps_unchanged_tokens(
 ) -> None:
     run(root, capsys, "secrets", "encrypt")
     before = (root / ENTRY_PATH).read_text()
-    script = tmp_path / "editor.py"
-    script.write_text(
-        "import sys, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])\n"
-        f"p.write_text(p.read_text().replace('{CANARY}@a', 'new-{CANARY}'))\n"
-    )
-    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    use_editor(monkeypatch, tmp_path, f"{CANARY}@a", f"new-{CANARY}")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
@@ -246,13 +235,7 @@ def test_edit_that_breaks_the_file_changes_nothing(
 ) -> None:
     run(root, capsys, "secrets", "encrypt")
     before = (root / ENTRY_PATH).read_text()
-    script = tmp_path / "editor.py"
-    script.write_text(
-        "import sys, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])\n"
-        "p.write_text(p.read_text().replace('value:', 'value: [oops'))\n"
-    )
-    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    use_editor(monkeypatch, tmp_path, "value:", "value: [oops")
     code, out, err = run(root, capsys, "secrets", "edit", ENTRY_PATH)
     assert code == 1 and f"{ENTRY_PATH}:" in err and "invalid YAML" in err
     assert CANARY not in out + err

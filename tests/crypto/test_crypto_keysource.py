@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import shutil
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,7 @@ from dsgit.crypto import (
     read_key_file,
     write_key_file,
 )
-
-GIT = shutil.which("git")  # dsgit needs git; these tests do too
-
-
-def _git(root: Path, *args: str) -> None:
-    assert GIT is not None
-    subprocess.run([GIT, "-C", str(root), *args], check=True, capture_output=True)
+from support import run_git
 
 
 def test_no_keys_is_none(tmp_path: Path) -> None:
@@ -91,19 +83,19 @@ def test_malformed_key_file_names_line(tmp_path: Path) -> None:
 
 
 def test_tracked_key_file_is_refused(tmp_path: Path) -> None:
-    _git(tmp_path, "init", "-q")
+    run_git(tmp_path, "init", "-q")
     path = tmp_path / "secrets" / "team.key"
     path.parent.mkdir()
     path.write_text(encode_key(generate_key()) + "\n")
     assert load_keyring(tmp_path, {}, key_file=path) is not None
-    _git(tmp_path, "add", "secrets/team.key")
+    run_git(tmp_path, "add", "secrets/team.key")
     with pytest.raises(KeyFileError, match="tracked by git") as info:
         load_keyring(tmp_path, {}, key_file=path)
     assert path.read_text().strip() not in str(info.value)
 
 
 def test_new_key_file_must_be_ignored(tmp_path: Path) -> None:
-    _git(tmp_path, "init", "-q")
+    run_git(tmp_path, "init", "-q")
     with pytest.raises(KeyFileError, match="not be ignored"):
         write_key_file(tmp_path / "team.key", [generate_key()], tmp_path)
     assert not (tmp_path / "team.key").exists()

@@ -19,17 +19,10 @@ import yaml
 from dsgit.model.entry import JSONValue
 from dsgit.remote.budget import RateBudget
 from dsgit.remote.client import OpenCloudClient
+from support import run_git
 
 UNIVERSE = 4242
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "e2e",
-    "GIT_AUTHOR_EMAIL": "e2e@example.invalid",
-    "GIT_COMMITTER_NAME": "e2e",
-    "GIT_COMMITTER_EMAIL": "e2e@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,  # a user's signing or hook settings must not interfere
-}
 
 
 @dataclass
@@ -110,15 +103,7 @@ class Repo:
         self.git("init", "--quiet")
 
     def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=self.root,
-            env={**os.environ, **_GIT_ENV},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
+        return run_git(self.root, *args)
 
     def commit(self, message: str) -> str:
         self.git("add", "--all")

@@ -8,22 +8,14 @@ import pytest
 from dsgit.emulator import Emulator
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
-
-DSGIT_YAML = """\
-version: 1
-default_environment: local
-environments:
-  local:
-    universe_id: 1
-    emulator: .dsgit/emulator.db
-"""
+from support import LOCAL_CONFIG
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
-    (repo / "dsgit.yaml").write_text(DSGIT_YAML)
+    (repo / "dsgit.yaml").write_text(LOCAL_CONFIG)
     (repo / ".gitignore").write_text(".dsgit/\n")
     return repo
 

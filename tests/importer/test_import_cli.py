@@ -5,21 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
 from dsgit.crypto import ENV_KEY, encode_key, generate_key
 from dsgit.emulator import Emulator
 from dsgit.model.entry import EntryData
 from dsgit.remote.testing import emulated_client
+from support import invoke_cli
 
 CANARY = "canary-import-cli-0d3a"
 
 
 def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(["-C", str(root), *args])
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
+    return invoke_cli(["-C", str(root), *args], capsys)
 
 
 def seed(root: Path) -> None:

@@ -16,6 +16,7 @@ from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import Address, StoreKind
 from dsgit.repo import load_declaration, load_declaration_at, read_worktree
 from dsgit.repo.scaffold import init_repository
+from support import write_files
 
 CONFIG = "version: 1\nenvironments:\n  local: {universe_id: 1, emulator: .dsgit/emulator.db}\n"
 KEY_ENV = {"DSGIT_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
@@ -28,10 +29,13 @@ def example(tmp_path: Path) -> Path:
     return root
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text, encoding="utf-8")
+def init_repo(path: Path) -> git.Repo:
+    """A new git repository at ``path`` with a committer identity of its own."""
+    repository = git.Repo.init(path)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    return repository
 
 
 def test_example_declaration(example: Path) -> None:
@@ -69,7 +73,7 @@ def test_example_declaration(example: Path) -> None:
 
 
 def test_moved_from_and_suppressions(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "dsgit.yaml": CONFIG,
@@ -96,7 +100,7 @@ def test_moved_from_and_suppressions(tmp_path: Path) -> None:
 
 
 def test_first_error_is_raised_with_its_place(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "dsgit.yaml": CONFIG,
@@ -115,33 +119,30 @@ def test_first_error_is_raised_with_its_place(tmp_path: Path) -> None:
 
 
 def test_comments_do_not_change_the_digest(tmp_path: Path) -> None:
-    write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: {a: 1}\n"})
+    write_files(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: {a: 1}\n"})
     first = load_declaration(tmp_path).source.digest
-    write(tmp_path, {"datastores/S/global/k.yaml": "# a comment\nvalue:\n  a: 1\n"})
+    write_files(tmp_path, {"datastores/S/global/k.yaml": "# a comment\nvalue:\n  a: 1\n"})
     assert load_declaration(tmp_path).source.digest == first
-    write(tmp_path, {"datastores/S/global/k.yaml": "value: {a: 2}\n"})
+    write_files(tmp_path, {"datastores/S/global/k.yaml": "value: {a: 2}\n"})
     assert load_declaration(tmp_path).source.digest != first
 
 
 def test_reading_a_commit_without_checkout(tmp_path: Path) -> None:
-    repository = git.Repo.init(tmp_path)
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
+    repository = init_repo(tmp_path)
     root = tmp_path / "game"  # the dsgit repository is a folder of the git repository
-    write(root, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    write_files(root, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
     repository.index.add(["game/dsgit.yaml", "game/datastores/S/global/k.yaml"])
     first = repository.index.commit("first").hexsha
     clean = read_worktree(root).declaration
     assert (clean.source.commit, clean.source.dirty) == (first, False)
 
-    write(
+    write_files(
         root,
         {"datastores/S/global/k.yaml": "value: 2\n", "datastores/S/global/n.yaml": "value: 3\n"},
     )
     repository.index.add(["game/datastores/S/global/k.yaml", "game/datastores/S/global/n.yaml"])
     second = repository.index.commit("second").hexsha
-    write(root, {"datastores/S/global/k.yaml": "value: 99\n"})  # uncommitted
+    write_files(root, {"datastores/S/global/k.yaml": "value: 99\n"})  # uncommitted
 
     old = load_declaration_at(root, first)
     assert old.source == clean.source
@@ -156,26 +157,20 @@ def test_reading_a_commit_without_checkout(tmp_path: Path) -> None:
 
 
 def test_only_declaration_files_make_the_tree_dirty(tmp_path: Path) -> None:
-    repository = git.Repo.init(tmp_path)
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    repository = init_repo(tmp_path)
+    write_files(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
     repository.index.add(["dsgit.yaml", "datastores/S/global/k.yaml"])
     repository.index.commit("first")
     # what apply and plan leave behind is not part of the declaration
-    write(tmp_path, {"audit/ledger.jsonl": "{}\n", "plan.json": "{}", "README.md": "x"})
+    write_files(tmp_path, {"audit/ledger.jsonl": "{}\n", "plan.json": "{}", "README.md": "x"})
     assert not load_declaration(tmp_path).source.dirty
-    write(tmp_path, {"datastores/S/global/n.yaml": "value: 2\n"})
+    write_files(tmp_path, {"datastores/S/global/n.yaml": "value: 2\n"})
     assert load_declaration(tmp_path).source.dirty
 
 
 def test_errors_in_a_commit_name_the_commit(tmp_path: Path) -> None:
-    repository = git.Repo.init(tmp_path)
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
-    write(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: [\n"})
+    repository = init_repo(tmp_path)
+    write_files(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: [\n"})
     (tmp_path / "datastores/S/global/link.yaml").symlink_to("/etc/passwd")
     repository.index.add(
         ["dsgit.yaml", "datastores/S/global/k.yaml", "datastores/S/global/link.yaml"]
@@ -195,7 +190,7 @@ def test_errors_in_a_commit_name_the_commit(tmp_path: Path) -> None:
 
 
 def test_outside_git(tmp_path: Path) -> None:
-    write(tmp_path, {"dsgit.yaml": CONFIG})
+    write_files(tmp_path, {"dsgit.yaml": CONFIG})
     declaration = load_declaration(tmp_path)
     assert declaration.stores == {}
     assert (declaration.source.commit, declaration.source.dirty) == (None, True)
@@ -229,7 +224,7 @@ def test_any_names_round_trip_through_the_layout(
     assume(len(folded) == len(entries))  # case collisions are errors (DS502), tested elsewhere
     assume(all(len(part) <= 50 for address in entries for part in address))
     root = tmp_path_factory.mktemp("layout")
-    write(root, {"dsgit.yaml": CONFIG})
+    write_files(root, {"dsgit.yaml": CONFIG})
     for (store, scope, key), value in entries.items():
         path = root / "datastores" / encode_segment(store) / encode_segment(scope)
         path.mkdir(parents=True, exist_ok=True)
@@ -250,14 +245,11 @@ def test_any_names_round_trip_through_the_layout(
 def test_commit_reads_the_same_with_or_without_batch_prefetch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repository = git.Repo.init(tmp_path)
-    with repository.config_writer() as config:
-        config.set_value("user", "name", "Test")
-        config.set_value("user", "email", "test@example.com")
+    repository = init_repo(tmp_path)
     files = {"dsgit.yaml": CONFIG}
     files.update({f"datastores/S/global/k{n}.yaml": f"value: {{n: {n}}}\n" for n in range(30)})
     files["ordered/O/global.yaml"] = "a: 1\nb: 2\n"
-    write(tmp_path, files)
+    write_files(tmp_path, files)
     repository.index.add(list(files))
     commit = repository.index.commit("many").hexsha
     batched = load_declaration_at(tmp_path, commit)

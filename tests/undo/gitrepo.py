@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from dsgit.model.entry import JSONValue
-
-_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,  # a user's signing or hook settings must not interfere
-}
+from support import run_git
 
 CONFIG = """\
 version: 1
@@ -40,15 +30,7 @@ class GitRepo:
         self.git("init", "--quiet")
 
     def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=self.root,
-            env={**os.environ, **_ENV},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
+        return run_git(self.root, *args)
 
     def write_store(self, store: str, settings: dict[str, JSONValue]) -> None:
         folder = self.root / "datastores" / store

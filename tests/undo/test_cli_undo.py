@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.cli.main import main
+from support import invoke_cli
 
 from .gitrepo import GitRepo
 
@@ -21,11 +21,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitRepo]:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = stopped.value.code
-    return (code if isinstance(code, int) else 0), out, err
+    return invoke_cli(args, capsys)
 
 
 def _two_applies(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> str:

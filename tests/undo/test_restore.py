@@ -12,8 +12,9 @@ from dsgit.errors import ConfigError, DsgitError
 from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.model import Action
+from support import declaration_of
 
-from .world import Clock, World, declaration_of
+from .world import Clock, World
 
 SWORD = Address.standard("Shop", "sword")
 BOW = Address.standard("Shop", "bow")

@@ -16,8 +16,9 @@ from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.io import plan_from_json, plan_to_json
 from dsgit.plan.model import Action
 from dsgit.undo import find_apply
+from support import declaration_of
 
-from .world import ALLOW_ALL, World, declaration_of
+from .world import ALLOW_ALL, World
 
 SHOP = (StoreKind.STANDARD, "Shop")
 SWORD = Address.standard("Shop", "sword")

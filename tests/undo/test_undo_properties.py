@@ -16,9 +16,10 @@ from dsgit.plan.usecase import PlanRequest
 from dsgit.plan.values import values_equal
 from dsgit.repo import load_declaration, load_declaration_at
 from dsgit.undo import plan_rollback
+from support import declaration_of
 
 from .gitrepo import GitRepo
-from .world import ALLOW_ALL, UNIVERSE, Clock, World, declaration_of
+from .world import ALLOW_ALL, UNIVERSE, Clock, World
 
 KEYS = ("a", "b", "c", "d")
 SCALARS = st.one_of(

@@ -17,18 +17,14 @@ from dsgit.emulator import Emulator
 from dsgit.ledger.query import AppliedRun, list_applies
 from dsgit.model.declaration import (
     Declaration,
-    DeclaredEntry,
-    SourceInfo,
-    StoreDeclaration,
-    StorePolicy,
     Suppression,
 )
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.model import Plan
 from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
 from dsgit.remote.testing import emulated_client
-from dsgit.repo.digest import declaration_digest
 from dsgit.undo import RestoreRequest, RevertRequest, plan_restore, plan_revert
+from support import Live, read_live, seed_live
 
 UNIVERSE = 7
 ENV = Environment(name="local", universe_id=UNIVERSE, url="http://emulator.test")
@@ -38,28 +34,6 @@ ALLOW_ALL = (
     Suppression("DSP003", "test: mass deletes are expected", count=10_000),
     Suppression("DSP004", "test: equal values are not renames"),
 )
-Live = Mapping[Address, EntryData | int]
-
-
-def declaration_of(
-    entries: Live,
-    policies: Mapping[tuple[StoreKind, str], StorePolicy] | None = None,
-    commit: str | None = None,
-) -> Declaration:
-    grouped: dict[tuple[StoreKind, str], dict[tuple[str, str], DeclaredEntry]] = {}
-    for key in policies or {}:
-        grouped.setdefault(key, {})
-    for address, data in entries.items():
-        value = EntryData(data) if isinstance(data, int) else data
-        grouped.setdefault((address.kind, address.store), {})[(address.scope, address.key)] = (
-            DeclaredEntry(address, value, file=f"{address.store}/{address.key}.yaml")
-        )
-    stores = {
-        key: StoreDeclaration(key[0], key[1], (policies or {}).get(key, StorePolicy()), found)
-        for key, found in grouped.items()
-    }
-    digest = declaration_digest(stores, {})
-    return Declaration(stores, {}, SourceInfo(commit, commit is None, digest))
 
 
 class Clock:
@@ -89,13 +63,7 @@ class World:
         self.emulator.close()
 
     def seed(self, entries: Live) -> None:
-        for address, data in entries.items():
-            if address.kind is StoreKind.ORDERED:
-                assert isinstance(data, int)
-                self.client.create_ordered(address.store, address.key, data, address.scope)
-            else:
-                assert isinstance(data, EntryData)
-                self.client.create_entry(address.store, address.key, data, address.scope)
+        seed_live(self.client, entries)
 
     def write(self, address: Address, data: EntryData | int) -> None:
         """A game server's write (creates or overwrites)."""
@@ -117,11 +85,7 @@ class World:
             self.client.delete_entry(address.store, address.key, address.scope)
 
     def live(self, address: Address) -> EntryData | int | None:
-        if address.kind is StoreKind.ORDERED:
-            found = self.client.get_ordered(address.store, address.key, address.scope)
-            return found.value if found is not None else None
-        live = self.client.get_entry(address.store, address.key, address.scope)
-        return live.data if live is not None else None
+        return read_live(self.client, address)
 
     def snapshot(self, stores: Mapping[StoreKind, tuple[str, ...]]) -> dict[Address, Any]:
         """Every live entry of the stores, comparable (users sorted, attributes as dict)."""

@@ -174,6 +174,29 @@ class ChangeExecutor:
         self._intent(step, before=_state_json(state), preimage=body, **extra)
         self.preimages.write(body)
 
+    def _already_planned(
+        self,
+        step: Step,
+        intent: Mapping[str, Any] | None,
+        earlier: EntryState,
+        before: EntryState,
+    ) -> ChangeResult:
+        """The entry holds the planned state: our interrupted write landed, or none was needed."""
+        if intent is not None:
+            return self._done(step, ChangeOutcome.WRITTEN, earlier, before, "resumed")
+        return self._done(step, ChangeOutcome.SKIPPED, before, before, "already as planned")
+
+    def _appeared_or_vanished(
+        self, step: Step, before: EntryState, exists: bool
+    ) -> ChangeResult | None:
+        """A conflict when the entry was created or deleted by someone else since the plan."""
+        expected = step.change.precondition.exists
+        if exists and not expected:
+            return self._conflict(step, before, "created by someone else since the plan")
+        if expected and not exists:
+            return self._conflict(step, before, "deleted since the plan")
+        return None
+
     # --- standard entries ----------------------------------------------------------------------
 
     def _standard(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
@@ -187,16 +210,14 @@ class ChangeExecutor:
             else (live is not None and entry_digest(live.data) == step.after_digest)
         )
         if reached:
-            if intent is not None:
-                earlier = EntryState.from_json(intent["before"]) if "before" in intent else before
-                return self._done(step, ChangeOutcome.WRITTEN, earlier, before, "resumed")
-            return self._done(step, ChangeOutcome.SKIPPED, before, before, "already as planned")
-        if not pre.exists:
-            if live is not None:
-                return self._conflict(step, before, "created by someone else since the plan")
-        elif live is None:
-            return self._conflict(step, before, "deleted since the plan")
-        elif not _matches(live, pre):
+            earlier = before
+            if intent is not None and "before" in intent:
+                earlier = EntryState.from_json(intent["before"])
+            return self._already_planned(step, intent, earlier, before)
+        moved = self._appeared_or_vanished(step, before, live is not None)
+        if moved is not None:
+            return moved
+        if live is not None and pre.exists and not _matches(live, pre):
             return self._conflict(
                 step, before, f"changed since the plan (etag {live.etag}, planned {pre.etag})"
             )
@@ -331,15 +352,11 @@ class ChangeExecutor:
             else (live is not None and live_value == target)
         )
         if reached:
-            if intent is not None:
-                return self._done(step, ChangeOutcome.WRITTEN, before, before, "resumed")
-            return self._done(step, ChangeOutcome.SKIPPED, before, before, "already as planned")
-        if not pre.exists:
-            if live is not None:
-                return self._conflict(step, before, "created by someone else since the plan")
-        elif live is None:
-            return self._conflict(step, before, "deleted since the plan")
-        elif pre.ordered_value is not None and live_value != pre.ordered_value:
+            return self._already_planned(step, intent, before, before)
+        moved = self._appeared_or_vanished(step, before, live is not None)
+        if moved is not None:
+            return moved
+        if live is not None and pre.ordered_value is not None and live_value != pre.ordered_value:
             return self._conflict(
                 step,
                 before,

@@ -20,12 +20,11 @@ from dsgit.apply.progress import choose_progress
 from dsgit.apply.result import ApplyResult, ApplyStatus
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.cli.plan_output import read_plan_file
 from dsgit.crypto import load_keyring
-from dsgit.errors import ConfigError
 from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
-from dsgit.plan.io import plan_from_json
 from dsgit.plan.model import Plan
 
 __all__ = ["COMMANDS", "apply_command", "current_actor", "parse_duration"]
@@ -157,20 +156,27 @@ def _render_json(result: ApplyResult) -> str:
 
 @click.command(
     "apply",
+    short_help="Apply a saved plan to its environment.",
     help="""Apply a saved plan (made with `dsgit plan -o PLAN`) to its environment.
 
-\b
-Checks first (nothing is written unless all hold): the plan digest (exit 4), its expiry
-(exit 4), the environment and universe (exit 4), that the declaration did not change since
-the plan (exit 4), approvals for protected environments and that no diagnostic blocks (exit 3).
-Then takes the environment lock, takes a snapshot (--snapshot, or always when protected), and
-writes each change only if the live entry is still what the plan saw; a changed entry is left
-alone and reported as a conflict (exit 5) while the others are applied. A journal makes a killed
-or failed apply resumable: run the same command again (exit 6 means: resume to finish).
+Checks first, and writes nothing unless all hold: the plan's digest, expiry, environment and
+universe, and that the declaration did not change since the plan (else exit 4); approvals for
+protected environments and no blocking diagnostic (else exit 3).
+
+Then takes the environment lock, takes a snapshot (--snapshot, or always when the environment
+is protected), and writes each change only if the live entry is still what the plan saw; a
+changed entry is left alone and reported as a conflict (exit 5) while the others are applied.
+A journal makes a killed or failed apply resumable: run the same command again.
 
 \b
-Exit codes: 0 applied, 1 error, 3 refused by policy, 4 stale plan, 5 conflicts (the rest
-applied), 6 partial (resume), 130 interrupted (resume).""",
+Exit codes:
+  0    applied (or already applied: nothing to do)
+  1    error
+  3    refused by policy
+  4    stale plan
+  5    conflicts (the other changes were applied)
+  6    partial apply: run it again to resume
+  130  interrupted: run it again to resume""",
 )
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
 @env_option
@@ -209,11 +215,7 @@ def apply_command(
 ) -> int:
     if not plan_file.is_absolute():
         plan_file = app.cwd / plan_file  # -C: as if started there
-    try:
-        data = plan_file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the plan: {exc.strerror}") from None
-    plan = plan_from_json(data, source=str(plan_file))
+    plan = read_plan_file(plan_file)
     env = app.environment(env_name or plan.environment)
     root = app.root
     declaration = _declaration_for(root, plan)

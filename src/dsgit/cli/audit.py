@@ -21,13 +21,18 @@ class LedgerInvalid(DsgitError):
     """``audit verify`` found problems (they were already listed)."""
 
 
-@click.group("audit", help="Check and query the audit ledger (audit/ledger.jsonl).")
+@click.group(
+    "audit",
+    short_help="Verify and query the audit ledger.",
+    help="Check and query the audit ledger (audit/ledger.jsonl).",
+)
 def audit_group() -> None:
     pass
 
 
 @audit_group.command(
     "verify",
+    short_help="Check the ledger's hashes, chain and signatures.",
     help="""Check the ledger: every record intact (hash), chained in order (seq, prev), and
 every signature valid against the public keys in audit/keys/.
 
@@ -75,12 +80,12 @@ def verify_command(
 
 @audit_group.command(
     "log",
+    short_help="List ledger records, filtered.",
     help="""List ledger records, oldest first, filtered.
 
-\b
---since/--until take RFC 3339 times, dates or ages (30m, 12h, 7d). --user matches changes to
-entries carrying the user id (users metadata, hashed in the ledger) or holding it in the key,
-and erasures of that user.""",
+--since and --until take RFC 3339 times, dates or ages (30m, 12h, 7d). --user matches changes
+to entries carrying the user id (users metadata, hashed in the ledger) or holding it in the
+key, and erasures of that user. Filters combine (all must match).""",
 )
 @click.option("--store", default=None, help="Only changes to this data store.")
 @click.option("--key", default=None, help="Only changes to this key.")
@@ -120,6 +125,7 @@ def log_command(
 
 @audit_group.command(
     "keygen",
+    short_help="Make a key pair for signing the ledger.",
     help="""Make an Ed25519 key pair for signing ledger records.
 
 Writes the private key to FILE (keep it out of the repository; give it to apply through

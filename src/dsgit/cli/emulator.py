@@ -17,7 +17,10 @@ from dsgit.errors import ConfigError, Location
 __all__ = ["COMMANDS", "collect_api_keys", "emulator"]
 
 
-@click.group(help="The local Open Cloud emulator (docs/emulator.md).")
+@click.group(
+    short_help="Run the local Open Cloud emulator.",
+    help="The local Open Cloud emulator (docs/emulator.md).",
+)
 def emulator() -> None:
     pass
 
@@ -60,7 +63,7 @@ def serve_until_stopped(emu: Emulator, host: str, port: int, stop: threading.Eve
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-@emulator.command("serve")
+@emulator.command("serve", short_help="Serve the emulator over HTTP.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",

@@ -35,7 +35,7 @@ def render_text(report: ImportReport, environment: str, universe_id: int) -> str
     return "\n".join(lines)
 
 
-@click.command("import")
+@click.command("import", short_help="Adopt live entries into repository files.")
 @env_option
 @click.option(
     "--store",
@@ -62,8 +62,8 @@ def render_text(report: ImportReport, environment: str, universe_id: int) -> str
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Key file for values under `encrypted` pointers (default: DSGIT_ENCRYPTION_KEY… or "
-    ".dsgit/keys/default.key).",
+    help="Key file for values under `encrypted` pointers (default: $DSGIT_ENCRYPTION_KEY, "
+    "$DSGIT_ENCRYPTION_KEYS, $DSGIT_ENCRYPTION_KEY_FILE, then .dsgit/keys/default.key).",
 )
 @format_option("text", "json")
 @pass_app

@@ -12,7 +12,7 @@ from dsgit.repo.scaffold import available_examples, init_repository
 __all__ = ["COMMANDS", "init"]
 
 
-@click.command("init")
+@click.command("init", short_help="Create a repository, or a copy of an example.")
 @click.argument(
     "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default=None
 )
@@ -28,7 +28,9 @@ def init(app: AppContext, directory: Path | None, example: str | None) -> None:
 
     Writes dsgit.yaml (environment `local`: the embedded emulator, works at once), .gitignore
     (.dsgit/ stays local), the file schemas editors use (schemas/dsgit/) and a first store;
-    with --example, a complete game repository. Never overwrites an existing file."""
+    with --example, a complete game repository whose secret values are encrypted with
+    DSGIT_ENCRYPTION_KEY or a new key in .dsgit/keys/default.key. Never overwrites an
+    existing file."""
     target = directory if directory is not None else app.cwd
     if not target.is_absolute():
         target = app.cwd / target

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
-from dsgit.cli.plan_output import finish_plan, plan_output_options, render
-from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
+from dsgit.cli.plan_output import (
+    PlanOutput,
+    finish_plan,
+    plan_output_options,
+    read_plan_file,
+    render,
+)
+from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from dsgit.model.declaration import Declaration
-from dsgit.plan.io import plan_from_json
 from dsgit.render.drift import render_drift
 
 __all__ = ["COMMANDS", "drift_command", "plan_command", "show_command"]
@@ -25,6 +30,7 @@ def _load_declaration(app: AppContext) -> Declaration:
 
 @click.command(
     "plan",
+    short_help="Diff the declaration against live data.",
     help="""Diff the declaration against live data and show (and save) the plan.
 
 Reads only what it needs: one listing per scope of owned stores, one read per declared entry
@@ -41,21 +47,17 @@ Exit codes:
 @pass_app
 def plan_command(
     app: AppContext,
-    env_name: str | None,
-    out: Path | None,
-    output_format: str,
-    targets: tuple[str, ...],
-    excludes: tuple[str, ...],
-    detailed_exitcode: bool,
-    expires_in: timedelta,
+    output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
     from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
     from dsgit.remote.connect import open_client
 
-    env = app.environment(env_name)
+    env = app.environment(output.env_name)
     declaration = _load_declaration(app)
-    request = PlanRequest(env.name, env.universe_id, targets, excludes, expires_in)
+    request = PlanRequest(
+        env.name, env.universe_id, output.targets, output.excludes, output.expires_in
+    )
     with open_client(env) as api:
         plan = make_plan(
             declaration,
@@ -64,20 +66,18 @@ def plan_command(
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
         )
-    finish_plan(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, output)
 
 
-@click.command("show", help="Render a saved plan file (checks its digest: exit 4 if edited).")
+@click.command(
+    "show",
+    short_help="Render a saved plan file.",
+    help="Render a saved plan file (checks its digest: exit 4 if edited).",
+)
 @click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
 @format_option("text", "markdown", "json")
 def show_command(plan_file: Path, output_format: str) -> None:
-    try:
-        data = plan_file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the plan: {exc.strerror}", Location(str(plan_file))
-        ) from None
-    plan = plan_from_json(data, source=str(plan_file))
+    plan = read_plan_file(plan_file)
     click.echo(render(plan, output_format), nl=False)
     if plan.expired(datetime.now(UTC)):
         click.echo(f"note: this plan expired at {plan.expires}; apply will refuse it", err=True)
@@ -85,6 +85,7 @@ def show_command(plan_file: Path, output_format: str) -> None:
 
 @click.command(
     "drift",
+    short_help="Report live changes not in git (exit 2).",
     help="""Report live changes not in git: owned entries that differ or are missing live,
 and live keys without a file in pruned stores.
 

@@ -6,11 +6,13 @@ same way, so the four cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -19,17 +21,19 @@ import click
 
 from dsgit.cli.context import env_option, format_option
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
-from dsgit.plan.io import plan_to_json
+from dsgit.plan.io import plan_from_json, plan_to_json
 from dsgit.plan.model import Plan, Severity
 from dsgit.render.json import render_json
 from dsgit.render.markdown import render_markdown
 from dsgit.render.text import render_text, use_color
 
 __all__ = [
+    "PlanOutput",
     "finish_plan",
     "parse_expiry",
     "plan_exit_code",
     "plan_output_options",
+    "read_plan_file",
     "render",
     "write_plan_file",
 ]
@@ -52,8 +56,44 @@ def _expiry_option(ctx: click.Context, param: click.Parameter, value: str) -> ti
     return parse_expiry(value)
 
 
+@dataclass(frozen=True)
+class PlanOutput:
+    """The values of :func:`plan_output_options`, handed to a command as ``output``."""
+
+    env_name: str | None
+    out: Path | None
+    output_format: str
+    targets: tuple[str, ...]
+    excludes: tuple[str, ...]
+    detailed_exitcode: bool
+    expires_in: timedelta
+
+
+def _bundle(function: F) -> F:
+    """Collect the shared options' values into one ``output: PlanOutput`` argument."""
+
+    @functools.wraps(function)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        output = PlanOutput(
+            env_name=kwargs.pop("env_name"),
+            out=kwargs.pop("out"),
+            output_format=kwargs.pop("output_format"),
+            targets=kwargs.pop("targets"),
+            excludes=kwargs.pop("excludes"),
+            detailed_exitcode=kwargs.pop("detailed_exitcode"),
+            expires_in=kwargs.pop("expires_in"),
+        )
+        return function(*args, output=output, **kwargs)
+
+    return command  # type: ignore[return-value]
+
+
 def plan_output_options(function: F) -> F:
-    """The options every plan-making command takes, as ``dsgit plan`` does."""
+    """The options every plan-making command takes, as ``dsgit plan`` does.
+
+    The command receives them as one ``output: PlanOutput`` keyword argument.
+    """
+    function = _bundle(function)
     decorators = [
         env_option,
         click.option(
@@ -123,6 +163,15 @@ def write_plan_file(path: Path, plan: Plan) -> None:
         raise ConfigError(f"cannot write the plan: {exc.strerror}", Location(str(path))) from None
 
 
+def read_plan_file(path: Path) -> Plan:
+    """The saved plan at ``path``, its digest checked (``StalePlan`` if it was edited)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the plan: {exc.strerror}", Location(str(path))) from None
+    return plan_from_json(data, source=str(path))
+
+
 def plan_exit_code(plan: Plan, detailed: bool) -> int:
     """1 with error diagnostics; 2 with changes under ``--detailed-exitcode``; else 0."""
     if any(diag.severity is Severity.ERROR for diag in plan.all_diagnostics):
@@ -132,11 +181,12 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
     return EXIT_OK
 
 
-def finish_plan(plan: Plan, out: Path | None, output_format: str, detailed: bool) -> NoReturn:
+def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
     """Save the plan when asked, render it, and exit with the plan exit code."""
+    out, output_format = output.out, output.output_format
     if out is not None:
         write_plan_file(out, plan)
     click.echo(render(plan, output_format), nl=False)
     if out is not None and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
-    raise click.exceptions.Exit(plan_exit_code(plan, detailed))
+    raise click.exceptions.Exit(plan_exit_code(plan, output.detailed_exitcode))

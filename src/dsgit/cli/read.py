@@ -91,7 +91,7 @@ def _emit(lines: Iterator[str]) -> None:
         _echo(line)
 
 
-@click.command("ls")
+@click.command("ls", short_help="List data stores, or the keys of one.")
 @click.argument("store", required=False)
 @click.option("--scope", default=None, metavar="SCOPE", help="Scope to list (default: global).")
 @click.option("--all-scopes", is_flag=True, help="List the keys of every scope.")
@@ -240,7 +240,7 @@ def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
     yield _json(mask.mask(entry.value))
 
 
-@click.command("get")
+@click.command("get", short_help="Show one live entry and its metadata.")
 @click.argument("store")
 @click.argument("key")
 @click.option("--scope", default="global", show_default=True, metavar="SCOPE", help="Scope.")
@@ -307,7 +307,7 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
     }
 
 
-@click.command("history")
+@click.command("history", short_help="List the revisions of one live entry.")
 @click.argument("store")
 @click.argument("key")
 @click.option("--scope", default="global", show_default=True, metavar="SCOPE", help="Scope.")

@@ -85,7 +85,7 @@ def _report(updates: list[FileUpdate], verb: str, output_format: str, dry_run: b
     click.echo(f"{prefix}{verb} {total} value(s) in {len(updates)} file(s).")
 
 
-@click.group("secrets")
+@click.group("secrets", short_help="Encrypted values and their keys.")
 def secrets() -> None:
     """Encrypted values: keys, encrypt, decrypt, edit, rotate (docs/encryption.md).
 
@@ -96,7 +96,7 @@ def secrets() -> None:
     """
 
 
-@secrets.command("keygen")
+@secrets.command("keygen", short_help="Create a new random key file.")
 @_key_file_option(f"Where to write the key (default: {DEFAULT_KEY_FILE} in the repository).")
 @click.option("--force", is_flag=True, help="Overwrite an existing key file (its key is lost).")
 @pass_app
@@ -115,7 +115,7 @@ def keygen(app: AppContext, key_file: Path | None, force: bool) -> None:
     click.echo("Keep it out of git; share it through your secret store (e.g. a CI secret).")
 
 
-@secrets.command("encrypt")
+@secrets.command("encrypt", short_help="Encrypt plaintext values in entry files.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_key_file_option()
 @click.option("--dry-run", is_flag=True, help="Report what would be encrypted; write nothing.")
@@ -142,7 +142,7 @@ def encrypt(
     _report(updates, "encrypted", output_format, dry_run)
 
 
-@secrets.command("decrypt")
+@secrets.command("decrypt", short_help="Print an entry file decrypted.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_key_file_option()
 @click.option(
@@ -165,7 +165,7 @@ def decrypt(app: AppContext, file: Path, key_file: Path | None, in_place: bool) 
         click.echo(text, nl=False)
 
 
-@secrets.command("edit")
+@secrets.command("edit", short_help="Edit an entry file decrypted, in $EDITOR.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_key_file_option()
 @pass_app
@@ -202,7 +202,7 @@ def edit(app: AppContext, file: Path, key_file: Path | None) -> None:
     click.echo(f"Saved {entry.relative}", err=True)
 
 
-@secrets.command("rotate")
+@secrets.command("rotate", short_help="Re-encrypt every value with a new key.")
 @click.option(
     "--new-key-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -6,13 +6,12 @@ any other, and takes the output options of ``dsgit plan``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import click
 
 from dsgit.cli.context import AppContext, pass_app
-from dsgit.cli.plan_output import finish_plan, plan_output_options
+from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 
 __all__ = [
     "COMMANDS",
@@ -30,8 +29,17 @@ Exit codes:
 """
 
 
+def _require_reason(option: str, reason: str | None) -> None:
+    """An override option, when given, must say why (the plan shows the reason)."""
+    from dsgit.errors import ConfigError
+
+    if reason is not None and not reason.strip():
+        raise ConfigError(f"{option} needs a reason")
+
+
 @click.command(
     "rollback",
+    short_help="Plan the declaration as it was at a commit.",
     help="""Plan the declaration as it was at COMMIT, against live data.
 
 Reads the old declaration from git objects (no checkout) and plans it exactly as `dsgit plan`
@@ -46,13 +54,7 @@ did then (same ownership, prune and suppressions). Entries declared now but not 
 def rollback_command(
     app: AppContext,
     commit: str,
-    env_name: str | None,
-    out: Path | None,
-    output_format: str,
-    targets: tuple[str, ...],
-    excludes: tuple[str, ...],
-    detailed_exitcode: bool,
-    expires_in: timedelta,
+    output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
     from dsgit.plan.usecase import LedgerLookup, PlanRequest
@@ -60,10 +62,12 @@ def rollback_command(
     from dsgit.repo import load_declaration, load_declaration_at
     from dsgit.undo import plan_rollback
 
-    env = app.environment(env_name)
+    env = app.environment(output.env_name)
     then = load_declaration_at(app.root, commit)
     current = load_declaration(app.root)
-    request = PlanRequest(env.name, env.universe_id, targets, excludes, expires_in)
+    request = PlanRequest(
+        env.name, env.universe_id, output.targets, output.excludes, output.expires_in
+    )
     with open_client(env) as api:
         plan = plan_rollback(
             then,
@@ -73,11 +77,12 @@ def rollback_command(
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
         )
-    finish_plan(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, output)
 
 
 @click.command(
     "revert",
+    short_help="Plan undoing one apply, from its pre-images.",
     help="""Plan putting back what one apply changed, from its pre-images.
 
 APPLY is an apply id from the ledger (`dsgit audit log`), or a unique prefix of one. Entries the
@@ -102,13 +107,7 @@ def revert_command(
     app: AppContext,
     apply_id: str,
     overwrite_reason: str | None,
-    env_name: str | None,
-    out: Path | None,
-    output_format: str,
-    targets: tuple[str, ...],
-    excludes: tuple[str, ...],
-    detailed_exitcode: bool,
-    expires_in: timedelta,
+    output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
     from dsgit.errors import ConfigError
@@ -116,9 +115,8 @@ def revert_command(
     from dsgit.repo import load_declaration
     from dsgit.undo import RevertRequest, find_apply, plan_revert
 
-    if overwrite_reason is not None and not overwrite_reason.strip():
-        raise ConfigError("--overwrite-changed needs a reason")
-    env = app.environment(env_name)
+    _require_reason("--overwrite-changed", overwrite_reason)
+    env = app.environment(output.env_name)
     run = find_apply(app.root, apply_id)
     if run.environment != env.name or run.universe_id != env.universe_id:
         raise ConfigError(
@@ -129,10 +127,10 @@ def revert_command(
         run.apply_id,
         env.name,
         env.universe_id,
-        targets,
-        excludes,
+        output.targets,
+        output.excludes,
         overwrite_reason=overwrite_reason,
-        expires_in=expires_in,
+        expires_in=output.expires_in,
     )
     with open_client(env) as api:
         plan = plan_revert(
@@ -143,11 +141,12 @@ def revert_command(
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
         )
-    finish_plan(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, output)
 
 
 @click.command(
     "restore",
+    short_help="Plan the values live at a past time.",
     help="""Plan putting data stores back to the values they held at TIME.
 
 TIME is an RFC 3339 time (2026-01-31T12:00:00Z), a date, or an age (30m, 12h, 7d), within
@@ -180,35 +179,27 @@ def restore_command(
     at_text: str,
     stores: tuple[str, ...],
     allow_deletes: str | None,
-    env_name: str | None,
-    out: Path | None,
-    output_format: str,
-    targets: tuple[str, ...],
-    excludes: tuple[str, ...],
-    detailed_exitcode: bool,
-    expires_in: timedelta,
+    output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
-    from dsgit.errors import ConfigError
     from dsgit.ledger.query import parse_time
     from dsgit.remote.connect import open_client
     from dsgit.repo import load_declaration
     from dsgit.undo import RestoreRequest, plan_restore
 
-    if allow_deletes is not None and not allow_deletes.strip():
-        raise ConfigError("--allow-deletes needs a reason")
+    _require_reason("--allow-deletes", allow_deletes)
     now = datetime.now(UTC)
     at = parse_time(at_text, now=now)
-    env = app.environment(env_name)
+    env = app.environment(output.env_name)
     request = RestoreRequest(
         at,
         env.name,
         env.universe_id,
         stores,
-        targets,
-        excludes,
+        output.targets,
+        output.excludes,
         allow_deletes=allow_deletes,
-        expires_in=expires_in,
+        expires_in=output.expires_in,
         now=now,
     )
     with open_client(env) as api:
@@ -218,7 +209,7 @@ def restore_command(
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
         )
-    finish_plan(plan, out, output_format, detailed_exitcode)
+    finish_plan(plan, output)
 
 
 COMMANDS = [rollback_command, revert_command, restore_command]

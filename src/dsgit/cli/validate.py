@@ -29,7 +29,7 @@ def _prefix(root: Path, cwd: Path) -> str:
     return "" if relative == "." else Path(relative).as_posix()
 
 
-@click.command("validate")
+@click.command("validate", short_help="Check every repository file, offline.")
 @format_option("text", "json", "github")
 @click.option(
     "--key-file",

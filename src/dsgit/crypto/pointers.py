@@ -17,7 +17,6 @@ __all__ = [
     "replace_at",
     "resolve",
     "set_at",
-    "walk_leaves",
 ]
 
 WILDCARD = "*"
@@ -110,14 +109,3 @@ def replace_at(
 def set_at(value: JSONValue, pointer: str, new: JSONValue) -> JSONValue:
     """A copy of ``value`` with the node at the (existing, concrete) ``pointer`` set to ``new``."""
     return replace_at(value, pointer, lambda _old: new)
-
-
-def walk_leaves(value: JSONValue, visit: Callable[[str, JSONValue], None]) -> None:
-    """Call ``visit(pointer, node)`` for every node of ``value``, parents before children."""
-
-    def go(node: JSONValue, path: list[str]) -> None:
-        visit(format_pointer(path), node)
-        for name, child in _children(node):
-            go(child, [*path, name])
-
-    go(value, [])

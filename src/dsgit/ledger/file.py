@@ -43,10 +43,6 @@ class Ledger:
         self.path = root / LEDGER_FILE
         self.signer = signer
 
-    @property
-    def display_path(self) -> str:
-        return LEDGER_FILE
-
     def append(
         self, bodies: Sequence[Body], *, actor: str, time: str | None = None
     ) -> list[LedgerRecord]:

@@ -32,7 +32,7 @@ from dsgit.plan.compare import (
     live_data,
     precondition_of,
 )
-from dsgit.plan.desired import DesiredEntry, DesiredState, Removal
+from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.io import with_digest
 from dsgit.plan.jsondiff import diff_data
 from dsgit.plan.ledger import AppliedLookup, NoLedger
@@ -293,42 +293,46 @@ class _Builder:
             if name == RESERVED_STORE or not spec.policy.prune:
                 continue
             for scope in spec.scopes:
-                keys = self.live.listed_keys(kind, name, scope)
-                if keys is None:
-                    if (kind, name, scope) not in self.live.listings and (
-                        self.settings.select.may_select_store(kind, name)
-                    ):
-                        self.diagnostics.append(
-                            diagnostic(
-                                "DSP018",
-                                f"{spec.label}/{scope}: the scope was not listed, so keys to "
-                                "prune are unknown",
-                                store=spec.label,
-                            )
-                        )
-                    continue
-                for key in sorted(keys):
-                    address = Address(kind, name, scope, key)
-                    if address in self.desired.entries or address in self.handled:
-                        continue
-                    policy = spec.policy.for_key(key)
-                    if not policy.prune or policy.ownership is not Ownership.OWNED:
-                        continue
-                    if not self.selected(address):
-                        continue
-                    live = self.lookup(address)
-                    if live is None or isinstance(live, Unknown):
-                        continue
-                    self.suppressions[address] = policy.suppress
-                    diag = diagnostic(
-                        "DSP002",
-                        f"{address}: live key has no file and {spec.label} has prune: true",
-                        address=str(address),
-                        file=spec.file,
+                self.prune_scope(kind, name, scope, spec)
+
+    def prune_scope(self, kind: StoreKind, name: str, scope: str, spec: StoreSpec) -> None:
+        """Delete every listed key of the scope that has no file (owned, pruned keys only)."""
+        keys = self.live.listed_keys(kind, name, scope)
+        if keys is None:
+            if (kind, name, scope) not in self.live.listings and (
+                self.settings.select.may_select_store(kind, name)
+            ):
+                self.diagnostics.append(
+                    diagnostic(
+                        "DSP018",
+                        f"{spec.label}/{scope}: the scope was not listed, so keys to "
+                        "prune are unknown",
+                        store=spec.label,
                     )
-                    self.changes[address] = delete_change(
-                        address, live, policy, "no file (prune)", (diag,), self.settings.ledger
-                    )
+                )
+            return
+        for key in sorted(keys):
+            address = Address(kind, name, scope, key)
+            if address in self.desired.entries or address in self.handled:
+                continue
+            policy = spec.policy.for_key(key)
+            if not policy.prune or policy.ownership is not Ownership.OWNED:
+                continue
+            if not self.selected(address):
+                continue
+            live = self.lookup(address)
+            if live is None or isinstance(live, Unknown):
+                continue
+            self.suppressions[address] = policy.suppress
+            diag = diagnostic(
+                "DSP002",
+                f"{address}: live key has no file and {spec.label} has prune: true",
+                address=str(address),
+                file=spec.file,
+            )
+            self.changes[address] = delete_change(
+                address, live, policy, "no file (prune)", (diag,), self.settings.ledger
+            )
 
     def rename_heuristic(self) -> None:
         """DSP004 on deletes that look like the other half of an undeclared rename."""

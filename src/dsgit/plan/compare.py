@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from dsgit.crypto.pointers import parse_pointer
 from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, LiveOrderedEntry
+from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry
 from dsgit.plan.digest import entry_digest
@@ -19,7 +20,7 @@ from dsgit.plan.jsondiff import TypeChange, diff_data
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, Diagnostic, DiffLine, Precondition
-from dsgit.plan.values import MAX_VALUE_CHARS, data_equal, encoded_size
+from dsgit.plan.values import data_equal
 
 __all__ = [
     "EntryFacts",
@@ -118,7 +119,7 @@ def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> lis
                     f"{shown}",
                 )
             )
-    size = encoded_size(entry.data.value)
+    size = encoded_length(entry.data.value)
     if size > MAX_VALUE_CHARS:
         found.append(
             (

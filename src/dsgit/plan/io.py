@@ -21,6 +21,7 @@ from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
 from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.model import (
+    PLAN_FORMAT_VERSION,
     Action,
     Change,
     Diagnostic,
@@ -191,9 +192,10 @@ def plan_from_json(data: bytes, *, source: str) -> Plan:
             f"{source}: the plan file is not in the canonical form dsgit writes (it was edited, "
             "reformatted or re-encoded); make a new plan"
         )
-    if raw.get("format_version") != 1:
+    if raw.get("format_version") != PLAN_FORMAT_VERSION:
         raise ConfigError(
-            f"unsupported plan format_version {raw.get('format_version')!r} (this dsgit reads 1)",
+            f"unsupported plan format_version {raw.get('format_version')!r} "
+            f"(this dsgit reads {PLAN_FORMAT_VERSION})",
             Location(source, field="format_version"),
         )
     errors = sorted(_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))

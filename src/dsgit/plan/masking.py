@@ -45,9 +45,6 @@ class PointerPatterns:
         """The node at ``path`` is covered, or holds a covered node somewhere below it."""
         return any(self._prefix_match(pattern, path) for pattern in self._patterns)
 
-    def covers_pointer(self, pointer: str) -> bool:
-        return self.covers(parse_pointer(pointer))
-
     def mask(self, value: JSONValue, path: Segments = ()) -> JSONValue:
         """``value`` (found at ``path``) with every covered node replaced by ``(sensitive)``."""
         if not self._patterns or not self.touches(path):

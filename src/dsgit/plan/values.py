@@ -1,4 +1,4 @@
-"""JSON value facts planning relies on: Luau-aware equality, type names, encoded size.
+"""JSON value facts planning relies on: Luau-aware equality and type names.
 
 Values come back from game servers as Luau tables serialised to JSON, so equality here is what
 a game would consider equal: numbers compare by value (``1`` and ``1.0`` are one Luau number),
@@ -13,15 +13,11 @@ import json
 from dsgit.model.entry import EntryData, JSONValue
 
 __all__ = [
-    "MAX_VALUE_CHARS",
     "data_equal",
-    "encoded_size",
     "json_type",
     "same_value",
     "values_equal",
 ]
-
-MAX_VALUE_CHARS = 4_194_304  # Open Cloud's limit on a value once JSON-encoded
 
 
 def json_type(value: object) -> str:
@@ -82,8 +78,3 @@ def data_equal(left: EntryData, right: EntryData) -> bool:
         and values_equal(dict(left.attributes), dict(right.attributes))
         and sorted(left.users) == sorted(right.users)
     )
-
-
-def encoded_size(value: JSONValue) -> int:
-    """Characters of the value once JSON-encoded compactly, as Open Cloud counts them."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))

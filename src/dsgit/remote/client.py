@@ -161,10 +161,9 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             info = self._find_data_store(store)
             return info if info is not None and info.state == "DELETED" else None
 
-        body = self._session.call("DELETE", path, _REMOVE, safety=Safety.VERIFIED, verify=verify)
-        if isinstance(body, DataStoreInfo):
-            return body
-        return self._session.parse("DELETE", path, parse.data_store, body)
+        return self._session.verified_write(
+            "DELETE", path, _REMOVE, parse.data_store, verify=verify
+        )
 
     def undelete_data_store(self, store: str) -> DataStoreInfo:
         path = P.data_store_path(self.universe_id, store) + ":undelete"
@@ -173,12 +172,9 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             info = self._find_data_store(store)
             return info if info is not None and info.state != "DELETED" else None
 
-        body = self._session.call(
-            "POST", path, _REMOVE, body={}, safety=Safety.VERIFIED, verify=verify
+        return self._session.verified_write(
+            "POST", path, _REMOVE, parse.data_store, body={}, verify=verify
         )
-        if isinstance(body, DataStoreInfo):
-            return body
-        return self._session.parse("POST", path, parse.data_store, body)
 
     def snapshot(self) -> SnapshotResult:
         # At most one snapshot a day is taken; repeating the request is a harmless no-op.
@@ -242,18 +238,18 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             live = self.get_entry(store, key, scope)
             return live if live is not None and same_data(live, data) else None
 
-        body = self._session.call(
+        return self._session.verified_write(
             "POST",
             path,
             _WRITE,
+            parse.live_entry,
+            store,
+            scope,
+            key,
             params={"id": key},
             body=_entry_body(data),
-            safety=Safety.VERIFIED,
             verify=verify,
         )
-        if isinstance(body, LiveEntry):
-            return body
-        return self._session.parse("POST", path, parse.live_entry, body, store, scope, key)
 
     def update_entry(
         self,
@@ -274,18 +270,18 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             # With a precondition, an unchanged etag means our write did not land.
             return live if etag is None or live.etag != etag else None
 
-        body = self._session.call(
+        return self._session.verified_write(
             "PATCH",
             path,
             _WRITE,
+            parse.live_entry,
+            store,
+            scope,
+            key,
             params={"allowMissing": "true"} if allow_missing else None,
             body=_entry_body(data, etag),
-            safety=Safety.VERIFIED,
             verify=verify,
         )
-        if isinstance(body, LiveEntry):
-            return body
-        return self._session.parse("PATCH", path, parse.live_entry, body, store, scope, key)
 
     def increment_entry(
         self, store: str, key: str, amount: int, scope: str = "global"

@@ -66,12 +66,9 @@ class ConfigsRepositories:
             moved = draft_hash is None or draft.draft_hash != draft_hash
             return (draft.draft_hash or "") if landed and moved else None
 
-        body = self._session.call(
-            "PATCH", path, _CONFIGS, body=payload, safety=Safety.VERIFIED, verify=verify
+        return self._session.verified_write(
+            "PATCH", path, _CONFIGS, parse.draft_hash, body=payload, verify=verify
         )
-        if isinstance(body, str):
-            return body
-        return self._session.parse("PATCH", path, parse.draft_hash, body)
 
     def delete_config_draft(self, repository: str, *, draft_hash: str | None = None) -> str:
         """Discard the draft (back to the published values); returns the new draft hash."""
@@ -82,12 +79,9 @@ class ConfigsRepositories:
             draft = self.get_config_draft(repository)  # a discarded draft has no changes
             return (draft.draft_hash or "") if not draft.entries else None
 
-        body = self._session.call(
-            "DELETE", path, _CONFIGS, body=payload, safety=Safety.VERIFIED, verify=verify
+        return self._session.verified_write(
+            "DELETE", path, _CONFIGS, parse.draft_hash, body=payload, verify=verify
         )
-        if isinstance(body, str):
-            return body
-        return self._session.parse("DELETE", path, parse.draft_hash, body)
 
     def publish_config(self, repository: str, draft_hash: str, message: str) -> None:
         path = P.configs_path(self.universe_id, repository, "/publish")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from dsgit.model.entry import LiveOrderedEntry
 from dsgit.remote import parse
@@ -58,7 +57,9 @@ class OrderedEntries:
             return None
         return self._session.parse("GET", path, parse.ordered_entry, body, store, scope, key)
 
-    def _verify_ordered(self, store: str, key: str, scope: str, value: int) -> Callable[[], Any]:
+    def _verify_ordered(
+        self, store: str, key: str, scope: str, value: int
+    ) -> Callable[[], LiveOrderedEntry | None]:
         def verify() -> LiveOrderedEntry | None:
             live = self.get_ordered(store, key, scope)
             return live if live is not None and live.value == value else None
@@ -69,18 +70,18 @@ class OrderedEntries:
         self, store: str, key: str, value: int, scope: str = "global"
     ) -> LiveOrderedEntry:
         path = P.ordered_entries_path(self.universe_id, store, scope)
-        body = self._session.call(
+        return self._session.verified_write(
             "POST",
             path,
             _O_WRITE,
+            parse.ordered_entry,
+            store,
+            scope,
+            key,
             params={"id": key},
             body={"value": value},
-            safety=Safety.VERIFIED,
             verify=self._verify_ordered(store, key, scope, value),
         )
-        if isinstance(body, LiveOrderedEntry):
-            return body
-        return self._session.parse("POST", path, parse.ordered_entry, body, store, scope, key)
 
     def update_ordered(
         self,
@@ -92,18 +93,18 @@ class OrderedEntries:
         allow_missing: bool = False,
     ) -> LiveOrderedEntry:
         path = P.ordered_entry_path(self.universe_id, store, scope, key)
-        body = self._session.call(
+        return self._session.verified_write(
             "PATCH",
             path,
             _O_WRITE,
+            parse.ordered_entry,
+            store,
+            scope,
+            key,
             params={"allowMissing": "true"} if allow_missing else None,
             body={"value": value},
-            safety=Safety.VERIFIED,
             verify=self._verify_ordered(store, key, scope, value),
         )
-        if isinstance(body, LiveOrderedEntry):
-            return body
-        return self._session.parse("PATCH", path, parse.ordered_entry, body, store, scope, key)
 
     def increment_ordered(
         self, store: str, key: str, amount: int, scope: str = "global"

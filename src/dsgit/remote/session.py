@@ -36,6 +36,7 @@ log = logging.getLogger("dsgit.remote")
 T = TypeVar("T")
 
 MISSING: Any = object()  # what ``call(..., allow_404=True)`` returns for a 404
+_VERIFIED: Any = object()  # what a verify in ``verified_write`` hands back to the retry loop
 
 
 class _ApiKeyAuth(httpx.Auth):
@@ -167,6 +168,44 @@ class Session:
             verify=verify,
             describe=(method, path),
         )
+
+    def verified_write(
+        self,
+        method: str,
+        path: str,
+        request_class: RequestClass | None,
+        function: Callable[..., T],
+        *args: Any,
+        verify: Callable[[], T | None],
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+    ) -> T:
+        """A write repeated only when a read (``verify``) shows it did not land.
+
+        Returns the answer parsed with ``function(answer, *args)``, or, when an earlier attempt
+        had in fact landed, what ``verify`` read back.
+        """
+        seen: list[T] = []
+
+        def check() -> Any:
+            value = verify()
+            if value is None:
+                return None
+            seen.append(value)
+            return _VERIFIED
+
+        answer = self.call(
+            method,
+            path,
+            request_class,
+            params=params,
+            body=body,
+            safety=Safety.VERIFIED,
+            verify=check,
+        )
+        if answer is _VERIFIED:
+            return seen[-1]
+        return self.parse(method, path, function, answer, *args)
 
     @staticmethod
     def parse(method: str, path: str, function: Callable[..., T], *args: Any, **kw: Any) -> T:

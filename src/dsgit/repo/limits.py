@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 
 from dsgit.model.entry import JSONValue
+from dsgit.model.limits import encoded_length
 
 __all__ = [
     "MAX_ATTRIBUTES_CHARS",
@@ -13,24 +13,16 @@ __all__ = [
     "MAX_ATTRIBUTE_VALUE_CHARS",
     "MAX_NAME_CHARS",
     "MAX_USERS",
-    "MAX_VALUE_CHARS",
     "attribute_problems",
     "bounded_length",
-    "encoded_length",
     "name_problem",
 ]
 
 MAX_NAME_CHARS = 50
-MAX_VALUE_CHARS = 4_194_304
 MAX_ATTRIBUTES_CHARS = 300
 MAX_ATTRIBUTE_KEY_CHARS = 50
 MAX_ATTRIBUTE_VALUE_CHARS = 250
 MAX_USERS = 4
-
-
-def encoded_length(value: JSONValue) -> int:
-    """Characters of the compact JSON encoding, as Roblox counts a value's size."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def bounded_length(value: JSONValue, limit: int) -> int:

@@ -87,12 +87,8 @@ class Problem:
         return self.severity is Severity.ERROR
 
     def where(self) -> str:
-        text = self.file
-        if self.line is not None:
-            text += f":{self.line}"
-            if self.column is not None:
-                text += f":{self.column}"
-        return text
+        """``file:line:col``, as every error names a place."""
+        return str(Location(self.file, self.line, self.column))
 
     def __str__(self) -> str:
         return f"{self.where()}: {self.code} {self.message}"

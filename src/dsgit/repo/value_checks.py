@@ -24,8 +24,9 @@ from dsgit.crypto import (
 from dsgit.crypto.pointers import format_pointer, parse_pointer, resolve, set_at
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, JSONValue
+from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
 from dsgit.repo.fast_schema import Predicate
-from dsgit.repo.limits import MAX_VALUE_CHARS, bounded_length, encoded_length
+from dsgit.repo.limits import bounded_length
 from dsgit.repo.problems import Problem
 from dsgit.repo.schema_messages import safe_message
 from dsgit.repo.yamlload import locate
@@ -46,6 +47,18 @@ class ValueFindings:
 
 def _under(pointer: str, prefixes: Iterable[str]) -> bool:
     return any(pointer == p or pointer.startswith(p + "/") or p == "" for p in prefixes)
+
+
+def _expand_all(value: JSONValue, patterns: Iterable[str], matched: set[str]) -> list[str]:
+    """The pointers the patterns match in ``value``; adds each pattern that matched to
+    ``matched`` (a pattern matching nothing anywhere is reported per store)."""
+    pointers: list[str] = []
+    for pattern in patterns:
+        found = expand(value, pattern)
+        if found:
+            matched.add(pattern)
+        pointers.extend(found)
+    return pointers
 
 
 def check_value(
@@ -80,18 +93,8 @@ def check_value(
         shown = f"{size:,}" if not aliased else f"more than {MAX_VALUE_CHARS:,}"
         problem("", "DS402", f"value is {shown} characters as JSON (at most {MAX_VALUE_CHARS:,})")
 
-    secret: list[str] = []
-    for pattern in policy.sensitive:
-        found = expand(value, pattern)
-        if found:
-            findings.matched.add(pattern)
-        secret.extend(found)
-    encrypted_at: list[str] = []
-    for pattern in policy.encrypted:
-        found = expand(value, pattern)
-        if found:
-            findings.matched.add(pattern)
-        encrypted_at.extend(found)
+    secret = _expand_all(value, policy.sensitive, findings.matched)
+    encrypted_at = _expand_all(value, policy.encrypted, findings.matched)
     for pointer in encrypted_at:
         if any(other != pointer and _under(pointer, [other]) for other in encrypted_at):
             continue  # an encrypted ancestor covers it

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address
+from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, Removal
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import Action, Diagnostic, Plan, Severity
 from dsgit.plan.usecase import schema_check_for
-from dsgit.plan.codes import diagnostic
 
 __all__ = ["finish_plan", "schema_warnings"]
 

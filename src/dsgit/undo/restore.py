@@ -31,7 +31,6 @@ from dsgit.plan.live import ScopeKey, ScopeListing
 from dsgit.plan.model import Action, Diagnostic, Plan, format_time
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.plan.codes import diagnostic
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_at, read_now

@@ -31,13 +31,13 @@ from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.model.declaration import Declaration, Suppression
 from dsgit.model.entry import Address, EntryData, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build_plan
+from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveValue
 from dsgit.plan.model import Action, Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.plan.codes import diagnostic
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_now

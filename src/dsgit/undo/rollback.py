@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dsgit.crypto import Keyring
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address
+from dsgit.plan.codes import diagnostic
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.model import Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.plan.usecase import PlanRequest, make_plan
 from dsgit.remote.api import OpenCloudApi
-from dsgit.plan.codes import diagnostic
 from dsgit.undo.finish import finish_plan
 
 __all__ = ["left_live", "plan_rollback"]
