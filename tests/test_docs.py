@@ -65,3 +65,19 @@ def test_anchor_matches_github() -> None:
     assert _anchor("Names on disk: the path encoding") == "names-on-disk-the-path-encoding"
     assert _anchor("`dsgit.yaml`") == "dsgityaml"
     assert _anchor("dsgit secrets keygen") == "dsgit-secrets-keygen"
+
+
+@pytest.mark.parametrize("group", [[], ["secrets"], ["audit"], ["emulator"]], ids=str)
+def test_command_summaries_are_not_truncated(group: list[str]) -> None:
+    """`dsgit --help` at 80 columns shows every command's whole one-line summary."""
+    from click.testing import CliRunner
+
+    from dsgit.cli.main import cli
+
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    commands = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert commands
+    for line in commands:
+        assert not line.rstrip().endswith("..."), line
+        assert line.rstrip().endswith("."), line

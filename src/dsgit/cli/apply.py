@@ -170,13 +170,13 @@ A journal makes a killed or failed apply resumable: run the same command again.
 
 \b
 Exit codes:
-  0    applied (or already applied: nothing to do)
-  1    error
-  3    refused by policy
-  4    stale plan
-  5    conflicts (the other changes were applied)
-  6    partial apply: run it again to resume
-  130  interrupted: run it again to resume""",
+  0 applied (or already applied: nothing to do)
+  1 error
+  3 refused by policy
+  4 stale plan
+  5 conflicts (the other changes were applied)
+  6 partial apply: run it again to resume
+  130 interrupted: run it again to resume""",
 )
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
 @env_option

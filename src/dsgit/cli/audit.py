@@ -133,7 +133,13 @@ DSGIT_LEDGER_KEY_FILE or the DSGIT_LEDGER_KEY secret) and the public key to
 audit/keys/NAME.pub, which verify uses.""",
 )
 @click.argument("private_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--name", default="ledger", show_default=True, help="Name of the public key file.")
+@click.option(
+    "--name",
+    default="ledger",
+    show_default=True,
+    metavar="NAME",
+    help="Writes audit/keys/NAME.pub.",
+)
 @pass_app
 def keygen_command(app: AppContext, private_file: Path, name: str) -> None:
     root = app.root

@@ -46,7 +46,7 @@ def render_text(report: ImportReport, environment: str, universe_id: int) -> str
     "name them here (stores already under ordered/ are imported without it).",
 )
 @click.option("--scope", default=None, metavar="SCOPE", help="Import only this scope.")
-@click.option("--prefix", default=None, metavar="PREFIX", help="Import only keys starting so.")
+@click.option("--prefix", default=None, metavar="PREFIX", help="Only keys starting with PREFIX.")
 @click.option(
     "--ordered-only",
     "kinds",

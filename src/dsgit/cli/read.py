@@ -243,7 +243,9 @@ def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
 @click.command("get", short_help="Show one live entry and its metadata.")
 @click.argument("store")
 @click.argument("key")
-@click.option("--scope", default="global", show_default=True, metavar="SCOPE", help="Scope.")
+@click.option(
+    "--scope", default="global", show_default=True, metavar="SCOPE", help="Scope of the entry."
+)
 @click.option("--revision", default=None, metavar="R", help="Read this revision.")
 @click.option(
     "--at",
@@ -310,9 +312,23 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
 @click.command("history", short_help="List the revisions of one live entry.")
 @click.argument("store")
 @click.argument("key")
-@click.option("--scope", default="global", show_default=True, metavar="SCOPE", help="Scope.")
-@click.option("--since", "since_text", default=None, metavar="TIME", help="Revisions from TIME.")
-@click.option("--until", "until_text", default=None, metavar="TIME", help="Revisions to TIME.")
+@click.option(
+    "--scope", default="global", show_default=True, metavar="SCOPE", help="Scope of the entry."
+)
+@click.option(
+    "--since",
+    "since_text",
+    default=None,
+    metavar="TIME",
+    help="Only revisions created at or after TIME (RFC 3339 or a date; no zone means UTC).",
+)
+@click.option(
+    "--until",
+    "until_text",
+    default=None,
+    metavar="TIME",
+    help="Only revisions created at or before TIME.",
+)
 @env_option
 @format_option("text", "json")
 @pass_app

@@ -35,8 +35,8 @@ def _prefix(root: Path, cwd: Path) -> str:
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Key file to verify encrypted values with (default: DSGIT_ENCRYPTION_KEY or "
-    ".dsgit/keys/default.key when present).",
+    help="Key file to verify encrypted values with (default: $DSGIT_ENCRYPTION_KEY, "
+    "$DSGIT_ENCRYPTION_KEYS, $DSGIT_ENCRYPTION_KEY_FILE, then .dsgit/keys/default.key).",
 )
 @pass_app
 def validate(app: AppContext, output_format: str, key_file: Path | None) -> None:
