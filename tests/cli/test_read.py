@@ -195,7 +195,7 @@ def test_get_at_time(repo: Path) -> None:
         (["get", "Wins", "carol", "--ordered"], "no ordered entry ordered:Wins/global/carol"),
         (["get", "S", "k", "--revision", "r", "--at", "2024-01-01"], "either --revision or --at"),
         (["get", "S", "k", "--ordered", "--revision", "r"], "keep no revisions"),
-        (["get", "S", "k", "--at", "yesterday"], "'yesterday' is not a time"),
+        (["get", "S", "k", "--at", "yesterday"], "bad time 'yesterday'"),
         (["ls", "--ordered"], "need a STORE"),
         (["ls", "S", "--scope", "a", "--all-scopes"], "either --scope or --all-scopes"),
         (["ls", "S", "--descending"], "--descending applies to ordered"),

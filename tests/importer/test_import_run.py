@@ -370,3 +370,11 @@ def test_existing_token_under_an_unknown_key_stops_the_import(
     assert str(info.value).startswith("datastores/Config/global/secrets.yaml: ")
     assert CANARY not in str(info.value)
     assert path.read_text() == before
+
+
+def test_dsgits_own_lock_store_is_never_imported(api: OpenCloudClient, root: Path) -> None:
+    put(api, "_dsgit", "lock", EntryData({"holder": "ci", "released": True}))
+    put(api, "Shop", "sword", EntryData({"price": 10}))
+    report = _run(api, root)
+    assert set(_files(root)) == {"datastores/Shop/global/sword.yaml"}
+    assert any("_dsgit" in note for note in report.notes)

@@ -25,12 +25,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from dsgit.errors import DsgitError, LockHeld, PreconditionFailed, RemoteError
-from dsgit.model.entry import EntryData, JSONValue, LiveEntry
+from dsgit.model.entry import RESERVED_STORE, EntryData, JSONValue, LiveEntry
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["LOCK_KEY", "LOCK_SCOPE", "LOCK_STORE", "EnvironmentLock", "Lease", "LockLost"]
 
-LOCK_STORE = "_dsgit"
+LOCK_STORE = RESERVED_STORE
 LOCK_SCOPE = "global"
 LOCK_KEY = "lock"
 

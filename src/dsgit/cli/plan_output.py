@@ -126,6 +126,7 @@ def plan_output_options(function: F) -> F:
         click.option(
             "--expires-in",
             default="24h",
+            metavar="DURATION",
             show_default=True,
             callback=_expiry_option,
             help="How long the plan stays applicable (30m, 24h, 7d).",

@@ -252,7 +252,7 @@ def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
     "at_text",
     default=None,
     metavar="TIME",
-    help="Read the value current at TIME (RFC 3339; no zone means UTC).",
+    help="Read the value current at TIME (RFC 3339, a date, or an age such as 2h).",
 )
 @click.option("--ordered", is_flag=True, help="STORE is an ordered data store.")
 @env_option
@@ -320,7 +320,7 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
     "since_text",
     default=None,
     metavar="TIME",
-    help="Only revisions created at or after TIME (RFC 3339 or a date; no zone means UTC).",
+    help="Only revisions created at or after TIME (RFC 3339, a date, or an age such as 7d).",
 )
 @click.option(
     "--until",

@@ -25,7 +25,7 @@ from dsgit.importer.layout import (
 from dsgit.importer.report import FileAction, FileResult, ImportReport
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.encoding import decode_segment
-from dsgit.model.entry import DEFAULT_SCOPE, LiveEntry, StoreKind
+from dsgit.model.entry import DEFAULT_SCOPE, RESERVED_STORE, LiveEntry, StoreKind
 from dsgit.remote.api import OpenCloudApi
 from dsgit.yamlio.atomic import write_atomic
 
@@ -133,6 +133,9 @@ class _Planner:
         api, options = self.api, self.options
         stores = options.stores or tuple(sorted(info.id for info in api.list_data_stores()))
         for store in stores:
+            if store == RESERVED_STORE:
+                self.notes.append(f"skipped {store}: dsgit's own store (the apply lock)")
+                continue
             policy = self.policies(StoreKind.STANDARD, store)
             for entry in _standard_entries(api, store, policy, options):
                 relative = entry_file(entry.address)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from dsgit.errors import ConfigError
 from dsgit.ledger.canonical import user_digest
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import (
@@ -21,6 +20,7 @@ from dsgit.ledger.records import (
     LedgerRecord,
 )
 from dsgit.model.entry import Address
+from dsgit.model.times import parse_user_time
 
 __all__ = [
     "AppliedRun",
@@ -112,23 +112,7 @@ def list_applies(root: Path) -> tuple[AppliedRun, ...]:
     return tuple(sorted(result, key=lambda run: run.started))
 
 
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """RFC 3339 time, a date (``2026-01-31``), or an age such as ``30m``, ``12h``, ``7d``."""
-    match = _DURATION.match(text.strip())
-    if match:
-        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return (now or datetime.now(UTC)) - delta
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"bad time {text!r}: use RFC 3339 (2026-01-31T12:00:00Z), a date, or an age (7d)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+parse_time = parse_user_time  # `audit log --since/--until`
 
 
 def _record_time(record: LedgerRecord) -> datetime:

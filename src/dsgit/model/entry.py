@@ -11,6 +11,7 @@ from dsgit.model.encoding import encode_segment
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "RESERVED_STORE",
     "Address",
     "EntryData",
     "JSONValue",
@@ -22,6 +23,10 @@ __all__ = [
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 
 DEFAULT_SCOPE = "global"
+
+# dsgit's own data store in each universe (the apply lock lives there): never planned,
+# imported or pruned.
+RESERVED_STORE = "_dsgit"
 
 
 class StoreKind(StrEnum):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from dsgit import __version__
 from dsgit.model.declaration import Ownership, StorePolicy, Suppression
-from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
+from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.compare import (
     EntryFacts,
@@ -57,9 +57,8 @@ from dsgit.plan.storechecks import (
 )
 from dsgit.plan.targets import AddressFilter
 
-__all__ = ["RESERVED_STORE", "PlanSettings", "build_plan", "change_order"]
+__all__ = ["PlanSettings", "build_plan", "change_order"]
 
-RESERVED_STORE = "_dsgit"  # the apply lock lives here: never listed, diffed or pruned
 DEFAULT_EXPIRY = timedelta(hours=24)
 
 

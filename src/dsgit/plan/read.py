@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 
 from dsgit.errors import DsgitError, NotFoundError, RateLimitedError
 from dsgit.model.declaration import Ownership
-from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
-from dsgit.plan.build import RESERVED_STORE
+from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, StoreSpec
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dsgit.errors import DsgitError
 from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry
+from dsgit.model.times import parse_user_time
 from dsgit.remote.api import DataStoreInfo, EntryKey, OpenCloudApi, RevisionInfo
 
 __all__ = [
@@ -49,15 +50,7 @@ class Selection:
         return ""
 
 
-def parse_time(text: str) -> datetime:
-    """RFC 3339 / ISO 8601 (``2024-07-01``, ``2024-07-01T12:00:00Z``); no zone means UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise DsgitError(
-            f"{text!r} is not a time: use RFC 3339, such as 2024-07-01T12:00:00Z"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+parse_time = parse_user_time  # `get --at`, `history --since/--until`
 
 
 def list_stores(

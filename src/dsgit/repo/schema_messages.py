@@ -42,7 +42,8 @@ def safe_message(error: ValidationError, field: str) -> str | None:
             if name not in (instance if isinstance(instance, dict) else {})
         ]
         names = ", ".join(f"`{name}`" for name in missing) or "a field"
-        return f"{field} is missing required field {names}"
+        noun = "fields" if len(missing) > 1 else "field"
+        return f"{field} is missing required {noun} {names}"
     if keyword == "type":
         types = expected if isinstance(expected, list) else [expected]
         return f"{field} must be {' or '.join(_TYPE_NAMES.get(str(n), str(n)) for n in types)}"

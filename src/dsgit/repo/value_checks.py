@@ -123,19 +123,27 @@ def check_value(
     if validator is not None and not (predicate is not None and predicate(plain)):
         hidden = [*secret, *tokens, *encrypted_at]
         count = 0
+        said: set[tuple[str, str]] = set()
         for error in validator.iter_errors(plain):
             pointer = format_pointer([str(part) for part in error.absolute_path])
             if keyring is None and _under(pointer, [*tokens, *encrypted_at]):
                 continue  # ciphertext cannot be checked against the plaintext's schema
+            message = _describe(error, pointer, mask=_masked(pointer, hidden))
+            if (pointer, message) in said:
+                continue  # `required` fails once per missing field; the message names them all
+            said.add((pointer, message))
             count += 1
             if count > _MAX_SCHEMA_ERRORS:
                 problem(
                     "", "DS301", f"more than {_MAX_SCHEMA_ERRORS} schema errors; first ones shown"
                 )
                 break
-            mask = _under(pointer, hidden) or any(_under(h, [pointer]) for h in hidden)
-            problem(pointer, "DS301", _describe(error, pointer, mask=mask))
+            problem(pointer, "DS301", message)
     return findings
+
+
+def _masked(pointer: str, hidden: list[str]) -> bool:
+    return _under(pointer, hidden) or any(_under(h, [pointer]) for h in hidden)
 
 
 def _describe(error: ValidationError, pointer: str, *, mask: bool) -> str:

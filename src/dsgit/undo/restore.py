@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from dsgit.crypto import Keyring
 from dsgit.errors import ConfigError, DsgitError, RateLimitedError
 from dsgit.model.declaration import Declaration, Suppression
-from dsgit.model.entry import Address, LiveEntry, StoreKind
-from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build_plan
+from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
+from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import ScopeKey, ScopeListing

@@ -29,8 +29,15 @@ from dsgit.errors import ConfigError
 from dsgit.ledger.query import AppliedRun, LastApplied, last_applied, list_applies
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.model.declaration import Declaration, Suppression
-from dsgit.model.entry import Address, EntryData, LiveEntry, LiveOrderedEntry, StoreKind
-from dsgit.plan.build import DEFAULT_EXPIRY, RESERVED_STORE, PlanSettings, build_plan
+from dsgit.model.entry import (
+    RESERVED_STORE,
+    Address,
+    EntryData,
+    LiveEntry,
+    LiveOrderedEntry,
+    StoreKind,
+)
+from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
