@@ -36,11 +36,14 @@ def test_drift_kinds_in_every_format() -> None:
     }
     text = render_drift(report, "text")
     assert "Config/global/changed: changed live" in text
-    assert "~ /v: 2 -> 1" in text and "3 entries differ from git." in text
+    # git says v=1, live says v=2: drift reads git -> live (what happened live)
+    assert "~ /v: 1 -> 2" in text and "3 entries differ from git." in text
+    assert "Config/global/stray: live without a file (pruned store)\n    + /: 1" in text
+    assert "Config/global/gone: missing live\n    - /: 1" in text
     assert "Profiles" not in text  # seed differences are expected, not drift
     markdown = render_drift(report, "markdown")
     assert markdown.startswith("### dsgit drift: `prod` (universe 9)")
-    assert "**3 entries differ from git.**" in markdown
+    assert "**3 entries differ from git** (diffs: git -> live)." in markdown
     body = json.loads(render_drift(report, "json"))
     assert {item["kind"] for item in body["drift"]} == {"changed", "missing", "unmanaged"}
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support import write_files
-
 from dsgit.repo import validate_repository
+from support import write_files
 
 CONFIG = "version: 1\nenvironments:\n  local: {universe_id: 1, emulator: .dsgit/emulator.db}\n"
 SCHEMA = (

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Literal
 
 from dsgit.plan.io import plan_to_dict
+from dsgit.plan.model import DiffLine
 from dsgit.plan.usecase import DriftReport
 from dsgit.render.markdown import diff_fence, escape_cell
 from dsgit.render.values import diff_lines
@@ -18,11 +21,25 @@ _TITLES = {
 }
 
 
+_FLIP: dict[str, Literal["add", "remove", "replace"]] = {
+    "add": "remove",
+    "remove": "add",
+    "replace": "replace",
+}
+
+
+def _git_to_live(line: DiffLine) -> DiffLine:
+    """A plan's diff goes live -> git (what apply would do); drift reads git -> live (what
+    happened live)."""
+    return replace(line, op=_FLIP[line.op], old=line.new, new=line.old)
+
+
 def _lines(report: DriftReport) -> list[str]:
     lines = []
     for item in report.items:
         lines.append(f"{item.change.address}: {_TITLES[item.kind]}")
-        lines.extend(f"    {text}" for line in item.change.diff for text in diff_lines(line))
+        for line in item.change.diff:
+            lines.extend(f"    {text}" for text in diff_lines(_git_to_live(line)))
     return lines
 
 
@@ -51,12 +68,16 @@ def render_drift(report: DriftReport, output_format: str) -> str:
         if errors:
             out += [f"- :x: {escape_cell(text)}" for text in errors] + [""]
         if report.items:
-            out.append(f"**{len(report.items)} entries differ from git.**")
+            out.append(f"**{len(report.items)} entries differ from git** (diffs: git -> live).")
             out += ["", diff_fence("\n".join(_lines(report)))]
         elif not errors:
             out.append("**No drift.**")
         return "\n".join(out)[:65_536] + "\n"
-    out = [f"drift in environment {plan.environment} (universe {plan.universe_id})", *errors]
+    out = [
+        f"drift in environment {plan.environment} (universe {plan.universe_id}); "
+        "diffs read git -> live",
+        *errors,
+    ]
     out += _lines(report)
     if report.items:
         out.append(f"{len(report.items)} entries differ from git.")
