@@ -168,6 +168,24 @@ def test_append_refuses_a_torn_last_line(five: Path) -> None:
         Ledger(five).append([change("S/global/z")], actor="ci")
 
 
+@pytest.mark.parametrize("cut", [1, 40, 200])
+def test_a_ledger_cut_inside_its_last_record_fails_verify(five: Path, cut: int) -> None:
+    path = five / LEDGER_FILE
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - cut])
+    report = verify_ledger(five)
+    assert not report.ok
+    with pytest.raises(ConfigError):  # and apply refuses before writing anything
+        Ledger(five).check_appendable()
+    if cut == 1:  # only the final newline: the record is whole, and verify says how to fix it
+        assert report.records == 5 and len(report.problems) == 1
+        assert "no final newline" in str(report.problems[0])
+        path.write_bytes(data)
+        assert verify_ledger(five).ok
+    else:
+        assert report.problems[0].line == 5 and "not JSON" in str(report.problems[0])
+
+
 def _append_many(root: str, worker: int) -> None:
     ledger = Ledger(Path(root))
     for n in range(15):

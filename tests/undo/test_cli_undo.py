@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,45 @@ def test_restore_command(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 1 and "in the future" in err
     code, _, err = run(capsys, "restore", "--at", "yesterday-ish")
     assert code == 1 and "bad time" in err
+
+
+def test_a_rollback_plan_whose_commit_is_gone_is_stale(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _two_applies(repo, capsys)
+    assert run(capsys, "rollback", "--to", first, "-o", "rb.json")[0] == 0
+    # History rewritten (a force-push, a squash) and the old commits collected.
+    repo.git("checkout", "--quiet", "--orphan", "rewritten")
+    repo.commit("squashed")
+    for branch in repo.git("branch", "--format=%(refname:short)").split():
+        if branch != "rewritten":
+            repo.git("branch", "--quiet", "-D", branch)
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "--quiet", "--prune=now")
+
+    code, _, err = run(capsys, "apply", "rb.json")
+
+    assert code == 4, err
+    assert first[:12] in err and "make a new plan" in err
+    code, out, _ = run(capsys, "get", "Shop", "sword", "--format", "json")
+    assert code == 0 and json.loads(out)["value"] == {"price": 150}
+
+
+def test_a_rollback_plan_edited_to_write_something_else_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dsgit.plan.io import plan_from_json, plan_to_json, with_digest
+
+    first = _two_applies(repo, capsys)
+    assert run(capsys, "rollback", "--to", first, "-o", "rb.json")[0] == 0
+    plan = plan_from_json(Path("rb.json").read_bytes(), source="rb.json")
+    (change,) = plan.changes
+    assert change.after is not None
+    edited = replace(change, after=replace(change.after, value={"price": 0}))
+    Path("rb.json").write_bytes(plan_to_json(with_digest(replace(plan, changes=(edited,)))))
+
+    code, _, err = run(capsys, "apply", "rb.json")
+
+    assert code == 4 and "not what the declaration says" in err
+    code, out, _ = run(capsys, "get", "Shop", "sword", "--format", "json")
+    assert code == 0 and json.loads(out)["value"] == {"price": 150}

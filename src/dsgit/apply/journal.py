@@ -13,6 +13,8 @@ is written twice. Lines are JSON objects with a ``t`` field:
 Concurrent workers append through :meth:`Journal.write`, which fsyncs in groups: a writer waits
 until some fsync covered its line, so many threads share one fsync.
 
+Every ``begin`` names the plan digest; a journal whose runs were of another plan is refused.
+
 The file is held with an exclusive ``flock`` for the whole run: a second ``dsgit apply`` of the
 same plan on this machine is refused instead of racing the first.
 """
@@ -47,6 +49,7 @@ class JournalState:
     holder: str | None = None
     started: str | None = None
     runs: int = 0
+    ended: int = 0  # runs that wrote their ``end`` (fewer than ``runs``: the last one died)
     snapshot_time: str | None = None
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     done: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -61,8 +64,9 @@ class JournalState:
 class Journal:
     """An open journal file, locked for this process."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, plan_digest: str | None = None) -> None:
         self.path = path
+        self.plan_digest = plan_digest
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("a+b")
         try:
@@ -102,6 +106,14 @@ class Journal:
                 ) from None
             kind = record.get("t")
             if kind == "begin":
+                if self.plan_digest is not None and record.get("plan_digest") != self.plan_digest:
+                    # A journal copied or restored from another plan would pass that plan's
+                    # completions off as this one's: the writes would be skipped as done.
+                    raise ConfigError(
+                        f"journal belongs to another plan ({record.get('plan_digest')}, not "
+                        f"{self.plan_digest}); move it away to apply this plan",
+                        Location(str(self.path), number),
+                    )
                 state.runs += 1
                 if state.apply_id is None:
                     state.apply_id = record["apply_id"]
@@ -114,6 +126,7 @@ class Journal:
             elif kind == "done":
                 state.done[record["a"]] = record
             elif kind == "end":
+                state.ended += 1
                 state.last_status = record["status"]
         return state
 

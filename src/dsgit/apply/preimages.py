@@ -75,6 +75,14 @@ def _relative_path(address: Address) -> Path:
     )
 
 
+def _apply_folder(root: Path, apply_id: str) -> Path:
+    """``audit/preimages/<apply id>``; an id that is not one plain folder name is refused, so no
+    apply id (from a command line or a ledger line) reads or writes outside that folder."""
+    if not apply_id or apply_id in (".", "..") or "/" in apply_id or "\\" in apply_id:
+        raise ConfigError(f"{apply_id!r} is not an apply id", Location(PREIMAGE_DIR))
+    return root / PREIMAGE_DIR / apply_id
+
+
 def _aad_pointer(apply_id: str) -> str:
     return f"@preimage/{apply_id}"
 
@@ -93,7 +101,7 @@ class PreImageStore:
     def __init__(self, root: Path, apply_id: str, keyring: Keyring | None) -> None:
         self.root = root
         self.apply_id = apply_id
-        self.folder = root / PREIMAGE_DIR / apply_id
+        self.folder = _apply_folder(root, apply_id)
         self.keyring = keyring
 
     def path_for(self, address: Address) -> Path:
@@ -196,7 +204,7 @@ def load_preimages(
     Raises ``ConfigError`` for an unknown apply, a malformed file, or an encrypted pre-image
     without a key that opens it.
     """
-    folder = root / PREIMAGE_DIR / apply_id
+    folder = _apply_folder(root, apply_id)
     if not folder.is_dir():
         raise ConfigError(f"no pre-images for apply {apply_id!r}", Location(str(folder)))
     images: dict[Address, PreImage] = {}

@@ -6,6 +6,7 @@ was made from, keys, the clock) and returns an :class:`ApplyResult`; the CLI onl
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.apply.audit import append_apply_records
+from dsgit.apply.binding import check_bound_to_declaration
 from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import Journal, JournalState, journal_path
@@ -33,6 +35,7 @@ from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
+from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, Plan
 from dsgit.remote.api import OpenCloudApi
 
@@ -115,7 +118,8 @@ def prepare_steps(
             if change.after is None:
                 raise DsgitError(f"{change.address}: the plan has no value to write")
             declared = declaration.data(change.address) if declaration is not None else None
-            data = writable_data(change.after, declared, change.address, keyring)
+            sensitive = PointerPatterns(change.sensitive)
+            data = writable_data(change.after, declared, change.address, keyring, sensitive)
         encrypt = _needs_encryption(change, declaration)
         overwrites = change.action is not Action.CREATE or change.precondition.exists
         if encrypt and overwrites and keyring is None:
@@ -158,17 +162,23 @@ def apply_plan(
     """Apply ``plan`` to ``deps.env``; resumes an earlier run of the same plan from its journal."""
     now = deps.clock()
     source = deps.declaration.source if deps.declaration is not None else None
-    check_plan(
-        plan,
-        deps.env,
-        requested_env=requested_env,
-        source=source,
-        now=now,
-        approvals=deps.approvals,
-    )
-    steps = prepare_steps(plan, deps.declaration, deps.keyring)
+    try:
+        check_plan(
+            plan,
+            deps.env,
+            requested_env=requested_env,
+            source=source,
+            now=now,
+            approvals=deps.approvals,
+        )
+        steps = prepare_steps(plan, deps.declaration, deps.keyring)
+        check_bound_to_declaration(plan, deps.declaration)
+    except DsgitError:
+        with contextlib.suppress(DsgitError):  # the refusal is what the user must see
+            _record_dead_run(plan, deps)
+        raise
     Ledger(deps.root).check_appendable()  # a damaged ledger refuses now, not after the writes
-    with Journal(journal_path(deps.root, plan.digest)) as journal:
+    with Journal(journal_path(deps.root, plan.digest), plan.digest) as journal:
         state = journal.state
         finished = {
             str(step.change.address): _result_from_journal(step, state.done[key])
@@ -200,6 +210,49 @@ def apply_plan(
                 )
             return result
         return _run(plan, deps, options, journal, steps, finished)
+
+
+def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
+    """Record in the ledger what an earlier run of ``plan`` wrote before it died (kill -9).
+
+    Such a run never wrote its records; if the plan can no longer run (expired, the declaration
+    moved on) no resume would write them either, and its writes would be missing from the
+    audit trail and from ``dsgit revert``. Nothing is sent to the data stores here.
+    """
+    path = journal_path(deps.root, plan.digest)
+    if not path.exists():
+        return
+    try:
+        journal = Journal(path, plan.digest)
+    except DsgitError:
+        return  # another apply of this plan runs, or the journal is unreadable: leave it
+    with journal:
+        state = journal.state
+        if state.apply_id is None or state.ended >= state.runs:
+            return
+        PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
+            intent["preimage"] for intent in state.intents.values() if "preimage" in intent
+        )
+        steps = [Step(change, change.after, None, False) for change in plan.changes]
+        changes = tuple(
+            _result_from_journal(step, state.done[key])
+            if (key := str(step.change.address)) in state.done
+            else _pending(step)
+            for step in steps
+            if not step.change.is_noop
+        )
+        append_apply_records(
+            Ledger(deps.root, deps.signer),
+            deps.actor,
+            plan,
+            state.apply_id,
+            changes,
+            ApplyStatus.PARTIAL,
+            state.snapshot_time,
+            state.started or _text(deps.clock()),
+            steps,
+        )
+        journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
 
 
 def _already_complete(

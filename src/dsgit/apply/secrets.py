@@ -5,15 +5,20 @@ placeholder ``{"$sensitive": "sha256:<hex>"}``, and encrypted values stay ``ENC[
 a write, each placeholder is replaced by the declared value at the same place, which must hash
 to the placeholder's digest (else the declaration changed since the plan: ``StalePlan``), and
 every ``ENC[...]`` token is decrypted with the keyring. The result lives in memory only.
+
+Only nodes under the change's ``sensitive`` pointers are placeholders: the same shape anywhere
+else (in the value or in attributes) is game data and is written as it is.
 """
 
 from __future__ import annotations
 
 from dsgit.crypto import Keyring, decrypt_all, find_encrypted
 from dsgit.crypto.errors import KeyNotAvailable
+from dsgit.crypto.pointers import format_pointer
 from dsgit.errors import StalePlan
 from dsgit.model.entry import Address, EntryData, JSONValue
 from dsgit.plan.digest import sensitive_placeholder
+from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import SENSITIVE_KEY
 
 __all__ = ["has_encrypted", "has_placeholders", "resolve_placeholders", "writable_data"]
@@ -48,55 +53,75 @@ def _child(node: object, key: str | int) -> object:
     return _MISSING
 
 
-def _resolve(planned: JSONValue, declared: object, address: Address, path: str) -> JSONValue:
-    if _is_placeholder(planned):
+def _resolve(
+    planned: JSONValue,
+    declared: object,
+    address: Address,
+    path: tuple[str, ...],
+    covered: PointerPatterns | None,
+) -> JSONValue:
+    if covered is not None and not covered.touches(path):
+        return planned  # nothing under here is sensitive: no placeholders to resolve
+    where = format_pointer(path)
+    if _is_placeholder(planned) and (covered is None or covered.covers(path)):
         assert isinstance(planned, dict)
         if declared is _MISSING:
             raise StalePlan(
-                f"{address}: the sensitive value at {path or '/'} is no longer declared; "
+                f"{address}: the sensitive value at {where or '/'} is no longer declared; "
                 "make a new plan"
             )
         if sensitive_placeholder(declared) != planned:  # type: ignore[arg-type]
             raise StalePlan(
-                f"{address}: the sensitive value at {path or '/'} changed since the plan; "
+                f"{address}: the sensitive value at {where or '/'} changed since the plan; "
                 "make a new plan"
             )
         return declared  # type: ignore[return-value]
     if isinstance(planned, dict):
         return {
-            name: _resolve(child, _child(declared, name), address, f"{path}/{name}")
+            name: _resolve(child, _child(declared, name), address, (*path, name), covered)
             for name, child in planned.items()
         }
     if isinstance(planned, list):
         return [
-            _resolve(child, _child(declared, index), address, f"{path}/{index}")
+            _resolve(child, _child(declared, index), address, (*path, str(index)), covered)
             for index, child in enumerate(planned)
         ]
     return planned
 
 
 def resolve_placeholders(
-    after: EntryData, declared: EntryData | None, address: Address
+    after: EntryData,
+    declared: EntryData | None,
+    address: Address,
+    sensitive: PointerPatterns | None = None,
 ) -> EntryData:
-    """``after`` with every sensitive placeholder replaced by the declared plaintext."""
-    if not has_placeholders(after.value) and not has_placeholders(dict(after.attributes)):
+    """``after`` with every sensitive placeholder replaced by the declared plaintext.
+
+    ``sensitive`` (the change's pointers) limits placeholders to the value nodes it covers;
+    None treats every placeholder-shaped node of the value as one.
+    """
+    if not has_placeholders(after.value):
+        return after
+    if sensitive is not None and not sensitive:
         return after
     if declared is None:
         raise StalePlan(
             f"{address}: the plan has sensitive values for this entry but the declaration at "
             "the plan's source no longer has the entry; make a new plan"
         )
-    value = _resolve(after.value, declared.value, address, "")
-    attributes = _resolve(dict(after.attributes), dict(declared.attributes), address, "@attributes")
-    assert isinstance(attributes, dict)
-    return EntryData(value, attributes, after.users)
+    value = _resolve(after.value, declared.value, address, (), sensitive)
+    return EntryData(value, after.attributes, after.users)
 
 
 def writable_data(
-    after: EntryData, declared: EntryData | None, address: Address, keyring: Keyring | None
+    after: EntryData,
+    declared: EntryData | None,
+    address: Address,
+    keyring: Keyring | None,
+    sensitive: PointerPatterns | None = None,
 ) -> EntryData:
     """What to send: placeholders resolved, ``ENC[...]`` decrypted (just before the write)."""
-    data = resolve_placeholders(after, declared, address)
+    data = resolve_placeholders(after, declared, address, sensitive)
     if not has_encrypted(data):
         return data
     if keyring is None:

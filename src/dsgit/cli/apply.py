@@ -22,6 +22,7 @@ from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.plan_output import read_plan_file
 from dsgit.crypto import load_keyring
+from dsgit.errors import ConfigError, StalePlan
 from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
@@ -56,9 +57,20 @@ def _declaration_for(root: Path, plan: Plan) -> Declaration:
     """The declaration the plan must still match: the working tree, or the plan's commit for
     plans that undo (their source is an older commit)."""
     from dsgit.repo import load_declaration, load_declaration_at
+    from dsgit.repo.git_state import commit_source
 
-    if plan.kind != "plan" and plan.source.commit is not None and not plan.source.dirty:
-        return load_declaration_at(root, plan.source.commit)
+    commit = plan.source.commit
+    if plan.kind != "plan" and commit is not None and not plan.source.dirty:
+        try:
+            commit_source(root, commit)
+        except ConfigError:
+            # History rewritten, or a clone without it: what the plan was checked against
+            # cannot be read back, so it cannot be applied (nothing is written).
+            raise StalePlan(
+                f"the plan's source commit {commit[:12]} is not in this repository (history "
+                "rewritten, or a shallow clone); make a new plan"
+            ) from None
+        return load_declaration_at(root, commit)
     return load_declaration(root)
 
 

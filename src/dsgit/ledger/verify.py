@@ -5,6 +5,8 @@
   after it;
 - a signature must verify with a public key of ``audit/keys/``.
 
+A last line without its final newline (a write cut short) is reported: appending refuses it.
+
 Cutting records off the end leaves a valid shorter chain: only a known head (``expect_head``,
 for example the head printed by the last verify, or the copy in git history) reveals that.
 """
@@ -88,9 +90,25 @@ def verify_ledger(
             seen_head = True
         # Resynchronise on what this record claims, so one break is reported once.
         expected_prev, expected_seq = record.hash, record.seq + 1
+    if records and not _ends_with_newline(root):
+        problems.append(
+            Problem(
+                0,
+                "the last line has no final newline, so nothing can be appended (a write cut "
+                "short?); if no other problem is listed, its record is whole: add the newline",
+            )
+        )
     if not seen_head:
         problems.append(
             Problem(0, f"expected head {expect_head} is missing: records were cut off the end")
         )
     head = expected_prev if records else ZERO_DIGEST
     return VerifyReport(records, signed, head, tuple(problems))
+
+
+def _ends_with_newline(root: Path) -> bool:
+    with (root / LEDGER_FILE).open("rb") as handle:
+        if handle.seek(0, 2) == 0:
+            return True
+        handle.seek(-1, 2)
+        return handle.read(1) == b"\n"

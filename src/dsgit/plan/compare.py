@@ -95,7 +95,8 @@ def _patterns(policy: StorePolicy) -> PointerPatterns:
     return PointerPatterns((*policy.sensitive, *policy.encrypted))
 
 
-def _masked_after(entry: DesiredEntry) -> EntryData:
+def masked_after(entry: DesiredEntry) -> EntryData:
+    """What a plan's ``after`` holds for ``entry``: sensitive values as placeholders."""
     sensitive = PointerPatterns(entry.policy.sensitive)
     if not sensitive:
         return entry.data
@@ -231,7 +232,7 @@ def compare_entry(
             actions=actions,
             reason=reason,
             precondition=precondition_of(live),
-            after=_masked_after(entry) if actions != (Action.NOOP,) else None,
+            after=masked_after(entry) if actions != (Action.NOOP,) else None,
             increment=increment,
             diff=tuple(diff),
             sensitive=tuple(sorted(policy.sensitive)),
