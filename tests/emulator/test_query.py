@@ -38,12 +38,15 @@ def test_times_round_trip(ticks: int) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=5), st.integers()), max_size=3))
+@given(st.lists(st.one_of(st.text(max_size=5), st.integers(-(2**63), 2**63 - 1)), max_size=3))
 def test_page_tokens_round_trip_and_bind_their_parameters(cursor: list[object]) -> None:
+    shape = tuple(type(item) for item in cursor)
     token = encode_token(list(cursor), ("a", 1))
-    assert decode_token(token, ("a", 1)) == cursor
+    assert decode_token(token, ("a", 1), shape) == cursor
     with pytest.raises(ApiError):
-        decode_token(token, ("a", 2))
+        decode_token(token, ("a", 2), shape)
+    with pytest.raises(ApiError):  # a cursor of another shape is not this listing's
+        decode_token(token, ("a", 1), (*shape, int))
 
 
 def test_filters_and_flags() -> None:

@@ -71,7 +71,8 @@ class ApiError(Exception):
 
     @property
     def code(self) -> str:
-        return STATUS_CODES.get(self.status, "UNKNOWN")
+        fallback = "INVALID_ARGUMENT" if self.status < 500 else "INTERNAL"
+        return STATUS_CODES.get(self.status, fallback)
 
 
 class GatewayError(ApiError):

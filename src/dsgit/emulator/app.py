@@ -21,6 +21,7 @@ from dsgit.emulator.clock import TICKS_PER_SECOND, system_clock, to_ticks
 from dsgit.emulator.configs import ConfigsState
 from dsgit.emulator.database import Database
 from dsgit.emulator.faults import FaultAction, FaultDecision, FaultInjector, FaultSpec
+from dsgit.emulator.limits import INT64_MAX
 from dsgit.emulator.ordered import OrderedState
 from dsgit.emulator.rate_limits import (
     KEY_READ_KB,
@@ -104,6 +105,7 @@ class Emulator:
             family = operation.family
             granted = self._auth.check(operation, _api_key(request))
             universe = _universe(params["u"])
+            query = _query(request)
             now = to_ticks(self._clock())
             self._throttle(universe, operation.rate, now)
             buckets = self._throughput_buckets(universe, operation, params, request)
@@ -122,7 +124,7 @@ class Emulator:
             call = Call(
                 request=request,
                 params=params,
-                query=request.query,
+                query=query,
                 universe=universe,
                 now=now,
                 state=self._state,
@@ -247,7 +249,14 @@ def _api_key(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _query(request: Request) -> dict[str, str]:
+    try:
+        return request.query
+    except UnicodeDecodeError:
+        raise invalid("the query string is not valid UTF-8 once percent-decoded") from None
+
+
 def _universe(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > INT64_MAX:
         raise invalid(f"universe id {text!r} is not a number", "InvalidUniverseId")
     return int(text)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dsgit.emulator import json_text
 from dsgit.emulator.api_error import invalid
 from dsgit.emulator.configs import ConfigsState
 from dsgit.emulator.ordered import OrderedState
@@ -50,8 +50,8 @@ class Call:
                 return {}
             raise invalid("request body must be a JSON object")
         try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
+            body = json_text.loads(raw)
+        except ValueError as exc:
             raise invalid(f"request body is not valid JSON: {exc}", "ContentNotJson") from None
         if not isinstance(body, dict):
             raise invalid("request body must be a JSON object")

@@ -85,8 +85,11 @@ def parse_time(text: str) -> int:
         raise ValueError(f"{text!r} is not an RFC 3339 time")
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     fraction = (match.group(7) or "").ljust(7, "0")[:7]
-    moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
-    if match.group(9):
-        offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
-        moment -= -offset if match.group(9) == "-" else offset
+    try:
+        moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        if match.group(9):
+            offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
+            moment -= -offset if match.group(9) == "-" else offset
+    except OverflowError:  # an offset that moves year 1 or 9999 out of range
+        raise ValueError(f"{text!r} is out of range") from None
     return to_ticks(moment) + int(fraction)

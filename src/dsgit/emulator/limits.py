@@ -11,6 +11,7 @@ import math
 import re
 from typing import Any
 
+from dsgit.emulator import json_text
 from dsgit.emulator.api_error import invalid
 
 __all__ = [
@@ -148,7 +149,7 @@ def users_from_header(text: str | None) -> tuple[int, ...]:
     raw = text.strip()
     if raw.startswith("["):
         try:
-            items = json.loads(raw)
+            items = json_text.loads(raw)
         except ValueError:
             raise invalid("roblox-entry-userids is not a JSON list", "InvalidUserIds") from None
     else:

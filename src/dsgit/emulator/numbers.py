@@ -12,6 +12,7 @@ from dsgit.emulator.limits import INT64_MAX, INT64_MIN
 __all__ = ["as_integer", "from_text", "increment_value"]
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_MAX_INT_TEXT = 4000
 
 
 def from_text(value: Any) -> Any:
@@ -21,7 +22,8 @@ def from_text(value: Any) -> Any:
         return value
     text = value.strip()
     if _INTEGER.match(text):
-        return int(text)
+        # Python refuses int() of very long digit strings; past int64 the value is rejected anyway.
+        return int(text) if len(text) <= _MAX_INT_TEXT else float(text)
     try:
         number = float(text)
     except ValueError:

@@ -64,7 +64,7 @@ class Dialect:
         low, high = value_range(_first(call, "filter"))
         size = page_size(_first(call, "maxPageSize"), 10, 100)
         fingerprint = (call.universe, store, scope, descending, low, high)
-        cursor = decode_token(_first(call, "pageToken"), fingerprint)
+        cursor = decode_token(_first(call, "pageToken"), fingerprint, (int, str))
         rows = call.state.ordered.list(
             call.universe,
             store,

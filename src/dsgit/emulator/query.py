@@ -13,8 +13,10 @@ import json
 import re
 from typing import Any
 
+from dsgit.emulator import json_text
 from dsgit.emulator.api_error import invalid
 from dsgit.emulator.clock import parse_time
+from dsgit.emulator.limits import INT64_MAX, INT64_MIN
 
 __all__ = [
     "decode_token",
@@ -72,13 +74,18 @@ def encode_token(cursor: list[Any], params: tuple[Any, ...]) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_token(token: str | None, params: tuple[Any, ...]) -> list[Any] | None:
-    """The cursor in ``token`` (None for no token). 400 if it is not ours or params changed."""
+def decode_token(
+    token: str | None, params: tuple[Any, ...], shape: tuple[type, ...]
+) -> list[Any] | None:
+    """The cursor in ``token`` (None for no token). 400 if it is not ours or params changed.
+
+    ``shape`` is the type of each cursor item (``int`` within int64, or ``str``): tokens are
+    not signed, so an edited one must be refused here rather than fail in a query."""
     if not token:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
-        cursor, fingerprint = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        cursor, fingerprint = json_text.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         raise invalid("invalid page token", "InvalidCursor") from None
     if not isinstance(cursor, list) or fingerprint != _fingerprint(params):
@@ -86,7 +93,15 @@ def decode_token(token: str | None, params: tuple[Any, ...]) -> list[Any] | None
             "page token does not match the request: every other parameter must stay the same",
             "InvalidCursor",
         )
+    if len(cursor) != len(shape) or not all(map(_fits, cursor, shape)):
+        raise invalid("invalid page token", "InvalidCursor")
     return cursor
+
+
+def _fits(item: Any, kind: type) -> bool:
+    if kind is int:
+        return type(item) is int and INT64_MIN <= item <= INT64_MAX
+    return isinstance(item, kind)
 
 
 def id_prefix(raw: str | None) -> str | None:
@@ -139,12 +154,26 @@ def value_range(raw: str | None) -> tuple[int | None, int | None]:
         match = _VALUE_TERM.match(term)
         if match is None:
             raise invalid(f"unsupported filter {raw!r}: use entry >= N && entry <= M")
-        number = int(match.group(2))
+        number = _bounded(match.group(2))
         if match.group(1) == ">=":
             low = number if low is None else max(low, number)
         else:
             high = number if high is None else min(high, number)
+    if (low is not None and low > INT64_MAX) or (high is not None and high < INT64_MIN):
+        return INT64_MAX, INT64_MIN  # no int64 value matches: an empty range SQLite can bind
+    low = None if low is None else max(low, INT64_MIN)
+    high = None if high is None else min(high, INT64_MAX)
     return low, high
+
+
+def _bounded(digits: str) -> int:
+    """A filter bound clamped to just outside int64 (values are int64, so nothing changes):
+    SQLite cannot bind larger integers and Python refuses int() of very long digit strings."""
+    negative = digits.startswith("-")
+    magnitude = digits.lstrip("-").lstrip("0") or "0"
+    if len(magnitude) > 19 or int(magnitude) > INT64_MAX:
+        return INT64_MIN - 1 if negative else INT64_MAX + 1
+    return -int(magnitude) if negative else int(magnitude)
 
 
 def order_descending(raw: str | None) -> bool:

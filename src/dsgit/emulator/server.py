@@ -7,7 +7,6 @@ with one ``sendall`` and Nagle off, so keep-alive clients see no delayed-ACK sta
 from __future__ import annotations
 
 import contextlib
-import gzip
 import socket
 import sys
 import threading
@@ -16,10 +15,22 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from dsgit.emulator.api_error import STATUS_CODES
-from dsgit.emulator.wire import Disposition, Request, Response, json_response
+from dsgit.emulator import routes
+from dsgit.emulator.api_error import ApiError, render
+from dsgit.emulator.wire import Disposition, Request, Response
 
-__all__ = ["ServedEmulator"]
+__all__ = ["MAX_BODY_BYTES", "ServedEmulator"]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""The largest request body read, also once inflated: far above any valid write (a 4 MB value
+even with every character escaped), low enough that a hostile length cannot exhaust memory."""
+
+_LINGER_BYTES = 2 * MAX_BODY_BYTES
+_LINGER_SECONDS = 5.0
+
+
+class _BodyTooLarge(Exception):
+    """The request body is over :data:`MAX_BODY_BYTES`."""
 
 
 class _Handles(Protocol):
@@ -75,16 +86,35 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: a served emulator under load must not spend its time logging."""
 
+    def handle_one_request(self) -> None:
+        self.path = ""  # an error before the request line is read must not name the last path
+        super().handle_one_request()
+
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches the emulator (``do_TRACE``, ``do_OPTIONS``, ``do_FOO``, ...), which
+        answers one it does not serve in the error model of the API the path points into."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed requests and unsupported methods also answer JSON (the v2 error model)."""
-        fallback = "INVALID_ARGUMENT" if code < 500 else "INTERNAL"
-        payload = {
-            "code": STATUS_CODES.get(code, fallback),
-            "message": message or _phrase(code),
-            "details": [],
-        }
+        """Malformed requests (a bad request line, too long a URL or header) also answer JSON,
+        in the error model of the API the path points into (v2 when it cannot be told)."""
+        path = getattr(self, "path", "") or ""
+        family = routes.family_of(Request("GET", _header_text(path)).path if path else "/")
         self.close_connection = True
-        self._write(json_response(code, payload))
+        self._write(render(family, ApiError(code, message or _phrase(code))))
+
+    def handle_expect_100(self) -> bool:
+        """A body too large to read is refused before the client sends it."""
+        try:
+            self._declared_length()
+        except _BodyTooLarge as error:
+            self._refuse_body(error)
+            return False
+        except ValueError:
+            pass  # answered 400 by _serve
+        return super().handle_expect_100()
 
     def _write(self, answer: Response) -> None:
         lines = [f"HTTP/1.1 {answer.status} {_phrase(answer.status)}"]
@@ -96,23 +126,67 @@ class _Handler(BaseHTTPRequestHandler):
         # A response to HEAD has headers only (content-length still tells the body's size).
         self.wfile.write(head if self.command == "HEAD" else head + answer.body)
 
+    def _declared_length(self) -> int:
+        """``content-length`` (0 when absent); ``ValueError`` if it is not a number."""
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            return 0
+        text = (self.headers.get("content-length") or "0").strip()
+        if not text.isascii() or not text.isdigit():
+            raise ValueError(f"content-length {text[:40]!r} is not a non-negative integer")
+        if len(text) > 12 or int(text) > MAX_BODY_BYTES:
+            raise _BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+        return int(text)
+
     def _body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
+            total = 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline(1024).split(b";")[0].strip()
+                if len(line) > 12:
+                    raise _BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+                size = int(line or b"0", 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise _BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    raise EOFError("the chunked body ended early")
+                chunks.append(chunk)
+                self.rfile.readline(1024)
+        length = self._declared_length()
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            raise EOFError("the body ended before content-length bytes")
+        return body
+
+    def _refuse_body(self, error: _BodyTooLarge) -> None:
+        """Answer 400 (``ContentTooBig`` on v1) and close; the unread body is drained for a few
+        seconds first, so the client is not reset while still sending and sees the answer."""
+        family = routes.family_of(Request("GET", _header_text(self.path)).path)
+        self.close_connection = True
+        self._write(render(family, ApiError(400, str(error), "ContentTooBig")))
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(_LINGER_SECONDS)
+            drained = 0
+            while drained < _LINGER_BYTES:
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
 
     def _serve(self) -> None:
         try:
             body = _decoded(self._body(), self.headers.get("content-encoding", ""))
+        except _BodyTooLarge as error:
+            self._refuse_body(error)
+            return
         except (ValueError, OSError, EOFError, zlib.error) as exc:
             self.send_error(400, f"malformed request body: {exc}")
             return
@@ -146,13 +220,24 @@ def _decoded(body: bytes, encoding: str) -> bytes:
     if not body or coding in ("", "identity"):
         return body
     if coding in ("gzip", "x-gzip"):
-        return gzip.decompress(body)
+        return _inflate(body, 16 + zlib.MAX_WBITS)
     if coding == "deflate":
         try:
-            return zlib.decompress(body)
+            return _inflate(body, zlib.MAX_WBITS)
         except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some clients send
+            return _inflate(body, -zlib.MAX_WBITS)  # raw deflate, as some clients send
     raise ValueError(f"unsupported content-encoding {encoding!r}")
+
+
+def _inflate(body: bytes, wbits: int) -> bytes:
+    """Inflate at most :data:`MAX_BODY_BYTES` (a small compressed body can be a bomb)."""
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(body, MAX_BODY_BYTES + 1)
+    if len(out) > MAX_BODY_BYTES:
+        raise _BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes once inflated")
+    if not inflater.eof:
+        raise ValueError("the compressed body is truncated")
+    return out
 
 
 class ServedEmulator:

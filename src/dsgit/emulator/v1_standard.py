@@ -13,6 +13,7 @@ import hashlib
 import json
 from typing import Any
 
+from dsgit.emulator import json_text
 from dsgit.emulator.api_error import invalid, not_found
 from dsgit.emulator.call import UTF8_BOM, Call
 from dsgit.emulator.clock import format_time, parse_time
@@ -85,7 +86,7 @@ def list_data_stores(call: Call) -> Response:
     prefix = call.query.get("prefix") or None
     size = _limit(call, 1)
     fingerprint = (call.universe, prefix)
-    cursor = decode_token(call.query.get("cursor"), fingerprint)
+    cursor = decode_token(call.query.get("cursor"), fingerprint, (str,))
     stores = call.state.standard.list_stores(
         call.universe,
         call.now,
@@ -108,7 +109,7 @@ def list_entries(call: Call) -> Response:
     prefix = call.query.get("prefix") or None
     size = _limit(call, 16)
     fingerprint = (call.universe, store, scope, prefix)
-    cursor = decode_token(call.query.get("cursor"), fingerprint)
+    cursor = decode_token(call.query.get("cursor"), fingerprint, (str, str))
     keys = call.state.standard.list_keys(
         call.universe,
         store,
@@ -153,7 +154,7 @@ def _metadata(call: Call) -> tuple[tuple[int, ...], str]:
     if raw is None or not raw.strip():
         return users, "{}"
     try:
-        attributes = json.loads(raw)
+        attributes = json_text.loads(raw)
     except ValueError:
         raise invalid("roblox-entry-attributes is not a JSON object", "InvalidAttributes") from None
     return users, encode_attributes(attributes)
@@ -181,8 +182,8 @@ def set_entry(call: Call) -> Response:
     if given_md5 and given_md5.strip() != content_md5(raw):
         raise invalid("content-md5 does not match the body", "ChecksumMismatch")
     try:
-        value = encode_value(json.loads(raw.removeprefix(UTF8_BOM)))
-    except (ValueError, RecursionError):
+        value = encode_value(json_text.loads(raw.removeprefix(UTF8_BOM)))
+    except ValueError:
         raise invalid("the body is not valid JSON", "ContentNotJson") from None
     users, attributes = _metadata(call)
     match_version = call.query.get("matchVersion") or None
@@ -272,7 +273,7 @@ def list_versions(call: Call) -> Response:
         raise invalid("sortOrder must be Ascending or Descending", "InvalidSortOrder")
     size = _limit(call, 16)
     fingerprint = (call.universe, store, scope, key, start, end, order)
-    cursor = decode_token(call.query.get("cursor"), fingerprint)
+    cursor = decode_token(call.query.get("cursor"), fingerprint, (int,))
     latest, revisions = call.state.standard.list_revisions(
         call.universe,
         store,

@@ -128,7 +128,7 @@ def list_data_stores(call: Call) -> Response:
     show_deleted = flag(dict(call.query), "showDeleted")
     size = page_size(call.query.get("maxPageSize"), 10, 100)
     fingerprint = (call.universe, prefix, show_deleted)
-    cursor = decode_token(call.query.get("pageToken"), fingerprint)
+    cursor = decode_token(call.query.get("pageToken"), fingerprint, (str,))
     stores = call.state.standard.list_stores(
         call.universe,
         call.now,
@@ -175,7 +175,7 @@ def list_entries(call: Call) -> Response:
     show_deleted = flag(dict(call.query), "showDeleted")
     size = page_size(call.query.get("maxPageSize"), 10, 256)
     fingerprint = (call.universe, store, scope_param, prefix, show_deleted)
-    cursor = decode_token(call.query.get("pageToken"), fingerprint)
+    cursor = decode_token(call.query.get("pageToken"), fingerprint, (str, str))
     keys = call.state.standard.list_keys(
         call.universe,
         store,
@@ -317,7 +317,7 @@ def list_revisions(call: Call) -> Response:
     start, end = revision_window(call.query.get("filter"))
     size = page_size(call.query.get("maxPageSize"), 10, 100)
     fingerprint = (call.universe, store, scope, key, start, end)
-    cursor = decode_token(call.query.get("pageToken"), fingerprint)
+    cursor = decode_token(call.query.get("pageToken"), fingerprint, (int,))
     latest, revisions = call.state.standard.list_revisions(
         call.universe,
         store,

@@ -51,9 +51,10 @@ class Request:
     @property
     def query(self) -> dict[str, str]:
         """Query parameters under their spec names (see :mod:`params`), first value wins,
-        ``+`` and escapes decoded."""
+        ``+`` and escapes decoded. ``UnicodeDecodeError`` if an escape is not UTF-8."""
         _, _, text = self.target.partition("?")
-        return canonical_query(parse_qsl(text.split("#", 1)[0], keep_blank_values=True))
+        pairs = parse_qsl(text.split("#", 1)[0], keep_blank_values=True, errors="strict")
+        return canonical_query(pairs)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
