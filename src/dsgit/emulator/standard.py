@@ -191,27 +191,29 @@ class StandardState:
     def get_revision(
         self, universe: int, store: str, scope: str, key: str, revision_id: str, now: int
     ) -> Entry | None:
-        with self._db.read() as conn:
-            self._open_store(conn, universe, store, now)
-            latest = self._latest(conn, universe, store, scope, key, now)
-            if latest is None:
-                return None
-            row = conn.execute(
-                f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE universe=? AND store=? "
-                "AND scope=? AND key=? AND revision_id=?",
-                (universe, store, scope, key, revision_id),
-            ).fetchone()
-        if row is None:
-            return None
-        revision = _revision(row)
-        if not self._visible(latest, revision, now):
-            return None
-        return Entry(store, scope, key, latest.create_time, revision, latest.latest_seq)
+        return self._read_revision(
+            universe, store, scope, key, now, "revision_id=?", (revision_id,)
+        )
 
     def get_at(
         self, universe: int, store: str, scope: str, key: str, moment: int, now: int
     ) -> Entry | None:
         """The revision current at ``moment`` (the last one written at or before it)."""
+        return self._read_revision(
+            universe, store, scope, key, now, "time <= ? ORDER BY seq DESC LIMIT 1", (moment,)
+        )
+
+    def _read_revision(
+        self,
+        universe: int,
+        store: str,
+        scope: str,
+        key: str,
+        now: int,
+        where: str,
+        params: tuple[object, ...],
+    ) -> Entry | None:
+        """One revision of a live key chosen by ``where``, if still within retention."""
         with self._db.read() as conn:
             self._open_store(conn, universe, store, now)
             latest = self._latest(conn, universe, store, scope, key, now)
@@ -219,8 +221,8 @@ class StandardState:
                 return None
             row = conn.execute(
                 f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE universe=? AND store=? "
-                "AND scope=? AND key=? AND time <= ? ORDER BY seq DESC LIMIT 1",
-                (universe, store, scope, key, moment),
+                f"AND scope=? AND key=? AND {where}",
+                (universe, store, scope, key, *params),
             ).fetchone()
         if row is None:
             return None
