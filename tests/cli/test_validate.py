@@ -152,3 +152,21 @@ def test_real_process_exit_code_and_no_traceback(broken: Path) -> None:
     assert result.stdout.startswith("::error file=datastores/Shop/global/b.yaml,line=2,col=1,")
     assert "Traceback" not in result.stdout + result.stderr
     assert CANARY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["!!binary aGk=", "!custom x", "1e999", "9" * 5000, "!!int abc"],
+)
+def test_a_value_that_is_not_json_is_one_error_not_two(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the refused node reads as null; the entry schema must not add "must not be null" for it
+    root = write_files(
+        tmp_path / "repo",
+        {"dsgit.yaml": CONFIG, "datastores/Shop/global/a.yaml": f"value: {value}\n"},
+    )
+    code, out, err = run(capsys, "-C", str(root), "validate")
+    assert code == 1 and "Traceback" not in out + err and "internal error" not in out + err
+    lines = [line for line in out.splitlines() if line.startswith("datastores/")]
+    assert len(lines) == 1 and ":1:8: DS104 " in lines[0]

@@ -276,3 +276,41 @@ def test_json_output_and_dry_runs(
     assert code == 0
     assert json.loads(out)["files"] == [{"path": ENTRY_PATH, "values": 2}]
     assert (root / ENTRY_PATH).read_text() == encrypted
+
+
+def test_rotate_interrupted_half_way_is_finished_by_running_it_again(
+    root: Path, key: Keyring, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "datastores/Config/global/other.yaml"
+    (root / other).write_text(ENTRY)
+    run(root, capsys, "secrets", "encrypt")
+    new_material = generate_key()
+    new_file = root.parent / "new.key"
+    new_file.write_text(encode_key(new_material) + "\n")
+    import dsgit.crypto.files as files
+
+    real_write, calls = files.write_atomic, []
+
+    def write_once_then_fail(path: Path, text: str, **kwargs: object) -> None:
+        calls.append(path)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(files, "write_atomic", write_once_then_fail)
+    code, out, err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
+    assert code == 1 and "Traceback" not in err and "internal error" not in err
+    assert "No space left on device (1 of 2 file(s) were already rewritten" in err
+    assert CANARY not in out + err and encode_key(new_material) not in out + err
+    monkeypatch.setattr(files, "write_atomic", real_write)
+    texts = [(root / path).read_text() for path in (other, ENTRY_PATH)]
+    assert sorted(key_id(new_material) in text for text in texts) == [False, True]
+    both = Keyring((Key(new_material), *key.keys))
+    for path in (other, ENTRY_PATH):
+        value = to_plain(load_document((root / path).read_text(), path)["value"])
+        address = Address.standard("Config", path.rsplit("/", 1)[1].removesuffix(".yaml"))
+        assert decrypt_all(value, both, address)["token"] == CANARY  # type: ignore[call-overload,index]
+    code, out, err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
+    assert code == 0, err
+    assert "re-encrypted 2 value(s) in 1 file(s)" in out
+    assert all(key.primary.kid not in (root / p).read_text() for p in (other, ENTRY_PATH))

@@ -9,6 +9,7 @@ from dsgit.crypto import (
     KeyNotAvailable,
     decrypt_all,
     encode_key,
+    encrypt_value,
     generate_key,
     load_keyring,
 )
@@ -378,3 +379,67 @@ def test_dsgits_own_lock_store_is_never_imported(api: OpenCloudClient, root: Pat
     report = _run(api, root)
     assert set(_files(root)) == {"datastores/Shop/global/sword.yaml"}
     assert any("_dsgit" in note for note in report.notes)
+
+
+def test_live_strings_that_read_as_tokens_are_skipped_not_misread(
+    api: OpenCloudClient, root: Path
+) -> None:
+    # once written verbatim: plan then decrypted the "token" (a change from live) or, for a
+    # malformed one, validation failed with DS601 right after import
+    keyring = load_keyring(root, {ENV_KEY: encode_key(generate_key())})
+    assert keyring is not None
+    _encrypted_store(root)
+    real = encrypt_value(CANARY, keyring.primary, Address.standard("Plain", "k"), "/note")
+    put(api, "Plain", "k", EntryData({"note": real}))
+    put(api, "Plain", "fake", EntryData({"list": ["ENC[not really]"]}))
+    put(api, "Plain", "fine", EntryData({"note": "ENC[ unterminated", "x": "a ENC[b]"}))
+    stored = encrypt_value("x", keyring.primary, Address.standard("Config", "secrets"), "/webhook")
+    put(api, "Config", "secrets", EntryData({"webhook": {"token": "t"}, "old": stored}))
+    report = _run(api, root, keyring, stores=("Plain", "Config"))
+    assert [item.path for item in report.files] == ["datastores/Plain/global/fine.yaml"]
+    assert sorted(note for note in report.notes if "ENC[" in note) == [
+        "skipped entry Config/global/secrets: its live value holds text that reads as an "
+        "ENC[...] token at '/old', which a file cannot keep as plain text",
+        "skipped entry Plain/global/fake: its live value holds text that reads as an "
+        "ENC[...] token at '/list/0', which a file cannot keep as plain text",
+        "skipped entry Plain/global/k: its live value holds text that reads as an "
+        "ENC[...] token at '/note', which a file cannot keep as plain text",
+    ]
+    assert not any(CANARY in note or real in note for note in report.notes)
+    declaration = load_declaration(root)
+    fine = declaration.data(Address.standard("Plain", "fine"))
+    assert fine is not None and fine.value == {"note": "ENC[ unterminated", "x": "a ENC[b]"}
+
+
+def test_reimport_keeps_crlf_line_endings(api: OpenCloudClient, root: Path) -> None:
+    # a Windows checkout (core.autocrlf) once had every line rewritten to LF by one change
+    put(api, "S", "k", EntryData({"a": 1, "b": "x"}))
+    put_ordered(api, "O", "p", 1)
+    _run(api, root, stores=("S", "O"))
+    entry, board = root / "datastores/S/global/k.yaml", root / "ordered/O/global.yaml"
+    for path in (entry, board):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    put(api, "S", "k", EntryData({"a": 2, "b": "x"}))
+    put_ordered(api, "O", "p", 2)
+    _run(api, root, stores=("S", "O"))
+    for path in (entry, board):
+        data = path.read_bytes()
+        assert data.count(b"\n") == data.count(b"\r\n") > 1
+    assert b"  a: 2\r\n  b: x\r\n" in entry.read_bytes()
+    assert b"p: 2\r\n" in board.read_bytes()
+    data = load_declaration(root).data(Address.standard("S", "k"))
+    assert data is not None and data.value == {"a": 2, "b": "x"}
+
+
+def test_reimport_of_a_flow_style_file_keeps_its_values_and_end_comment(
+    api: OpenCloudClient, root: Path
+) -> None:
+    put(api, "S", "k", EntryData({"a": 1, "b": [1, 2]}))
+    _run(api, root, stores=("S",))
+    path = root / "datastores/S/global/k.yaml"
+    path.write_text("value: {a: 1, b: [1, 2]}  # kept\n")
+    put(api, "S", "k", EntryData({"a": 2, "b": [1, 2, 3]}))
+    _run(api, root, stores=("S",))
+    # ruamel re-emits a flow collection whole: its values and the comment after it stay, the
+    # spacing before that comment and comments inside it do not (docs/import.md says so)
+    assert path.read_text() == "value: {a: 2, b: [1, 2, 3]} # kept\n"

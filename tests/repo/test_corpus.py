@@ -157,10 +157,146 @@ def test_encrypted_values_are_verified_with_the_key(
         assert canary not in out + err
 
 
+def test_a_token_outside_the_encrypted_pointers_is_still_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # plan decrypts a token wherever it sits; without a key, validate once said nothing at all
+    token = encrypt_value("canary-plain-path", bytes(range(32)), Address.standard("P", "a"), "/x")
+    escaped = token.replace("E", "\\x45", 1)  # "\x45NC[": no literal ENC[ in the file
+    root = repo(
+        tmp_path,
+        {
+            "datastores/P/global/a.yaml": f"value:\n  x: {token}\n",
+            "datastores/P/global/b.yaml": f'value:\n  x: "{escaped}"\n',
+        },
+    )
+    reading = validate_repository(root)
+    assert [(p.code, p.severity) for p in reading.problems] == [("DS604", "warning")]
+    assert "2 encrypted value(s) not verified" in reading.problems[0].message
+    monkeypatch.setenv("DSGIT_ENCRYPTION_KEY", KEY)
+    assert codes_of(root, keyring=load_keyring(root)) == [
+        ("DS601", "datastores/P/global/b.yaml", 2)
+    ]
+
+
 def test_every_code_is_exercised() -> None:
     in_corpus = {code for case in CASES for code, _, _ in expected(CORPUS / case)}
     built_here = {"DS106", "DS107", "DS502", "DS503", "DS601", "DS604"}
     assert in_corpus | built_here == set(CODES)
+
+
+def test_a_fifo_named_like_an_entry_is_not_read(tmp_path: Path) -> None:
+    # opening a FIFO would block validate forever
+    root = repo(tmp_path, {"datastores/Shop/global/a.yaml": "value: 1\n"})
+    os.mkfifo(root / "datastores/Shop/global/pipe.yaml")
+    assert codes_of(root) == [("DS108", "datastores/Shop/global/pipe.yaml", None)]
+
+
+def test_a_symlinked_datastores_folder_is_not_followed(tmp_path: Path) -> None:
+    root = repo(tmp_path, {})
+    (tmp_path / "elsewhere/Shop/global").mkdir(parents=True)
+    (tmp_path / "elsewhere/Shop/global/a.yaml").write_text("value: 1\n")
+    (root / "datastores").symlink_to(tmp_path / "elsewhere")
+    reading = validate_repository(root)
+    assert [(p.code, p.file) for p in reading.problems] == [("DS106", "datastores")]
+    assert reading.entries == 0
+
+
+@pytest.mark.parametrize("char", ["a", "\u00e9", "\U0001f600"])
+def test_name_limits_count_code_points_like_the_emulator(char: str) -> None:
+    # 50 emoji are 100 UTF-16 units and 200 UTF-8 bytes: validate and the emulator both count
+    # 50 characters (on disk such a key's %XX file name is too long anyway: import skips it)
+    from dsgit.emulator.api_error import ApiError
+    from dsgit.emulator.limits import check_key, check_scope, check_store_name
+    from dsgit.repo.limits import name_problem
+
+    fits, over = char * 50, char * 51
+    assert name_problem("key", fits) is None
+    assert check_key(fits) == fits and check_store_name(fits) == fits == check_scope(fits)
+    assert name_problem("key", over) is not None
+    for check in (check_key, check_store_name, check_scope):
+        with pytest.raises(ApiError):
+            check(over)
+
+
+SCHEMA_STORE = {"datastores/Shop/_store.yaml": "schema: schemas/a.schema.yaml\n"}
+
+
+@pytest.mark.parametrize(
+    ("schemas", "expected"),
+    [
+        # a URL is never fetched, a path outside schemas/ never read: both are unresolvable
+        ({"a": "properties:\n  x: {$ref: 'http://127.0.0.1:9/x.json'}\n"}, [("a", 2)]),
+        ({"a": "properties:\n  x: {$ref: '../../../etc/passwd'}\n"}, [("a", 2)]),
+        ({"a": "$ref: b.schema.yaml\n", "b": "$ref: a.schema.yaml\n"}, [("a", 1), ("b", 1)]),
+        (
+            {"a": "$defs: {n: {$ref: '#/$defs/n'}}\nproperties:\n  x: {$ref: '#/$defs/n'}\n"},
+            [("a", 1)],
+        ),
+        ({"a": "properties:\n  x: {allOf: [{$ref: '#/properties/x'}]}\n"}, [("a", 1)]),
+        ({"a": "type: 12\n"}, [("a", 1)]),
+        ({"a": "type: string\npattern: '(?<!x)['\n"}, [("a", 2)]),
+        ({"a": "patternProperties:\n  '[': {type: integer}\n"}, [("a", 2)]),
+        # a schema whose $ref leads to a broken one is not applied either (no second error)
+        ({"a": "$ref: b.schema.yaml\n", "b": "minimum: abc\n"}, [("b", 1)]),
+    ],
+)
+def test_broken_value_schemas_are_reported_once_and_never_crash(
+    schemas: dict[str, str], expected: list[tuple[str, int]], tmp_path: Path
+) -> None:
+    # each of these once crashed validate (RecursionError, Unresolvable, TypeError, re.error)
+    files = {f"schemas/{name}.schema.yaml": text for name, text in schemas.items()}
+    entry = {"datastores/Shop/global/k.yaml": "value: {x: 1}\n"}
+    root = repo(tmp_path, {**SCHEMA_STORE, **files, **entry})
+    assert codes_of(root) == [
+        ("DS207", f"schemas/{name}.schema.yaml", line) for name, line in expected
+    ]
+
+
+def test_a_ref_cycle_only_some_values_reach_is_an_error_on_those_entries(
+    tmp_path: Path,
+) -> None:
+    # only the value 5 enters the loop: no sample finds it, validating that entry must not crash
+    schema = "if: {const: 5}\nthen: {$ref: '#'}\n"
+    root = repo(
+        tmp_path,
+        {
+            **SCHEMA_STORE,
+            "schemas/a.schema.yaml": schema,
+            "datastores/Shop/global/five.yaml": "value: 5\n",
+            "datastores/Shop/global/one.yaml": "value: 1\n",
+        },
+    )
+    assert codes_of(root) == [("DS207", "datastores/Shop/global/five.yaml", 1)]
+
+
+def test_recursive_schemas_that_read_the_value_still_work(tmp_path: Path) -> None:
+    schema = "type: object\nproperties:\n  child: {$ref: '#'}\n  n: {type: integer}\n"
+    entry = "value: {child: {child: {n: x}}}\n"
+    root = repo(
+        tmp_path,
+        {
+            **SCHEMA_STORE,
+            "schemas/a.schema.yaml": schema,
+            "datastores/Shop/global/k.yaml": entry,
+        },
+    )
+    assert codes_of(root) == [("DS301", "datastores/Shop/global/k.yaml", 1)]
+
+
+def test_a_file_name_that_is_not_utf8_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # once: a DS501 quoting a UnicodeEncodeError, and raw 0xff bytes written to stdout
+    root = repo(tmp_path, {"datastores/Shop/global/a.yaml": "value: 1\n"})
+    folder = os.fsencode(root / "datastores/Shop/global")
+    with open(os.path.join(folder, b"\xff\xfe.yaml"), "w") as handle:
+        handle.write("value: 1\n")
+    assert codes_of(root) == [("DS105", "datastores/Shop/global/\ufffd\ufffd.yaml", None)]
+    code, out, err = run_validate(root, capsys)
+    assert code == 1 and "file name is not UTF-8" in out
+    assert "\udcff" not in out and "codec" not in out + err
+    out.encode("utf-8")  # printable: no lone surrogates
 
 
 def test_broken_symlinks(tmp_path: Path) -> None:

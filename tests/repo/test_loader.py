@@ -189,6 +189,58 @@ def test_errors_in_a_commit_name_the_commit(tmp_path: Path) -> None:
         load_declaration_at(tmp_path, "no-such-ref")
 
 
+def test_a_submodule_is_refused_alike_in_the_working_tree_and_in_a_commit(
+    tmp_path: Path,
+) -> None:
+    # the working tree once read a checked-out submodule's files as this repository's entries
+    # (validate passed) while the same commit failed with DS108: plan and apply disagreed
+    repository = init_repo(tmp_path)
+    write_files(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    nested = tmp_path / "datastores/Other"
+    inner = init_repo(nested)
+    write_files(nested, {"global/k.yaml": "value: 5\n"})
+    inner.index.add(["global/k.yaml"])
+    linked = inner.index.commit("other repository").hexsha
+    repository.index.add(["dsgit.yaml", "datastores/S/global/k.yaml"])
+    repository.git.update_index("--add", "--cacheinfo", f"160000,{linked},datastores/Other")
+    commit = repository.index.commit("with a submodule").hexsha
+    from dsgit.repo import validate_repository
+    from dsgit.repo.git_state import commit_source
+    from dsgit.repo.loader import read_repository
+
+    source, _ = commit_source(tmp_path, commit)
+    in_commit = [(p.code, p.file) for p in read_repository(source).problems]
+    in_worktree = [(p.code, p.file) for p in validate_repository(tmp_path).problems]
+    assert in_commit == in_worktree == [("DS108", "datastores/Other")]
+    with pytest.raises(ConfigError, match="DS108"):
+        load_declaration(tmp_path)
+    with pytest.raises(ConfigError, match="DS108"):
+        load_declaration_at(tmp_path, commit)
+
+
+def test_a_non_utf8_file_name_reads_alike_in_the_working_tree_and_in_a_commit(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    repository = init_repo(tmp_path)
+    write_files(tmp_path, {"dsgit.yaml": CONFIG, "datastores/S/global/k.yaml": "value: 1\n"})
+    bad = os.path.join(os.fsencode(tmp_path / "datastores/S/global"), b"\xff.yaml")
+    with open(bad, "w") as handle:
+        handle.write("value: 2\n")
+    repository.git.add("-A")
+    repository.git.commit("-q", "-m", "a bad name")  # GitPython's index cannot hold the name
+    commit = repository.git.rev_parse("HEAD")
+    from dsgit.repo import validate_repository
+    from dsgit.repo.git_state import commit_source
+    from dsgit.repo.loader import read_repository
+
+    source, _ = commit_source(tmp_path, commit)
+    in_commit = [(p.code, p.file) for p in read_repository(source).problems]
+    in_worktree = [(p.code, p.file) for p in validate_repository(tmp_path).problems]
+    assert in_commit == in_worktree == [("DS105", "datastores/S/global/\ufffd.yaml")]
+
+
 def test_outside_git(tmp_path: Path) -> None:
     write_files(tmp_path, {"dsgit.yaml": CONFIG})
     declaration = load_declaration(tmp_path)

@@ -95,6 +95,28 @@ def test_values_that_are_not_json() -> None:
     assert codes("a: " + "[" * 250 + "]" * 250 + "\n") == ["DS104"]
 
 
+def test_integers_too_large_for_json_are_refused_not_crashed_on() -> None:
+    # 5000 decimal digits is over Python's int() conversion limit (4300): once an internal error
+    assert codes("a: " + "9" * 5000 + "\n") == ["DS104"]
+    assert codes("a: 0x" + "f" * 300 + "\n") == ["DS104"]
+    assert codes("a: -" + "1" * 400 + "\n") == ["DS104"]
+    document, problems = parse_yaml("a: 18446744073709551616\nb: 0o17\nc: -0x10\n", "f.yaml")
+    assert problems == [] and document is not None
+    assert document.value == {"a": 2**64, "b": 15, "c": "-0x10"}  # YAML 1.2 core: no sign on hex
+
+
+def test_explicit_scalar_tags_must_spell_their_type() -> None:
+    # `!!int abc` once raised ValueError; `!!bool yes` silently read as false
+    assert codes("a: !!int abc\n") == ["DS104"]
+    assert codes("a: !!int 1_000\n") == ["DS104"]
+    assert codes("a: !!float x\n") == ["DS104"]
+    assert codes("a: !!bool yes\n") == ["DS104"]
+    assert codes("a: !!null x\n") == ["DS104"]
+    document, problems = parse_yaml("a: !!int 0x1F\nb: !!str 5\nc: !!float 1\n", "f.yaml")
+    assert problems == [] and document is not None
+    assert document.value == {"a": 31, "b": "5", "c": 1.0}
+
+
 def test_syntax_errors_have_positions() -> None:
     document, [problem] = parse_yaml("a: [1, 2\n", "f.yaml")
     assert document is None

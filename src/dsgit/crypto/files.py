@@ -113,8 +113,18 @@ def _located(error: EncryptionError, entry: EntryFile) -> EncryptionError:
 
 def _commit(updates: list[tuple[EntryFile, int]], dry_run: bool) -> list[FileUpdate]:
     if not dry_run:
-        for entry, _count in updates:
-            write_atomic(entry.path, dump_document(entry.document))
+        for done, (entry, _count) in enumerate(updates):
+            try:
+                write_atomic(entry.path, dump_document(entry.document))
+            except OSError as exc:
+                # each file is replaced whole, so every file is either as it was or finished:
+                # running the command again (with both keys, for rotate) completes it
+                raise ConfigError(
+                    f"cannot write: {exc.strerror or type(exc).__name__} ({done} of "
+                    f"{len(updates)} file(s) were already rewritten; run the command again to "
+                    "finish)",
+                    Location(entry.relative),
+                ) from None
     return [FileUpdate(entry.relative, count) for entry, count in updates]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from dsgit.crypto.keys import Keyring
+from dsgit.crypto.walk import find_encrypted
 from dsgit.errors import ConfigError, Location
 from dsgit.importer.files import ordered_scope_text, standard_entry_text
 from dsgit.importer.layout import (
@@ -76,6 +77,18 @@ def _read(path: Path, relative: PurePosixPath) -> str | None:
         raise ConfigError(f"not valid UTF-8: {exc.reason}", Location(relative.as_posix())) from None
 
 
+def _line_endings(path: Path, text: str | None) -> str | None:
+    """``text`` with CRLF line endings when the file it replaces has them (a Windows checkout):
+    otherwise every line of the file would change, not just the updated ones."""
+    if text is None:
+        return None
+    try:
+        crlf = b"\r\n" in path.read_bytes()
+    except OSError:
+        return text
+    return text.replace("\n", "\r\n") if crlf else text
+
+
 def _action(existing: str | None, text: str | None) -> FileAction:
     if existing is None:
         return FileAction.CREATED
@@ -129,6 +142,18 @@ class _Planner:
             )
         return not too_long
 
+    def representable(self, entry: LiveEntry) -> bool:
+        """A live string that reads as an ``ENC[...]`` token cannot be written faithfully: the
+        file would hold a token that plan decrypts (or rejects as malformed), not that text."""
+        lookalikes = find_encrypted(entry.value)
+        if lookalikes:
+            where = ", ".join(repr(pointer) for pointer in lookalikes)
+            self.notes.append(
+                f"skipped entry {entry.address}: its live value holds text that reads as an "
+                f"ENC[...] token at {where}, which a file cannot keep as plain text"
+            )
+        return not lookalikes
+
     def standard(self) -> None:
         api, options = self.api, self.options
         stores = options.stores or tuple(sorted(info.id for info in api.list_data_stores()))
@@ -140,6 +165,8 @@ class _Planner:
             for entry in _standard_entries(api, store, policy, options):
                 relative = entry_file(entry.address)
                 if not self.writable(relative, f"entry {entry.address}"):
+                    continue
+                if not self.representable(entry):
                     continue
                 existing = _read(_safe_path(self.root, relative), relative)
                 text = standard_entry_text(
@@ -153,6 +180,7 @@ class _Planner:
                     keyring=self.keyring,
                     header=schema_header("entry", self.root, relative),
                 )
+                text = _line_endings(_safe_path(self.root, relative), text)
                 result = FileResult(
                     relative.as_posix(),
                     _action(existing, text),
@@ -244,6 +272,7 @@ def _plan_ordered(planner: _Planner) -> None:
                 filename=relative.as_posix(),
                 header=schema_header("ordered-scope", root, relative),
             )
+            text = _line_endings(_safe_path(root, relative), text)
             result = FileResult(
                 relative.as_posix(),
                 _action(existing, text),

@@ -50,7 +50,7 @@ class FileReader:
         col: int | None = None,
         severity: Severity = Severity.ERROR,
     ) -> None:
-        self.problems.append(Problem(file, line, col, code, message, severity))
+        self.problems.append(Problem(_printable(file), line, col, code, message, severity))
 
     def text(self, item: SourceFile) -> str | None:
         if item.type is FileType.SYMLINK:
@@ -59,7 +59,9 @@ class FileReader:
             )
             return None
         if item.type is not FileType.FILE:
-            self.add(item.path, "DS108", "not a regular file")
+            self.add(
+                item.path, "DS108", "not a regular file (a git submodule, FIFO, device or socket)"
+            )
             return None
         if item.size > MAX_FILE_BYTES:
             self.add(
@@ -93,6 +95,9 @@ class FileReader:
         return document
 
     def segment(self, item: SourceFile, segment: str, what: str) -> str | None:
+        if _printable(segment) != segment:
+            self.add(item.path, "DS105", f"{what} {_printable(segment)!r}: file name is not UTF-8")
+            return None
         try:
             name = decode_segment(segment)
         except ValueError as exc:
@@ -131,3 +136,13 @@ class FileReader:
                 )
             else:
                 seen.setdefault(folded, segment)
+
+
+def _printable(path: str) -> str:
+    """``path`` with the bytes of a non-UTF-8 file name (which Python keeps as lone surrogates)
+    shown as U+FFFD, so that output stays valid UTF-8."""
+    try:
+        raw = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no byte stands for
+        raw = path.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")

@@ -253,6 +253,7 @@ class _Reader(FileReader):
             file=file,
             node=node,
             size_hint=(document.chars, document.aliased),
+            may_hold_tokens=document.may_hold_tokens,
         )
         self.problems.extend(findings.problems)
         self.tokens += findings.tokens
@@ -439,7 +440,7 @@ def read_repository(
             severity=Severity.WARNING,
         )
     problems = sorted(
-        reader.problems,
+        _one_per_place(reader.problems),
         key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message),
     )
     schemas = dict(reader.schemas.documents)
@@ -447,3 +448,15 @@ def read_repository(
     declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest))
     count = sum(len(store.entries) for store in stores.values())
     return RepositoryReading(declaration, tuple(problems), reader.files, count)
+
+
+def _one_per_place(problems: list[Problem]) -> list[Problem]:
+    """Drops what later checks say about a YAML node DS104 already refused.
+
+    Such a node reads as null, so a schema check would add a second, misleading error at the
+    same place ("must not be null") for the one problem.
+    """
+    refused = {(p.file, p.line, p.column) for p in problems if p.code == "DS104" and p.line}
+    return [
+        p for p in problems if p.code.startswith("DS1") or (p.file, p.line, p.column) not in refused
+    ]

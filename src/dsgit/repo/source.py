@@ -73,6 +73,9 @@ class WorktreeSource:
             return
         if not base.is_dir():
             return
+        if _nested_repository(base):
+            yield SourceFile(top, FileType.OTHER)
+            return
         found: list[SourceFile] = []
         pending = [(base, top)]
         while pending:
@@ -81,7 +84,9 @@ class WorktreeSource:
                 for item in listing:
                     path = f"{relative}/{item.name}"
                     info = item.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(info.st_mode):
+                    if stat.S_ISDIR(info.st_mode) and _nested_repository(Path(item.path)):
+                        found.append(SourceFile(path, FileType.OTHER))
+                    elif stat.S_ISDIR(info.st_mode):
                         pending.append((Path(item.path), path))
                     else:
                         found.append(SourceFile(path, _type(info.st_mode), info.st_size))
@@ -90,6 +95,12 @@ class WorktreeSource:
 
     def read(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
+
+
+def _nested_repository(folder: Path) -> bool:
+    """A checked-out submodule (or any nested git repository): its files belong to another
+    repository, and a commit of this one holds only a link to it, so neither view reads them."""
+    return os.path.lexists(folder / ".git")
 
 
 def _type(mode: int) -> FileType:
@@ -138,7 +149,7 @@ class GitSource:
             file_type = FileType.OTHER
             if kind == b"blob":
                 file_type = FileType.SYMLINK if mode == b"120000" else FileType.FILE
-            relative = name.decode("utf-8", errors="replace")[cut:]
+            relative = name.decode("utf-8", errors="surrogateescape")[cut:]  # as os.listdir
             found.append(
                 (relative, file_type, object_id.decode(), int(size) if size.isdigit() else 0)
             )

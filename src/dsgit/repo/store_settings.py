@@ -144,7 +144,11 @@ def parse_store_settings(
                 index,
             )
         reference = settings.get("schema")
-        if isinstance(reference, str) and schemas.validator(reference) is None:
+        if (
+            isinstance(reference, str)
+            and schemas.validator(reference) is None
+            and not schemas.is_broken(reference)  # its file already has DS207
+        ):
             problem(
                 "DS206",
                 f"schema {reference!r} not found under schemas/",
@@ -159,6 +163,10 @@ def parse_store_settings(
             f"prune applies to owned stores only (ownership is {policy.ownership})",
             "prune",
         )
-    if policy.schema is not None and schemas.validator(policy.schema) is None:
+    if (
+        policy.schema is not None
+        and schemas.validator(policy.schema) is None
+        and not schemas.is_broken(policy.schema)  # its file already has DS207
+    ):
         problem("DS206", f"schema {policy.schema!r} not found under schemas/", "schema")
     return policy, problems

@@ -6,11 +6,12 @@ there names the path and the rule it breaks, not the value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
+from referencing.exceptions import Unresolvable
 from yaml.nodes import Node
 
 from dsgit.crypto import (
@@ -73,6 +74,7 @@ def check_value(
     node: Node | None,
     base: tuple[str, ...] = ("value",),
     size_hint: tuple[int, bool] | None = None,
+    may_hold_tokens: bool = True,
 ) -> ValueFindings:
     """Check one value. ``size_hint`` is ``(characters of the file, aliases used)``: a small
     file without aliases cannot hold a value over the size limit, so it is not encoded."""
@@ -106,7 +108,10 @@ def check_value(
                 f"{pointer or '/'} must be encrypted (it is an `encrypted` pointer of this store); "
                 "run `dsgit secrets encrypt`",
             )
-    tokens = find_encrypted(value) if (keyring is not None or encrypted_at) else []
+    # a token anywhere counts (plan decrypts every token), so without a key it is DS604
+    tokens = (
+        find_encrypted(value) if (keyring is not None or encrypted_at or may_hold_tokens) else []
+    )
     findings.tokens = len(tokens)
     plain = value
     if keyring is not None and tokens:
@@ -120,26 +125,55 @@ def check_value(
                 continue
             plain = set_at(plain, pointer, clear)
 
-    if validator is not None and not (predicate is not None and predicate(plain)):
-        hidden = [*secret, *tokens, *encrypted_at]
-        count = 0
-        said: set[tuple[str, str]] = set()
-        for error in validator.iter_errors(plain):
-            pointer = format_pointer([str(part) for part in error.absolute_path])
-            if keyring is None and _under(pointer, [*tokens, *encrypted_at]):
-                continue  # ciphertext cannot be checked against the plaintext's schema
-            message = _describe(error, pointer, mask=_masked(pointer, hidden))
-            if (pointer, message) in said:
-                continue  # `required` fails once per missing field; the message names them all
-            said.add((pointer, message))
-            count += 1
-            if count > _MAX_SCHEMA_ERRORS:
-                problem(
-                    "", "DS301", f"more than {_MAX_SCHEMA_ERRORS} schema errors; first ones shown"
-                )
-                break
-            problem(pointer, "DS301", message)
+    if validator is not None:
+        try:
+            _schema_problems(
+                validator,
+                predicate,
+                plain,
+                problem,
+                keyring=keyring,
+                hidden=[*secret, *tokens, *encrypted_at],
+                unchecked=[*tokens, *encrypted_at],
+            )
+        except (RecursionError, Unresolvable):
+            # a $ref cycle that only this value reaches (check_documents finds the others)
+            problem(
+                "",
+                "DS207",
+                "the store's schema cannot be applied: its $refs loop or do "
+                "not resolve for this value",
+            )
     return findings
+
+
+def _schema_problems(
+    validator: Validator,
+    predicate: Predicate | None,
+    plain: JSONValue,
+    problem: Callable[[str, str, str], None],
+    *,
+    keyring: Keyring | None,
+    hidden: list[str],
+    unchecked: list[str],
+) -> None:
+    if predicate is not None and predicate(plain):
+        return
+    count = 0
+    said: set[tuple[str, str]] = set()
+    for error in validator.iter_errors(plain):
+        pointer = format_pointer([str(part) for part in error.absolute_path])
+        if keyring is None and _under(pointer, unchecked):
+            continue  # ciphertext cannot be checked against the plaintext's schema
+        message = _describe(error, pointer, mask=_masked(pointer, hidden))
+        if (pointer, message) in said:
+            continue  # `required` fails once per missing field; the message names them all
+        said.add((pointer, message))
+        count += 1
+        if count > _MAX_SCHEMA_ERRORS:
+            problem("", "DS301", f"more than {_MAX_SCHEMA_ERRORS} schema errors; first ones shown")
+            break
+        problem(pointer, "DS301", message)
 
 
 def _masked(pointer: str, hidden: list[str]) -> bool:

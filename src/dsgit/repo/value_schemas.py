@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urldefrag
+from urllib.parse import quote, urldefrag, urljoin
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError
@@ -76,6 +76,8 @@ class ValueSchemas:
     registry: Registry[Any] = field(default_factory=Registry)
     _validators: dict[str, Validator | None] = field(default_factory=dict)
     _predicates: dict[str, Predicate | None] = field(default_factory=dict)
+    # documents check_documents() found invalid, or whose $refs reach one: never compiled
+    broken: set[str] = field(default_factory=set)
 
     @classmethod
     def from_documents(cls, documents: Mapping[str, JSONValue]) -> ValueSchemas:
@@ -98,7 +100,7 @@ class ValueSchemas:
         path = reference.partition("#")[0]
         document = self.documents.get(path)
         compiled: Validator | None = None
-        if isinstance(document, dict | bool):
+        if isinstance(document, dict | bool) and path not in self.broken:
             cls = validators.validator_for(document, default=Draft202012Validator)
             uri = schema_uri(reference)
             try:
@@ -125,26 +127,77 @@ class ValueSchemas:
         self._predicates[reference] = compiled
         return compiled
 
+    def is_broken(self, reference: str) -> bool:
+        """The ``schema:`` reference names a document already reported as invalid (DS207)."""
+        return reference.partition("#")[0] in self.broken
+
     def check_documents(self) -> Iterator[tuple[str, list[str], str]]:
-        """``(path, json path, message)`` for every invalid schema or unresolvable ``$ref``."""
+        """``(path, json path, message)`` for every invalid schema, unresolvable ``$ref`` or
+        invalid ``pattern``; marks those documents, and every one whose ``$ref`` reaches them,
+        as :attr:`broken`. Only documents of ``schemas/`` resolve: nothing is ever fetched."""
+        reaches: dict[str, set[str]] = {}
         for path, document in sorted(self.documents.items()):
-            if not isinstance(document, dict | bool):
-                yield path, [], "a JSON Schema is a mapping (or true/false)"
-                continue
-            cls = validators.validator_for(document, default=Draft202012Validator)
+            problems = list(self._check_document(path, document, reaches.setdefault(path, set())))
+            if problems:
+                self.broken.add(path)
+            for where, message in problems:
+                yield path, where, message
+        self._spread(reaches)
+        for path in sorted(set(self.documents) - self.broken):
+            failure = _trial(self.documents[path], self.registry, schema_uri(path))
+            if failure is not None:
+                self.broken.add(path)
+                yield path, [], failure
+        self._spread(reaches)
+
+    def _spread(self, reaches: dict[str, set[str]]) -> None:
+        """Marks broken every document whose ``$ref`` reaches a broken one."""
+        changed = True
+        while changed:
+            changed = False
+            for path, targets in reaches.items():
+                if path not in self.broken and targets & self.broken:
+                    self.broken.add(path)
+                    changed = True
+
+    def _check_document(
+        self, path: str, document: JSONValue, reaches: set[str]
+    ) -> Iterator[tuple[list[str], str]]:
+        if not isinstance(document, dict | bool):
+            yield [], "a JSON Schema is a mapping (or true/false)"
+            return
+        cls = validators.validator_for(document, default=Draft202012Validator)
+        try:
+            cls.check_schema(document)  # type: ignore[arg-type]
+        except SchemaError as exc:
+            message = exc.message if len(exc.message) < 200 else exc.message[:200] + "…"
+            yield [str(part) for part in exc.absolute_path], message
+            return
+        for where, pattern in _patterns(document, []):
             try:
-                cls.check_schema(document)  # type: ignore[arg-type]
-            except SchemaError as exc:
-                message = exc.message if len(exc.message) < 200 else exc.message[:200] + "…"
-                yield path, [str(part) for part in exc.absolute_path], message
+                re.compile(pattern)
+            except re.error as exc:
+                yield where, f"invalid regular expression: {exc}"
+        base = schema_uri(path)
+        resolver = self.registry.resolver(base_uri=base)
+        for where, ref in _refs(document, []):
+            try:
+                resolver.lookup(ref)
+            except Unresolvable:
+                yield where, f"cannot resolve $ref {ref!r} (only files under schemas/ resolve)"
                 continue
-            base = schema_uri(path)
-            resolver = self.registry.resolver(base_uri=base)
-            for where, ref in _refs(document, []):
-                try:
-                    resolver.lookup(ref)
-                except Unresolvable:
-                    yield path, where, f"cannot resolve $ref {ref!r}"
+            target = self._paths_by_uri().get(urldefrag(urljoin(base, ref)).url)
+            if target is not None:
+                reaches.add(target)
+
+    def _paths_by_uri(self) -> dict[str, str]:
+        uris: dict[str, str] = {}
+        for path, document in self.documents.items():
+            uris[schema_uri(path)] = path
+            identifier = document.get("$id") if isinstance(document, dict) else None
+            if isinstance(identifier, str):
+                uris[urldefrag(identifier).url] = path
+        return uris
 
 
 def _refs(node: object, path: list[str]) -> Iterator[tuple[list[str], str]]:
@@ -159,6 +212,48 @@ def _refs(node: object, path: list[str]) -> Iterator[tuple[list[str], str]]:
     elif isinstance(node, list):
         for index, child in enumerate(node):
             yield from _refs(child, [*path, str(index)])
+
+
+_SAMPLES: tuple[JSONValue, ...] = (None, True, 0, 0.5, "", [], {})
+
+
+def _trial(document: JSONValue, registry: Registry[Any], uri: str) -> str | None:
+    """Why applying the schema would fail, if it would: mostly a cycle of ``$ref`` that stays
+    on one value (it recurses forever). Every such cycle passes through some ``$ref`` of some
+    document, and is met from that ``$ref``'s target whatever the value, so trying each target
+    on a few samples finds it."""
+    assert isinstance(document, dict | bool)
+    cls = validators.validator_for(document, default=Draft202012Validator)
+    starts: list[Any] = [{**document, "$id": uri} if isinstance(document, dict) else document]
+    starts.extend({"$ref": urljoin(uri, ref)} for _where, ref in _refs(document, []))
+    try:
+        for schema in starts:
+            validator = cls(schema, registry=registry)
+            for sample in _SAMPLES:
+                validator.is_valid(sample)
+    except RecursionError:
+        return "its $refs loop back to themselves without reading any value"
+    except Unresolvable as exc:
+        return f"cannot resolve a $ref ({type(exc).__name__})"
+    return None
+
+
+def _patterns(node: object, path: list[str]) -> Iterator[tuple[list[str], str]]:
+    """Regular expressions of ``pattern`` and ``patternProperties`` (whose format the
+    metaschema does not check), with their JSON paths."""
+    if isinstance(node, dict):
+        for name, child in node.items():
+            if name == "pattern" and isinstance(child, str):
+                yield [*path, name], child
+            elif name == "patternProperties" and isinstance(child, dict):
+                for regex, sub in child.items():
+                    yield [*path, name, regex], regex
+                    yield from _patterns(sub, [*path, name, regex])
+            elif name not in ("enum", "const", "examples", "default"):
+                yield from _patterns(child, [*path, str(name)])
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _patterns(child, [*path, str(index)])
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
@@ -65,8 +66,14 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         return _SEQ if kind is SequenceNode else _MAP
 
 
+# What each JSON scalar tag accepts; an explicit tag (`!!int abc`) must spell its type the same way.
+_SPELLINGS: dict[str, re.Pattern[str]] = {}
+
+
 def _resolver(tag: str, pattern: str, first: str) -> None:
-    _Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
+    compiled = re.compile(pattern, re.X)
+    _SPELLINGS[tag] = compiled
+    _Loader.add_implicit_resolver(tag, compiled, list(first))
 
 
 _resolver(_NULL, r"^(?:~|null|Null|NULL|)$", "~nN")
@@ -87,13 +94,15 @@ class YamlDocument:
     """A parsed file: the JSON value and the root node (None for an empty file).
 
     ``aliased``: some node was used more than once, so the value may be much larger than the
-    text (``chars``) it came from.
+    text (``chars``) it came from. ``may_hold_tokens``: False when no string of the value can be
+    an ``ENC[...]`` token (the text has neither ``ENC[`` nor an escape that could spell it).
     """
 
     value: JSONValue
     node: Node | None
     chars: int = 0
     aliased: bool = False
+    may_hold_tokens: bool = True
 
 
 class _Halt(Exception):
@@ -221,8 +230,16 @@ class _Builder:
         text = str(text)
         if tag == _STR:
             return text
+        spelling = _SPELLINGS.get(tag)
+        if spelling is not None and not spelling.match(text):
+            kind = tag.removeprefix(_TAG)
+            self.problem(node, "DS104", f"this text does not read as !!{kind}")
+            return None
         if tag == _INT:
-            return _to_int(text)
+            integer = _to_int(text)
+            if integer is None:
+                self.problem(node, "DS104", "integer is too large for a JSON number")
+            return integer
         if tag == _FLOAT:
             if text.lstrip("+-").lower() in (".inf", ".nan"):
                 self.problem(node, "DS104", f"{text} is not a JSON number")
@@ -242,14 +259,24 @@ class _Builder:
         return None
 
 
-def _to_int(text: str) -> int:
+# Beyond the largest double no JSON reader (Roblox's included) can hold the number; checking the
+# digit count first also keeps a 5000-digit literal away from int()'s conversion limit.
+_MAX_DECIMAL_DIGITS = len(str(int(sys.float_info.max)))
+
+
+def _to_int(text: str) -> int | None:
+    """The integer a YAML 1.1 int scalar spells, or ``None`` when it exceeds every double."""
     sign = -1 if text.startswith("-") else 1
     body = text.lstrip("+-")
     if body.startswith("0o"):
-        return sign * int(body[2:], 8)
-    if body.startswith("0x"):
-        return sign * int(body[2:], 16)
-    return sign * int(body, 10)
+        number = int(body[2:], 8)
+    elif body.startswith("0x"):
+        number = int(body[2:], 16)
+    elif len(body.lstrip("0")) > _MAX_DECIMAL_DIGITS:
+        return None
+    else:
+        number = int(body, 10)
+    return sign * number if number <= sys.float_info.max else None
 
 
 def _reader_position(text: str, index: int) -> tuple[int, int]:
@@ -288,4 +315,5 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         value = builder.build(node, 0)
     except _Halt:
         return None, builder.problems
-    return YamlDocument(value, node, len(text), builder.aliased), builder.problems
+    may_hold_tokens = "ENC[" in text or "\\" in text
+    return YamlDocument(value, node, len(text), builder.aliased, may_hold_tokens), builder.problems
