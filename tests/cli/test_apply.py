@@ -164,3 +164,22 @@ def test_render_every_status() -> None:
         body = json.loads(_render_json(result))
         assert body["status"] == str(status) and body["exit_code"] == status.exit_code
         assert body["summary"] == {"written": 1, "skipped": 0, "conflict": 0, "pending": 1}
+
+
+def test_a_long_list_of_pending_changes_is_cut_short() -> None:
+    from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
+    from dsgit.cli.apply import _render_text
+    from dsgit.ledger import EntryState
+    from dsgit.model.entry import Address
+    from dsgit.plan.model import Action
+
+    state = EntryState(True, "e", "r", "sha256:" + "0" * 64)
+    pending = tuple(
+        ChangeResult(Address.standard("S", f"k{n:03d}"), Action.CREATE, None, "", state, state)
+        for n in range(500)
+    )
+    text = _render_text(
+        ApplyResult("A1", "sha256:" + "1" * 64, "local", ApplyStatus.INTERRUPTED, pending)
+    )
+    assert text.count("not applied:") == 20 and "and 480 more not applied" in text
+    assert "500 not applied" in text  # the summary still counts every one

@@ -266,6 +266,26 @@ def test_get_masks_sensitive_pointers(repo: Path) -> None:
     assert body["value"] == {"Email": "(sensitive)", "Coins": 3, "Codes": ["(sensitive)"] * 2}
 
 
+def test_get_masks_encrypted_pointers_too(repo: Path) -> None:
+    # `encrypted` values are ciphertext in git but plaintext live: `get` must not show them
+    env = load_project_config(repo).environment("local")
+    value = {"webhook": "https://canary-hook.example/secret", "token": "canary-tok", "on": True}
+    with open_client(env) as client:
+        client.create_entry("Hooks", "discord", EntryData(value))
+        client.create_entry("Hooks", "slack", EntryData(value))
+    store_dir = repo / "datastores" / "Hooks"
+    store_dir.mkdir(parents=True)
+    (store_dir / "_store.yaml").write_text(
+        "encrypted: [/webhook]\noverrides:\n  - keys: 'slack'\n    encrypted: [/webhook, /token]\n",
+        encoding="utf-8",
+    )
+    text = ok(repo, "get", "Hooks", "discord")
+    assert "canary-hook" not in text and '"webhook": "(sensitive)"' in text
+    assert "canary-tok" in text  # only the store's pointers are masked
+    body = json.loads(ok(repo, "get", "Hooks", "slack", "--format", "json"))
+    assert body["value"] == {"webhook": "(sensitive)", "token": "(sensitive)", "on": True}
+
+
 def test_get_refuses_to_show_values_when_store_settings_are_unreadable(repo: Path) -> None:
     store_dir = repo / "datastores" / "PlayerData"
     store_dir.mkdir(parents=True)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +38,11 @@ def _env() -> dict[str, str]:
     return {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", "DSGIT_ACTOR": "e2e"}
 
 
-@pytest.fixture
-def served() -> Iterator[Served]:
+@contextmanager
+def serve(*options: str) -> Iterator[Served]:
+    """Run `dsgit emulator serve --port 0 OPTIONS...` until the block ends."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "dsgit", "emulator", "serve", "--port", "0", "--ccu", "20000"],
+        [sys.executable, "-m", "dsgit", "emulator", "serve", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -73,6 +75,12 @@ def served() -> Iterator[Served]:
         process.stdout.close()
 
 
+@pytest.fixture
+def served() -> Iterator[Served]:
+    with serve("--ccu", "20000") as running:
+        yield running
+
+
 @dataclass(frozen=True)
 class Result:
     code: int
@@ -83,7 +91,9 @@ class Result:
 class Repo:
     """A dsgit repository in git whose default environment is the served emulator."""
 
-    def __init__(self, root: Path, url: str) -> None:
+    def __init__(
+        self, root: Path, url: str, extra_environments: dict[str, object] | None = None
+    ) -> None:
         self.root = root
         self.url = url
         root.mkdir(parents=True)
@@ -95,7 +105,8 @@ class Repo:
                     "universe_id": UNIVERSE,
                     "url": url,
                     "budget": {"ccu": 20000, "share": 1},
-                }
+                },
+                **(extra_environments or {}),
             },
         }
         (root / "dsgit.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -118,11 +129,13 @@ class Repo:
     def entry(self, store: str, key: str, value: JSONValue, **extra: object) -> None:
         self.write(f"datastores/{store}/global/{key}.yaml", {"value": value, **extra})
 
-    def dsgit(self, *args: str, expect: int | None = 0) -> Result:
+    def dsgit(
+        self, *args: str, expect: int | None = 0, env: dict[str, str] | None = None
+    ) -> Result:
         done = subprocess.run(
             [sys.executable, "-m", "dsgit", *args],
             cwd=self.root,
-            env=_env(),
+            env={**_env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=120,
@@ -144,3 +157,15 @@ class Repo:
 @pytest.fixture
 def repo(tmp_path: Path, served: Served) -> Repo:
     return Repo(tmp_path / "game", served.url)
+
+
+def start_dsgit(root: Path, *args: str) -> subprocess.Popen[str]:
+    """`dsgit ARGS...` in the background (to interrupt it), output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dsgit", *args],
+        cwd=root,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

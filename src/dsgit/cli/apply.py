@@ -92,6 +92,9 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+_MAX_PENDING_LINES = 20
+
+
 def _render_text(result: ApplyResult) -> str:
     lines: list[str] = []
     if result.already_complete:
@@ -104,8 +107,12 @@ def _render_text(result: ApplyResult) -> str:
         lines.append(f"Snapshot: {result.snapshot_time}.")
     for change in result.conflicts:
         lines.append(f"  conflict: {change.action} {change.address}: {change.message}")
-    for change in result.pending:
+    pending = result.pending
+    for change in pending[:_MAX_PENDING_LINES]:
         lines.append(f"  not applied: {change.action} {change.address}")
+    if len(pending) > _MAX_PENDING_LINES:
+        # an interrupted apply of thousands of changes must not bury its one-line summary
+        lines.append(f"  … and {len(pending) - _MAX_PENDING_LINES} more not applied")
     counts = (
         f"{len(result.written)} written, {len(result.skipped)} already as planned, "
         f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied"
@@ -256,6 +263,8 @@ def apply_command(
         click.echo(_render_json(result))
     else:
         click.echo(_render_text(result))
+    if result.status is ApplyStatus.INTERRUPTED:
+        click.echo("Interrupted.", err=True)  # as every other command says on Ctrl-C
     return result.exit_code
 
 

@@ -14,6 +14,7 @@ from dsgit.cli.plan_output import (
     plan_output_options,
     read_plan_file,
     render,
+    report_errors,
 )
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from dsgit.model.declaration import Declaration
@@ -115,6 +116,7 @@ def drift_command(app: AppContext, env_name: str | None, output_format: str) -> 
         )
     click.echo(render_drift(report, output_format), nl=False)
     if report.errors:
+        report_errors(report.errors)
         raise click.exceptions.Exit(EXIT_ERROR)
     raise click.exceptions.Exit(EXIT_CHANGES if report.items else EXIT_OK)
 

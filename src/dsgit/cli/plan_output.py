@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +22,7 @@ import click
 from dsgit.cli.context import env_option, format_option
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
 from dsgit.plan.io import plan_from_json, plan_to_json
-from dsgit.plan.model import Plan, Severity
+from dsgit.plan.model import Diagnostic, Plan, Severity
 from dsgit.render.json import render_json
 from dsgit.render.markdown import render_markdown
 from dsgit.render.text import render_text, use_color
@@ -35,6 +35,7 @@ __all__ = [
     "plan_output_options",
     "read_plan_file",
     "render",
+    "report_errors",
     "write_plan_file",
 ]
 
@@ -190,4 +191,13 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
     click.echo(render(plan, output_format), nl=False)
     if out is not None and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
+    report_errors([d for d in plan.all_diagnostics if d.severity is Severity.ERROR])
     raise click.exceptions.Exit(plan_exit_code(plan, output.detailed_exitcode))
+
+
+def report_errors(errors: Sequence[Diagnostic]) -> None:
+    """Name the error diagnostics on stderr too, so a script reading only stderr (or only
+    the JSON on stdout) still learns why the command exits 1."""
+    for diag in errors:
+        where = f"{diag.address}: " if diag.address else ""
+        click.echo(f"error: {diag.code} {where}{diag.message}", err=True)

@@ -165,18 +165,23 @@ def ls(
 # Only datastores/<store>/_store.yaml is read (not the whole repository), with its per-key
 # overrides, so a lookup stays fast; a _store.yaml that cannot be read is an error rather than
 # a reason to show a value unmasked.
+_MASKED_FIELDS = ("sensitive", "encrypted")  # an encrypted secret is plaintext live
+
+
 def _pointers(raw: Any, file: str, field: str) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
         raise ConfigError(
-            "`sensitive` must be a list of JSON pointers", Location(file, field=field)
+            f"`{field.rsplit('.', 1)[-1]}` must be a list of JSON pointers",
+            Location(file, field=field),
         )
     return tuple(raw)
 
 
 def sensitive_patterns(root: Path, store: str, key: str) -> PointerPatterns:
-    """The sensitive pointer patterns that apply to ``key`` of standard store ``store``."""
+    """The pointer patterns masked for ``key`` of standard store ``store``: its `sensitive`
+    and `encrypted` pointers (the plan masks both; live, an encrypted value is plaintext)."""
     path = root / "datastores" / encode_segment(store) / "_store.yaml"
     if not path.is_file():
         return PointerPatterns(())
@@ -194,15 +199,22 @@ def sensitive_patterns(root: Path, store: str, key: str) -> PointerPatterns:
     overrides = []
     raw_overrides = raw.get("overrides") or []
     for index, item in enumerate(raw_overrides if isinstance(raw_overrides, list) else []):
-        if isinstance(item, dict) and isinstance(item.get("keys"), str) and "sensitive" in item:
-            field = f"overrides.{index}.sensitive"
-            settings = {"sensitive": _pointers(item["sensitive"], file, field)}
-            overrides.append(KeyOverride(item["keys"], settings))
+        if isinstance(item, dict) and isinstance(item.get("keys"), str):
+            settings = {
+                name: _pointers(item[name], file, f"overrides.{index}.{name}")
+                for name in _MASKED_FIELDS
+                if name in item
+            }
+            if settings:
+                overrides.append(KeyOverride(item["keys"], settings))
     policy = StorePolicy(
-        sensitive=_pointers(raw.get("sensitive"), file, "sensitive"), overrides=tuple(overrides)
+        sensitive=_pointers(raw.get("sensitive"), file, "sensitive"),
+        encrypted=_pointers(raw.get("encrypted"), file, "encrypted"),
+        overrides=tuple(overrides),
     )
     try:
-        return PointerPatterns(policy.for_key(key).sensitive)
+        chosen = policy.for_key(key)
+        return PointerPatterns((*chosen.sensitive, *chosen.encrypted))
     except ValueError as exc:
         raise ConfigError(f"bad sensitive pointer: {exc}", Location(file)) from None
 

@@ -78,6 +78,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     out.append("")
     if plan.has_changes:
         out.append(f"Plan: {summary_line(plan)}.")
+    elif any(diag.severity is Severity.ERROR for diag in plan.all_diagnostics):
+        # an unread scope is not "matching": say so rather than reassure
+        out.append(f"No changes planned, but not everything could be read ({summary_line(plan)}).")
     else:
         out.append(f"No changes: the live state matches ({summary_line(plan)}).")
     blocked = blocked_line(plan)
