@@ -169,6 +169,36 @@ def test_connect_error_is_retried_and_then_reported(router: respx.Router, make_c
     assert "ConnectError: refused" in str(caught.value)
 
 
+def test_an_unreachable_service_is_retried_once_per_run_not_per_request(
+    router: respx.Router, make_client: Any, sleeps: Sleeps
+) -> None:
+    route = router.get(ENTRY).mock(side_effect=httpx.ConnectError("refused"))
+    with make_client() as client:
+        with pytest.raises(TransportError):
+            client.get_entry("Bans", "user/1")
+        tried, waited = route.call_count, len(sleeps)
+        assert tried > 1 and waited == tried - 1  # the first request was retried
+        for _ in range(3):
+            with pytest.raises(TransportError) as caught:
+                client.get_entry("Bans", "user/1")
+            assert "unreachable earlier in this run" in str(caught.value)
+        assert (route.call_count, len(sleeps)) == (tried, waited)  # later ones fail at once
+
+
+def test_a_connect_error_that_recovers_does_not_mark_the_service_unreachable(
+    router: respx.Router, make_client: Any
+) -> None:
+    route = router.get(ENTRY).mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json=entry_body(1))]
+    )
+    with make_client() as client:
+        assert client.get_entry("Bans", "user/1") is not None
+        route.side_effect = None
+        route.return_value = httpx.Response(200, json=entry_body(2))
+        entry = client.get_entry("Bans", "user/1")
+        assert entry is not None and entry.value == 2
+
+
 def test_malformed_bodies_are_reported_not_retried(router: respx.Router, make_client: Any) -> None:
     route = router.get(ENTRY).mock(return_value=httpx.Response(200, content=b"<html>oops"))
     with make_client() as client, pytest.raises(MalformedResponse) as caught:

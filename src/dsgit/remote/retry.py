@@ -25,9 +25,16 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from dsgit.errors import DsgitError, WriteOutcomeUnknown
+from dsgit.errors import DsgitError, TransportError, WriteOutcomeUnknown
 
-__all__ = ["RetryPolicy", "Retryable", "Safety", "backoff", "call_with_retries"]
+__all__ = [
+    "RetryPolicy",
+    "Retryable",
+    "Safety",
+    "Unreachable",
+    "backoff",
+    "call_with_retries",
+]
 
 log = logging.getLogger("dsgit.remote")
 
@@ -61,12 +68,26 @@ class Retryable(Exception):
     """A transient failure of one attempt; ``error`` is what the user sees if retries run out."""
 
     def __init__(
-        self, error: DsgitError, *, ambiguous: bool, retry_after: float | None = None
+        self,
+        error: DsgitError,
+        *,
+        ambiguous: bool,
+        retry_after: float | None = None,
+        connect: bool = False,
     ) -> None:
         super().__init__(str(error))
         self.error = error
         self.ambiguous = ambiguous
         self.retry_after = retry_after
+        self.connect = connect  # the connection itself failed: the service is unreachable
+
+
+class Unreachable(Exception):
+    """Every attempt failed to connect; ``error`` is what the user sees."""
+
+    def __init__(self, error: TransportError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def backoff(policy: RetryPolicy, attempt_number: int, failure: BaseException | None) -> float:
@@ -162,4 +183,6 @@ def call_with_retries(
         seen = verify()
         if seen is not None:
             return seen
+    if last.connect and isinstance(last.error, TransportError):
+        raise Unreachable(last.error) from last
     raise last.error from last

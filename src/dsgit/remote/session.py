@@ -27,7 +27,7 @@ from dsgit.errors import MalformedResponse, TransportError
 from dsgit.remote import parse
 from dsgit.remote.budget import RateBudget, RequestClass
 from dsgit.remote.failures import error_from_response, is_retryable_status, parse_retry_after
-from dsgit.remote.retry import Retryable, RetryPolicy, Safety, call_with_retries
+from dsgit.remote.retry import Retryable, RetryPolicy, Safety, Unreachable, call_with_retries
 
 __all__ = ["MISSING", "Session"]
 
@@ -78,6 +78,10 @@ class Session:
         self.retry_policy = retry
         self._secrets = (api_key,) if api_key else ()
         self._sleep = sleep
+        # Set when a request could not connect even after its retries: every later request of
+        # this run fails at once instead of retrying for as long again (a wrong URL, a stopped
+        # server), so a plan over many stores reports the problem in seconds, not minutes.
+        self._unreachable: str | None = None
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
@@ -113,8 +117,12 @@ class Session:
                     content=None if body is None else json.dumps(body).encode("utf-8"),
                     headers=None if body is None else {"content-type": "application/json"},
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # The request never left: no doubt about whether it happened.
+                raise Retryable(
+                    TransportError(method, path, _describe(exc)), ambiguous=False, connect=True
+                ) from exc
+            except httpx.PoolTimeout as exc:
                 raise Retryable(
                     TransportError(method, path, _describe(exc)), ambiguous=False
                 ) from exc
@@ -160,14 +168,22 @@ class Session:
         safety: Safety = Safety.IDEMPOTENT,
         verify: Callable[[], Any] | None = None,
     ) -> Any:
-        return call_with_retries(
-            lambda: self._attempt(method, path, request_class, params, body, allow_404),
-            policy=self.retry_policy,
-            sleep=self._sleep,
-            safety=safety,
-            verify=verify,
-            describe=(method, path),
-        )
+        if self._unreachable is not None:
+            raise TransportError(
+                method, path, f"{self._unreachable} (not retried: unreachable earlier in this run)"
+            )
+        try:
+            return call_with_retries(
+                lambda: self._attempt(method, path, request_class, params, body, allow_404),
+                policy=self.retry_policy,
+                sleep=self._sleep,
+                safety=safety,
+                verify=verify,
+                describe=(method, path),
+            )
+        except Unreachable as exc:
+            self._unreachable = exc.error.reason
+            raise exc.error from None
 
     def verified_write(
         self,
