@@ -42,6 +42,8 @@ def test_import_command(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "created  datastores/PlayerData/global/Player_1.yaml",
         "created  ordered/Wins/global.yaml",
         "Imported: 2 created, 0 updated, 0 unchanged (2 entries) from local (universe 1).",
+        "note: ordered store 'Wins': Open Cloud cannot list its scopes, so only 'global' were "
+        "read; name others with --scope or `scopes:` in its _store.yaml",
     ]
     assert "name: 'yes'" in (root / "datastores/PlayerData/global/Player_1.yaml").read_text()
     code, out, err = run(root, capsys, "import", "--format", "json", "--standard-only")

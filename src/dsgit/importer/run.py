@@ -248,7 +248,9 @@ def _plan_ordered(planner: _Planner) -> None:
         )
     for store in stores:
         policy = planner.policies(StoreKind.ORDERED, store)
-        for scope in _ordered_scopes(root, store, policy, options):
+        scopes = _ordered_scopes(root, store, policy, options)
+        found = 0
+        for scope in scopes:
             relative = ordered_scope_file(store, scope)
             if relative.name == STORE_FILE:
                 planner.notes.append(
@@ -263,6 +265,7 @@ def _plan_ordered(planner: _Planner) -> None:
                 for entry in api.list_ordered(store, scope)
                 if _matches(entry.key, options)
             ]
+            found += len(entries)
             existing = _read(_safe_path(root, relative), relative)
             if not entries and existing is None:
                 continue
@@ -282,6 +285,12 @@ def _plan_ordered(planner: _Planner) -> None:
                 len(entries),
             )
             planner.planned.append(_Planned(result, text))
+        if found and options.scope is None and policy.scopes is None:
+            planner.notes.append(
+                f"ordered store {store!r}: Open Cloud cannot list its scopes, so only "
+                f"{', '.join(repr(s) for s in scopes)} were read; name others with --scope or "
+                "`scopes:` in its _store.yaml"
+            )
 
 
 def import_live(
