@@ -14,7 +14,6 @@ from dsgit.errors import ConfigError, Location
 
 __all__ = [
     "CONFIG_FILE",
-    "DEFAULT_EMULATOR_DB",
     "DEFAULT_URL",
     "Budget",
     "Environment",
@@ -26,7 +25,6 @@ __all__ = [
 
 CONFIG_FILE = "dsgit.yaml"
 DEFAULT_URL = "https://apis.roblox.com"
-DEFAULT_EMULATOR_DB = ".dsgit/emulator.db"
 
 
 @dataclass(frozen=True)
