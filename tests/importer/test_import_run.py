@@ -16,6 +16,7 @@ from dsgit.crypto import (
 from dsgit.errors import ConfigError
 from dsgit.importer import FileAction, ImportOptions, import_live
 from dsgit.importer.policies import repository_policies
+from dsgit.model.declaration import Ownership
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.remote.client import OpenCloudClient
 from dsgit.repo import load_declaration
@@ -51,6 +52,8 @@ def put_ordered(
 
 
 def _run(api: OpenCloudClient, root: Path, keyring: object = None, **options: object):  # type: ignore[no-untyped-def]
+    """Import with ``ownership: owned`` for new stores unless the test says otherwise."""
+    options.setdefault("ownership", Ownership.OWNED)
     return import_live(api, root, ImportOptions(**options), repository_policies(root), keyring)  # type: ignore[arg-type]
 
 
@@ -113,7 +116,14 @@ def test_reimport_of_unchanged_data_writes_nothing(api: OpenCloudClient, root: P
     before = {path: (root / path).stat().st_mtime_ns for path in _files(root)}
     contents = _files(root)
     report = _run(api, root, stores=("S", "O"))
-    assert report.summary() == {"created": 0, "updated": 0, "unchanged": 2, "entries": 2}
+    assert report.summary() == {
+        "entries": 2,
+        "files": 2,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 2,
+        "store_files_created": 0,
+    }
     assert _files(root) == contents
     assert {path: (root / path).stat().st_mtime_ns for path in _files(root)} == before
 
@@ -377,7 +387,10 @@ def test_dsgits_own_lock_store_is_never_imported(api: OpenCloudClient, root: Pat
     put(api, "_dsgit", "lock", EntryData({"holder": "ci", "released": True}))
     put(api, "Shop", "sword", EntryData({"price": 10}))
     report = _run(api, root)
-    assert set(_files(root)) == {"datastores/Shop/global/sword.yaml"}
+    assert set(_files(root)) == {
+        "datastores/Shop/_store.yaml",
+        "datastores/Shop/global/sword.yaml",
+    }
     assert any("_dsgit" in note for note in report.notes)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -10,29 +11,100 @@ import click
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, import_live
+from dsgit.importer.ownership import OwnershipSource
 from dsgit.importer.policies import repository_policies
+from dsgit.importer.store_settings import OwnershipChooser
+from dsgit.model.declaration import Ownership
+from dsgit.model.entry import StoreKind
 from dsgit.remote.connect import open_client
 
 __all__ = ["COMMANDS", "import_command", "render_text"]
 
+_OWNERSHIPS = [ownership.value for ownership in Ownership]
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _ownership_lines(report: ImportReport) -> list[str]:
+    if not report.stores:
+        return []
+    width = max(len(store.label) for store in report.stores)
+    lines = ["Ownership of the stores imported into:"]
+    for store in report.stores:
+        ownership = store.ownership.value if store.ownership is not None else "?"
+        if store.source is OwnershipSource.UNDECIDED:
+            why = "new store, needs --ownership owned|seed|observed"
+        elif store.written:
+            why = f"new _store.yaml: {store.reason}"
+        else:
+            why = store.reason
+        lines.append(f"  {store.label:<{width}}  {ownership:<8}  {why}")
+    return lines
+
 
 def render_text(report: ImportReport, environment: str, universe_id: int) -> str:
-    """Created and updated files one a line, then the counts (unchanged files are only counted)."""
+    """Created and updated files one a line, each store's ownership and why, then the counts
+    (unchanged files are only counted). Entries and files are counted apart: an ordered scope
+    file holds many entries."""
     verbs = {FileAction.CREATED: "create", FileAction.UPDATED: "update"}
     lines: list[str] = []
+    pending = {
+        (store.kind, store.store): store.settings_file
+        for store in report.settings_written
+        if store.ownership is not None
+    }
     for result in report.files:
+        new_settings = pending.pop((result.kind, result.store), None)
+        if new_settings is not None:  # a store's new _store.yaml before its first file
+            lines.append(f"{'create' if report.dry_run else 'created':<8} {new_settings}")
         if result.action in verbs:
             verb = verbs[result.action] if report.dry_run else result.action.value
             lines.append(f"{verb:<8} {result.path}")
+    lines.extend(_ownership_lines(report))
     summary = report.summary()
-    counts = (
-        f"{summary['created']} created, {summary['updated']} updated, "
-        f"{summary['unchanged']} unchanged ({summary['entries']} entries)"
+    files = (
+        f"{_plural(summary['files'], 'file')} ({summary['created']} created, "
+        f"{summary['updated']} updated, {summary['unchanged']} unchanged)"
     )
-    head = "Dry run, nothing written: would have " if report.dry_run else "Imported: "
-    lines.append(f"{head}{counts} from {environment} (universe {universe_id}).")
+    written = sum(1 for store in report.settings_written if store.ownership is not None)
+    new = f", {_plural(written, 'new _store.yaml', 'new _store.yaml files')}" if written else ""
+    where = f"{environment} (universe {universe_id})"
+    entries = _plural(summary["entries"], "entry", "entries")
+    if report.dry_run:
+        lines.append(
+            f"Dry run, nothing written: would import {entries} from {where} into {files}{new}."
+        )
+    else:
+        lines.append(f"Imported {entries} from {where} into {files}{new}.")
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines)
+
+
+def _is_interactive() -> bool:
+    """Both ends on a terminal: someone can answer the ownership prompt."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _prompt_ownership(kind: StoreKind, store: str, entries: int) -> Ownership:
+    label = store if kind is StoreKind.STANDARD else f"ordered:{store}"
+    click.echo(
+        f"New store {label} ({_plural(entries, 'entry', 'entries')}) does not look like player "
+        "data. Who owns it? owned: git wins; seed: created when missing, never overwritten; "
+        "observed: never written.",
+        err=True,
+    )
+    answer = click.prompt(
+        f"Ownership of {label}", type=click.Choice(_OWNERSHIPS), err=True, show_choices=True
+    )
+    return Ownership(answer)
+
+
+def _chooser(ownership: Ownership | None) -> OwnershipChooser | None:
+    if ownership is None and _is_interactive():
+        return _prompt_ownership
+    return None
 
 
 @click.command("import", short_help="Adopt live entries into repository files.")
@@ -57,6 +129,14 @@ def render_text(report: ImportReport, environment: str, universe_id: int) -> str
 @click.option(
     "--standard-only", "kinds", flag_value="standard", help="Import standard data stores only."
 )
+@click.option(
+    "--ownership",
+    type=click.Choice(_OWNERSHIPS),
+    default=None,
+    help="Ownership written to the _store.yaml of new stores whose data does not look like "
+    "player data (those are always observed). Without it: asked on a terminal, refused "
+    "otherwise.",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option(
     "--key-file",
@@ -74,6 +154,7 @@ def import_command(
     scope: str | None,
     prefix: str | None,
     kinds: str | None,
+    ownership: str | None,
     dry_run: bool,
     key_file: Path | None,
     output_format: str,
@@ -82,6 +163,11 @@ def import_command(
 
     Standard entries go to datastores/<store>/<scope>/<key>.yaml (value, attributes, users),
     ordered entries to ordered/<store>/<scope>.yaml (key: integer); names are path-encoded.
+
+    Each new store gets a _store.yaml with its ownership: observed (never written) when its
+    data looks like player data (ProfileService/ProfileStore saves, DataStore2 stores, keys
+    holding user ids, entries with `users`), else --ownership or the answer at the prompt.
+    An existing _store.yaml is never changed.
 
     Re-importing changes only what changed live: comments, key order and layout of existing
     files are kept, and files already up to date are not rewritten. Values under a store's
@@ -96,11 +182,13 @@ def import_command(
         standard=kinds != "ordered",
         ordered=kinds != "standard",
         dry_run=dry_run,
+        ownership=Ownership(ownership) if ownership is not None else None,
     )
     keyring = load_keyring(root, key_file=key_file)
     policies = repository_policies(root)
     with open_client(environment) as client:
-        report = import_live(client, root, options, policies, keyring)
+        choose = None if dry_run else _chooser(options.ownership)
+        report = import_live(client, root, options, policies, keyring, choose)
     if output_format == "json":
         payload = {
             "environment": environment.name,

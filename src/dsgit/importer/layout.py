@@ -28,6 +28,8 @@ EDITOR_SCHEMA_DIR = "schemas/dsgit"  # where `dsgit init` puts the file schemas 
 _FALLBACK_IDS = {
     "entry": "https://dsgit.dev/schemas/entry.schema.json",
     "ordered-scope": "https://dsgit.dev/schemas/ordered-scope.schema.json",
+    "store": "https://dsgit.dev/schemas/store.schema.json",
+    "ordered-store": "https://dsgit.dev/schemas/ordered-store.schema.json",
 }
 
 
@@ -68,7 +70,8 @@ def _schema_id(kind: str) -> str:
 
 
 def schema_header(kind: str, root: Path | None = None, file: PurePosixPath | None = None) -> str:
-    """The ``yaml-language-server: $schema=…`` line for an ``entry`` or ``ordered-scope`` file.
+    """The ``yaml-language-server: $schema=…`` line of a file kind (``entry``, ``ordered-scope``,
+    ``store``, ``ordered-store``).
 
     When the repository has the editor copies of the file schemas (``schemas/dsgit/``, written
     by ``dsgit init``), the line points at them relatively, as the files ``init`` writes do, so

@@ -4,6 +4,9 @@ Everything is read and every file's new text computed first; only then are files
 whole (temporary file + rename). A problem found while reading or encrypting therefore changes
 nothing on disk. Files already holding the live data are not rewritten (byte for byte the same).
 Import adopts and never deletes: files of entries that are not live are left alone.
+
+Each store import creates gets a ``_store.yaml`` with an explicit ``ownership`` (see
+``store_settings``); a new store nobody decided for stops the import before anything is written.
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ from dsgit.importer.layout import (
     ordered_scope_file,
     schema_header,
 )
+from dsgit.importer.ownership import SampledEntry, StoreOwnership
 from dsgit.importer.report import FileAction, FileResult, ImportReport
-from dsgit.model.declaration import StorePolicy
+from dsgit.importer.store_settings import (
+    OwnershipChooser,
+    decide_ownership,
+    player_data_note,
+    refuse_undecided,
+    settings_file,
+    settings_text,
+)
+from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.encoding import decode_segment
 from dsgit.model.entry import DEFAULT_SCOPE, RESERVED_STORE, LiveEntry, StoreKind
 from dsgit.remote.api import OpenCloudApi
@@ -41,7 +53,8 @@ _NAME_MAX = 255  # bytes in one file name on common file systems
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """Filters: exact store names (all standard stores when empty), one scope, a key prefix."""
+    """Filters: exact store names (all standard stores when empty), one scope, a key prefix;
+    ``ownership``: of new stores whose data does not look like player data (``--ownership``)."""
 
     stores: tuple[str, ...] = ()
     scope: str | None = None
@@ -49,6 +62,7 @@ class ImportOptions:
     standard: bool = True
     ordered: bool = True
     dry_run: bool = False
+    ownership: Ownership | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,10 @@ class _Planner:
         self.policies, self.keyring = policies, keyring
         self.planned: list[_Planned] = []
         self.notes: list[str] = []
+        self.samples: dict[tuple[StoreKind, str], list[SampledEntry]] = {}
+
+    def sample(self, kind: StoreKind, store: str, entry: SampledEntry) -> None:
+        self.samples.setdefault((kind, store), []).append(entry)
 
     def writable(self, relative: PurePosixPath, what: str) -> bool:
         too_long = [part for part in relative.parts if len(part.encode("utf-8")) > _NAME_MAX]
@@ -181,6 +199,9 @@ class _Planner:
                     header=schema_header("entry", self.root, relative),
                 )
                 text = _line_endings(_safe_path(self.root, relative), text)
+                self.sample(
+                    StoreKind.STANDARD, store, SampledEntry(entry.key, entry.value, entry.users)
+                )
                 result = FileResult(
                     relative.as_posix(),
                     _action(existing, text),
@@ -266,6 +287,8 @@ def _plan_ordered(planner: _Planner) -> None:
                 if _matches(entry.key, options)
             ]
             found += len(entries)
+            for key, number in entries:
+                planner.sample(StoreKind.ORDERED, store, SampledEntry(key, number))
             existing = _read(_safe_path(root, relative), relative)
             if not entries and existing is None:
                 continue
@@ -293,26 +316,71 @@ def _plan_ordered(planner: _Planner) -> None:
             )
 
 
+def _ownerships(
+    planner: _Planner, choose: OwnershipChooser | None
+) -> tuple[list[StoreOwnership], list[_Planned]]:
+    """The ownership of every store import writes into, and the new ``_store.yaml`` files."""
+    stores = sorted(
+        {(item.result.kind, item.result.store) for item in planner.planned},
+        key=lambda pair: (pair[0] is not StoreKind.STANDARD, pair[1]),
+    )
+    decisions: list[StoreOwnership] = []
+    settings: list[_Planned] = []
+    for kind, store in stores:
+        samples = planner.samples.get((kind, store), [])
+        relative = settings_file(kind, store)
+        _safe_path(planner.root, relative)
+        decision = decide_ownership(
+            planner.root,
+            kind,
+            store,
+            samples,
+            declared=planner.policies(kind, store).ownership,
+            flag=planner.options.ownership,
+            choose=choose,
+        )
+        decisions.append(decision)
+        note = player_data_note(decision, samples)
+        if note is not None:
+            planner.notes.append(note)
+        if decision.written and decision.ownership is not None:
+            schema = "store" if kind is StoreKind.STANDARD else "ordered-store"
+            text = settings_text(decision, schema_header(schema, planner.root, relative))
+            result = FileResult(relative.as_posix(), FileAction.CREATED, kind, store, "", 0)
+            settings.append(_Planned(result, text))
+    return decisions, settings
+
+
 def import_live(
     api: OpenCloudApi,
     root: Path,
     options: ImportOptions,
     policies: PolicySource,
     keyring: Keyring | None,
+    choose: OwnershipChooser | None = None,
 ) -> ImportReport:
-    """Adopt the live entries ``options`` select into files under ``root``; see the module doc."""
+    """Adopt the live entries ``options`` select into files under ``root``; see the module doc.
+
+    ``choose`` is asked who owns each new store that does not look like player data when
+    ``options.ownership`` is None (the CLI prompts on a terminal). A new store left undecided
+    raises :class:`ConfigError` before anything is written, except in a dry run.
+    """
     planner = _Planner(api, root, options, policies, keyring)
     if options.standard:
         planner.standard()
     if options.ordered:
         _plan_ordered(planner)
     planner.drop_case_collisions()
+    decisions, settings = _ownerships(planner, choose)
     if not options.dry_run:
-        for item in planner.planned:
+        refuse_undecided(decisions)
+        # Settings first: a crash between the two leaves a store observed with no entries,
+        # never entries of player data without the settings that protect them.
+        for item in (*settings, *planner.planned):
             if item.text is not None:
                 _write(root, item.result.path, item.text)
     results = tuple(item.result for item in planner.planned)
-    return ImportReport(results, options.dry_run, tuple(planner.notes))
+    return ImportReport(results, options.dry_run, tuple(planner.notes), tuple(decisions))
 
 
 def _write(root: Path, relative: str, text: str) -> None:
