@@ -104,7 +104,9 @@ def budget_run(n: int, share: float, workers: int) -> None:
         decl = declaration(n)
         plan = seed_and_plan(db, decl, n)
         with served_emulator(db, CCU, latency_faults(LATENCY)) as url:
-            client = OpenCloudClient(1, base_url=url, budget=RateBudget(budget), max_workers=64)
+            client = OpenCloudClient(
+                1, base_url=url, api_key="bench", budget=RateBudget(budget), max_workers=64
+            )
             with client:
                 elapsed = run_apply(Path(folder) / "repo", plan, decl, client, workers)
     print(

@@ -117,7 +117,7 @@ def main() -> None:
     )
     with server as url:
         keys = [f"Player_{i}" for i in range(args.keys)]
-        with OpenCloudClient(1, base_url=url, budget=RateBudget(budget)) as seeder:
+        with OpenCloudClient(1, base_url=url, api_key="bench", budget=RateBudget(budget)) as seeder:
             for _ in map_concurrently(
                 lambda key: seeder.update_entry(
                     "PlayerData", key, EntryData({"Coins": 1}), allow_missing=True
@@ -130,6 +130,7 @@ def main() -> None:
         client = OpenCloudClient(
             1,
             base_url=url,
+            api_key="bench",  # served, any key passes
             budget=RateBudget(budget),
             transport=transport,
             max_workers=args.workers,

@@ -111,7 +111,7 @@ def budget_figure(n: int, share: float, workdir: Path) -> dict[str, float]:
     reads_per_second = per_minute(RequestClass(Operation.READ), budget) / 60
     bound = n / reads_per_second
     with served_emulator(db, CCU, latency_faults(LATENCY)) as url:
-        client = OpenCloudClient(1, base_url=url, api_key=None, budget=RateBudget(budget))
+        client = OpenCloudClient(1, base_url=url, api_key="bench", budget=RateBudget(budget))
         with client:
             result = run_plan(client, n)
     return {

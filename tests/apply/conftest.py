@@ -51,7 +51,7 @@ class World:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.emulator = Emulator(db=":memory:")
+        self.emulator = Emulator(db=":memory:", versions="all")  # tests count writes by revisions
         self.client = emulated_client(self.emulator, universe_id=UNIVERSE, max_workers=8)
         self.env = environment()
 

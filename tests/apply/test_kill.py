@@ -27,6 +27,7 @@ def write_repo(root: Path, url: str) -> None:
         "dsgit.yaml": (
             "version: 1\ndefault_environment: served\nenvironments:\n  served:\n"
             f"    universe_id: 1\n    url: {url}\n    budget: {{ccu: 100000, share: 1}}\n"
+            "    api_key_env: DSGIT_KILL_KEY\n"  # served: a key is required, any passes
         ),
         "datastores/Stats/_store.yaml": "counters: ['c*']\n",
     }
@@ -45,7 +46,7 @@ def dsgit(root: Path, *args: str) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "dsgit", "-C", str(root), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "CI": "1"},
+        env={**os.environ, "CI": "1", "DSGIT_KILL_KEY": "any"},
     )
 
 
@@ -53,7 +54,9 @@ def dsgit(root: Path, *args: str) -> subprocess.Popen[bytes]:
 def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     rng = random.Random(20261124)
     root = tmp_path / "repo"
-    emulator = Emulator(db=":memory:", faults=FaultSpec(latency_min=0.03, latency_max=0.06))
+    emulator = Emulator(
+        db=":memory:", faults=FaultSpec(latency_min=0.03, latency_max=0.06), versions="all"
+    )
     with emulator.serve() as served, emulated_client(emulator) as client:
         for n in range(STORES // 2):  # half exist (updates), half are created
             client.create_entry("Data", f"k{n}", EntryData({"n": n, "tag": "old"}))

@@ -32,7 +32,8 @@ CONFIG = (
 
 
 @pytest.fixture
-def repo(repo_dir: Path) -> Iterator[Path]:
+def repo(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DSGIT_EMULATOR_VERSIONS", "all")  # history counts every write
     repo_dir.mkdir()
     (repo_dir / "dsgit.yaml").write_text(CONFIG, encoding="utf-8")
     env = load_project_config(repo_dir).environment("local")

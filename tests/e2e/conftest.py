@@ -34,15 +34,26 @@ class Served:
     process: subprocess.Popen[str]
 
 
+SERVED_KEY_ENV = "DSGIT_E2E_SERVED_KEY"  # the served emulator needs a key; any passes
+
+
 def _env() -> dict[str, str]:
-    return {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", "DSGIT_ACTOR": "e2e"}
+    return {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PYTHONUNBUFFERED": "1",
+        "DSGIT_ACTOR": "e2e",
+        SERVED_KEY_ENV: "e2e-any-key",
+    }
 
 
 @contextmanager
 def serve(*options: str) -> Iterator[Served]:
     """Run `dsgit emulator serve --port 0 OPTIONS...` until the block ends."""
+    # --versions all: tests count writes by revisions (Roblox keeps one version an hour)
+    command = ["emulator", "serve", "--port", "0", "--versions", "all", *options]
     process = subprocess.Popen(
-        [sys.executable, "-m", "dsgit", "emulator", "serve", "--port", "0", *options],
+        [sys.executable, "-m", "dsgit", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -104,6 +115,7 @@ class Repo:
                 "served": {
                     "universe_id": UNIVERSE,
                     "url": url,
+                    "api_key_env": SERVED_KEY_ENV,
                     "budget": {"ccu": 20000, "share": 1},
                 },
                 **(extra_environments or {}),
@@ -151,7 +163,9 @@ class Repo:
 
     def game_server(self) -> OpenCloudClient:
         """A client writing over HTTP as a game server would (no dsgit involved)."""
-        return OpenCloudClient(UNIVERSE, base_url=self.url, budget=RateBudget.unlimited())
+        return OpenCloudClient(
+            UNIVERSE, base_url=self.url, api_key="game-server", budget=RateBudget.unlimited()
+        )
 
 
 @pytest.fixture

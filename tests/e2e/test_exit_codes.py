@@ -19,7 +19,7 @@ from dsgit.errors import (
     EXIT_STALE,
 )
 
-from .conftest import UNIVERSE, Repo, serve, start_dsgit
+from .conftest import SERVED_KEY_ENV, UNIVERSE, Repo, serve, start_dsgit
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +28,10 @@ CANARY_KEY = "canary-key-4c1d9e7f"
 
 def _environments(url: str) -> dict[str, object]:
     fast = {"ccu": 20000, "share": 1}
+    key = {"api_key_env": SERVED_KEY_ENV}
     return {
-        "other": {"universe_id": UNIVERSE + 1, "url": url, "budget": fast},
-        "prod": {"universe_id": UNIVERSE, "url": url, "budget": fast, "protected": True},
+        "other": {"universe_id": UNIVERSE + 1, "url": url, "budget": fast, **key},
+        "prod": {"universe_id": UNIVERSE, "url": url, "budget": fast, "protected": True, **key},
         "keyed": {
             "universe_id": UNIVERSE,
             "url": url,

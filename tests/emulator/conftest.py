@@ -49,7 +49,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def emu(clock: FakeClock) -> Iterator[Emulator]:
-    emulator = Emulator(db=":memory:", clock=clock)
+    emulator = Emulator(db=":memory:", clock=clock, versions="all")  # tests count revisions
     yield emulator
     emulator.close()
 

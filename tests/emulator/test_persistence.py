@@ -16,7 +16,7 @@ from .helpers import CONFIGS, entries_url, entry_url, ordered_url
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "emulator.db"
     clock = FakeClock()
-    first = Emulator(db=db, clock=clock)
+    first = Emulator(db=db, clock=clock, versions="all")
     with validated_client(first.transport()) as client:
         created = client.post(entries_url("S"), params={"id": "k"}, json={"value": {"a": 1}})
         client.patch(entry_url("S", "k"), json={"value": {"a": 2}, "users": ["users/9"]})
@@ -27,7 +27,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         client.post(f"{CONFIGS}/InExperienceConfig/publish", json={"draftHash": draft})
     first.close()
     assert db.is_file()
-    second = Emulator(db=db, clock=clock)
+    second = Emulator(db=db, clock=clock, versions="all")
     with validated_client(second.transport()) as client:
         entry = client.get(entry_url("S", "k")).json()
         assert entry["value"] == {"a": 2} and entry["users"] == ["users/9"]

@@ -21,7 +21,8 @@ V1_ENTRY = f"{V1}/datastore/entries/entry?datastoreName=S&entryKey=k"
 
 @pytest.fixture
 def served(emu: Emulator) -> Iterator[ServedEmulator]:
-    with emu.serve(host="127.0.0.1", port=0) as server:
+    # HTTP framing tests send raw requests without x-api-key (test_served_auth.py checks it)
+    with emu.serve(host="127.0.0.1", port=0, require_api_key=False) as server:
         yield server
 
 

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def served(emu: Emulator) -> Iterator[ServedEmulator]:
-    with emu.serve(host="127.0.0.1", port=0) as server:
+    # HTTP framing tests send raw requests without x-api-key (test_served_auth.py checks it)
+    with emu.serve(host="127.0.0.1", port=0, require_api_key=False) as server:
         yield server
 
 
@@ -144,8 +145,8 @@ def test_timeouts_hold_the_connection(emu: Emulator, served: ServedEmulator) -> 
 
 
 def test_stop_closes_idle_keep_alive_connections(clock: FakeClock) -> None:
-    emulator = Emulator(clock=clock)
-    client = httpx.Client(timeout=5)
+    emulator = Emulator(clock=clock, versions="all")
+    client = httpx.Client(timeout=5, headers={"x-api-key": "any"})
     with emulator.serve() as server:
         assert client.get(server.url + entries_url("S")).status_code == 200
     with pytest.raises(httpx.TransportError):

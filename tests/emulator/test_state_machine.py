@@ -76,7 +76,7 @@ class EmulatorMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock()
-        self.emulator = Emulator(clock=self.clock)
+        self.emulator = Emulator(clock=self.clock, versions="all")
         self.client = validated_client(self.emulator.transport())
         self.model: dict[tuple[str, str], Model] = {}
 

@@ -24,7 +24,11 @@ def test_plan_over_http_with_rate_limits() -> None:
     )
     with emulator.serve() as server:
         client = OpenCloudClient(
-            1, base_url=server.url, budget=RateBudget(Budget(ccu=10, share=0.5)), sleep=no_sleep
+            1,
+            base_url=server.url,
+            api_key="any",  # served, any key passes; none is 401
+            budget=RateBudget(Budget(ccu=10, share=0.5)),
+            sleep=no_sleep,
         )
         with client:
             plan = make_plan(decl, client, PlanRequest("served", 1))
@@ -41,7 +45,9 @@ def test_failing_server_gives_errors_not_deletions() -> None:
     failing = Emulator(db=":memory:", ccu=None, faults=FaultSpec.parse("error=1.0"))
     decl = declaration(store("Config", {"a": 1}, policy=StorePolicy(prune=True)))
     with failing.serve() as server:
-        client = OpenCloudClient(1, base_url=server.url, retry=FAST_RETRIES, sleep=no_sleep)
+        client = OpenCloudClient(
+            1, base_url=server.url, api_key="any", retry=FAST_RETRIES, sleep=no_sleep
+        )
         with client:
             plan = make_plan(decl, client, PlanRequest("served", 1))
     failing.close()

@@ -20,7 +20,7 @@ UNIVERSE = 4242
 def emulator() -> Emulator:
     from dsgit.emulator import Emulator
 
-    return Emulator(db=":memory:")
+    return Emulator(db=":memory:", versions="all")  # tests count revisions
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ def test_point_in_time_reads_follow_the_emulator_clock() -> None:
     moments = iter(
         datetime(2024, 7, 1, tzinfo=UTC) + timedelta(minutes=minute) for minute in range(10_000)
     )
-    emulator = Emulator(db=":memory:", clock=lambda: next(moments))
+    emulator = Emulator(db=":memory:", clock=lambda: next(moments), versions="all")
     with emulated_client(emulator, universe_id=UNIVERSE) as client:
         client.create_entry("S", "k", EntryData("early"))
         for _ in range(5):

@@ -50,7 +50,7 @@ class CountingTransport(httpx.BaseTransport):
 
 def limited_client(limiter_on: bool) -> tuple[OpenCloudClient, CountingTransport, FakeTime]:
     fake = FakeTime()
-    emulator = Emulator(db=":memory:", ccu=0, clock=fake.utc)
+    emulator = Emulator(db=":memory:", ccu=0, clock=fake.utc, versions="all")
     transport = CountingTransport(emulator.transport())
     budget = (
         RateBudget(Budget(ccu=0, share=1.0), clock=fake.monotonic, sleep=fake.sleep)
@@ -90,7 +90,7 @@ def test_without_the_limiter_the_emulator_does_throttle() -> None:
 
 
 def faulty_client(spec: str) -> tuple[OpenCloudClient, Emulator]:
-    emulator = Emulator(db=":memory:", faults=FaultSpec.parse(spec))
+    emulator = Emulator(db=":memory:", faults=FaultSpec.parse(spec), versions="all")
     client = OpenCloudClient(
         1,
         base_url="http://emulator.test",

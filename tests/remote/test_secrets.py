@@ -11,7 +11,7 @@ import respx
 
 from dsgit.config import Budget, Environment
 from dsgit.emulator import Emulator
-from dsgit.errors import AuthError, DsgitError, RemoteError, TransportError
+from dsgit.errors import AuthError, ConfigError, DsgitError, RemoteError, TransportError
 from dsgit.model.entry import EntryData
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.connect import open_client
@@ -138,8 +138,10 @@ def test_open_client_refuses_roblox_without_a_key_variable() -> None:
         open_client(Environment("prod", 9, url="https://apis.roblox.com"))
 
 
-def test_served_emulator_without_auth_needs_no_key() -> None:
+def test_a_served_emulator_needs_a_key_too() -> None:
+    """Every Open Cloud request needs x-api-key, a served emulator's too (any key passes there):
+    an environment without `api_key_env` is refused before any request."""
     env = Environment("served", 9, url="http://127.0.0.1:1")
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"dataStores": []}))
-    with open_client(env, transport=transport) as client:
-        assert list(client.list_data_stores()) == []
+    with pytest.raises(ConfigError, match="sets no `api_key_env`"):
+        open_client(env, transport=transport)

@@ -55,7 +55,7 @@ class World:
 
     def __init__(self, root: Path, *, clock: Callable[[], datetime] | None = None) -> None:
         self.root = root
-        self.emulator = Emulator(db=":memory:", clock=clock)
+        self.emulator = Emulator(db=":memory:", clock=clock, versions="all")  # counts revisions
         self.client = emulated_client(self.emulator, universe_id=UNIVERSE, max_workers=4)
 
     def close(self) -> None:

@@ -12,6 +12,8 @@ import click
 
 from dsgit.emulator import Emulator, FaultSpec
 from dsgit.emulator.keys import ENV_VAR, keys_from_env, keys_from_file_text, parse_key_spec
+from dsgit.emulator.versions import ENV_VAR as VERSIONS_ENV_VAR
+from dsgit.emulator.versions import Versions
 from dsgit.errors import ConfigError, Location
 
 __all__ = ["COMMANDS", "collect_api_keys", "emulator"]
@@ -99,8 +101,18 @@ def serve_until_stopped(emu: Emulator, host: str, port: int, stop: threading.Eve
     "api_keys",
     multiple=True,
     metavar="KEY[:SCOPES]",
-    help="Require x-api-key; KEY alone grants every scope, KEY:S1,S2 only those. "
+    help="Accept only this x-api-key; KEY alone grants every scope, KEY:S1,S2 only those. "
     f"Repeatable. Also read from ${ENV_VAR}.",
+)
+@click.option(
+    "--versions",
+    type=click.Choice([v.value for v in Versions], case_sensitive=False),
+    default=Versions.HOURLY.value,
+    envvar=VERSIONS_ENV_VAR,
+    show_default=True,
+    help="hourly: keep versions as Roblox does (the first write to a key in each UTC hour; a "
+    "snapshot makes the next write keep one). all: keep every write (tests that count "
+    f"writes). Also read from ${VERSIONS_ENV_VAR}.",
 )
 @click.option(
     "--api-keys-file",
@@ -117,11 +129,13 @@ def serve(
     faults: str | None,
     api_keys: tuple[str, ...],
     api_keys_file: Path | None,
+    versions: str,
 ) -> None:
     """Serve Open Cloud data stores, ordered data stores and configs over HTTP.
 
     Runs until Ctrl-C or SIGTERM. Rate limits are on (Roblox's budgets at --ccu players) unless
-    --no-rate-limits; authentication is off unless keys are given.
+    --no-rate-limits. As Roblox, every request must carry an x-api-key header; without
+    --api-key any key passes.
     """
     try:
         spec = FaultSpec.parse(faults) if faults else None
@@ -138,14 +152,15 @@ def serve(
         ccu=None if no_rate_limits else ccu,
         faults=spec,
         api_keys=keys,
+        versions=versions.lower(),
     )
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         limits = "off" if no_rate_limits else f"on (ccu {ccu})"
-        auth = "off" if keys is None else f"{len(keys)} key(s)"
+        auth = "any x-api-key" if keys is None else f"{len(keys)} key(s)"
         click.echo(
             f"state: {db if db is not None else 'in memory'}; rate limits: {limits}; "
-            f"auth: {auth}; faults: {faults or 'none'}"
+            f"auth: {auth}; versions: {versions.lower()}; faults: {faults or 'none'}"
         )
         serve_until_stopped(emu, host, port, stop)
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from dsgit.emulator import routes
 from dsgit.emulator.api_error import ApiError, invalid, not_found, render
-from dsgit.emulator.auth import Auth
+from dsgit.emulator.auth import Auth, api_key_of
 from dsgit.emulator.call import Call, State
 from dsgit.emulator.clock import TICKS_PER_SECOND, system_clock, to_ticks
 from dsgit.emulator.configs import ConfigsState
@@ -35,6 +35,7 @@ from dsgit.emulator.rate_limits import (
 from dsgit.emulator.server import ServedEmulator
 from dsgit.emulator.standard import StandardState
 from dsgit.emulator.transport import EmulatorTransport
+from dsgit.emulator.versions import Versions
 from dsgit.emulator.wire import Disposition, Request, Response
 
 __all__ = ["Emulator"]
@@ -50,6 +51,9 @@ class Emulator:
     ``faults``: a :class:`FaultSpec` (or None); may be replaced later via ``emu.faults``.
     ``api_keys``: None requires no key; else ``{key: frozenset(scopes)}`` (401/403 otherwise).
     ``clock``: returns the current UTC time (for tests); real time by default.
+    ``versions``: ``"hourly"`` keeps versions as Roblox does (the first write to a key in each
+    UTC hour, later writes in that hour overwrite it, a snapshot makes the next write keep one);
+    ``"all"`` keeps every write (for tests and tools that count writes by revisions).
     """
 
     def __init__(
@@ -59,9 +63,15 @@ class Emulator:
         faults: FaultSpec | None = None,
         api_keys: Mapping[str, frozenset[str]] | None = None,
         clock: Callable[[], datetime] | None = None,
+        versions: Versions | str = Versions.HOURLY,
     ) -> None:
+        retention = Versions(versions)
         self._db = Database(db)
-        self._state = State(StandardState(self._db), OrderedState(self._db), ConfigsState(self._db))
+        self._state = State(
+            StandardState(self._db, retention),
+            OrderedState(self._db),
+            ConfigsState(self._db),
+        )
         self._limiter = RateLimiter(ccu) if ccu is not None else None
         self._throughput = ThroughputLimiter() if ccu is not None else None
         self._auth = Auth(api_keys)
@@ -79,6 +89,10 @@ class Emulator:
     def faults(self, spec: FaultSpec | None) -> None:
         self._faults = spec
         self._injector = FaultInjector(spec) if spec is not None and spec.active else None
+
+    @property
+    def versions(self) -> Versions:
+        return self._state.standard.versions
 
     @property
     def ccu(self) -> int | None:
@@ -103,7 +117,7 @@ class Emulator:
                 allowed = ", ".join(sorted(route.methods))
                 raise not_found(f"{request.method} is not served on this path (use {allowed})")
             family = operation.family
-            granted = self._auth.check(operation, _api_key(request))
+            granted = self._auth.check(operation, api_key_of(request))
             universe = _universe(params["u"])
             query = _query(request)
             now = to_ticks(self._clock())
@@ -211,9 +225,16 @@ class Emulator:
         return EmulatorTransport(self)
 
     @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[ServedEmulator]:
-        """Serve over HTTP/1.1 in a background thread until the block ends."""
-        server = ServedEmulator(self, host, port)
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, require_api_key: bool = True
+    ) -> Iterator[ServedEmulator]:
+        """Serve over HTTP/1.1 in a background thread until the block ends.
+
+        As Roblox, every request must carry ``x-api-key`` (401 otherwise); without ``api_keys``
+        any key passes. ``require_api_key=False`` drops that check, for tests of HTTP framing
+        that send raw requests.
+        """
+        server = ServedEmulator(self, host, port, require_api_key=require_api_key)
         server.start()
         try:
             yield server
@@ -237,16 +258,6 @@ class Emulator:
 
 def injector_hang(injector: FaultInjector | None) -> float:
     return injector.spec.hang if injector is not None else 0.0
-
-
-def _api_key(request: Request) -> str | None:
-    """``x-api-key``, or an OAuth-style ``Authorization: Bearer <key>`` (rblx-open-cloud and
-    openblox send the latter for OAuth tokens): both are checked against the same keys."""
-    key = request.header("x-api-key")
-    if key:
-        return key
-    scheme, _, token = (request.header("authorization") or "").strip().partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _query(request: Request) -> dict[str, str]:

@@ -10,8 +10,22 @@ from collections.abc import Mapping
 
 from dsgit.emulator.api_error import GatewayError
 from dsgit.emulator.routes import Operation
+from dsgit.emulator.wire import Request
 
-__all__ = ["Auth", "allows"]
+__all__ = ["MISSING_KEY", "Auth", "allows", "api_key_of"]
+
+MISSING_KEY = "Invalid API Key"
+"""What the gateway answers (401) to a request without ``x-api-key``, as to a wrong key."""
+
+
+def api_key_of(request: Request) -> str | None:
+    """``x-api-key``, or an OAuth-style ``Authorization: Bearer <key>`` (rblx-open-cloud and
+    openblox send the latter for OAuth tokens): both are checked against the same keys."""
+    key = request.header("x-api-key")
+    if key:
+        return key
+    scheme, _, token = (request.header("authorization") or "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def allows(granted: frozenset[str], scope: str) -> bool:
@@ -37,7 +51,7 @@ class Auth:
             return None
         granted = self._keys.get(api_key or "")
         if granted is None:
-            raise GatewayError(401, "Invalid API Key")
+            raise GatewayError(401, MISSING_KEY)
         needed = operation.scopes
         ok = (
             any(allows(granted, scope) for scope in needed)

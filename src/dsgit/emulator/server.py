@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from dsgit.emulator import routes
-from dsgit.emulator.api_error import ApiError, render
+from dsgit.emulator.api_error import ApiError, GatewayError, render
+from dsgit.emulator.auth import MISSING_KEY, api_key_of
 from dsgit.emulator.wire import Disposition, Request, Response
 
 __all__ = ["MAX_BODY_BYTES", "ServedEmulator"]
@@ -49,8 +50,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], emulator: _Handles) -> None:
+    def __init__(
+        self, address: tuple[str, int], emulator: _Handles, require_api_key: bool = True
+    ) -> None:
         self.emulator = emulator
+        self.require_api_key = require_api_key
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -192,7 +196,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {name.lower(): _header_text(value) for name, value in self.headers.items()}
         target = _header_text(self.path)  # raw UTF-8 in a path is read as UTF-8 too
-        answer = self.server.emulator.handle(Request(self.command, target, headers, body))
+        request = Request(self.command, target, headers, body)
+        if self.server.require_api_key and api_key_of(request) is None:
+            # Roblox's gateway refuses a request without a key before anything else, even where
+            # any key would do (the emulator without configured keys).
+            self._write(render(routes.family_of(request.path), GatewayError(401, MISSING_KEY)))
+            return
+        answer = self.server.emulator.handle(request)
         if answer.disposition is Disposition.DROP:
             self.close_connection = True
             return
@@ -241,10 +251,21 @@ def _inflate(body: bytes, wbits: int) -> bytes:
 
 
 class ServedEmulator:
-    """A running HTTP server for an emulator; ``url`` is where it listens."""
+    """A running HTTP server for an emulator; ``url`` is where it listens.
 
-    def __init__(self, emulator: _Handles, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), emulator)
+    ``require_api_key``: every request must carry ``x-api-key`` (or ``Authorization: Bearer``),
+    401 otherwise, as on Roblox; which keys pass is the emulator's business (any, without keys).
+    """
+
+    def __init__(
+        self,
+        emulator: _Handles,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        require_api_key: bool = True,
+    ) -> None:
+        self._server = _Server((host, port), emulator, require_api_key)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

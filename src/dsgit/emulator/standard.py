@@ -1,7 +1,9 @@
 """Standard data stores: stores, entries, their revisions, soft deletes and snapshots.
 
-Every write appends a revision; a delete appends a tombstone (a revision without a value), so
-the entry's state is DELETED. Roblox's retention is applied lazily, by the clock: a tombstoned
+A write keeps a new revision or overwrites the latest one, as the version policy says
+(``versions.py``: Roblox's first write of each UTC hour, or every write); a delete writes a
+tombstone (a revision without a value) the same way, so the entry's state is DELETED.
+Roblox's retention is applied lazily, by the clock: a tombstoned
 entry is gone for good 30 days after its deletion, older revisions (all but the latest) 30 days
 after they were written, and a deleted data store (with its entries) at its ``expireTime``.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from dsgit.emulator.api_error import not_found
 from dsgit.emulator.clock import DAY, dotnet_ticks
 from dsgit.emulator.database import Database
+from dsgit.emulator.versions import Versions, keeps_new_version
 
 __all__ = [
     "RETENTION",
@@ -96,8 +99,13 @@ def _revision(row: tuple[int, str, int, str | None, str, str]) -> Revision:
 class StandardState:
     """Operations on standard data stores, each atomic under the database lock."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, versions: Versions = Versions.HOURLY) -> None:
         self._db = db
+        self.versions = versions
+
+    def _snapshot_time(self, conn: sqlite3.Connection, universe: int) -> int | None:
+        row = conn.execute("SELECT time FROM snapshots WHERE universe=?", (universe,)).fetchone()
+        return None if row is None else int(row[0])
 
     # --- data stores ---------------------------------------------------------------------
     def _store(
@@ -272,8 +280,20 @@ class StandardState:
                 create_time, seq, time = now, 1, now
             else:
                 create_time = current.create_time
-                seq = current.latest_seq + 1
                 time = max(now, current.revision.time + 1)
+                keep = keeps_new_version(
+                    self.versions,
+                    current.revision.time,
+                    time,
+                    self._snapshot_time(conn, universe),
+                )
+                seq = current.latest_seq + 1 if keep else current.latest_seq
+                if not keep:  # overwrite the latest version: same place, new id and time
+                    conn.execute(
+                        "DELETE FROM revisions WHERE universe=? AND store=? AND scope=? AND key=?"
+                        " AND seq=?",
+                        (*where, seq),
+                    )
             revision_id = (
                 f"{dotnet_ticks(create_time):016X}.{seq:010d}.{dotnet_ticks(time):016X}.01"
             )
@@ -388,9 +408,10 @@ class StandardState:
     def snapshot(self, universe: int, now: int) -> tuple[bool, int]:
         """Take a snapshot unless one was taken this UTC day: (taken, latest snapshot time).
 
-        Every revision is kept for 30 days anyway, so a snapshot changes no data here.
+        After it, the next write to every key keeps a new version (see ``versions.py``). The
+        time is kept to the tick, so a write in the same millisecond is ordered correctly;
+        answers show it to the millisecond.
         """
-        millis = now - now % 10_000
         with self._db.write() as conn:
             row = conn.execute(
                 "SELECT time FROM snapshots WHERE universe=?", (universe,)
@@ -400,6 +421,6 @@ class StandardState:
             conn.execute(
                 "INSERT INTO snapshots (universe, time) VALUES (?, ?) "
                 "ON CONFLICT (universe) DO UPDATE SET time=excluded.time",
-                (universe, millis),
+                (universe, now),
             )
-        return True, millis
+        return True, now

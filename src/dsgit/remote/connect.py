@@ -3,7 +3,8 @@
 - ``emulator: PATH``: the embedded emulator, in process, persisted in that SQLite file (its folder,
   usually ``.dsgit/``, is created); no key, no rate limits, so the client's limiter is off.
 - ``url``: httpx over the network, the key read from the variable named by ``api_key_env``, the
-  rate budget sized from ``budget``. A served emulator without auth needs no key; Roblox does.
+  rate budget sized from ``budget``. Every remote needs a key: Roblox, and a served emulator (which
+  accepts any key when started without ``--api-key``).
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ def open_client(
         on_close = None
         if transport is None:
             from dsgit.emulator import Emulator
+            from dsgit.emulator.versions import versions_from_env
 
+            try:
+                versions = versions_from_env()  # $DSGIT_EMULATOR_VERSIONS: hourly (default), all
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
             env.emulator.parent.mkdir(parents=True, exist_ok=True)
-            emulator = Emulator(db=env.emulator, ccu=None)
+            emulator = Emulator(db=env.emulator, ccu=None, versions=versions)
             transport = emulator.transport()
             on_close = getattr(emulator, "close", None)
         return OpenCloudClient(
@@ -63,10 +69,14 @@ def open_client(
             "which is unset or empty",
             where,
         )
-    if key is None and url.rstrip("/") == DEFAULT_URL:
+    if key is None:
+        # Open Cloud refuses every request without x-api-key, and so does a served emulator
+        # (which, started without --api-key, accepts any key).
+        target = "Roblox" if url.rstrip("/") == DEFAULT_URL else url
         raise ConfigError(
-            f"environment {env.name!r} talks to Roblox but sets no `api_key_env` "
-            "(the name of the variable holding the Open Cloud API key)",
+            f"environment {env.name!r} talks to {target} but sets no `api_key_env` "
+            "(the name of the variable holding the Open Cloud API key; every request needs "
+            "one, and a served emulator started without --api-key accepts any)",
             where,
         )
     return OpenCloudClient(
