@@ -151,3 +151,58 @@ def test_restored_sensitive_values_travel_sealed(timed: World, clock: Clock) -> 
     assert "(sensitive)" in str([line.new for line in plan.changes[0].diff])
     assert timed.apply(plan, declared, keys, clock=clock).exit_code == 0
     assert timed.live(ban) == EntryData({"reason": "x", "note": canary})
+
+
+def test_restore_says_how_long_before_time_each_value_was_written(
+    timed: World, clock: Clock
+) -> None:
+    timed.seed({SWORD: EntryData({"price": 100})})
+    clock.tick(3 * 3600 + 125)
+    timed.seed({BOW: EntryData(1)})
+    clock.tick(30)
+    at = clock.tick()
+    clock.tick()
+    timed.write(SWORD, EntryData({"price": 999}))
+    timed.delete(BOW)
+    clock.tick()
+    plan = timed.restore(at, declaration_of({}), now=clock.now, stores=("Shop",))
+    reasons = {str(change.address): change.reason for change in plan.changes}
+    when = plan.context["at"]
+    assert reasons == {
+        "Shop/global/bow": f"existed at {when} (written 31s before it), deleted since",
+        "Shop/global/sword": f"back to its value at {when} (written 3h 2m before it)",
+    }
+    [note] = [d for d in plan.diagnostics if d.code == "DSP047"]
+    assert note.message.startswith(
+        f"restore to {when}: the 2 values found were written 31s to 3h 2m before it "
+        "(farthest: Shop/global/sword). Roblox keeps one version per key per UTC hour"
+    )
+    assert note.count == 2
+
+
+def test_with_roblox_versions_a_value_overwritten_in_its_hour_is_not_found(
+    tmp_path: Path,
+) -> None:
+    """Hourly versions (the emulator's default, as Roblox): 10:05 held "b" live, but "b" was
+    overwritten at 10:30 by "c"; the version found for 10:15 is the 9 o'clock one, and the plan
+    says it is 1h 5m older than TIME."""
+    from datetime import UTC, datetime
+
+    from dsgit.emulator import Emulator
+    from dsgit.remote.testing import emulated_client
+    from dsgit.undo import RestoreRequest, plan_restore
+
+    moments = {"now": datetime(2026, 12, 3, 9, 10, tzinfo=UTC)}
+    emulator = Emulator(clock=lambda: moments["now"])
+    with emulated_client(emulator) as client:
+        for hour, minute, value in ((9, 10, "a"), (10, 5, "b"), (10, 30, "c")):
+            moments["now"] = datetime(2026, 12, 3, hour, minute, tzinfo=UTC)
+            client.update_entry("Shop", "sword", EntryData(value), allow_missing=True)
+        at = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
+        request = RestoreRequest(at, "local", 1, stores=("Shop",), now=moments["now"])
+        plan = plan_restore(client, request, declaration=declaration_of({}))
+    emulator.close()
+    [change] = plan.changes
+    assert change.after is not None and change.after.value == "a"
+    assert change.reason == "back to its value at 2026-12-03T10:15:00Z (written 1h 5m before it)"
+    assert any(d.code == "DSP047" and "1h 5m before it" in d.message for d in plan.diagnostics)

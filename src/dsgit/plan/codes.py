@@ -148,6 +148,13 @@ _CODES = (
         "entries declared now but not at the rollback commit are left live",
         "delete them with `dsgit revert APPLY` (the apply that created them), or prune",
     ),
+    Code(
+        "DSP047",
+        _I,
+        "restore: how long before TIME the values found were written",
+        "for the exact values an apply overwrote, revert it from its pre-images: "
+        "`dsgit revert APPLY`",
+    ),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}

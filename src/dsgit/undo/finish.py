@@ -59,11 +59,13 @@ def finish_plan(
     change_diagnostics: Mapping[Address, Sequence[Diagnostic]] | None = None,
     plan_diagnostics: Sequence[Diagnostic] = (),
     reasons: Mapping[Action, str] | None = None,
+    address_reasons: Mapping[Address, Mapping[Action, str]] | None = None,
 ) -> Plan:
     """``plan`` as an undo plan of ``kind``, with the extra diagnostics, digest recomputed.
 
     ``reasons`` replace the planner's reason of creates and updates ("declared, missing live"
-    means nothing when the desired value comes from a pre-image or a revision). Diagnostics for
+    means nothing when the desired value comes from a pre-image or a revision);
+    ``address_reasons`` replace them for single addresses. Diagnostics for
     an address the plan does not change (already in the wanted state) are dropped: there is
     nothing to warn about.
     """
@@ -73,7 +75,9 @@ def finish_plan(
         more = tuple(extra.get(change.address, ()))
         if more and change.action is not Action.NOOP:
             change = replace(change, diagnostics=(*change.diagnostics, *more))  # noqa: PLW2901
-        reason = (reasons or {}).get(change.action)
+        reason = (address_reasons or {}).get(change.address, {}).get(change.action)
+        if reason is None:
+            reason = (reasons or {}).get(change.action)
         if reason is not None:
             change = replace(change, reason=reason)  # noqa: PLW2901
         changes.append(change)

@@ -12,11 +12,17 @@ listed, deleted ones included, and every key is read twice: as it is and as it w
 
 Roblox keeps revisions for 30 days, so TIME must be within them; ordered data stores keep no
 revisions and are left out (DSP044).
+
+Roblox keeps only one version per key per UTC hour (the hour's last write), so the value found
+is the last one *kept* at or before TIME, which may be older than what was live at TIME. Each
+change's reason says how long before TIME its value was written, and one DSP047 note gives the
+nearest and farthest of those (over the entries the plan changes), so a reviewer sees how close to TIME the restore really gets.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -27,8 +33,8 @@ from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
-from dsgit.plan.live import ScopeKey, ScopeListing
-from dsgit.plan.model import Action, Diagnostic, Plan, format_time
+from dsgit.plan.live import LiveValue, ScopeKey, ScopeListing
+from dsgit.plan.model import Action, Diagnostic, Plan, format_time, parse_time
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
@@ -107,6 +113,52 @@ def _check_time(at: datetime, now: datetime) -> None:
             "30 days, so older values cannot be read (revert an apply from its pre-images "
             "with `dsgit revert APPLY` instead)"
         )
+
+
+def _age_text(delta: timedelta) -> str:
+    """``0s``, ``42s``, ``5m 3s``, ``1h 5m``, ``2d 3h``: two units at most."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0s"
+
+
+def _ages(found: Mapping[Address, LiveValue | None], at: datetime) -> dict[Address, timedelta]:
+    """How long before ``at`` each value found was written (its revision time)."""
+    ages: dict[Address, timedelta] = {}
+    for address, entry in found.items():
+        if isinstance(entry, LiveEntry) and entry.revision_create_time:
+            try:
+                written = parse_time(entry.revision_create_time)
+            except ValueError:
+                continue
+            ages[address] = max(timedelta(0), at - written)
+    return ages
+
+
+def _closeness(ages: Mapping[Address, timedelta], when: str) -> Diagnostic | None:
+    """DSP047: the nearest and farthest distance from TIME of the values found."""
+    if not ages:
+        return None
+    farthest = max(ages, key=lambda address: (ages[address], str(address)))
+    nearest = min(ages.values())
+    if len(ages) == 1:
+        span = f"the value found was written {_age_text(ages[farthest])} before it ({farthest})"
+    else:
+        span = (
+            f"the {len(ages)} values found were written {_age_text(nearest)} to "
+            f"{_age_text(ages[farthest])} before it (farthest: {farthest})"
+        )
+    return diagnostic(
+        "DSP047",
+        f"restore to {when}: {span}. Roblox keeps one version per key per UTC hour (its last "
+        f"write), so a value live at {when} but overwritten later in its hour cannot be read; "
+        "the value kept before it is used",
+        count=len(ages),
+    )
 
 
 def _list(
@@ -207,10 +259,21 @@ def plan_restore(
         Action.CREATE: f"existed at {when}, deleted since",
         Action.UPDATE: f"back to its value at {when}",
     }
+    changed = {change.address for change in plan.changes if change.action is not Action.NOOP}
+    ages = _ages({a: v for a, v in then.entries.items() if a in changed}, at)
+    address_reasons = {
+        address: {
+            Action.CREATE: f"existed at {when} (written {_age_text(age)} before it), deleted since",
+            Action.UPDATE: f"back to its value at {when} (written {_age_text(age)} before it)",
+        }
+        for address, age in ages.items()
+    }
+    closeness = _closeness(ages, when)
     return finish_plan(
         plan,
         kind="restore",
         change_diagnostics=warnings,
-        plan_diagnostics=notes,
+        plan_diagnostics=[*notes, *([closeness] if closeness is not None else [])],
         reasons=reasons,
+        address_reasons=address_reasons,
     )
