@@ -16,7 +16,8 @@ revisions and are left out (DSP044).
 Roblox keeps only one version per key per UTC hour (the hour's last write), so the value found
 is the last one *kept* at or before TIME, which may be older than what was live at TIME. Each
 change's reason says how long before TIME its value was written, and one DSP047 note gives the
-nearest and farthest of those (over the entries the plan changes), so a reviewer sees how close to TIME the restore really gets.
+nearest and farthest of those (over the entries the plan changes), so a reviewer sees how
+close to TIME the restore really gets.
 """
 
 from __future__ import annotations
