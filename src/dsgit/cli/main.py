@@ -33,6 +33,7 @@ Exit codes:
 COMMAND_MODULES: dict[str, str] = {
     "apply": "apply",
     "audit": "audit",
+    "doctor": "doctor",
     "drift": "plan",
     "emulator": "emulator",
     "get": "read",

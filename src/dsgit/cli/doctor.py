@@ -1,0 +1,72 @@
+"""``dsgit doctor``: is an environment ready to use? (docs/doctor.md)"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.doctor import DoctorReport, Status, diagnose
+from dsgit.errors import EXIT_ERROR, EXIT_OK
+from dsgit.remote.connect import open_client
+
+__all__ = ["COMMANDS", "doctor_command", "render_text"]
+
+
+def render_text(report: DoctorReport) -> str:
+    """The checks, then every scope and what each command lacks, then the verdict."""
+    lines = [
+        f"dsgit doctor: environment {report.environment} (universe {report.universe_id}), "
+        f"{report.target}"
+    ]
+    lines += [f"  {c.status.value:<5} {c.name:<7} {c.detail}" for c in report.checks]
+    lines.append("Scopes (from the x-roblox-scopes of the operations dsgit sends):")
+    width = max(len(scope) for scope, _, _ in report.scopes)
+    lines += [
+        f"  {state.value:<10}  {scope:<{width}}  {via}" for scope, state, via in report.scopes
+    ]
+    lines.append("Commands:")
+    for command in report.commands:
+        if command.denied:
+            detail = f"denied: {', '.join(command.denied)}"
+        elif command.unknown:
+            detail = f"not known: {', '.join(command.unknown)}"
+        else:
+            detail = "every scope it needs is granted"
+        lines.append(f"  {command.status.value:<5} {command.command:<9} {detail}")
+    failed = [c.name for c in report.checks if c.status is Status.FAIL]
+    if failed:
+        lines.append(f"Not healthy: {', '.join(failed)} failed.")
+    else:
+        lines.append("Healthy.")
+    return "\n".join(lines)
+
+
+@click.command("doctor", short_help="Check an environment: key, scopes, a read, budget.")
+@env_option
+@format_option("text", "json")
+@pass_app
+def doctor_command(app: AppContext, env_name: str | None, output_format: str) -> None:
+    """Check that an environment is ready to use.
+
+    Reports whether its API key is set (never the key), which Open Cloud scopes the key
+    grants against those each dsgit command needs (probed with cheap reads; write scopes
+    are not probed, doctor never writes), the result of one real read, and the rate budget
+    in effect.
+
+    \b
+    Exit codes:
+      0  healthy
+      1  a check failed (no key, the read failed, a scope plan needs is denied)
+    """
+    env = app.environment(env_name)
+    report = diagnose(env, lambda: open_client(env))
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(report))
+    raise click.exceptions.Exit(EXIT_OK if report.healthy else EXIT_ERROR)
+
+
+COMMANDS = [doctor_command]
