@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dsgit.config import Environment
 from dsgit.emulator import Emulator
 from dsgit.emulator.versions import Versions, versions_from_env
+from dsgit.errors import ConfigError
+from dsgit.model.entry import EntryData
+from dsgit.remote.connect import open_client
 
 from .conftest import FakeClock, validated_client
 from .helpers import V1, V2, entries_url, entry_url
@@ -146,10 +151,25 @@ def test_versions_all_keeps_every_write() -> None:
 def test_versions_from_the_environment() -> None:
     assert versions_from_env({}) is Versions.HOURLY
     assert versions_from_env({"DSGIT_EMULATOR_VERSIONS": " ALL "}) is Versions.ALL
-    with pytest.raises(ValueError, match="must be hourly or all"):
+    with pytest.raises(ConfigError, match="must be hourly or all"):
         versions_from_env({"DSGIT_EMULATOR_VERSIONS": "some"})
     with pytest.raises(ValueError):
         Emulator(versions="weekly")
+
+
+def test_the_embedded_emulator_reads_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = Environment("local", 1, emulator=tmp_path / ".dsgit/emulator.db")
+    for setting, kept in (("all", 2), ("hourly", 1)):
+        monkeypatch.setenv("DSGIT_EMULATOR_VERSIONS", setting)
+        with open_client(env) as client:
+            for value in range(2):
+                client.update_entry("S", setting, EntryData(value), allow_missing=True)
+            assert len(list(client.list_revisions("S", setting))) == kept
+    monkeypatch.setenv("DSGIT_EMULATOR_VERSIONS", "sometimes")
+    with pytest.raises(ConfigError, match="DSGIT_EMULATOR_VERSIONS must be hourly or all"):
+        open_client(env)
 
 
 @settings(max_examples=40, deadline=None)

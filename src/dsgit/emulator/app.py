@@ -35,7 +35,7 @@ from dsgit.emulator.rate_limits import (
 from dsgit.emulator.server import ServedEmulator
 from dsgit.emulator.standard import StandardState
 from dsgit.emulator.transport import EmulatorTransport
-from dsgit.emulator.versions import Versions
+from dsgit.emulator.versions import Versions, versions_from_env
 from dsgit.emulator.wire import Disposition, Request, Response
 
 __all__ = ["Emulator"]
@@ -53,7 +53,8 @@ class Emulator:
     ``clock``: returns the current UTC time (for tests); real time by default.
     ``versions``: ``"hourly"`` keeps versions as Roblox does (the first write to a key in each
     UTC hour, later writes in that hour overwrite it, a snapshot makes the next write keep one);
-    ``"all"`` keeps every write (for tests and tools that count writes by revisions).
+    ``"all"`` keeps every write (for tests and tools that count writes by revisions); None
+    (the default): ``$DSGIT_EMULATOR_VERSIONS``, else ``"hourly"``.
     """
 
     def __init__(
@@ -63,9 +64,9 @@ class Emulator:
         faults: FaultSpec | None = None,
         api_keys: Mapping[str, frozenset[str]] | None = None,
         clock: Callable[[], datetime] | None = None,
-        versions: Versions | str = Versions.HOURLY,
+        versions: Versions | str | None = None,
     ) -> None:
-        retention = Versions(versions)
+        retention = versions_from_env() if versions is None else Versions(versions)
         self._db = Database(db)
         self._state = State(
             StandardState(self._db, retention),

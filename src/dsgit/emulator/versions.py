@@ -14,15 +14,18 @@ and optimistic concurrency on etags still sees every write.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 
 from dsgit.emulator.clock import TICKS_PER_SECOND
+from dsgit.errors import ConfigError
 
 __all__ = ["ENV_VAR", "HOUR", "Versions", "keeps_new_version", "versions_from_env"]
 
 ENV_VAR = "DSGIT_EMULATOR_VERSIONS"
-"""``hourly`` (default) or ``all``: for the embedded emulator of a ``dsgit.yaml`` environment
-and the default of ``dsgit emulator serve --versions``."""
+"""``hourly`` (default) or ``all``: what an :class:`Emulator` created without ``versions`` keeps
+(the embedded emulator of a ``dsgit.yaml`` environment), and the default of
+``dsgit emulator serve --versions``."""
 
 HOUR = 3600 * TICKS_PER_SECOND
 
@@ -46,12 +49,12 @@ def keeps_new_version(
     return snapshot_time is not None and snapshot_time >= latest_time
 
 
-def versions_from_env(environ: dict[str, str] | None = None) -> Versions:
-    """``$DSGIT_EMULATOR_VERSIONS`` (``hourly`` when unset); ``ValueError`` on anything else."""
+def versions_from_env(environ: Mapping[str, str] | None = None) -> Versions:
+    """``$DSGIT_EMULATOR_VERSIONS`` (``hourly`` when unset); ``ConfigError`` on anything else."""
     text = (os.environ if environ is None else environ).get(ENV_VAR, "").strip().lower()
     if not text:
         return Versions.HOURLY
     try:
         return Versions(text)
     except ValueError:
-        raise ValueError(f"${ENV_VAR} must be hourly or all, not {text[:40]!r}") from None
+        raise ConfigError(f"${ENV_VAR} must be hourly or all, not {text[:40]!r}") from None

@@ -41,14 +41,9 @@ def open_client(
         on_close = None
         if transport is None:
             from dsgit.emulator import Emulator
-            from dsgit.emulator.versions import versions_from_env
 
-            try:
-                versions = versions_from_env()  # $DSGIT_EMULATOR_VERSIONS: hourly (default), all
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
             env.emulator.parent.mkdir(parents=True, exist_ok=True)
-            emulator = Emulator(db=env.emulator, ccu=None, versions=versions)
+            emulator = Emulator(db=env.emulator, ccu=None)
             transport = emulator.transport()
             on_close = getattr(emulator, "close", None)
         return OpenCloudClient(
