@@ -10,7 +10,7 @@ import click
 
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.crypto import load_keyring
-from dsgit.importer import FileAction, ImportOptions, ImportReport, import_live
+from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
 from dsgit.importer.ownership import OwnershipSource
 from dsgit.importer.policies import repository_policies
 from dsgit.importer.store_settings import OwnershipChooser
@@ -187,8 +187,9 @@ def import_command(
     keyring = load_keyring(root, key_file=key_file)
     policies = repository_policies(root)
     with open_client(environment) as client:
-        choose = None if dry_run else _chooser(options.ownership)
-        report = import_live(client, root, options, policies, keyring, choose)
+        pending = read_import(client, root, options, policies, keyring)
+    # The prompt (if any) comes after every read, with the connection closed.
+    report = write_import(pending, None if dry_run else _chooser(options.ownership))
     if output_format == "json":
         payload = {
             "environment": environment.name,

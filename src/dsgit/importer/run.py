@@ -42,7 +42,14 @@ from dsgit.model.entry import DEFAULT_SCOPE, RESERVED_STORE, LiveEntry, StoreKin
 from dsgit.remote.api import OpenCloudApi
 from dsgit.yamlio.atomic import write_atomic
 
-__all__ = ["ImportOptions", "PolicySource", "import_live"]
+__all__ = [
+    "ImportOptions",
+    "PendingImport",
+    "PolicySource",
+    "import_live",
+    "read_import",
+    "write_import",
+]
 
 PolicySource = Callable[[StoreKind, str], StorePolicy]
 """The policy of a store as ``_store.yaml`` declares it (the default policy when it has none)."""
@@ -351,6 +358,58 @@ def _ownerships(
     return decisions, settings
 
 
+class PendingImport:
+    """Everything read and every file's new text (phase 1), waiting for the stores' ownership
+    and the writes (phase 2, :func:`write_import`). Holds no connection: phase 2 sends nothing.
+    """
+
+    def __init__(self, planner: _Planner) -> None:
+        self._planner = planner
+
+    def write(self, choose: OwnershipChooser | None) -> ImportReport:
+        planner = self._planner
+        decisions, settings = _ownerships(planner, choose)
+        if not planner.options.dry_run:
+            refuse_undecided(decisions)
+            # Settings first: a crash between the two leaves a store observed with no entries,
+            # never entries of player data without the settings that protect them.
+            for item in (*settings, *planner.planned):
+                if item.text is not None:
+                    _write(planner.root, item.result.path, item.text)
+        results = tuple(item.result for item in planner.planned)
+        return ImportReport(
+            results, planner.options.dry_run, tuple(planner.notes), tuple(decisions)
+        )
+
+
+def read_import(
+    api: OpenCloudApi,
+    root: Path,
+    options: ImportOptions,
+    policies: PolicySource,
+    keyring: Keyring | None,
+) -> PendingImport:
+    """Phase 1: read the live entries ``options`` select and compute every file's new text."""
+    planner = _Planner(api, root, options, policies, keyring)
+    if options.standard:
+        planner.standard()
+    if options.ordered:
+        _plan_ordered(planner)
+    planner.drop_case_collisions()
+    return PendingImport(planner)
+
+
+def write_import(pending: PendingImport, choose: OwnershipChooser | None = None) -> ImportReport:
+    """Phase 2: decide each new store's ownership and write the files (not in a dry run).
+
+    ``choose`` is asked who owns each new store that does not look like player data when
+    ``--ownership`` was not given (the CLI prompts on a terminal, after reading has finished).
+    A new store left undecided raises :class:`ConfigError` before anything is written, except
+    in a dry run.
+    """
+    return pending.write(choose)
+
+
 def import_live(
     api: OpenCloudApi,
     root: Path,
@@ -360,27 +419,8 @@ def import_live(
     choose: OwnershipChooser | None = None,
 ) -> ImportReport:
     """Adopt the live entries ``options`` select into files under ``root``; see the module doc.
-
-    ``choose`` is asked who owns each new store that does not look like player data when
-    ``options.ownership`` is None (the CLI prompts on a terminal). A new store left undecided
-    raises :class:`ConfigError` before anything is written, except in a dry run.
-    """
-    planner = _Planner(api, root, options, policies, keyring)
-    if options.standard:
-        planner.standard()
-    if options.ordered:
-        _plan_ordered(planner)
-    planner.drop_case_collisions()
-    decisions, settings = _ownerships(planner, choose)
-    if not options.dry_run:
-        refuse_undecided(decisions)
-        # Settings first: a crash between the two leaves a store observed with no entries,
-        # never entries of player data without the settings that protect them.
-        for item in (*settings, *planner.planned):
-            if item.text is not None:
-                _write(root, item.result.path, item.text)
-    results = tuple(item.result for item in planner.planned)
-    return ImportReport(results, options.dry_run, tuple(planner.notes), tuple(decisions))
+    Both phases at once: :func:`read_import`, then :func:`write_import`."""
+    return write_import(read_import(api, root, options, policies, keyring), choose)
 
 
 def _write(root: Path, relative: str, text: str) -> None:
