@@ -19,6 +19,7 @@ import click
 from dsgit.apply.progress import choose_progress
 from dsgit.apply.result import ApplyResult, ApplyStatus
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
+from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.plan_output import read_plan_file
 from dsgit.crypto import load_keyring
@@ -197,7 +198,12 @@ Exit codes:
   6 partial apply: run it again to resume
   130 interrupted: run it again to resume""",
 )
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=complete_plan_files,
+)
 @env_option
 @click.option("--snapshot", is_flag=True, help="Take an Open Cloud snapshot before writing.")
 @format_option("text", "json")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dsgit.cli.complete import complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, import_live
@@ -42,6 +43,7 @@ def render_text(report: ImportReport, environment: str, universe_id: int) -> str
     "stores",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete_stores,
     help="Import only this data store (repeatable). Ordered stores cannot be listed live: "
     "name them here (stores already under ordered/ are imported without it).",
 )

@@ -33,6 +33,7 @@ Exit codes:
 COMMAND_MODULES: dict[str, str] = {
     "apply": "apply",
     "audit": "audit",
+    "completion": "completion",
     "drift": "plan",
     "emulator": "emulator",
     "get": "read",

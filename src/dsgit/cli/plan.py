@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.plan_output import (
     PlanOutput,
@@ -75,7 +76,11 @@ def plan_command(
     short_help="Render a saved plan file.",
     help="Render a saved plan file (checks its digest: exit 4 if edited).",
 )
-@click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=complete_plan_files,
+)
 @format_option("text", "markdown", "json")
 def show_command(plan_file: Path, output_format: str) -> None:
     plan = read_plan_file(plan_file)

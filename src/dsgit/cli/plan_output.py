@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from dsgit.cli.complete import complete_addresses, complete_plan_files
 from dsgit.cli.context import env_option, format_option
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
 from dsgit.plan.io import plan_from_json, plan_to_json
@@ -102,6 +103,7 @@ def plan_output_options(function: F) -> F:
             "--out",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
+            shell_complete=complete_plan_files,
             help="Write the plan file here (canonical JSON, for `dsgit apply`).",
         ),
         format_option("text", "markdown", "json"),
@@ -110,6 +112,7 @@ def plan_output_options(function: F) -> F:
             "targets",
             multiple=True,
             metavar="ADDR",
+            shell_complete=complete_addresses,
             help="Only addresses matching this glob (store/scope/key); repeatable.",
         ),
         click.option(
@@ -117,6 +120,7 @@ def plan_output_options(function: F) -> F:
             "excludes",
             multiple=True,
             metavar="ADDR",
+            shell_complete=complete_addresses,
             help="Leave out addresses matching this glob; repeatable.",
         ),
         click.option(
