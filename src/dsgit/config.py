@@ -46,6 +46,9 @@ class Environment:
     api_key_env: str | None = None
     budget: Budget = field(default_factory=Budget)
     protected: bool = False
+    # The folder the emulator file must stay in, without symlinks (the repository root);
+    # None when `emulator_anywhere: true` lets it be anywhere.
+    emulator_root: Path | None = None
 
     @property
     def is_embedded(self) -> bool:
@@ -171,6 +174,7 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     if not isinstance(body, dict):
         raise fail("an environment must be a mapping", *where)
     known = {"universe_id", "emulator", "url", "api_key_env", "budget", "protected", "description"}
+    known.add("emulator_anywhere")
     for field_name in body:
         if field_name not in known:
             raise fail(f"unknown field {field_name!r}", *where, str(field_name))
@@ -212,4 +216,5 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
         api_key_env=api_key_env,
         budget=Budget(ccu, float(share)),
         protected=protected,
+        emulator_root=None if body.get("emulator_anywhere") is True else root,
     )

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.errors import ConfigError, Location, LockHeld
+from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 
 __all__ = ["JOURNAL_DIR", "Journal", "JournalState", "journal_path"]
 
@@ -38,7 +39,8 @@ JOURNAL_DIR = ".dsgit/journal"
 
 
 def journal_path(root: Path, plan_digest: str) -> Path:
-    return root / JOURNAL_DIR / (plan_digest.replace("sha256:", "") + ".jsonl")
+    name = plan_digest.replace("sha256:", "") + ".jsonl"
+    return safe_path(root, f"{JOURNAL_DIR}/{name}")  # DS106: .dsgit/ or journal/ is a symlink
 
 
 @dataclass
@@ -67,8 +69,7 @@ class Journal:
     def __init__(self, path: Path, plan_digest: str | None = None) -> None:
         self.path = path
         self.plan_digest = plan_digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = path.open("a+b")
+        self._handle = open_nofollow(path)
         try:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -50,6 +50,8 @@ from dsgit.repo.value_schemas import (
 __all__ = ["RepositoryReading", "read_repository"]
 
 _INT64 = (-(2**63), 2**63 - 1)
+WRITTEN_DIRS = ("audit", ".dsgit")  # what plan and apply write below the root
+_READ_ONLY = ".dsgit/keys/"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,20 @@ class _Reader(FileReader):
         document = self.yaml(SourceFile(PROJECT_FILE, kind))
         if document is not None:
             self.problems.extend(check_project(document.value, document.node))
+
+    def written_folders(self) -> None:
+        """DS106 for a symlink where plan and apply write (``audit/``: the ledger and
+        pre-images; ``.dsgit/``: journals, the emulator's database): writing would follow it,
+        possibly outside the repository. Key files under ``.dsgit/keys/`` are only read."""
+        for top in WRITTEN_DIRS:
+            for item in self.source.files(top):
+                if item.type is FileType.SYMLINK and not item.path.startswith(_READ_ONLY):
+                    self.add(
+                        item.path,
+                        "DS106",
+                        f"a symlink where dsgit writes ({top}/): writing would follow it, "
+                        "possibly outside the repository (replace it with a real folder or file)",
+                    )
 
     def other_yaml(self) -> None:
         """YAML-level checks (syntax, duplicates, aliases, JSON) of the policy and migration
@@ -428,6 +444,7 @@ def read_repository(
     """Read every file of ``source``; never raises for a problem in the files."""
     reader = _Reader(source, keyring)
     reader.project()
+    reader.written_folders()
     reader.value_schemas()
     reader.other_yaml()
     stores = reader.stores()

@@ -28,8 +28,10 @@ from dsgit.repo.yamlload import parse_yaml
 __all__ = ["InitResult", "available_examples", "init_repository"]
 
 EDITOR_SCHEMA_DIR = "schemas/dsgit"
+# `.dsgit`, not `.dsgit/`: a pattern ending in `/` matches only a folder, so a `.dsgit` symlink
+# (which dsgit refuses to write through, DS106) could be committed by `git add -A`.
 GITIGNORE = (
-    "# local only: embedded emulator database, journals, caches and encryption keys\n.dsgit/\n"
+    "# local only: embedded emulator database, journals, caches and encryption keys\n.dsgit\n"
 )
 
 _MINIMAL: dict[str, str] = {
