@@ -23,6 +23,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.repo.digest import declaration_digest
+from dsgit.repo.entry_schemas import GENERATED_DIR
 from dsgit.repo.file_reader import FileReader, position
 from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
 from dsgit.repo.layout import (
@@ -114,7 +115,8 @@ class _Reader(FileReader):
         texts: dict[str, str] = {}
         for item in self.source.files(SCHEMA_DIR):
             name = item.path.rsplit("/", 1)[-1]
-            if not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
+            generated = item.path.startswith(f"{GENERATED_DIR}/")  # editor-only, derived
+            if generated or not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
                 if item.type is FileType.SYMLINK:
                     self.text(item)
                 continue

@@ -2,7 +2,8 @@
 
 Nothing existing is ever overwritten: every target path is checked before the first write, and
 files written before a failure are removed again. The file-kind schemas are copied to
-``schemas/dsgit/`` so editors validate every file through the ``yaml-language-server`` line.
+``schemas/dsgit/`` so editors validate every file through the ``yaml-language-server`` line,
+and each store with a value schema gets its entry schema (``schemas/dsgit/entries/``).
 Example values under ``encrypted`` pointers ship as plaintext and are encrypted here, with the
 key from the environment or a new one in ``.dsgit/keys/default.key`` (gitignored).
 """
@@ -20,6 +21,7 @@ from dsgit.crypto.keysource import DEFAULT_KEY_FILE, default_key_file
 from dsgit.errors import ConfigError, Location
 from dsgit.model.encoding import decode_segment
 from dsgit.model.entry import Address
+from dsgit.repo.entry_schemas import write_entry_schemas
 from dsgit.repo.file_schemas import schema_file_names
 from dsgit.repo.layout import DATASTORES_DIR
 from dsgit.repo.store_settings import STORE_FILE
@@ -206,6 +208,9 @@ def init_repository(
         encrypted = _encrypt(files, keyring) if keyring is not None and needs_key else 0
         for name, text in sorted(files.items()):
             _write(target / name, text, written)
+        # per-store entry schemas, and the entry files' headers pointing at them
+        schemas = write_entry_schemas(target)
+        written.extend(target / path for path in schemas.written)
     except BaseException as exc:
         for done in reversed(written):
             done.unlink(missing_ok=True)
