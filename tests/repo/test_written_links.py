@@ -19,10 +19,12 @@ import pytest
 from dsgit.apply.journal import journal_path
 from dsgit.apply.preimages import PreImageStore
 from dsgit.config import Environment
+from dsgit.crypto import generate_key, write_key_file
 from dsgit.errors import ConfigError
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.remote.connect import open_client
+from dsgit.repo.scaffold import init_repository
 from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 from support import run_git
 
@@ -226,3 +228,19 @@ def test_each_write_site_refuses_a_link(tmp_path: Path, outside: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/emulator.db is a symlink")):
         open_client(env)
     assert snapshot(outside) == {"keep.txt": b"not dsgit's\n"}
+
+
+def test_keys_and_init_never_write_through_a_symlinked_dsgit(tmp_path: Path, outside: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / ".gitignore").write_text(".dsgit\n", encoding="utf-8")
+    (root / ".dsgit").symlink_to(outside)
+    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit is a symlink")):
+        write_key_file(root / ".dsgit/keys/default.key", [generate_key()], root)
+    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit is a symlink")):
+        init_repository(root, "obby-tycoon", env={})  # its new key goes to .dsgit/keys/
+    assert snapshot(outside) == {"keep.txt": b"not dsgit's\n"}
+    assert sorted(path.name for path in root.iterdir()) == [".dsgit", ".gitignore"]
+    chosen = tmp_path / "mine/game.key"  # a place the user chose outside the repository
+    write_key_file(chosen, [generate_key()], root)
+    assert chosen.is_file()

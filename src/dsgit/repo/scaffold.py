@@ -26,6 +26,7 @@ from dsgit.repo.file_schemas import schema_file_names
 from dsgit.repo.layout import DATASTORES_DIR
 from dsgit.repo.store_settings import STORE_FILE
 from dsgit.repo.yamlload import parse_yaml
+from dsgit.yamlio.safe_paths import safe_path
 
 __all__ = ["InitResult", "available_examples", "init_repository"]
 
@@ -200,14 +201,14 @@ def init_repository(
             if default_key_file(target).exists():
                 raise ConfigError(f"{DEFAULT_KEY_FILE} exists but holds no usable key")
             if ".gitignore" in files:  # before the key file, which must be ignored by git
-                _write(target / ".gitignore", files.pop(".gitignore"), written)
+                _write(target, ".gitignore", files.pop(".gitignore"), written)
             write_key_file(default_key_file(target), [generate_key()], target)
             written.append(default_key_file(target))
             key_file = DEFAULT_KEY_FILE
             keyring = load_keyring(target, env)
         encrypted = _encrypt(files, keyring) if keyring is not None and needs_key else 0
         for name, text in sorted(files.items()):
-            _write(target / name, text, written)
+            _write(target, name, text, written)
         # per-store entry schemas, and the entry files' headers pointing at them
         schemas = write_entry_schemas(target)
         written.extend(target / path for path in schemas.written)
@@ -235,8 +236,8 @@ def _already_ignores_dsgit(path: Path) -> bool:
     return any(line.strip() in (".dsgit", ".dsgit/", "/.dsgit", "/.dsgit/") for line in lines)
 
 
-def _write(path: Path, text: str, written: list[Path]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write(target: Path, name: str, text: str, written: list[Path]) -> None:
+    path = safe_path(target, name, parents=True)  # DS106: never through a symlinked folder
     with path.open("x", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
     written.append(path)

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from dsgit.errors import ConfigError, Location
 
-__all__ = ["LINK_CODE", "open_nofollow", "safe_path"]
+__all__ = ["LINK_CODE", "make_parents", "open_nofollow", "safe_path"]
 
 LINK_CODE = "DS106"
 
@@ -89,3 +89,16 @@ def open_nofollow(path: Path, *, root: Path | None = None) -> BinaryIO:
             raise _refuse(root or path.parent, path, "is a symlink") from None
         raise exc
     return os.fdopen(descriptor, "a+b")
+
+
+def make_parents(path: Path, root: Path | None) -> None:
+    """Create the folders of ``path``: through :func:`safe_path` when ``path`` is below
+    ``root`` (a file dsgit places in the repository), plainly when the user chose a place
+    outside it (``--key-file ~/keys/game.key``)."""
+    if root is not None:
+        base = Path(os.path.abspath(root))
+        target = Path(os.path.abspath(path))
+        if target == base or base in target.parents:
+            safe_path(base, target, parents=True)
+            return
+    path.parent.mkdir(parents=True, exist_ok=True)
