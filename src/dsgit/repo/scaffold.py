@@ -237,6 +237,7 @@ def _already_ignores_dsgit(path: Path) -> bool:
 
 
 def _write(target: Path, name: str, text: str, written: list[Path]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
     path = safe_path(target, name, parents=True)  # DS106: never through a symlinked folder
     with path.open("x", encoding="utf-8", newline="\n") as handle:
         handle.write(text)

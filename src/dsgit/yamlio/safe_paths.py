@@ -68,7 +68,7 @@ def safe_path(root: Path, path: Path | str, *, parents: bool = False) -> Path:
         if stat.S_ISLNK(mode):
             raise _refuse(base, current, f"is a symlink (to {_link_target(current)})")
         if index < last and not stat.S_ISDIR(mode):
-            raise _refuse(base, current, "is not a folder")
+            break  # a file where a folder must go: the write fails with the OS's own error
     return target
 
 
