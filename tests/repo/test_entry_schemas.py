@@ -263,3 +263,46 @@ def test_import_points_new_files_at_their_stores_schema(
     assert code == 0, err
     first = (root / "datastores/Shop/global/axe.yaml").read_text().splitlines()[0]
     assert first == HEADER + "../../../schemas/dsgit/entries/Shop.entry.schema.json"
+
+
+def test_validate_warns_when_entry_schemas_fall_behind(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert validate_repository(repo).errors == ()
+    assert not [p for p in validate_repository(repo).problems if p.code == "DS110"]  # unused
+    write_entry_schemas(repo)
+    (repo / "datastores/Vault/_store.yaml").write_text(
+        "schema: schemas/secret.schema.json\n", encoding="utf-8"
+    )  # no longer encrypted: its keys can use the store's schema now
+    (repo / "datastores/DATA%2F7/_store.yaml").write_text("ownership: owned\n", encoding="utf-8")
+    (repo / "datastores/Shop/global/axe.yaml").write_text(
+        f"{HEADER}{GENERIC}\nvalue: {{price: 9}}\n", encoding="utf-8"
+    )
+    stale = [
+        (p.file, p.line, p.message.split(";")[0])
+        for p in validate_repository(repo).problems
+        if p.code == "DS110"
+    ]
+    assert stale == [
+        (
+            "datastores/DATA%2F7/global/1.yaml",
+            1,
+            "1 entry file under datastores/DATA%2F7/ does not point at the store's entry schema",
+        ),
+        (
+            "datastores/Shop/global/axe.yaml",
+            1,
+            "1 entry file under datastores/Shop/ does not point at the store's entry schema",
+        ),
+        (
+            "datastores/Vault/global/discord.yaml",
+            1,
+            "1 entry file under datastores/Vault/ does not point at the store's entry schema",
+        ),
+        (f"{GENERATED_DIR}/DATA~2F7.entry.schema.json", None, "no store uses it any more"),
+        (f"{GENERATED_DIR}/Vault.entry.schema.json", None, "missing: its store has a value schema"),
+    ]
+    code, out, _err = invoke_cli(["-C", str(repo), "validate"], capsys)
+    assert code == 0 and "run `dsgit validate --write-schemas`" in out  # warnings only
+    write_entry_schemas(repo)
+    assert not [p for p in validate_repository(repo).problems if p.code == "DS110"]

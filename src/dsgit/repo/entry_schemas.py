@@ -29,6 +29,7 @@ from urllib.parse import quote
 from dsgit.model.declaration import Declaration, StorePolicy
 from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import StoreKind
+from dsgit.repo.problems import Problem, Severity
 
 __all__ = [
     "GENERATED_DIR",
@@ -39,6 +40,7 @@ __all__ = [
     "plan_entry_schemas",
     "rewrite_header",
     "schema_target",
+    "stale_entry_schemas",
     "write_entry_schemas",
 ]
 
@@ -249,16 +251,10 @@ class EntrySchemaReport:
         )
 
 
-def write_entry_schemas(root: Path) -> EntrySchemaReport:
-    """Write the generated entry schemas of the working tree under ``root``, remove stale
-    ones, and point every entry file's header at its schema (only that line changes)."""
-    from dsgit.repo.loader import read_repository
-    from dsgit.repo.source import WorktreeSource
+def _wanted(declaration: Declaration) -> EntrySchemas:
+    """:func:`plan_entry_schemas` with the declaration's own schemas deciding what is usable."""
     from dsgit.repo.value_schemas import ValueSchemas
-    from dsgit.yamlio.atomic import write_atomic
-    from dsgit.yamlio.safe_paths import safe_path
 
-    declaration = read_repository(WorktreeSource(root)).declaration
     schemas = ValueSchemas.from_documents(declaration.schemas)
     for _problem in schemas.check_documents():
         pass  # marks the broken documents: no entry schema refers to them
@@ -266,7 +262,60 @@ def write_entry_schemas(root: Path) -> EntrySchemaReport:
     def usable(reference: str) -> bool:
         return not schemas.is_broken(reference) and schemas.validator(reference) is not None
 
-    wanted = plan_entry_schemas(declaration, usable)
+    return plan_entry_schemas(declaration, usable)
+
+
+def _generated_on_disk(root: Path) -> list[str]:
+    folder = root / GENERATED_DIR
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(f"{GENERATED_DIR}/{item.name}" for item in folder.iterdir())
+
+
+def stale_entry_schemas(root: Path, declaration: Declaration) -> list[Problem]:
+    """DS110 warnings when the repository uses generated entry schemas (the folder exists)
+    and they, or the entry files' headers, no longer match the stores' settings."""
+    if not (root / GENERATED_DIR).is_dir():
+        return []
+    fix = "run `dsgit validate --write-schemas`"
+    wanted = _wanted(declaration)
+    problems: list[Problem] = []
+    present = _generated_on_disk(root)
+    for path, text in sorted(wanted.files.items()):
+        if path not in present:
+            problems.append(_warning(path, f"missing: its store has a value schema; {fix}"))
+        elif _read(root / path) != text:
+            problems.append(_warning(path, f"out of date with its store's settings; {fix}"))
+    for path in present:
+        if path.endswith(_SUFFIX) and path not in wanted.files:
+            problems.append(_warning(path, f"no store uses it any more; {fix}"))
+    behind: dict[str, list[str]] = {}
+    for file, schema in sorted(wanted.headers.items()):
+        current = _read(root / file)
+        if current is not None and rewrite_header(current, header_line(file, schema)):
+            behind.setdefault(str(PurePosixPath(file).parents[1]), []).append(file)
+    for store_folder, files in sorted(behind.items()):
+        count = len(files)
+        files_under = f"{count} entry file{'' if count == 1 else 's'} under {store_folder}/"
+        verb = "does" if count == 1 else "do"
+        message = f"{files_under} {verb} not point at the store's entry schema"
+        problems.append(_warning(files[0], f"{message}; {fix}", line=1))
+    return problems
+
+
+def _warning(file: str, message: str, line: int | None = None) -> Problem:
+    return Problem(file, line, 1 if line else None, "DS110", message, Severity.WARNING)
+
+
+def write_entry_schemas(root: Path) -> EntrySchemaReport:
+    """Write the generated entry schemas of the working tree under ``root``, remove stale
+    ones, and point every entry file's header at its schema (only that line changes)."""
+    from dsgit.repo.loader import read_repository
+    from dsgit.repo.source import WorktreeSource
+    from dsgit.yamlio.atomic import write_atomic
+    from dsgit.yamlio.safe_paths import safe_path
+
+    wanted = _wanted(read_repository(WorktreeSource(root)).declaration)
     written: list[str] = []
     for path, text in sorted(wanted.files.items()):
         target = safe_path(root, path, parents=True)
@@ -274,11 +323,9 @@ def write_entry_schemas(root: Path) -> EntrySchemaReport:
             write_atomic(target, text)
             written.append(path)
     removed: list[str] = []
-    folder = safe_path(root, GENERATED_DIR)
-    present = sorted(item.name for item in folder.iterdir()) if folder.is_dir() else []
-    for name in present:
-        path = f"{GENERATED_DIR}/{name}"
-        if name.endswith(_SUFFIX) and path not in wanted.files:
+    safe_path(root, GENERATED_DIR)
+    for path in _generated_on_disk(root):
+        if path.endswith(_SUFFIX) and path not in wanted.files:
             (root / path).unlink()
             removed.append(path)
     headers: list[str] = []
