@@ -47,6 +47,9 @@ def repo(tmp_path: Path) -> Path:
             "datastores/PlayerData/global/Player_1.yaml": "value: {}\n",
             "datastores/DATA%2F123/global/x.yaml": "value: 1\n",
             "ordered/Leaderboard/global.yaml": "alice: 10\nbob: 20\n",
+            "datastores/GameConfig/event%20scope/party.yaml": "value: 3\n",
+            "audit/preimages/20261201T100000Z-aaaa/standard/x.json": "{}\n",
+            "audit/preimages/20261202T100000Z-bbbb/standard/x.json": "{}\n",
             "plans/staging.json": "{}\n",
             "plans/notes.txt": "not a plan\n",
             "plan.json": "{}\n",
@@ -162,6 +165,25 @@ def test_store_names_complete_from_the_declaration(
     assert ordered_only == ["Leaderboard"]
 
 
+def test_keys_scopes_and_apply_ids_complete(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    assert values(complete(capsys, monkeypatch, "dsgit get GameConfig ")) == ["shop", "welcome"]
+    assert values(complete(capsys, monkeypatch, "dsgit history GameConfig w")) == ["welcome"]
+    scopes = values(complete(capsys, monkeypatch, "dsgit get GameConfig x --scope "))
+    assert scopes == ["event scope", "global"]  # decoded: get takes names, not file names
+    keys = values(complete(capsys, monkeypatch, "dsgit get GameConfig --scope 'event scope' "))
+    assert keys == ["party"]
+    ordered = values(complete(capsys, monkeypatch, "dsgit get --ordered Leaderboard "))
+    assert ordered == ["alice", "bob"]
+    assert values(complete(capsys, monkeypatch, "dsgit ls GameConfig --scope g")) == ["global"]
+    assert values(complete(capsys, monkeypatch, "dsgit revert ")) == [
+        "20261202T100000Z-bbbb",
+        "20261201T100000Z-aaaa",
+    ]  # newest first
+
+
 def test_targets_complete_one_level_at_a_time(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -174,7 +196,8 @@ def test_targets_complete_one_level_at_a_time(
     ]
     assert values(complete(capsys, monkeypatch, "dsgit plan --target Game")) == ["GameConfig/"]
     assert values(complete(capsys, monkeypatch, "dsgit plan --target GameConfig/")) == [
-        "GameConfig/global/"
+        "GameConfig/event%20scope/",
+        "GameConfig/global/",
     ]
     keys = values(complete(capsys, monkeypatch, "dsgit plan --exclude GameConfig/global/"))
     assert keys == ["GameConfig/global/shop", "GameConfig/global/welcome"]

@@ -22,14 +22,18 @@ from dsgit.model.encoding import decode_segment, encode_segment
 
 __all__ = [
     "complete_addresses",
+    "complete_apply_ids",
     "complete_environments",
+    "complete_keys",
     "complete_plan_files",
+    "complete_scopes",
     "complete_stores",
 ]
 
 _DATASTORES = "datastores"
 _ORDERED = "ordered"
 _ORDERED_PREFIX = "ordered:"  # how plan addresses name ordered stores (plan/targets.py)
+_PREIMAGES = "audit/preimages"  # one folder per apply id (apply/preimages.py)
 
 
 def _start(ctx: click.Context) -> Path:
@@ -192,3 +196,59 @@ def _ordered_keys(scope_file_stem: Path) -> list[str]:
     if not isinstance(data, dict):
         return []
     return sorted(encode_segment(str(key)) for key in data)
+
+
+def _store_folder(ctx: click.Context, root: Path) -> tuple[Path, bool] | None:
+    """The folder of the STORE already on the line, and whether it is an ordered store."""
+    store = ctx.params.get("store")
+    if store is None and ctx.args:
+        # completing an option's value (`get S K --scope <Tab>`): click stops parsing at the
+        # option that lacks its value and leaves the positional words unassigned in ctx.args
+        store = ctx.args[0]
+    if not isinstance(store, str) or not store:
+        return None
+    ordered = bool(ctx.params.get("ordered"))
+    return root / (_ORDERED if ordered else _DATASTORES) / encode_segment(store), ordered
+
+
+def complete_scopes(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """The scopes the repository declares for the STORE on the line."""
+    root = _root(ctx)
+    found = _store_folder(ctx, root) if root is not None else None
+    if found is None:
+        return []
+    folder, ordered = found
+    segments = _files(folder, ".yaml") if ordered else _folders(folder)
+    names = [name for name in map(_decoded, segments) if name is not None]
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+def complete_keys(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """The keys the repository declares for the STORE on the line, in its ``--scope``."""
+    root = _root(ctx)
+    found = _store_folder(ctx, root) if root is not None else None
+    if found is None:
+        return []
+    folder, ordered = found
+    scope = ctx.params.get("scope")
+    scope_segment = encode_segment(scope if isinstance(scope, str) and scope else "global")
+    if ordered:
+        keys = [_decoded(key) for key in _ordered_keys(folder / scope_segment)]
+    else:
+        keys = [_decoded(key) for key in _files(folder / scope_segment, ".yaml")]
+    return [CompletionItem(key) for key in keys if key is not None and key.startswith(incomplete)]
+
+
+def complete_apply_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Apply ids that kept pre-images (``audit/preimages/<id>``), newest first."""
+    root = _root(ctx)
+    if root is None:
+        return []
+    ids = sorted(_folders(root / _PREIMAGES), reverse=True)  # ids start with their UTC time
+    return [CompletionItem(apply_id) for apply_id in ids if apply_id.startswith(incomplete)]

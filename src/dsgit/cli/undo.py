@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import click
 
+from dsgit.cli.complete import complete_apply_ids
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 
@@ -93,7 +94,7 @@ write on purpose with --overwrite-changed REASON.
 """
     + _EXIT_HELP,
 )
-@click.argument("apply_id", metavar="APPLY")
+@click.argument("apply_id", metavar="APPLY", shell_complete=complete_apply_ids)
 @click.option(
     "--overwrite-changed",
     "overwrite_reason",
