@@ -24,6 +24,7 @@ from dsgit.errors import ConfigError
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.remote.connect import open_client
+from dsgit.repo import load_declaration_at, validate_repository
 from dsgit.repo.scaffold import init_repository
 from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 from support import run_git
@@ -244,3 +245,15 @@ def test_keys_and_init_never_write_through_a_symlinked_dsgit(tmp_path: Path, out
     chosen = tmp_path / "mine/game.key"  # a place the user chose outside the repository
     write_key_file(chosen, [generate_key()], root)
     assert chosen.is_file()
+
+
+def test_a_commit_that_had_an_audit_link_can_still_be_read(game: Path, outside: Path) -> None:
+    """Rollback reads old commits; only the working tree is written, so only it is refused."""
+    run_git(game, "init", "-q")
+    (game / "audit").symlink_to(outside)
+    run_git(game, "add", "-A")
+    run_git(game, "commit", "-qm", "with a link")
+    commit = run_git(game, "rev-parse", "HEAD")
+    (game / "audit").unlink()
+    assert validate_repository(game).errors == ()
+    assert load_declaration_at(game, commit).stores

@@ -37,7 +37,7 @@ from dsgit.repo.layout import (
 from dsgit.repo.limits import attribute_problems, name_problem
 from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.project_file import PROJECT_FILE, check_project
-from dsgit.repo.source import FileType, RepoSource, SourceFile
+from dsgit.repo.source import FileType, RepoSource, SourceFile, WorktreeSource
 from dsgit.repo.store_settings import parse_store_settings, parse_suppressions
 from dsgit.repo.value_checks import check_value
 from dsgit.repo.value_schemas import (
@@ -91,7 +91,10 @@ class _Reader(FileReader):
     def written_folders(self) -> None:
         """DS106 for a symlink where plan and apply write (``audit/``: the ledger and
         pre-images; ``.dsgit/``: journals, the emulator's database): writing would follow it,
-        possibly outside the repository. Key files under ``.dsgit/keys/`` are only read."""
+        possibly outside the repository. Key files under ``.dsgit/keys/`` are only read.
+        Only the working tree is written: an old commit's links (read for rollback) are not."""
+        if not isinstance(self.source, WorktreeSource):
+            return
         for top in WRITTEN_DIRS:
             for item in self.source.files(top):
                 if item.type is FileType.SYMLINK and not item.path.startswith(_READ_ONLY):
