@@ -231,7 +231,7 @@ def test_validate_write_schemas_from_the_command_line(
     code, out, err = invoke_cli(["-C", str(repo), "validate", "--write-schemas"], capsys)
     assert code == 0, out + err
     assert out.splitlines()[0] == (
-        "Entry schemas: 3 store schemas under schemas/dsgit/entries/ (3 written, 0 removed); "
+        "Editor schemas under schemas/dsgit/: 3 store entry schemas (3 written, 0 removed); "
         "4 headers updated."
     )
     code, out, err = invoke_cli(
@@ -306,3 +306,32 @@ def test_validate_warns_when_entry_schemas_fall_behind(
     assert code == 0 and "run `dsgit validate --write-schemas`" in out  # warnings only
     write_entry_schemas(repo)
     assert not [p for p in validate_repository(repo).problems if p.code == "DS110"]
+
+
+def test_old_file_kind_copies_are_refreshed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After a dsgit upgrade the copies init made may lag (a new field the editor flags)."""
+    copy = repo / "schemas/dsgit/dsgit.schema.json"
+    shipped = copy.read_text(encoding="utf-8")
+    copy.write_text(shipped.replace("emulator_anywhere", "old_field"), encoding="utf-8")
+    stale = [(p.file, p.code) for p in validate_repository(repo).problems if p.code == "DS110"]
+    assert stale == [("schemas/dsgit/dsgit.schema.json", "DS110")]
+    report = write_entry_schemas(repo)
+    assert "schemas/dsgit/dsgit.schema.json" in report.written
+    assert copy.read_text(encoding="utf-8") == shipped
+
+
+def test_a_repository_without_editor_copies_gets_them(tmp_path: Path) -> None:
+    """The generated schemas $ref ../entry.schema.json: --write-schemas makes sure it exists."""
+    root = write_files(
+        tmp_path / "repo",
+        {
+            "dsgit.yaml": LOCAL_CONFIG,
+            "schemas/item.schema.yaml": ITEM_SCHEMA,
+            "datastores/Shop/_store.yaml": "schema: schemas/item.schema.yaml\n",
+            "datastores/Shop/global/axe.yaml": "value: {price: 1}\n",
+        },
+    )
+    write_entry_schemas(root)
+    assert (root / "schemas/dsgit/entry.schema.json").is_file()
+    axe = editor_validator(root, "datastores/Shop/global/axe.yaml")
+    assert axe.is_valid(entry({"price": 1})) and not axe.is_valid(entry({"price": "x"}))

@@ -41,8 +41,9 @@ def _prefix(root: Path, cwd: Path) -> str:
 @click.option(
     "--write-schemas",
     is_flag=True,
-    help="First write the per-store entry schemas (schemas/dsgit/entries/) and point each "
-    "entry file's yaml-language-server line at its store's (no other byte changes).",
+    help="First write the editor schemas (schemas/dsgit/, with an entry schema per store "
+    "in entries/) and point each entry file's yaml-language-server line at its store's "
+    "(no other byte changes).",
 )
 @pass_app
 def validate(

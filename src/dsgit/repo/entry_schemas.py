@@ -32,6 +32,7 @@ from dsgit.model.entry import StoreKind
 from dsgit.repo.problems import Problem, Severity
 
 __all__ = [
+    "EDITOR_DIR",
     "GENERATED_DIR",
     "EntrySchemaReport",
     "EntrySchemas",
@@ -235,20 +236,33 @@ def _parsed_policy(path: str, _mtime: int, _size: int) -> StorePolicy | None:
 class EntrySchemaReport:
     """What :func:`write_entry_schemas` changed (repository-relative paths)."""
 
-    written: tuple[str, ...]  # generated schemas created or updated
-    removed: tuple[str, ...]  # generated schemas no store needs any more
+    written: tuple[str, ...]  # schemas created or updated (file-kind copies, entry schemas)
+    removed: tuple[str, ...]  # generated entry schemas no store needs any more
     headers: tuple[str, ...]  # entry files whose header line was rewritten
-    schemas: int  # generated schemas in all
+    schemas: int  # generated entry schemas in all
 
     def summary(self) -> str:
         def count(number: int, what: str) -> str:
             return f"{number} {what}{'' if number == 1 else 's'}"
 
         return (
-            f"Entry schemas: {count(self.schemas, 'store schema')} under {GENERATED_DIR}/ "
+            f"Editor schemas under {EDITOR_DIR}/: {count(self.schemas, 'store entry schema')} "
             f"({len(self.written)} written, {len(self.removed)} removed); "
             f"{count(len(self.headers), 'header')} updated."
         )
+
+
+def _file_kind_copies() -> dict[str, str]:
+    """The file-kind schemas as this dsgit ships them, where ``init`` copies them."""
+    from importlib import resources
+
+    from dsgit.repo.file_schemas import schema_file_names
+
+    package = resources.files("dsgit.schemas")
+    return {
+        f"{EDITOR_DIR}/{name}": package.joinpath(name).read_text(encoding="utf-8")
+        for name in schema_file_names()
+    }
 
 
 def _wanted(declaration: Declaration) -> EntrySchemas:
@@ -273,13 +287,18 @@ def _generated_on_disk(root: Path) -> list[str]:
 
 
 def stale_entry_schemas(root: Path, declaration: Declaration) -> list[Problem]:
-    """DS110 warnings when the repository uses generated entry schemas (the folder exists)
-    and they, or the entry files' headers, no longer match the stores' settings."""
-    if not (root / GENERATED_DIR).is_dir():
-        return []
+    """DS110 warnings: a copy of a file-kind schema older than this dsgit's; and, when the
+    repository uses generated entry schemas (the folder exists), those or the entry files'
+    headers no longer matching the stores' settings."""
     fix = "run `dsgit validate --write-schemas`"
-    wanted = _wanted(declaration)
     problems: list[Problem] = []
+    for path, text in _file_kind_copies().items():
+        current = _read(root / path)
+        if current is not None and current != text:
+            problems.append(_warning(path, f"not the schema this dsgit ships; {fix}"))
+    if not (root / GENERATED_DIR).is_dir():
+        return problems
+    wanted = _wanted(declaration)
     present = _generated_on_disk(root)
     for path, text in sorted(wanted.files.items()):
         if path not in present:
@@ -317,7 +336,7 @@ def write_entry_schemas(root: Path) -> EntrySchemaReport:
 
     wanted = _wanted(read_repository(WorktreeSource(root)).declaration)
     written: list[str] = []
-    for path, text in sorted(wanted.files.items()):
+    for path, text in sorted({**_file_kind_copies(), **wanted.files}.items()):
         target = safe_path(root, path, parents=True)
         if _read(target) != text:
             write_atomic(target, text)

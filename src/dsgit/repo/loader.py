@@ -23,7 +23,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.repo.digest import declaration_digest
-from dsgit.repo.entry_schemas import GENERATED_DIR
+from dsgit.repo.entry_schemas import EDITOR_DIR
 from dsgit.repo.file_reader import FileReader, position
 from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
 from dsgit.repo.layout import (
@@ -118,8 +118,9 @@ class _Reader(FileReader):
         texts: dict[str, str] = {}
         for item in self.source.files(SCHEMA_DIR):
             name = item.path.rsplit("/", 1)[-1]
-            generated = item.path.startswith(f"{GENERATED_DIR}/")  # editor-only, derived
-            if generated or not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
+            # dsgit's own schemas for editors (copies, generated entry schemas): not value schemas
+            editors = item.path.startswith(f"{EDITOR_DIR}/")
+            if editors or not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
                 if item.type is FileType.SYMLINK:
                     self.text(item)
                 continue
