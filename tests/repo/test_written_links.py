@@ -224,8 +224,11 @@ def test_each_write_site_refuses_a_link(tmp_path: Path, outside: Path) -> None:
     (root / ".dsgit/journal").symlink_to(outside)
     with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/journal is a symlink")):
         journal_path(root, "sha256:" + "a" * 64)
-    (root / ".dsgit/emulator.db").symlink_to(outside / "emulator.db")
     env = Environment("local", 1, emulator=root / ".dsgit/emulator.db", emulator_root=root)
+    (root / ".dsgit/emulator.db-wal").symlink_to(outside / "wal")  # SQLite writes it too
+    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/emulator.db-wal is a symlink")):
+        open_client(env)
+    (root / ".dsgit/emulator.db").symlink_to(outside / "emulator.db")
     with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/emulator.db is a symlink")):
         open_client(env)
     assert snapshot(outside) == {"keep.txt": b"not dsgit's\n"}

@@ -18,7 +18,7 @@ from dsgit.errors import ConfigError, Location
 from dsgit.remote.budget import RateBudget
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.retry import RetryPolicy
-from dsgit.yamlio.safe_paths import safe_path
+from dsgit.yamlio.safe_paths import safe_database_path
 
 __all__ = ["EMBEDDED_BASE_URL", "open_client"]
 
@@ -45,7 +45,7 @@ def open_client(
             if env.emulator_root is None:  # emulator_anywhere: true
                 env.emulator.parent.mkdir(parents=True, exist_ok=True)
             else:  # DS106: .dsgit/ or the database is a symlink
-                safe_path(env.emulator_root, env.emulator, parents=True)
+                safe_database_path(env.emulator_root, env.emulator)
             emulator = Emulator(db=env.emulator, ccu=None)
             transport = emulator.transport()
             on_close = getattr(emulator, "close", None)

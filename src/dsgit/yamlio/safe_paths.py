@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from dsgit.errors import ConfigError, Location
 
-__all__ = ["LINK_CODE", "make_parents", "open_nofollow", "safe_path"]
+__all__ = ["LINK_CODE", "make_parents", "open_nofollow", "safe_database_path", "safe_path"]
 
 LINK_CODE = "DS106"
 
@@ -102,3 +102,15 @@ def make_parents(path: Path, root: Path | None) -> None:
             safe_path(base, target, parents=True)
             return
     path.parent.mkdir(parents=True, exist_ok=True)
+
+
+_SQLITE_SIDECARS = ("-journal", "-wal", "-shm")  # files SQLite creates next to a database
+
+
+def safe_database_path(root: Path, path: Path) -> Path:
+    """:func:`safe_path` (folders made) for a SQLite database below ``root`` and for the
+    files SQLite writes next to it, which it would open through a symlink just the same."""
+    target = safe_path(root, path, parents=True)
+    for suffix in _SQLITE_SIDECARS:
+        safe_path(root, target.with_name(target.name + suffix))
+    return target
