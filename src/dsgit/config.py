@@ -173,8 +173,16 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     where = ("environments", name)
     if not isinstance(body, dict):
         raise fail("an environment must be a mapping", *where)
-    known = {"universe_id", "emulator", "url", "api_key_env", "budget", "protected", "description"}
-    known.add("emulator_anywhere")
+    known = {
+        "universe_id",
+        "emulator",
+        "emulator_anywhere",
+        "url",
+        "api_key_env",
+        "budget",
+        "protected",
+        "description",
+    }
     for field_name in body:
         if field_name not in known:
             raise fail(f"unknown field {field_name!r}", *where, str(field_name))
