@@ -259,3 +259,17 @@ def test_bash_script_completes_through_a_real_bash(repo: Path, tmp_path: Path) -
         check=True,
     )
     assert result.stdout.split() == ["staging"]
+
+
+def test_an_alias_bomb_in_dsgit_yaml_completes_nothing_at_once(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tab must never expand a billion laughs: files with aliases are not loaded at all."""
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 12)]
+    (repo / "dsgit.yaml").write_text(
+        "\n".join(rows) + "\nversion: 1\nenvironments: {local: {universe_id: 1}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(repo)
+    assert complete(capsys, monkeypatch, "dsgit plan -e ") == []

@@ -34,6 +34,7 @@ _DATASTORES = "datastores"
 _ORDERED = "ordered"
 _ORDERED_PREFIX = "ordered:"  # how plan addresses name ordered stores (plan/targets.py)
 _PREIMAGES = "audit/preimages"  # one folder per apply id (apply/preimages.py)
+_MAX_YAML_BYTES = 4 * 1024 * 1024  # a Tab press must stay quick
 
 
 def _start(ctx: click.Context) -> Path:
@@ -75,6 +76,20 @@ def _files(folder: Path, suffix: str) -> list[str]:
         return []
 
 
+def _load_yaml(path: Path) -> Any:
+    """The data of a small YAML file, or None: unreadable, too large, invalid, or using
+    aliases (which could expand without bound; the scan that finds them expands nothing)."""
+    try:
+        if path.stat().st_size > _MAX_YAML_BYTES:
+            return None
+        text = path.read_text(encoding="utf-8")
+        if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, yaml.SafeLoader)):
+            return None
+        return yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
 def _decoded(segment: str) -> str | None:
     try:
         return decode_segment(segment)
@@ -89,10 +104,7 @@ def complete_environments(
     root = _root(ctx)
     if root is None:
         return []
-    try:
-        data: Any = yaml.safe_load((root / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
+    data = _load_yaml(root / CONFIG_FILE)
     environments = data.get("environments") if isinstance(data, dict) else None
     if not isinstance(environments, dict):
         return []
@@ -187,12 +199,7 @@ def complete_addresses(
 
 
 def _ordered_keys(scope_file_stem: Path) -> list[str]:
-    try:
-        data: Any = yaml.safe_load(
-            scope_file_stem.with_name(scope_file_stem.name + ".yaml").read_text(encoding="utf-8")
-        )
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
+    data = _load_yaml(scope_file_stem.with_name(scope_file_stem.name + ".yaml"))
     if not isinstance(data, dict):
         return []
     return sorted(encode_segment(str(key)) for key in data)
