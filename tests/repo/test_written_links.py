@@ -68,9 +68,11 @@ def test_safe_path_refuses_a_link_anywhere_below_the_root(tmp_path: Path) -> Non
     (tmp_path / "out").mkdir()
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo/audit").symlink_to(tmp_path / "out")
-    with pytest.raises(ConfigError, match=r"DS106 audit is a symlink \(to .*out\)"):
+    with pytest.raises(
+        ConfigError, match=r"audit: DS106 a symlink \(to .*out\) where dsgit writes"
+    ):
         safe_path(tmp_path / "repo", "audit/ledger.jsonl")
-    with pytest.raises(ConfigError, match="DS106 audit is a symlink"):
+    with pytest.raises(ConfigError, match="audit: DS106 a symlink"):
         safe_path(tmp_path / "repo", tmp_path / "repo/audit/preimages/x", parents=True)
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -87,7 +89,7 @@ def test_safe_path_makes_missing_folders_and_checks_the_file(tmp_path: Path) -> 
     assert target.parent.is_dir() and not target.exists()
     (tmp_path / "real.json").write_text("{}", encoding="utf-8")
     target.symlink_to(tmp_path / "real.json")
-    with pytest.raises(ConfigError, match=re.escape("k.json is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape("k.json: DS106 a symlink")):
         safe_path(tmp_path, target)
 
 
@@ -214,22 +216,22 @@ def test_each_write_site_refuses_a_link(tmp_path: Path, outside: Path) -> None:
     (root / ".dsgit").mkdir(parents=True)
     (root / "audit").mkdir()
     (root / "audit/ledger.jsonl").symlink_to(outside / "keep.txt")
-    with pytest.raises(ConfigError, match=re.escape("DS106 audit/ledger.jsonl is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape("audit/ledger.jsonl: DS106 a symlink")):
         Ledger(root).check_appendable()
     with pytest.raises(ConfigError, match="DS106"):
         Ledger(root).append([_change()], actor="ci")
     (root / "audit/preimages").symlink_to(outside)
-    with pytest.raises(ConfigError, match="DS106 audit/preimages is a symlink"):
+    with pytest.raises(ConfigError, match=re.escape("audit/preimages: DS106 a symlink")):
         PreImageStore(root, "20260101T000000Z-abc", None)
     (root / ".dsgit/journal").symlink_to(outside)
-    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/journal is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape(".dsgit/journal: DS106 a symlink")):
         journal_path(root, "sha256:" + "a" * 64)
     env = Environment("local", 1, emulator=root / ".dsgit/emulator.db", emulator_root=root)
     (root / ".dsgit/emulator.db-wal").symlink_to(outside / "wal")  # SQLite writes it too
-    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/emulator.db-wal is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape(".dsgit/emulator.db-wal: DS106 a symlink")):
         open_client(env)
     (root / ".dsgit/emulator.db").symlink_to(outside / "emulator.db")
-    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit/emulator.db is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape(".dsgit/emulator.db: DS106 a symlink")):
         open_client(env)
     assert snapshot(outside) == {"keep.txt": b"not dsgit's\n"}
 
@@ -239,9 +241,9 @@ def test_keys_and_init_never_write_through_a_symlinked_dsgit(tmp_path: Path, out
     root.mkdir()
     (root / ".gitignore").write_text(".dsgit\n", encoding="utf-8")
     (root / ".dsgit").symlink_to(outside)
-    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape(".dsgit: DS106 a symlink")):
         write_key_file(root / ".dsgit/keys/default.key", [generate_key()], root)
-    with pytest.raises(ConfigError, match=re.escape("DS106 .dsgit is a symlink")):
+    with pytest.raises(ConfigError, match=re.escape(".dsgit: DS106 a symlink")):
         init_repository(root, "obby-tycoon", env={})  # its new key goes to .dsgit/keys/
     assert snapshot(outside) == {"keep.txt": b"not dsgit's\n"}
     assert sorted(path.name for path in root.iterdir()) == [".dsgit", ".gitignore"]

@@ -29,10 +29,13 @@ def _refuse(root: Path, where: Path, why: str) -> ConfigError:
         shown = where.relative_to(root).as_posix()
     except ValueError:
         shown = str(where)
-    return ConfigError(
-        f"{LINK_CODE} {shown} {why}; dsgit does not write through links, which may leave the "
-        "repository (replace it with a real folder or file)",
-        Location(shown),
+    return ConfigError(f"{LINK_CODE} {why}", Location(shown))
+
+
+def _link(path: Path) -> str:
+    return (
+        f"a symlink (to {_link_target(path)}) where dsgit writes: writing would follow it, "
+        "possibly outside the repository (replace it with a real folder or file)"
     )
 
 
@@ -52,7 +55,9 @@ def safe_path(root: Path, path: Path | str, *, parents: bool = False) -> Path:
     try:
         relative = target.relative_to(base)
     except ValueError:
-        raise _refuse(base, target, "is outside the repository") from None
+        raise _refuse(
+            base, target, f"outside the repository ({base}): dsgit writes only below it"
+        ) from None
     current = base
     last = len(relative.parts) - 1
     for index, part in enumerate(relative.parts):
@@ -66,7 +71,7 @@ def safe_path(root: Path, path: Path | str, *, parents: bool = False) -> Path:
                 os.mkdir(current)
             mode = os.lstat(current).st_mode
         if stat.S_ISLNK(mode):
-            raise _refuse(base, current, f"is a symlink (to {_link_target(current)})")
+            raise _refuse(base, current, _link(current))
         if index < last and not stat.S_ISDIR(mode):
             break  # a file where a folder must go: the write fails with the OS's own error
     return target
@@ -86,7 +91,7 @@ def open_nofollow(path: Path, *, root: Path | None = None) -> BinaryIO:
         descriptor = os.open(path, flags, 0o644)
     except OSError as exc:
         if os.path.islink(path):
-            raise _refuse(root or path.parent, path, "is a symlink") from None
+            raise _refuse(root or path.parent, path, _link(path)) from None
         raise exc
     return os.fdopen(descriptor, "a+b")
 
