@@ -25,6 +25,7 @@ from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.remote.connect import open_client
 from dsgit.repo import load_declaration_at, validate_repository
+from dsgit.repo.project_file import emulator_path_problem
 from dsgit.repo.scaffold import init_repository
 from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 from support import run_git
@@ -262,3 +263,26 @@ def test_a_commit_that_had_an_audit_link_can_still_be_read(game: Path, outside: 
     (game / "audit").unlink()
     assert validate_repository(game).errors == ()
     assert load_declaration_at(game, commit).stores
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        (".dsgit/emulator.db", None),
+        ("./.dsgit/state/e.db", None),
+        (".dsgit/../.dsgit/e.db", None),
+        ("../../x.db", "leaves the repository"),
+        (".dsgit/../../x.db", "leaves the repository"),
+        ("..", "leaves the repository"),
+        ("/tmp/x.db", "is absolute"),
+        ("~/x.db", "is absolute"),
+        ("C:\\x.db", "is absolute"),
+        ("..\\x.db", "leaves the repository"),
+        ("emulator.db", "is not under .dsgit/"),
+        (".dsgit", "is not under .dsgit/"),
+        ("datastores/e.db", "is not under .dsgit/"),
+    ],
+)
+def test_emulator_paths(path: str, refused: str | None) -> None:
+    why = emulator_path_problem(path)
+    assert (why is None) if refused is None else (why is not None and refused in why)
