@@ -37,13 +37,14 @@ def completion_script(shell: str) -> str:
     short_help="Print the shell completion script (bash, zsh, fish).",
     epilog="\b\nInstall:\n" + "\n".join(f"  {line}" for line in _INSTALL.values()),
 )
-@click.argument("shell", type=click.Choice(SHELLS))
+@click.argument("shell", metavar="SHELL", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
-    """Print the script that makes SHELL complete dsgit's commands, options, environment
-    names (-e/--env), plan files (PLAN), stores and addresses (--target, --exclude, STORE).
+    """Print the script that makes SHELL (bash, zsh or fish) complete dsgit's commands,
+    options, environment names (-e/--env), plan files (PLAN), stores, keys and addresses
+    (STORE, KEY, --target, --exclude) and apply ids (revert APPLY).
 
     Load it from the shell's startup file (see Install below); it runs `dsgit` on each Tab,
-    which reads only dsgit.yaml and folder names, never the network."""
+    which reads only the repository's files, never live data or the network."""
     click.echo(completion_script(shell), nl=False)
 
 
