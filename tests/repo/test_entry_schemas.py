@@ -201,6 +201,12 @@ def test_generated_files_are_not_value_schemas(repo: Path) -> None:
         (f"{HEADER}https://dsgit.dev/schemas/entry.schema.json\nvalue: 1\n", "# H\nvalue: 1\n"),
         (f"{HEADER}../my/own.json\nvalue: 1\n", None),
         (f"value: 1\n{HEADER}{GENERIC}\n", f"# H\nvalue: 1\n{HEADER}{GENERIC}\n"),
+        (f"---\n{HEADER}{GENERIC}\nvalue: 1\n", "---\n# H\nvalue: 1\n"),
+        (f"\n{HEADER}{GENERIC}\nvalue: 1\n", "\n# H\nvalue: 1\n"),
+        (
+            "value: |\n  # yaml-language-server: $schema=x\n",
+            "# H\nvalue: |\n  # yaml-language-server: $schema=x\n",
+        ),
     ],
 )
 def test_rewrite_header(text: str, expected: str | None) -> None:

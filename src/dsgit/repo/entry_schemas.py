@@ -169,7 +169,10 @@ def rewrite_header(text: str, header: str) -> str | None:
     for line in body.splitlines(keepends=True):
         stripped = line.rstrip("\r\n")
         if not stripped.startswith("#"):
-            break  # the header is among the leading comment lines
+            if stripped.strip() == "" or stripped == "---" or stripped.startswith("%"):
+                offset += len(line)
+                continue  # blank lines, a directive or the document start before the header
+            break  # the header is among the leading comment lines: never inside a value
         match = _HEADER.match(stripped)
         if match is not None:
             if not _OURS.search(match.group(1)):
