@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -341,3 +343,47 @@ def test_a_repository_without_editor_copies_gets_them(tmp_path: Path) -> None:
     assert (root / "schemas/dsgit/entry.schema.json").is_file()
     axe = editor_validator(root, "datastores/Shop/global/axe.yaml")
     assert axe.is_valid(entry({"price": 1})) and not axe.is_valid(entry({"price": "x"}))
+
+
+_LINES = st.sampled_from(
+    [
+        "value: 1",
+        "value:",
+        "  price: 3   # a comment",
+        "# a comment",
+        "",
+        "---",
+        f"{HEADER}{GENERIC}",
+        f"{HEADER}https://example.com/own.json",
+        "  # yaml-language-server: $schema=inside-a-value",
+        "attributes: {a: 1}",
+    ]
+)
+
+
+@given(
+    lines=st.lists(_LINES, max_size=8),
+    ending=st.sampled_from(["\n", "\r\n"]),
+    bom=st.booleans(),
+)
+def test_rewriting_a_header_changes_that_line_only(
+    lines: list[str], ending: str, bom: bool
+) -> None:
+    text = ("\ufeff" if bom else "") + "".join(line + ending for line in lines)
+    header = "yaml-language-server: $schema=../../../schemas/dsgit/entries/S.entry.schema.json"
+    once = rewrite_header(text, header)
+    if once is None:
+        return  # already right, or a header of the user's own
+    assert rewrite_header(once, header) is None  # idempotent
+    assert once.startswith("\ufeff") is bom  # a byte-order mark stays first
+    before = text.removeprefix("\ufeff").splitlines(keepends=True)
+    after = once.removeprefix("\ufeff").splitlines(keepends=True)
+    wanted = f"# {header}"
+    if len(after) == len(before):  # replaced in place: one dsgit header line, nothing else
+        diffs = [n for n, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+        assert len(diffs) == 1
+        assert after[diffs[0]].rstrip("\r\n") == wanted and GENERIC in before[diffs[0]]
+    else:  # added once, as a line of its own
+        assert len(after) == len(before) + 1
+        added = [n for n, line in enumerate(after) if line.rstrip("\r\n") == wanted]
+        assert any(after[:n] + after[n + 1 :] == before for n in added)
