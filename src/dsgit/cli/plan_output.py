@@ -184,14 +184,28 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
 
 
 def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
-    """Save the plan when asked, render it, and exit with the plan exit code."""
+    """Save the plan when asked, render it, and exit with the plan exit code.
+
+    A plan that could not read what it needed (failed listings or reads) is shown but never
+    saved: there is nothing to apply, and a file with a digest would look reviewable.
+    """
+    from dsgit.plan.codes import READ_FAILURES
+
     out, output_format = output.out, output.output_format
-    if out is not None:
+    unread = [d for d in plan.all_diagnostics if d.code in READ_FAILURES]
+    if out is not None and not unread:
         write_plan_file(out, plan)
     click.echo(render(plan, output_format), nl=False)
-    if out is not None and output_format == "text":
+    if out is not None and not unread and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
     report_errors([d for d in plan.all_diagnostics if d.severity is Severity.ERROR])
+    if out is not None and unread:
+        count = len(unread)
+        click.echo(
+            f"error: the plan was not saved to {out}: it could not read everything it needs "
+            f"({count} read {'error' if count == 1 else 'errors'}); fix the cause and plan again",
+            err=True,
+        )
     raise click.exceptions.Exit(plan_exit_code(plan, output.detailed_exitcode))
 
 
