@@ -148,7 +148,7 @@ class RunHealth:
     def unreachable(self, error: TransportError, attempts: int) -> DsgitError:
         with self._lock:
             attempts = max(attempts, self._connect_failures)
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        tries = f"{attempts} connection attempt{'s' if attempts != 1 else ''}"
         explanation = (
             f"cannot connect to {self.where}{self._env()}: {error.reason} ({tries}); "
             "check the environment's `url` in dsgit.yaml and that the service is running"
