@@ -115,9 +115,7 @@ def test_5xx_only_stops_the_run_at_the_bound_and_later_calls_fail_at_once() -> N
 def test_a_good_answer_resets_the_5xx_bound() -> None:
     router, clock = respx.Router(), Clock()
     failing = httpx.Response(503, json={"code": "UNAVAILABLE"})
-    router.get(ENTRY).mock(
-        side_effect=[failing, failing, httpx.Response(200, json=_body(1))] * 4
-    )
+    router.get(ENTRY).mock(side_effect=[failing, failing, httpx.Response(200, json=_body(1))] * 4)
     bounds = RunBounds(unavailable_seconds=2.0)
     with _client(router, clock, bounds=bounds) as client:
         for _ in range(4):  # 1.5 s of failures each time, then an answer: never over 2 s
@@ -177,16 +175,18 @@ def test_a_local_error_is_not_retried_and_never_shows_the_key() -> None:
     clock = Clock()
     canary = "canary-1234\r"
     transport = _H11Like()
-    with OpenCloudClient(
-        7,
-        base_url=BASE,
-        api_key=canary,
-        transport=transport,
-        sleep=clock.sleep,
-        clock=clock,
-    ) as client:
-        with pytest.raises(TransportError) as caught:
-            client.get_entry("Bans", "k")
+    with (
+        OpenCloudClient(
+            7,
+            base_url=BASE,
+            api_key=canary,
+            transport=transport,
+            sleep=clock.sleep,
+            clock=clock,
+        ) as client,
+        pytest.raises(TransportError) as caught,
+    ):
+        client.get_entry("Bans", "k")
     assert clock.slept == [] and transport.calls == 1
     assert "canary-1234" not in str(caught.value)
     assert "could not be sent" in str(caught.value)
