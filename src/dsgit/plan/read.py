@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Protocol
 
 from dsgit.errors import (
     DsgitError,
@@ -55,11 +56,18 @@ from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.remote.concurrent import map_concurrently, merge_concurrently
 
-__all__ = ["SPOT_CHECKS", "read_live"]
+__all__ = ["SPOT_CHECKS", "ReadObserver", "read_live"]
 
 SPOT_CHECKS = 3  # declared keys read to confirm an empty listing
 _ORDERED_WORKERS = 8
 _LISTING_WORKERS = 8  # scopes listed at once (each listing pages one request at a time)
+
+
+class ReadObserver(Protocol):
+    """Told, before anything is sent, how many reads and listings the plan expects (for
+    progress and the rate-budget notice)."""
+
+    def expect(self, reads: int, lists: int) -> None: ...
 
 
 @dataclass
@@ -306,10 +314,32 @@ def _check_spots(reading: _Reading) -> None:
         )
 
 
-def read_live(api: OpenCloudApi, desired: DesiredState, select: AddressFilter) -> LiveState:
+def _expected_lists(reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> int:
+    count = 0
+    for (kind, name), spec in reading.desired.stores.items():
+        if name == RESERVED_STORE or not _listed(spec):
+            continue
+        if not reading.select.may_select_store(kind, name):
+            continue
+        scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
+        count += len(scopes)
+    return count
+
+
+def read_live(
+    api: OpenCloudApi,
+    desired: DesiredState,
+    select: AddressFilter,
+    observer: ReadObserver | None = None,
+) -> LiveState:
     """List and read what planning ``desired`` (restricted to ``select``) needs."""
     reading = _Reading(desired, select)
     wanted = reading.wanted()
+    if observer is not None:
+        # An upper estimate: declared keys that a listing shows absent are not read.
+        observer.expect(
+            sum(len(names) for names in wanted.values()), _expected_lists(reading, wanted)
+        )
     _read_standard(api, reading, wanted)
     _read_ordered(api, reading, wanted)
     _check_spots(reading)

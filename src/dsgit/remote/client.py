@@ -123,6 +123,7 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             clock=clock,
         )
         self.budget = self._session.budget
+        self.meter = self._session.meter
         self._closed = False
 
     def __repr__(self) -> str:

@@ -30,6 +30,7 @@ from dsgit.remote import parse
 from dsgit.remote.budget import RateBudget, RequestClass
 from dsgit.remote.failures import error_from_response, is_retryable_status, parse_retry_after
 from dsgit.remote.health import RunBounds, RunHealth, Target
+from dsgit.remote.pace import RequestMeter
 from dsgit.remote.retry import Retryable, RetryPolicy, Safety, Unreachable, call_with_retries
 
 __all__ = ["MISSING", "Session"]
@@ -105,6 +106,7 @@ class Session:
         self.health = RunHealth(
             base_url, target if target is not None else Target(has_key=bool(api_key)), bounds, clock
         )
+        self.meter = RequestMeter()  # requests finished, for progress displays
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
@@ -142,6 +144,7 @@ class Session:
                     content=None if body is None else json.dumps(body).encode("utf-8"),
                     headers=None if body is None else {"content-type": "application/json"},
                 )
+                self.meter.count(request_class)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # The request never left: no doubt about whether it happened.
                 raise Retryable(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from dsgit.crypto import Keyring
-from dsgit.errors import ConfigError, DsgitError, RateLimitedError
+from dsgit.errors import ConfigError, DsgitError, RateLimitedError, RunFatal
 from dsgit.model.declaration import Declaration, Suppression
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
@@ -122,6 +122,8 @@ def _list(
                 live[(StoreKind.STANDARD, store, item.scope)].add(item.key)
             if select.selects(address):
                 addresses.add(address)
+    except RunFatal:
+        raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
         code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
         label = f"standard:{store}"
