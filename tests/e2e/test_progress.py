@@ -20,6 +20,7 @@ from .conftest import UNIVERSE, Repo, _env, serve
 pytestmark = pytest.mark.slow
 
 ENTRIES = 2000
+COMMAND = (sys.executable, "-m", "dsgit")
 
 
 def _lines(stream: object, into: queue.Queue[str]) -> None:
@@ -40,8 +41,7 @@ def test_a_long_plan_announces_its_budget_and_reports_progress_in_ci(tmp_path: P
         repo.commit("players")
 
         process = subprocess.Popen(
-            [sys.executable, "-m", "dsgit", "plan", "-e", "slow", "--format", "json"]
-            + ["-o", "plans/p.json"],
+            [*COMMAND, "plan", "-e", "slow", "--format", "json", "-o", "plans/p.json"],
             cwd=repo.root,
             env={**_env(), "CI": "1"},
             stdout=subprocess.PIPE,
