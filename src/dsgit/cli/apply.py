@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -245,8 +245,21 @@ def apply_command(
         break_lock=break_lock,
         workers=workers,
     )
+    from dsgit.apply.checks import check_plan
+    from dsgit.apply.progress import ApplyPace
     from dsgit.remote.connect import open_client
 
+    # The plan's environment, universe and expiry first: a plan for another environment is
+    # refused before its API key is needed (the full checks run again inside apply).
+    check_plan(
+        plan,
+        env,
+        requested_env=env_name,
+        source=None,
+        now=datetime.now(UTC),
+        approvals=lambda _plan, _env: None,
+    )
+    pace = ApplyPace.of(plan, env.name, None if env.is_embedded else env.budget)
     with open_client(env) as api, _sigterm_interrupts():
         deps = ApplyDeps(
             root=root,
@@ -256,7 +269,7 @@ def apply_command(
             keyring=keyring,
             signer=load_signer(),
             actor=current_actor(),
-            progress=choose_progress(sys.stderr),
+            progress=choose_progress(sys.stderr, pace=pace),
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)
     if output_format == "json":
