@@ -22,7 +22,7 @@ import click
 from dsgit.cli.context import env_option, format_option
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
 from dsgit.plan.io import plan_from_json, plan_to_json
-from dsgit.plan.model import Diagnostic, Plan, Severity
+from dsgit.plan.model import Allowance, Diagnostic, Plan, Severity
 from dsgit.render.json import render_json
 from dsgit.render.markdown import render_markdown
 from dsgit.render.text import render_text, use_color
@@ -57,6 +57,18 @@ def _expiry_option(ctx: click.Context, param: click.Parameter, value: str) -> ti
     return parse_expiry(value)
 
 
+def _allow_option(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[Allowance, ...]:
+    from dsgit.errors import ConfigError
+    from dsgit.plan.allow import parse_allowance
+
+    try:
+        return tuple(parse_allowance(text) for text in value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class PlanOutput:
     """The values of :func:`plan_output_options`, handed to a command as ``output``."""
@@ -68,6 +80,7 @@ class PlanOutput:
     excludes: tuple[str, ...]
     detailed_exitcode: bool
     expires_in: timedelta
+    allowances: tuple[Allowance, ...] = ()
 
 
 def _bundle(function: F) -> F:
@@ -83,6 +96,7 @@ def _bundle(function: F) -> F:
             excludes=kwargs.pop("excludes"),
             detailed_exitcode=kwargs.pop("detailed_exitcode"),
             expires_in=kwargs.pop("expires_in"),
+            allowances=kwargs.pop("allowances"),
         )
         return function(*args, output=output, **kwargs)
 
@@ -123,6 +137,15 @@ def plan_output_options(function: F) -> F:
             "--detailed-exitcode",
             is_flag=True,
             help="Exit 2 when the plan has changes, 0 when none.",
+        ),
+        click.option(
+            "--allow",
+            "allowances",
+            multiple=True,
+            metavar="CODE=REASON",
+            callback=_allow_option,
+            help="Let a blocking diagnostic through for this plan only; the plan records "
+            "REASON (DSP003:COUNT=REASON for a mass delete). Repeatable.",
         ),
         click.option(
             "--expires-in",
@@ -189,8 +212,16 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
     A plan that could not read what it needed (failed listings or reads) is shown but never
     saved: there is nothing to apply, and a file with a digest would look reviewable.
     """
+    from dsgit.plan.allow import allow
     from dsgit.plan.codes import READ_FAILURES
 
+    plan = allow(plan, output.allowances)
+    for allowance in plan.allowed:
+        if allowance.matched == 0:
+            click.echo(
+                f"warning: --allow {allowance.code} matched no blocking diagnostic of this plan",
+                err=True,
+            )
     out, output_format = output.out, output.output_format
     unread = [d for d in plan.all_diagnostics if d.code in READ_FAILURES]
     if out is not None and not unread:
