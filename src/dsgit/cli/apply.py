@@ -27,6 +27,7 @@ from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
 from dsgit.plan.model import Plan
+from dsgit.render.words import plural
 
 __all__ = ["COMMANDS", "apply_command", "current_actor", "parse_duration"]
 
@@ -115,11 +116,12 @@ def _render_text(result: ApplyResult) -> str:
         lines.append(f"  … and {len(pending) - _MAX_PENDING_LINES} more not applied")
     counts = (
         f"{len(result.written)} written, {len(result.skipped)} already as planned, "
-        f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied"
+        f"{plural(len(result.conflicts), 'conflict')}, {len(result.pending)} not applied"
     )
     match result.status:
         case ApplyStatus.COMPLETE:
-            lines.append(f"Apply complete: {counts}.")
+            if not result.already_complete:  # else "nothing to do" above says it all
+                lines.append(f"Apply complete: {counts}.")
         case ApplyStatus.CONFLICT:
             lines.append(
                 f"Apply finished with conflicts: {counts}. The conflicting entries changed "

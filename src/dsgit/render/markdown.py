@@ -11,6 +11,7 @@ from itertools import groupby
 
 from dsgit.plan.model import Change, Diagnostic, DiffLine, Plan, Severity
 from dsgit.render.values import blocked_line, change_headline, diff_lines, summary_line
+from dsgit.render.words import plural
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "diff_fence", "escape_cell", "render_markdown"]
 
@@ -63,7 +64,8 @@ def _change_block(change: Change) -> str:
 
 def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str, int]:
     """The ``<details>`` of one store within ``budget`` characters; and changes left out."""
-    head = f"<details><summary><b>{escape_cell(store)}</b>: {len(changes)} change(s)</summary>\n\n"
+    count = plural(len(changes), "change")
+    head = f"<details><summary><b>{escape_cell(store)}</b>: {count}</summary>\n\n"
     tail = "\n</details>\n"
     blocks: list[str] = []
     used = len(head) + len(tail) + 20
@@ -71,7 +73,9 @@ def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str,
         block = _change_block(change)
         if used + len(block) + 1 > budget:
             left = len(changes) - index
-            blocks.append(f"… {left} more change(s) not shown: see the plan file")
+            blocks.append(
+                f"… {plural(left, 'more change', 'more changes')} not shown: see the plan file"
+            )
             return head + diff_fence("\n".join(blocks)) + tail, left
         blocks.append(block)
         used += len(block) + 1
@@ -138,7 +142,7 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     body = text + "\n" + "\n".join(sections)
     if left_out:
         body += (
-            f"\n_{left_out} change(s) not shown to fit GitHub's comment limit: "
+            f"\n_{plural(left_out, 'change')} not shown to fit GitHub's comment limit: "
             "see the plan file._\n"
         )
     return (body + footer)[:limit]
