@@ -76,7 +76,13 @@ EXIT_INTERRUPTED = 130
 
 
 class DsgitError(Exception):
-    """Root of every error dsgit reports to a user. ``exit_code`` is what the CLI exits with."""
+    """Root of every error dsgit reports to a user. ``exit_code`` is what the CLI exits with.
+
+    ``already_reported``: the command's output (stdout) already describes the failure (a
+    validation report), so ``--format json`` gets no separate error object.
+    """
+
+    already_reported: bool = False
 
     exit_code: int = EXIT_ERROR
 
@@ -115,6 +121,8 @@ class ConfigError(DsgitError):
 
 class ValidationFailed(DsgitError):
     """``validate`` (or a command that validates first) found errors; they were already listed."""
+
+    already_reported = True
 
 
 class RemoteError(DsgitError):

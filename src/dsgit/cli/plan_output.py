@@ -244,5 +244,7 @@ def report_errors(errors: Sequence[Diagnostic]) -> None:
     """Name the error diagnostics on stderr too, so a script reading only stderr (or only
     the JSON on stdout) still learns why the command exits 1."""
     for diag in errors:
-        where = f"{diag.address}: " if diag.address else ""
+        # Most messages already start with their address: never print it twice.
+        named = diag.address and not diag.message.startswith(diag.address)
+        where = f"{diag.address}: " if named else ""
         click.echo(f"error: {diag.code} {where}{diag.message}", err=True)
