@@ -4,8 +4,9 @@ In a fresh folder (a temporary one, removed at the end, or ``--dir``): create th
 example in a git repository, let "game servers" write live data that differs from it, then
 validate, plan, apply, plan again, change a file, plan and apply that, roll back to the first
 commit, revert the change in git so git and live data agree again (a last plan finds no
-changes, and the demo says it converged), and check the audit ledger. Every ``dsgit`` command is printed as ``$ dsgit ...`` with
-its real output; the embedded emulator stands in for Roblox (no network, no key).
+changes, and the demo says it converged), and check the audit ledger. Every ``dsgit`` command
+is printed as ``$ dsgit ...`` with its real output; the embedded emulator stands in for Roblox
+(no network, no key).
 
 Exits 1 as soon as a step's exit code is not the one expected.
 """
