@@ -56,7 +56,7 @@ from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.remote.concurrent import map_concurrently, merge_concurrently
 
-__all__ = ["SPOT_CHECKS", "ReadObserver", "read_live"]
+__all__ = ["SPOT_CHECKS", "ReadObserver", "fix_for", "read_live"]
 
 SPOT_CHECKS = 3  # declared keys read to confirm an empty listing
 _ORDERED_WORKERS = 8

@@ -12,6 +12,7 @@ from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
+from dsgit.plan.read import fix_for
 from dsgit.remote.api import OpenCloudApi
 from dsgit.remote.concurrent import map_concurrently
 
@@ -39,7 +40,10 @@ class Reads:
 
 def _failure(what: str, exc: DsgitError, missing: int) -> Diagnostic:
     return diagnostic(
-        "DSP014", f"{what} failed ({exc}); {missing} entries were not read", count=missing
+        "DSP014",
+        f"{what} failed ({exc}); {missing} entries were not read",
+        count=missing,
+        fix=fix_for(exc, None),
     )
 
 

@@ -29,6 +29,7 @@ from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import ScopeKey, ScopeListing
 from dsgit.plan.model import Action, Diagnostic, Plan, format_time
+from dsgit.plan.read import fix_for
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
@@ -134,6 +135,7 @@ def _list(
                 code,
                 f"{label}/{scope}: listing failed ({exc}); nothing in this scope is restored",
                 store=label,
+                fix=fix_for(exc, None),
             ),
         )
     return live, addresses, None
