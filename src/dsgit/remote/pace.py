@@ -112,7 +112,8 @@ def budget_notice(
 
 
 class RequestMeter:
-    """Requests finished (answered or failed) so far in a run, by class; thread safe."""
+    """Requests answered so far in a run (not 5xx or 429: a retried request counts once, when
+    it is answered), by class; thread safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -144,7 +144,6 @@ class Session:
                     content=None if body is None else json.dumps(body).encode("utf-8"),
                     headers=None if body is None else {"content-type": "application/json"},
                 )
-                self.meter.count(request_class)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # The request never left: no doubt about whether it happened.
                 raise Retryable(
@@ -170,6 +169,8 @@ class Session:
         status = response.status_code
         if not 500 <= status < 600:
             self.health.answered()
+            if status != 429:
+                self.meter.count(request_class)  # a request done (retried ones count once)
         log.debug("%s %s -> %d in %.3fs", method, path, status, time.monotonic() - started)
         # httpx binds a response and its stream in a reference cycle, so every body would wait
         # for the cyclic garbage collector; unbinding lets it go as soon as it is parsed, which
