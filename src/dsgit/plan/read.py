@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -194,7 +194,7 @@ def _direct(
 
 def _requests(
     api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]
-) -> Iterator[tuple[str, str, str]]:
+) -> Generator[tuple[str, str, str], None, None]:
     """Every standard read the plan needs, interleaved with the listings that find them.
 
     Listings of different scopes run concurrently; reads of unlisted (seed, observed) stores
@@ -227,9 +227,13 @@ def _requests(
 
 
 def _read_standard(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> None:
+    requests = _requests(api, reading, wanted)
     try:
-        for (store, scope, key), live in api.get_entries(_requests(api, reading, wanted)):
-            reading.entries[Address(StoreKind.STANDARD, store, scope, key)] = live
+        try:
+            for (store, scope, key), live in api.get_entries(requests):
+                reading.entries[Address(StoreKind.STANDARD, store, scope, key)] = live
+        finally:
+            requests.close()  # stops the listing threads before their findings are read
     except RunFatal:
         raise
     except DsgitError as exc:
