@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plan_fakes import FakeApi, declaration, plan_of, store
 
 from dsgit.errors import ConfigError
 from dsgit.model.declaration import StorePolicy, Suppression
 from dsgit.plan.allow import ALLOW_PREFIX, allow, parse_allowance
+from dsgit.plan.codes import CATALOG
 from dsgit.plan.io import plan_digest, plan_from_json, plan_to_json
-from dsgit.plan.model import Plan
+from dsgit.plan.model import Allowance, Plan, Severity
 
 
 def _mass_delete_plan() -> Plan:
@@ -50,3 +53,33 @@ def test_no_allow_leaves_the_plan_and_its_digest_alone() -> None:
 def test_only_blocking_codes_with_reasons_parse(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_allowance(text)
+
+
+_BLOCKING = sorted(code for code, known in CATALOG.items() if known.suppressible)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_BLOCKING), st.integers(0, 20), st.text(min_size=1)),
+        max_size=4,
+    )
+)
+def test_allow_only_ever_lets_blocking_diagnostics_through(
+    given_allowances: list[tuple[str, int, str]],
+) -> None:
+    plan = _mass_delete_plan()
+    allowances = tuple(
+        Allowance(code, reason.strip() or "r", count if code == "DSP003" else None)
+        for code, count, reason in given_allowances
+    )
+    after = allow(plan, allowances)
+    before_blocking = {(d.code, d.address, d.store) for d in plan.blocking}
+    after_blocking = {(d.code, d.address, d.store) for d in after.blocking}
+    assert after_blocking <= before_blocking  # nothing new blocks
+    errors = [d for d in plan.all_diagnostics if d.severity is Severity.ERROR]
+    assert [d for d in after.all_diagnostics if d.severity is Severity.ERROR] == errors
+    for code, _address, _store in before_blocking - after_blocking:
+        assert any(a.code == code and a.matched for a in after.allowed)
+    assert after.digest == plan_digest(after)
+    assert plan_from_json(plan_to_json(after), source="p.json") == after
