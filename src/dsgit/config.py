@@ -55,10 +55,34 @@ class Environment:
         return self.emulator is not None
 
     def api_key(self) -> str | None:
-        """The key from the environment variable named by ``api_key_env`` (never from files)."""
+        """The key from the environment variable named by ``api_key_env`` (never from files).
+
+        Surrounding whitespace (a trailing CR or newline from a key file) is stripped; any other
+        character an HTTP header cannot carry is refused with a message that never shows the key.
+        """
         if self.api_key_env is None:
             return None
-        return os.environ.get(self.api_key_env) or None
+        key = (os.environ.get(self.api_key_env) or "").strip()
+        if not key:
+            return None
+        for position, char in enumerate(key, start=1):
+            if not 0x21 <= ord(char) <= 0x7E:
+                raise ConfigError(
+                    f"${self.api_key_env} holds {_name_char(char)} at character {position} of "
+                    f"{len(key)}; an API key is printable ASCII without spaces (the key is not "
+                    "shown): set the variable again from the Creator Dashboard",
+                    Location(CONFIG_FILE, field=f"environments.{self.name}.api_key_env"),
+                )
+        return key
+
+
+def _name_char(char: str) -> str:
+    names = {"\t": "a tab", " ": "a space", "\r": "a carriage return", "\n": "a line break"}
+    if char in names:
+        return names[char]
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"a control character (U+{ord(char):04X})"
+    return f"a non-ASCII character (U+{ord(char):04X})"
 
 
 @dataclass(frozen=True)

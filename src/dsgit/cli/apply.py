@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +28,7 @@ from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
 from dsgit.plan.model import Plan
+from dsgit.render.words import plural
 
 __all__ = ["COMMANDS", "apply_command", "current_actor", "parse_duration"]
 
@@ -116,11 +117,12 @@ def _render_text(result: ApplyResult) -> str:
         lines.append(f"  … and {len(pending) - _MAX_PENDING_LINES} more not applied")
     counts = (
         f"{len(result.written)} written, {len(result.skipped)} already as planned, "
-        f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied"
+        f"{plural(len(result.conflicts), 'conflict')}, {len(result.pending)} not applied"
     )
     match result.status:
         case ApplyStatus.COMPLETE:
-            lines.append(f"Apply complete: {counts}.")
+            if not result.already_complete:  # else "nothing to do" above says it all
+                lines.append(f"Apply complete: {counts}.")
         case ApplyStatus.CONFLICT:
             lines.append(
                 f"Apply finished with conflicts: {counts}. The conflicting entries changed "
@@ -251,8 +253,21 @@ def apply_command(
         break_lock=break_lock,
         workers=workers,
     )
+    from dsgit.apply.checks import check_plan
+    from dsgit.apply.progress import ApplyPace
     from dsgit.remote.connect import open_client
 
+    # The plan's environment, universe and expiry first: a plan for another environment is
+    # refused before its API key is needed (the full checks run again inside apply).
+    check_plan(
+        plan,
+        env,
+        requested_env=env_name,
+        source=None,
+        now=datetime.now(UTC),
+        approvals=lambda _plan, _env: None,
+    )
+    pace = ApplyPace.of(plan, env.name, None if env.is_embedded else env.budget)
     with open_client(env) as api, _sigterm_interrupts():
         deps = ApplyDeps(
             root=root,
@@ -262,7 +277,7 @@ def apply_command(
             keyring=keyring,
             signer=load_signer(),
             actor=current_actor(),
-            progress=choose_progress(sys.stderr),
+            progress=choose_progress(sys.stderr, pace=pace),
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)
     if output_format == "json":

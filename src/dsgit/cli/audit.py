@@ -20,6 +20,8 @@ __all__ = ["COMMANDS", "LedgerInvalid", "audit_group"]
 class LedgerInvalid(DsgitError):
     """``audit verify`` found problems (they were already listed)."""
 
+    already_reported = True
+
 
 @click.group(
     "audit",

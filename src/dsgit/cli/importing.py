@@ -9,6 +9,7 @@ import click
 
 from dsgit.cli.complete import complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.cli.progress import read_progress
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, import_live
 from dsgit.importer.policies import repository_policies
@@ -101,7 +102,10 @@ def import_command(
     )
     keyring = load_keyring(root, key_file=key_file)
     policies = repository_policies(root)
-    with open_client(environment) as client:
+    with (
+        open_client(environment) as client,
+        read_progress(environment, client.meter, "import", interrupted="run it again to finish"),
+    ):
         report = import_live(client, root, options, policies, keyring)
     if output_format == "json":
         payload = {

@@ -13,6 +13,7 @@ import click
 from dsgit.cli.complete import complete_apply_ids
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
+from dsgit.cli.progress import read_progress
 
 __all__ = [
     "COMMANDS",
@@ -69,7 +70,7 @@ def rollback_command(
     request = PlanRequest(
         env.name, env.universe_id, output.targets, output.excludes, output.expires_in
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "rollback") as progress:
         plan = plan_rollback(
             then,
             api,
@@ -77,6 +78,7 @@ def rollback_command(
             current=current,
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
+            observer=progress,
         )
     finish_plan(plan, output)
 
@@ -133,7 +135,9 @@ def revert_command(
         overwrite_reason=overwrite_reason,
         expires_in=output.expires_in,
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "revert") as progress:
+        # reads: each entry the apply wrote, once now (and its pre-image is local)
+        progress.expect(len({change.address for change in run.changes}), 0)
         plan = plan_revert(
             app.root,
             run,
@@ -203,7 +207,7 @@ def restore_command(
         expires_in=output.expires_in,
         now=now,
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "restore"):
         plan = plan_restore(
             api,
             request,

@@ -80,11 +80,16 @@ class StorePolicy:
     overrides: tuple[KeyOverride, ...] = ()
 
     def for_key(self, key: str) -> StorePolicy:
-        """The policy for one key: later matching overrides win, field by field."""
+        """The policy for one key: later matching overrides win, field by field; their
+        ``suppress`` lists add to the store's (a key-level suppression never hides one)."""
         policy = self
         for override in self.overrides:
             if override.matches(key):
-                policy = replace(policy, **dict(override.settings))  # type: ignore[arg-type]
+                settings = dict(override.settings)
+                extra = settings.pop("suppress", ())
+                policy = replace(policy, **settings)  # type: ignore[arg-type]
+                if extra:
+                    policy = replace(policy, suppress=(*policy.suppress, *extra))  # type: ignore[misc]
         return policy
 
     def is_counter(self, key: str) -> bool:

@@ -23,6 +23,7 @@ from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.model import (
     PLAN_FORMAT_VERSION,
     Action,
+    Allowance,
     Change,
     Diagnostic,
     DiffLine,
@@ -94,7 +95,7 @@ def _change_to_dict(change: Change) -> dict[str, JSONValue]:
 
 def plan_body(plan: Plan) -> dict[str, JSONValue]:
     """The plan as a JSON object without ``digest``: what the digest covers."""
-    return {
+    body: dict[str, JSONValue] = {
         "format_version": plan.format_version,
         "dsgit_version": plan.dsgit_version,
         "kind": plan.kind,
@@ -112,6 +113,12 @@ def plan_body(plan: Plan) -> dict[str, JSONValue]:
         "diagnostics": [_diagnostic_to_dict(diag) for diag in plan.diagnostics],
         "summary": dict(plan.summary),
     }
+    if plan.allowed:  # absent when empty, so plans without --allow keep their digests
+        body["allowed"] = [
+            {"code": a.code, "reason": a.reason, "count": a.count, "matched": a.matched}
+            for a in plan.allowed
+        ]
+    return body
 
 
 def plan_digest(plan: Plan) -> str:
@@ -286,4 +293,8 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
         summary=dict(raw["summary"]),
         digest=raw["digest"],
         context=dict(raw["context"]),
+        allowed=tuple(
+            Allowance(item["code"], item["reason"], item["count"], item["matched"])
+            for item in raw.get("allowed", ())
+        ),
     )

@@ -28,6 +28,7 @@ __all__ = [
     "PLAN_KINDS",
     "SENSITIVE_KEY",
     "Action",
+    "Allowance",
     "Change",
     "Diagnostic",
     "DiffLine",
@@ -164,12 +165,28 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Allowance:
+    """A suppression given for one plan on the command line (``--allow CODE=REASON``).
+
+    ``count`` bounds a mass-delete allowance (``--allow DSP003:COUNT=REASON``) as ``count:``
+    does in ``_store.yaml``; ``matched`` is how many diagnostics of the plan it let through.
+    """
+
+    code: str
+    reason: str
+    count: int | None = None
+    matched: int = 0
+
+
+@dataclass(frozen=True)
 class Plan:
     """A reviewable, serialisable set of changes for one environment.
 
     ``digest`` is ``sha256:<hex>`` of the canonical JSON body without ``digest`` itself
     (:func:`dsgit.plan.io.plan_digest`). ``context`` holds kind-specific facts that the digest
-    covers, e.g. ``{"to_commit": ...}`` for a rollback.
+    covers, e.g. ``{"to_commit": ...}`` for a rollback. ``allowed`` lists the suppressions given
+    on the command line (``--allow``); the digest covers them, and the diagnostics they let
+    through carry their reason in ``suppressed_reason``.
     """
 
     format_version: int
@@ -185,6 +202,7 @@ class Plan:
     summary: Mapping[str, int]
     digest: str
     context: Mapping[str, str] = field(default_factory=dict)
+    allowed: tuple[Allowance, ...] = ()  # command-line suppressions, shown and recorded
 
     @property
     def all_diagnostics(self) -> tuple[Diagnostic, ...]:

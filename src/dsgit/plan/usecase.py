@@ -20,7 +20,7 @@ from dsgit.plan.compare import SchemaCheck, SchemaProblem
 from dsgit.plan.desired import Decrypt, desired_from_declaration
 from dsgit.plan.ledger import AppliedLookup, AppliedRecord, NoLedger
 from dsgit.plan.model import Action, Change, Diagnostic, Plan, Severity
-from dsgit.plan.read import read_live
+from dsgit.plan.read import ReadObserver, read_live
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 
@@ -108,15 +108,17 @@ def make_plan(
     keyring: Keyring | None = None,
     context: Mapping[str, str] | None = None,
     kind: str = "plan",
+    observer: ReadObserver | None = None,
 ) -> Plan:
     """Read what is needed live and plan the declaration against it.
 
     ``kind`` and ``context`` let other commands (``rollback --to COMMIT`` plans the declaration
-    of an old commit) make their plans through the same path.
+    of an old commit) make their plans through the same path; ``observer`` learns how many
+    requests the reading expects (progress).
     """
     select = AddressFilter(request.targets, request.excludes)
     desired = desired_from_declaration(declaration, decrypt=_decrypter(keyring))
-    live = read_live(api, desired, select)
+    live = read_live(api, desired, select, observer)
     settings = PlanSettings(
         environment=request.environment,
         universe_id=request.universe_id,
@@ -176,9 +178,10 @@ def find_drift(
     request: PlanRequest,
     *,
     keyring: Keyring | None = None,
+    observer: ReadObserver | None = None,
 ) -> DriftReport:
     """Live changes not in git: a plan of owned entries, read as what changed live."""
-    plan = make_plan(declaration, api, request, keyring=keyring)
+    plan = make_plan(declaration, api, request, keyring=keyring, observer=observer)
     items = []
     for change in plan.changes:
         kind = _drift_kind(change)

@@ -17,6 +17,7 @@ from dsgit.config import CONFIG_FILE, DEFAULT_URL, Environment
 from dsgit.errors import ConfigError, Location
 from dsgit.remote.budget import RateBudget
 from dsgit.remote.client import OpenCloudClient
+from dsgit.remote.health import Target
 from dsgit.remote.retry import RetryPolicy
 from dsgit.yamlio.safe_paths import safe_database_path
 
@@ -81,4 +82,5 @@ def open_client(
         budget=RateBudget(env.budget),
         retry=retry,
         sleep=sleep,
+        target=Target(env.name, env.api_key_env, env.universe_id, has_key=key is not None),
     )

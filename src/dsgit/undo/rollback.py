@@ -20,6 +20,7 @@ from dsgit.model.entry import Address
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.model import Diagnostic, Plan
+from dsgit.plan.read import ReadObserver
 from dsgit.plan.targets import AddressFilter
 from dsgit.plan.usecase import PlanRequest, make_plan
 from dsgit.remote.api import OpenCloudApi
@@ -63,11 +64,18 @@ def plan_rollback(
     current: Declaration | None = None,
     ledger: AppliedLookup | None = None,
     keyring: Keyring | None = None,
+    observer: ReadObserver | None = None,
 ) -> Plan:
     """Plan ``then`` (the declaration at the rollback commit) against live data."""
     commit = then.source.commit or ""
     plan = make_plan(
-        then, api, request, ledger=ledger, keyring=keyring, context={"to_commit": commit}
+        then,
+        api,
+        request,
+        ledger=ledger,
+        keyring=keyring,
+        context={"to_commit": commit},
+        observer=observer,
     )
     notes: list[Diagnostic] = []
     if current is not None:
