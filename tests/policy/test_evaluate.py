@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from approval_builders import CREATED, NOW, Person, change, plan, policy_of, review
 from dsgit.plan.model import Action
 from dsgit.policy import EvaluationContext, Reason, evaluate
 from dsgit.policy.classes import change_classes
 from dsgit.policy.model import NO_POLICY_DIGEST, ChangeClass
 from dsgit.policy.render import render_verdict, verdict_to_json
-
-from .builders import CREATED, NOW, Person, change, plan, policy_of, review
 
 ALICE, BOB, CAROL = (
     Person("alice", "alice-gh", 1),

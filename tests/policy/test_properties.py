@@ -7,12 +7,11 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from approval_builders import CREATED, NOW, Person, change, plan, policy_of, review
 from dsgit.plan.model import Action, Plan
 from dsgit.policy import Approval, EvaluationContext, Policy, Verdict, evaluate
 from dsgit.policy.model import ApprovalKind
 from dsgit.policy.signature import signature_valid
-
-from .builders import CREATED, NOW, Person, change, plan, policy_of, review
 
 POOL = [
     Person(name, f"{name}-gh", seed)
