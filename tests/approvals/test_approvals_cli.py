@@ -251,7 +251,7 @@ def test_private_key_canary_never_in_output_even_on_errors(
     key_file.chmod(0o644)
     outputs.append(run(repo, "approve", str(plan), "--key", str(key_file), capsys=capsys))
     assert outputs[-1][0] == 1 and "chmod 600" in outputs[-1][2]
-    assert outputs[-2][0] == 1 and "not an Ed25519 private key" in outputs[-3][2]
+    assert outputs[-2][0] == 1 and "not an Ed25519 private key" in outputs[-2][2]
     for _code, out, err in outputs:
         assert body not in out + err and body[:24] not in out + err
     for path in repo.rglob("*"):
