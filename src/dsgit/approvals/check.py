@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from dsgit.approvals.document import approvals_in_text
 from dsgit.approvals.files import approvals_dir, read_approvals
 from dsgit.approvals.policy_file import load_policy
 from dsgit.approvals.stamp import plan_authors, plan_policy_digest
@@ -38,11 +39,14 @@ class GitHubSource:
 
 @dataclass(frozen=True)
 class ApprovalSources:
-    """Where approvals come from: the plan's own folder, ``--approvals`` paths, GitHub."""
+    """Where approvals come from: the plan's own folder, ``--approvals`` paths, GitHub reviews,
+    and ``texts``: ``(origin, text)`` pairs holding approval blocks (pull-request comments the
+    Action collected)."""
 
     plan_file: Path | None = None
     paths: tuple[Path, ...] = ()
     github: GitHubSource | None = None
+    texts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ def gather(plan: Plan, sources: ApprovalSources) -> Gathered:
     found = read_approvals(paths)
     approvals = list(found.approvals)
     errors = list(found.problems)
+    for origin, text in sources.texts:
+        blocks, trouble = approvals_in_text(text, origin)
+        approvals.extend(blocks)
+        errors.extend(trouble)
     authors: frozenset[str] = frozenset()
     if sources.github is not None:
         from dsgit.approvals.github_reviews import review_approvals
