@@ -18,6 +18,7 @@ place that prints errors and maps them to exit codes; everything else raises.
     │   └── MalformedResponse  a success status with a body that is not what the API describes
     ├── TransportError       the request never got an answer (timeout, connection refused)
     │   └── ServiceUnreachable  no connection could be made: names host:port and environment
+    ├── GitHubError          GitHub REST API failed: method, host, path, status (never the token)
     ├── WriteOutcomeUnknown  a write got no clear answer and reading back cannot tell if it happened
     ├── LockHeld             another apply holds the environment lock (or this plan's journal)
     ├── PolicyRefused        exit 3: missing approvals, blocked diagnostics
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DsgitError",
+    "GitHubError",
     "Location",
     "LockHeld",
     "MalformedResponse",
@@ -232,6 +234,23 @@ class ServiceUnreachable(TransportError, RunFatal):
     def __init__(self, method: str, path: str, reason: str, explanation: str) -> None:
         super().__init__(method, path, reason)
         self.args = (explanation,)
+
+
+class GitHubError(DsgitError):
+    """A GitHub REST API request failed: an error status, no answer, or an unreadable body.
+
+    The message names the method, host, path and status (``None`` when no answer came), never
+    the token or any request header.
+    """
+
+    def __init__(self, method: str, host: str, path: str, status: int | None, reason: str) -> None:
+        self.method = method
+        self.host = host
+        self.path = path
+        self.status = status
+        self.reason = reason
+        answer = f"HTTP {status}" if status is not None else "no answer"
+        super().__init__(f"GitHub {method} {host}{path} failed: {answer}: {reason}")
 
 
 class WriteOutcomeUnknown(DsgitError):

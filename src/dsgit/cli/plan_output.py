@@ -226,6 +226,7 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
                 f"warning: --allow {allowance.code} matched no blocking diagnostic of this plan",
                 err=True,
             )
+    plan = _stamp_for_approvals(plan)
     out, output_format = output.out, output.output_format
     unread = [d for d in plan.all_diagnostics if d.code in READ_FAILURES]
     if out is not None and not unread:
@@ -242,6 +243,16 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
             err=True,
         )
     raise click.exceptions.Exit(plan_exit_code(plan, output.detailed_exitcode))
+
+
+def _stamp_for_approvals(plan: Plan) -> Plan:
+    """Record the approvals policy digest and the plan's authors (docs/approvals.md)."""
+    from dsgit.approvals.stamp import stamp_plan
+    from dsgit.cli.context import AppContext
+
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    return stamp_plan(plan, app.root) if app is not None else plan
 
 
 def report_errors(errors: Sequence[Diagnostic]) -> None:
