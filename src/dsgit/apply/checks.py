@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from dsgit.apply.staleness import check_source_unchanged
 from dsgit.config import Environment
 from dsgit.errors import PolicyRefused, StalePlan
-from dsgit.model.declaration import SourceInfo
+from dsgit.model.declaration import Declaration, SourceInfo
 from dsgit.plan.model import Plan
 
 __all__ = ["ApprovalCheck", "check_plan", "require_approvals"]
@@ -37,11 +38,13 @@ def check_plan(
     source: SourceInfo | None,
     now: datetime,
     approvals: ApprovalCheck = require_approvals,
+    declaration: Declaration | None = None,
 ) -> None:
     """Raise ``StalePlan`` (exit 4) or ``PolicyRefused`` (exit 3) unless the plan may run.
 
     ``source`` is the declaration the plan must still match (None: the plan does not come from
-    the declaration, e.g. a revert of pre-images, so there is nothing to compare).
+    the declaration, e.g. a revert of pre-images, so there is nothing to compare);
+    ``declaration`` is the declaration it came from, whose slice the plan's must still match.
     """
     if plan.expired(now):
         raise StalePlan(f"the plan expired at {plan.expires}; make a new plan")
@@ -54,13 +57,7 @@ def check_plan(
             f"the plan was made for universe {plan.universe_id}, but environment {env.name!r} "
             f"is universe {env.universe_id} in dsgit.yaml; make a new plan"
         )
-    if source is not None and source.digest != plan.source.digest:
-        made = f" at commit {plan.source.commit[:12]}" if plan.source.commit else ""
-        raise StalePlan(
-            f"the declaration changed since the plan was made{made} (declaration digest "
-            f"{source.digest[:19]}…, plan made from {plan.source.digest[:19]}…); "
-            "make a new plan"
-        )
+    check_source_unchanged(plan, source, declaration)
     approvals(plan, env)
     blocking = plan.blocking
     if blocking:

@@ -170,6 +170,7 @@ def apply_plan(
             source=source,
             now=now,
             approvals=deps.approvals,
+            declaration=deps.declaration,
         )
         steps = prepare_steps(plan, deps.declaration, deps.keyring)
         check_bound_to_declaration(plan, deps.declaration)

@@ -17,10 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
+
+if TYPE_CHECKING:
+    from dsgit.plan.slice import DeclarationSlice
 
 __all__ = [
     "MASK",
@@ -169,7 +172,9 @@ class Plan:
 
     ``digest`` is ``sha256:<hex>`` of the canonical JSON body without ``digest`` itself
     (:func:`dsgit.plan.io.plan_digest`). ``context`` holds kind-specific facts that the digest
-    covers, e.g. ``{"to_commit": ...}`` for a rollback.
+    covers, e.g. ``{"to_commit": ...}`` for a rollback. ``declaration_slice`` lists the
+    declaration inputs the plan depends on (:mod:`dsgit.plan.slice`); None for plans that do
+    not come from a declaration, or were made before dsgit recorded it.
     """
 
     format_version: int
@@ -185,6 +190,7 @@ class Plan:
     summary: Mapping[str, int]
     digest: str
     context: Mapping[str, str] = field(default_factory=dict)
+    declaration_slice: DeclarationSlice | None = None
 
     @property
     def all_diagnostics(self) -> tuple[Diagnostic, ...]:
