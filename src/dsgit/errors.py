@@ -15,6 +15,7 @@ place that prints errors and maps them to exit codes; everything else raises.
     │   ├── AuthError        401/403 (bad key or missing scope)
     │   └── MalformedResponse  a success status with a body that is not what the API describes
     ├── TransportError       the request never got an answer (timeout, connection refused)
+    ├── GitHubError          GitHub REST API failed: method, host, path, status (never the token)
     ├── WriteOutcomeUnknown  a write got no clear answer and reading back cannot tell if it happened
     ├── LockHeld             another apply holds the environment lock (or this plan's journal)
     ├── PolicyRefused        exit 3: missing approvals, blocked diagnostics
@@ -43,6 +44,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DsgitError",
+    "GitHubError",
     "Location",
     "LockHeld",
     "MalformedResponse",
@@ -170,6 +172,23 @@ class TransportError(DsgitError):
         self.path = path
         self.reason = reason
         super().__init__(f"{method} {path} failed: {reason}")
+
+
+class GitHubError(DsgitError):
+    """A GitHub REST API request failed: an error status, no answer, or an unreadable body.
+
+    The message names the method, host, path and status (``None`` when no answer came), never
+    the token or any request header.
+    """
+
+    def __init__(self, method: str, host: str, path: str, status: int | None, reason: str) -> None:
+        self.method = method
+        self.host = host
+        self.path = path
+        self.status = status
+        self.reason = reason
+        answer = f"HTTP {status}" if status is not None else "no answer"
+        super().__init__(f"GitHub {method} {host}{path} failed: {answer}: {reason}")
 
 
 class WriteOutcomeUnknown(DsgitError):
