@@ -46,6 +46,7 @@ class Environment:
     api_key_env: str | None = None
     budget: Budget = field(default_factory=Budget)
     protected: bool = False
+    preview: bool = False  # the GitHub Action may apply pull requests' plans here (§10)
 
     @property
     def is_embedded(self) -> bool:
@@ -170,7 +171,16 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     where = ("environments", name)
     if not isinstance(body, dict):
         raise fail("an environment must be a mapping", *where)
-    known = {"universe_id", "emulator", "url", "api_key_env", "budget", "protected", "description"}
+    known = {
+        "universe_id",
+        "emulator",
+        "url",
+        "api_key_env",
+        "budget",
+        "protected",
+        "preview",
+        "description",
+    }
     for field_name in body:
         if field_name not in known:
             raise fail(f"unknown field {field_name!r}", *where, str(field_name))
@@ -202,6 +212,11 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     protected = body.get("protected", False)
     if not isinstance(protected, bool):
         raise fail("`protected` must be true or false", *where, "protected")
+    preview = body.get("preview", False)
+    if not isinstance(preview, bool):
+        raise fail("`preview` must be true or false", *where, "preview")
+    if preview and protected:
+        raise fail("a `preview` environment cannot be `protected`", *where, "preview")
     if emulator is None and url is None:
         url = DEFAULT_URL
     return Environment(
@@ -212,4 +227,5 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
         api_key_env=api_key_env,
         budget=Budget(ccu, float(share)),
         protected=protected,
+        preview=preview,
     )
