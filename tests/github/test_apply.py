@@ -149,7 +149,7 @@ def test_approve_comment_collects_the_signature_block(
         }
     )
     event = issue_comment_payload(7, body=f"/dsgit approve\n{block}", commenter="alice")
-    code, _, err, outputs = world.run(capsys, "review", "issue_comment", event, *PROD)
+    code, _, err, _ = world.run(capsys, "review", "issue_comment", event, *PROD)
     assert code == 0, err
     [plan_comment] = [c for c in world.comments(7) if "dsgit:plan:production" in str(c["body"])]
     assert "1 signed approval block" in str(plan_comment["body"])
@@ -186,7 +186,7 @@ def test_a_tampered_artifact_is_refused(
     from dataclasses import replace
 
     evil = replace(change, after=replace(change.after, value={"price": 1}))
-    redigested = plan_to_json(with_digest(replace(plan, changes=(evil,) + plan.changes[1:])))
+    redigested = plan_to_json(with_digest(replace(plan, changes=(evil, *plan.changes[1:]))))
     world.gh.state.extra["artifacts"].clear()
     upload_artifact(
         world.gh,
