@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dsgit.approvals.keys import ApproverKey
 from dsgit.emulator import Emulator
 from dsgit.model.entry import EntryData
 from dsgit.remote.testing import emulated_client
@@ -40,8 +42,32 @@ environments:
 """
 
 
+def _policy(dana_key: str) -> str:
+    return f"""\
+version: 1
+max_age: 7d
+approvers:
+  - name: alice
+    github: alice
+  - name: carol
+    github: carol
+  - name: dana
+    key: "{dana_key}"
+rules:
+  - name: production changes
+    environments: [production]
+    addresses: ["*"]
+    classes: [any]
+    min_approvals: 1
+"""
+
+
 class ActionWorld:
-    """``root`` is the checkout; ``gh`` the fake GitHub; ``temp`` the runner's temp folder."""
+    """``root`` is the checkout; ``gh`` the fake GitHub; ``temp`` the runner's temp folder.
+
+    The policy has approvers alice and carol (by GitHub review) and dana (by signature with
+    ``dana``'s key); production changes need one approval.
+    """
 
     def __init__(self, tmp_path: Path, gh: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
         self.root = tmp_path / "repo"
@@ -50,6 +76,7 @@ class ActionWorld:
         self.gh = gh
         self.monkeypatch = monkeypatch
         self.runs = 0
+        self.dana = ApproverKey(Ed25519PrivateKey.generate(), tmp_path / "dana.key")
         write_files(
             self.root,
             {
@@ -57,6 +84,7 @@ class ActionWorld:
                 ".gitignore": ".dsgit/\n",
                 "datastores/Shop/global/Sword.yaml": "value:\n  price: 400\n",
                 "datastores/Config/global/motd.yaml": "value: hello\n",
+                "policies/approvals.yaml": _policy(self.dana.public),
             },
         )
         run_git(self.root, "init", "-q", "-b", "main")

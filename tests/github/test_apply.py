@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from dsgit.approvals.document import approval_to_text, sign_plan
 from dsgit.plan.io import plan_from_json, plan_to_json, with_digest
 from support import run_git
 
@@ -94,7 +95,8 @@ def test_apply_is_refused_without_approvals_and_done_with_them(
     reviewed = _plan_pull(world, capsys)
     code, _, err, _ = _push(world, capsys, reviewed.merge)
     assert code == 3, err
-    assert "not approved" in err and world.live("production", "Shop", "Sword") is None
+    assert "do not satisfy the policy" in err and "needs 1 more approval" in err
+    assert world.live("production", "Shop", "Sword") is None
     assert "refused" in _apply_comment(world)
 
     # An approval by the author does not count; one by a writer on the head commit does.
@@ -133,30 +135,38 @@ def test_review_event_rechecks_approvals_and_updates_status_and_comment(
     status = world.statuses(reviewed.head)[-1]
     assert status["context"] == "dsgit/approval/production" and status["state"] == "success"
     [plan_comment] = [c for c in world.comments(7) if "dsgit:plan:production" in str(c["body"])]
-    assert "@alice" in str(plan_comment["body"]) and "satisfied" in str(plan_comment["body"])
+    assert "| alice |" in str(plan_comment["body"]) and "✅ satisfied" in str(plan_comment["body"])
 
 
-def test_approve_comment_collects_the_signature_block(
+def test_approve_comment_with_a_signature_block_approves(
     world: ActionWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reviewed = _plan_pull(world, capsys, merge=False)
-    block = "-----BEGIN DSGIT APPROVAL-----\nabc\n-----END DSGIT APPROVAL-----"
+    plan = plan_from_json(reviewed.files["production/plan.json"], source="artifact")
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    block = approval_to_text(sign_plan(plan, world.dana, "dana", later))
+    body = f"/dsgit approve\n{block}"
     world.gh.state.comments[("octo/game", 7)].append(
-        {
-            "id": 5,
-            "body": f"/dsgit approve\n{block}",
-            "user": {"login": "alice", "id": 5, "type": "User"},
-        }
+        {"id": 5, "body": body, "user": {"login": "dana-gh", "id": 5, "type": "User"}}
     )
-    event = issue_comment_payload(7, body=f"/dsgit approve\n{block}", commenter="alice")
-    code, _, err, _ = world.run(capsys, "review", "issue_comment", event, *PROD)
+    event = issue_comment_payload(7, body=body, commenter="dana-gh")
+    code, _, err, outputs = world.run(capsys, "review", "issue_comment", event, *PROD)
     assert code == 0, err
+    assert outputs["approved"] == "true"
+    assert world.statuses(reviewed.head)[-1]["state"] == "success"
     [plan_comment] = [c for c in world.comments(7) if "dsgit:plan:production" in str(c["body"])]
-    assert "1 signed approval block" in str(plan_comment["body"])
-    assert world.statuses(reviewed.head)[-1]["state"] == "pending"  # blocks alone: not yet
+    assert "dana" in str(plan_comment["body"]) and "satisfied" in str(plan_comment["body"])
 
-    other = issue_comment_payload(7, body="looks good", commenter="alice")
-    code, _, err, _ = world.run(capsys, "review", "issue_comment", other, *PROD)
+    # A block signed for another plan does not count.
+    other = replace(plan, digest="sha256:" + "0" * 64)
+    forged = approval_to_text(sign_plan(other, world.dana, "dana", later))
+    world.gh.state.comments[("octo/game", 7)][-1]["body"] = f"/dsgit approve\n{forged}"
+    code, _, err, outputs = world.run(capsys, "review", "issue_comment", event, *PROD)
+    assert code == 0 and outputs["approved"] == "false"
+    assert world.statuses(reviewed.head)[-1]["state"] == "pending"
+
+    chatter = issue_comment_payload(7, body="looks good", commenter="alice")
+    code, _, err, _ = world.run(capsys, "review", "issue_comment", chatter, *PROD)
     assert code == 0 and "nothing to do" in err
 
 
@@ -183,8 +193,6 @@ def test_a_tampered_artifact_is_refused(
     plan = plan_from_json(reviewed.files[member], source="x")
     change = plan.changes[0]
     assert change.after is not None
-    from dataclasses import replace
-
     evil = replace(change, after=replace(change.after, value={"price": 1}))
     redigested = plan_to_json(with_digest(replace(plan, changes=(evil, *plan.changes[1:]))))
     world.gh.state.extra["artifacts"].clear()

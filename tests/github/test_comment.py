@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from dsgit import __version__
+from dsgit.apply.checks import require_approvals
+from dsgit.config import Environment
 from dsgit.github.comment import COMMENT_BUDGET, render_plan_comment
-from dsgit.github.gate import ApprovalVerdict, RuleRow
 from dsgit.github.sticky import GITHUB_BODY_LIMIT, marker
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
@@ -59,9 +60,8 @@ def _big_plan(count: int) -> Plan:
 
 def test_a_5000_change_plan_renders_under_the_limit_and_well_structured() -> None:
     plan = _big_plan(5000)
-    verdict = ApprovalVerdict(
-        False, (RuleRow("production is protected: 1 approving review(s)", (), "1 more"),)
-    )
+    verdict = require_approvals(plan, Environment("production", 2, protected=True))
+    assert not verdict.satisfied
     body = render_plan_comment(
         plan, head_sha=HEAD, verdict=verdict, run_url="https://github.com/o/r/actions/runs/1"
     )
@@ -78,8 +78,8 @@ def test_a_5000_change_plan_renders_under_the_limit_and_well_structured() -> Non
     assert re.search(r"_\d+ change\(s\) not shown to fit GitHub's comment limit", body)
     # What reviewers need is never cut: digest, head commit, approvals table.
     assert plan.digest in body and f"Head commit: `{HEAD}`" in body
-    assert "| rule | approved by | still needed |" in body and "1 more" in body
-    assert body.index("</details>") < body.index("**Approvals:**")
+    assert "| rule | needs | approved by | missing |" in body and "not satisfied" in body
+    assert body.index("</details>") < body.index("**Approvals**")
 
 
 def test_a_small_plan_is_shown_whole() -> None:

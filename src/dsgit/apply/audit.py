@@ -13,7 +13,7 @@ from dsgit.apply.execute import Step
 from dsgit.apply.result import ApplyStatus, ChangeResult
 from dsgit.ledger.canonical import user_digest
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import ApplyRecord, Body, ChangeOutcome, ChangeRecord
+from dsgit.ledger.records import ApplyRecord, ApprovalRecord, Body, ChangeOutcome, ChangeRecord
 from dsgit.plan.model import Plan
 
 __all__ = ["append_apply_records"]
@@ -29,15 +29,19 @@ def append_apply_records(
     snapshot_time: str | None,
     started: str,
     steps: Sequence[Step],
+    approvals: Sequence[ApprovalRecord] = (),
 ) -> None:
     recorded: set[str] = set()
     statuses: set[str] = set()
+    approved: set[tuple[str, str | None]] = set()
     for record in ledger.records(skip_malformed=True):
         body = record.body
         if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
             recorded.add(body.address)
         elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
             statuses.add(body.status)
+        elif isinstance(body, ApprovalRecord):
+            approved.add((body.plan_digest, body.signature_digest))
     increments = {str(step.change.address): step.change.increment for step in steps}
     bodies: list[Body] = [
         ChangeRecord(
@@ -55,6 +59,8 @@ def append_apply_records(
     ]
     if not bodies and str(status) in statuses:
         return  # this run's records are there already (a run killed after writing them)
+    # The approvals relied on, once each, just before the apply record (apply/approval_records).
+    bodies.extend(a for a in approvals if (a.plan_digest, a.signature_digest) not in approved)
     bodies.append(
         ApplyRecord(
             apply_id=apply_id,

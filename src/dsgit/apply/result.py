@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dsgit.errors import EXIT_CONFLICT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from dsgit.apply.outcome import Outcome, exit_code
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address
 from dsgit.plan.model import Action
@@ -22,13 +22,17 @@ class ApplyStatus(StrEnum):
     INTERRUPTED = "interrupted"  # Ctrl-C / SIGTERM; the journal is consistent, resumable
 
     @property
-    def exit_code(self) -> int:
+    def outcome(self) -> Outcome:
         return {
-            ApplyStatus.COMPLETE: EXIT_OK,
-            ApplyStatus.CONFLICT: EXIT_CONFLICT,
-            ApplyStatus.PARTIAL: EXIT_PARTIAL,
-            ApplyStatus.INTERRUPTED: EXIT_INTERRUPTED,
+            ApplyStatus.COMPLETE: Outcome.APPLIED,
+            ApplyStatus.CONFLICT: Outcome.CONFLICT,
+            ApplyStatus.PARTIAL: Outcome.PARTIAL,
+            ApplyStatus.INTERRUPTED: Outcome.INTERRUPTED,
         }[self]
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.outcome)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dsgit.apply.approval_records import approval_bodies
 from dsgit.apply.audit import append_apply_records
 from dsgit.apply.binding import check_bound_to_declaration
-from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
+from dsgit.apply.checks import ApprovalCheck, CheckInput, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import Journal, JournalState, journal_path
 from dsgit.apply.lock import LOCK_STORE, EnvironmentLock
@@ -37,6 +38,7 @@ from dsgit.model.entry import EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, Plan
+from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["ApplyDeps", "ApplyOptions", "apply_plan", "new_apply_id", "prepare_steps"]
@@ -54,6 +56,7 @@ class ApplyOptions:
     lock_ttl: timedelta = timedelta(minutes=2)
     break_lock: bool = False
     workers: int = 48  # changes in flight: keeps the write budget busy at ~100 ms latency
+    allow_dirty: bool = False  # a plan of uncommitted changes may go to a remote environment
 
 
 @dataclass(frozen=True)
@@ -163,14 +166,18 @@ def apply_plan(
     now = deps.clock()
     source = deps.declaration.source if deps.declaration is not None else None
     try:
+        verdict = deps.approvals(plan, deps.env)
         check_plan(
-            plan,
-            deps.env,
-            requested_env=requested_env,
-            source=source,
-            now=now,
-            approvals=deps.approvals,
-            declaration=deps.declaration,
+            CheckInput(
+                plan,
+                source,
+                deps.env,
+                verdict,
+                now,
+                requested_env=requested_env,
+                allow_dirty=options.allow_dirty,
+                declaration=deps.declaration,
+            )
         )
         steps = prepare_steps(plan, deps.declaration, deps.keyring)
         check_bound_to_declaration(plan, deps.declaration)
@@ -205,12 +212,13 @@ def apply_plan(
                     state.snapshot_time,
                     state.started or _text(deps.clock()),
                     steps,
+                    approvals=approval_bodies(verdict, plan),
                 )
                 journal.write(
                     {"t": "end", "status": str(result.status), "time": _text(deps.clock())}
                 )
             return result
-        return _run(plan, deps, options, journal, steps, finished)
+        return _run(plan, deps, options, journal, steps, finished, verdict)
 
 
 def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
@@ -281,6 +289,7 @@ def _run(
     journal: Journal,
     steps: Sequence[Step],
     finished: dict[str, ChangeResult],
+    verdict: Verdict | None = None,
 ) -> ApplyResult:
     state = journal.state
     started = deps.clock()
@@ -357,6 +366,7 @@ def _run(
                 snapshot_time,
                 _text(started),
                 steps,
+                approvals=approval_bodies(verdict, plan),
             )
         finally:
             try:

@@ -16,7 +16,7 @@ from dsgit.model.declaration import Declaration, SourceInfo
 from dsgit.plan.model import Plan
 from dsgit.plan.slice import ChangedInput, InputKind, changed_inputs, slice_of
 
-__all__ = ["check_source_unchanged"]
+__all__ = ["check_source_unchanged", "stale_inputs"]
 
 _SHOWN = 10
 
@@ -36,35 +36,47 @@ def check_source_unchanged(
     plan: Plan, source: SourceInfo | None, declaration: Declaration | None
 ) -> None:
     """Raise ``StalePlan`` when what the plan was made from changed in ``declaration``."""
+    message = stale_inputs(plan, source, declaration)
+    if message is not None:
+        raise StalePlan(message)
+
+
+def stale_inputs(
+    plan: Plan, source: SourceInfo | None, declaration: Declaration | None
+) -> str | None:
+    """Why the plan is stale against ``declaration`` (None: it is not)."""
     if source is None:
-        return
+        return None
     made = f" at commit {plan.source.commit[:12]}" if plan.source.commit else ""
     planned = plan.declaration_slice
     if planned is None or declaration is None:
         if source.digest != plan.source.digest:
-            raise StalePlan(
+            return (
                 f"the declaration changed since the plan was made{made} (declaration digest "
                 f"{source.digest[:19]}…, plan made from {plan.source.digest[:19]}…); "
                 "make a new plan"
             )
-        return
+        return None
     current = slice_of(plan.changes, plan.diagnostics, declaration, declaration.policies)
     if current.digest == planned.digest:
-        return
+        return None
     changed = changed_inputs(planned, current)
     moved = [item for item in changed if item.in_both]
     if not moved:
         # Nothing the plan read changed, yet its inputs differ from what its changes read: the
         # plan file was edited (changes added or removed) and its digest recomputed.
-        check_bound_to_declaration(plan, declaration)  # names the offending write, if any
-        raise StalePlan(
+        try:
+            check_bound_to_declaration(plan, declaration)
+        except StalePlan as exc:  # names the offending write
+            return str(exc)
+        return (
             "the plan's recorded declaration inputs do not match its changes: the plan file was "
             "edited after it was made (its digest recomputed); make a new plan"
         )
     lines = [f"  {_describe(item)}" for item in changed[:_SHOWN]]
     if len(changed) > _SHOWN:
         lines.append(f"  … and {len(changed) - _SHOWN} more")
-    raise StalePlan(
+    return (
         f"the declaration changed since the plan was made{made}, in what the plan depends on:\n"
         + "\n".join(lines)
         + "\nmake a new plan"

@@ -35,7 +35,7 @@ def _workspace(
     from dsgit.github.artifacts import ActionsArtifacts
     from dsgit.github.client import GitHubClient
     from dsgit.github.event import ActionContext
-    from dsgit.github.gate import ReviewGate
+    from dsgit.github.gate import PolicyGate
     from dsgit.ledger.signing import load_signer
     from dsgit.remote.connect import open_client
 
@@ -47,15 +47,16 @@ def _workspace(
         repository_id=ctx.repository_id,
         workflow_path=plan_workflow or ctx.workflow_path,
     )
+    clock = lambda: datetime.now(UTC)  # noqa: E731
     return Workspace(
         root=app.root,
         config=app.config,
         ctx=ctx,
         client=client,
         artifacts=artifacts,
-        gate=ReviewGate(client),
+        gate=PolicyGate(app.root, client, clock),
         open_api=open_client,
-        clock=lambda: datetime.now(UTC),
+        clock=clock,
         keyring=load_keyring(app.root),
         signer=load_signer(),
         audit_branch=audit_branch,

@@ -32,6 +32,8 @@ Exit codes:
 # their command runs, so `dsgit ls` does not import the planner, the emulator and the crypto.
 COMMAND_MODULES: dict[str, str] = {
     "apply": "apply",
+    "approvals": "approvals",
+    "approve": "approvals",
     "audit": "audit",
     "drift": "plan",
     "emulator": "emulator",
@@ -40,6 +42,7 @@ COMMAND_MODULES: dict[str, str] = {
     "history": "read",
     "import": "importing",
     "init": "init",
+    "keys": "approvals",
     "ls": "read",
     "plan": "plan",
     "restore": "undo",

@@ -185,6 +185,7 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
 
 def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
     """Save the plan when asked, render it, and exit with the plan exit code."""
+    plan = _stamp_for_approvals(plan)
     out, output_format = output.out, output.output_format
     if out is not None:
         write_plan_file(out, plan)
@@ -193,6 +194,16 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
     report_errors([d for d in plan.all_diagnostics if d.severity is Severity.ERROR])
     raise click.exceptions.Exit(plan_exit_code(plan, output.detailed_exitcode))
+
+
+def _stamp_for_approvals(plan: Plan) -> Plan:
+    """Record the approvals policy digest and the plan's authors (docs/approvals.md)."""
+    from dsgit.approvals.stamp import stamp_plan
+    from dsgit.cli.context import AppContext
+
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    return stamp_plan(plan, app.root) if app is not None else plan
 
 
 def report_errors(errors: Sequence[Diagnostic]) -> None:

@@ -7,8 +7,9 @@ many changes are not shown; everything else (summary, digest, head commit, appro
 
 from __future__ import annotations
 
-from dsgit.github.gate import ApprovalVerdict
 from dsgit.plan.model import Plan
+from dsgit.policy.render import render_verdict
+from dsgit.policy.verdict import Verdict
 from dsgit.render.markdown import escape_cell, render_markdown
 
 __all__ = ["COMMENT_BUDGET", "render_plan_comment", "render_validation_only"]
@@ -16,27 +17,17 @@ __all__ = ["COMMENT_BUDGET", "render_plan_comment", "render_validation_only"]
 COMMENT_BUDGET = 60_000
 
 
-def _approvals(verdict: ApprovalVerdict | None) -> str:
+def _approvals(verdict: Verdict | None) -> str:
     if verdict is None:
         return "**Approvals:** not checked.\n"
-    state = ":white_check_mark: satisfied" if verdict.satisfied else ":hourglass: not yet"
-    lines = [
-        f"**Approvals:** {state}" + (f" — {escape_cell(verdict.note)}" if verdict.note else "")
-    ]
-    if verdict.rows:
-        lines += ["", "| rule | approved by | still needed |", "|---|---|---|"]
-        for row in verdict.rows:
-            who = ", ".join(f"@{login}" for login in row.approved_by) or "—"
-            needed = escape_cell(row.missing) or "—"
-            lines.append(f"| {escape_cell(row.rule)} | {escape_cell(who)} | {needed} |")
-    return "\n".join(lines) + "\n"
+    return render_verdict(verdict, "markdown")
 
 
 def render_plan_comment(
     plan: Plan,
     *,
     head_sha: str,
-    verdict: ApprovalVerdict | None,
+    verdict: Verdict | None,
     run_url: str | None = None,
     artifact: str | None = None,
     budget: int = COMMENT_BUDGET,

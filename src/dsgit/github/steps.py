@@ -8,16 +8,17 @@ from dataclasses import dataclass
 
 from dsgit.apply.result import ApplyResult
 from dsgit.apply.run import ApplyDeps, apply_plan
+from dsgit.approvals.stamp import stamp_plan
 from dsgit.config import Environment
 from dsgit.errors import StalePlan
 from dsgit.github.artifacts import plan_member
 from dsgit.github.audit_branch import AuditCommit, commit_audit_files, snapshot_audit
-from dsgit.github.gate import ApprovalVerdict
 from dsgit.github.workspace import Workspace, status_context
 from dsgit.model.declaration import Declaration
 from dsgit.plan.io import plan_from_json
 from dsgit.plan.model import Plan
 from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
+from dsgit.policy.verdict import Verdict
 
 __all__ = [
     "AppliedPlan",
@@ -38,7 +39,7 @@ def plan_environment(
 ) -> Plan:
     request = PlanRequest(env.name, env.universe_id, now=ws.clock())
     with ws.open_api(env) as api:
-        return make_plan(
+        plan = make_plan(
             declaration,
             api,
             request,
@@ -47,6 +48,7 @@ def plan_environment(
             kind=kind,
             context=context,
         )
+    return stamp_plan(plan, ws.root)  # the approvals policy and authors it is judged by
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def apply_with_audit(
     env: Environment,
     plan: Plan,
     declaration: Declaration | None,
-    approvals: Callable[[Plan, Environment], None],
+    approvals: Callable[[Plan, Environment], Verdict],
     *,
     what: str,
 ) -> AppliedPlan:
@@ -94,7 +96,7 @@ def apply_with_audit(
 
 
 def set_approval_status(
-    ws: Workspace, sha: str, env: str, plan: Plan | None, verdict: ApprovalVerdict | None
+    ws: Workspace, sha: str, env: str, plan: Plan | None, verdict: Verdict | None
 ) -> str:
     """The ``dsgit/approval/<env>`` status of ``sha``; returns the state set."""
     if plan is None:
@@ -104,7 +106,7 @@ def set_approval_status(
     elif not plan.has_changes:
         state, text = "success", "no changes"
     elif verdict is not None and verdict.satisfied:
-        state, text = "success", f"approved: {sum(plan.summary.values())} entries planned"
+        state, text = "success", "approved" if verdict.required else "no approval needed"
     else:
         state, text = "pending", "waiting for approvals"
     ws.client.create_status(sha, state, status_context(env), text[:140], ws.ctx.run_url)

@@ -91,7 +91,13 @@ class _Reader(FileReader):
         for top in OTHER_YAML_DIRS:
             for item in self.source.files(top):
                 if item.path.endswith((".yaml", ".yml")) or item.type is FileType.SYMLINK:
-                    self.yaml(item)
+                    before = len(self.problems)
+                    document = self.yaml(item)
+                    clean = len(self.problems) == before
+                    if clean and document is not None and item.path == "policies/approvals.yaml":
+                        from dsgit.approvals.policy_file import policy_problems
+
+                        self.problems.extend(policy_problems(document.value, document.node))
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}
