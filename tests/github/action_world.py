@@ -138,6 +138,12 @@ class ActionWorld:
             self.monkeypatch.setenv(name, value)
         code, out, err = invoke_cli(["-C", str(self.root), "github", command, *args], capsys)
         assert TOKEN not in out and TOKEN not in err
+        state = self.gh.state
+        posted = json.dumps(
+            [list(bucket.values()) for bucket in (state.comments, state.statuses, state.issues)],
+            default=str,
+        )
+        assert TOKEN not in posted  # never in a comment, status or issue
         self.last_summary = summary.read_text(encoding="utf-8") if summary.exists() else ""
         return code, out, err, _outputs(output)
 

@@ -27,6 +27,9 @@ from .fake_github import (
 SWORD = "datastores/Shop/global/Sword.yaml"
 PROD = ("--environments", "production")
 
+# End to end: a served fake GitHub, git subprocesses, the embedded emulator.
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Reviewed:

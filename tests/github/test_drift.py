@@ -11,6 +11,9 @@ from .events import REPOSITORY, schedule_payload
 
 LOCAL = ("--environments", "local")
 
+# End to end: a served fake GitHub, git subprocesses, the embedded emulator.
+pytestmark = pytest.mark.slow
+
 
 def _drift_issues(world: ActionWorld) -> list[dict[str, object]]:
     return [

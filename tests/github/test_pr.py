@@ -15,6 +15,9 @@ from .fake_github import pull_json, set_pull_files, user_json
 SWORD = "datastores/Shop/global/Sword.yaml"
 LOCAL = ("--environments", "local")
 
+# End to end: a served fake GitHub, git subprocesses, the embedded emulator.
+pytestmark = pytest.mark.slow
+
 
 def _patch(price: int) -> str:
     return f"@@ -1,2 +1,2 @@\n value:\n-  price: 400\n+  price: {price}"
