@@ -567,6 +567,13 @@ def _git_sha(kind: str, payload: Any) -> str:
     return hashlib.sha1(f"{kind}:{json.dumps(payload, sort_keys=True)}".encode()).hexdigest()
 
 
+def _blob_sha(data: bytes) -> str:
+    """The object id git gives a file (so clients can compare it with their own files)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
 def _list_pull_files(gh: FakeGitHub, request: FakeRequest) -> Answer:
     key = (_repo(request), int(request.params["number"]))
     if key not in gh.state.pulls:
@@ -747,7 +754,7 @@ def _create_blob(gh: FakeGitHub, request: FakeRequest) -> Answer:
     import base64
 
     content = base64.b64decode((request.body or {})["content"])
-    sha = _git_sha("blob", content.hex())
+    sha = _blob_sha(content)
     _git(gh)["blobs"][sha] = content
     return Answer(201, {"sha": sha})
 
@@ -785,6 +792,33 @@ def _get_contents(gh: FakeGitHub, request: FakeRequest) -> Answer:
     return Answer(200, {"type": "file", "encoding": "base64", "content": content})
 
 
+def _get_tree(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    files = _git(gh)["trees"].get(request.params["sha"])
+    if files is None:
+        return _not_found()
+    entries = [
+        {"path": path, "mode": "100644", "type": "blob", "sha": blob}
+        for path, blob in sorted(files.items())
+    ]
+    return Answer(200, {"sha": request.params["sha"], "tree": entries, "truncated": False})
+
+
+def _get_blob(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    import base64
+
+    data = _git(gh)["blobs"].get(request.params["sha"])
+    if data is None:
+        return _not_found()
+    return Answer(
+        200,
+        {
+            "sha": request.params["sha"],
+            "encoding": "base64",
+            "content": base64.b64encode(data).decode(),
+        },
+    )
+
+
 def _install_action_routes(gh: FakeGitHub) -> None:
     n = r"(?P<number>\d+)"
     gh.route("GET", rf"{_REPO}/pulls/{n}/files", _list_pull_files)
@@ -805,6 +839,8 @@ def _install_action_routes(gh: FakeGitHub) -> None:
     gh.route("POST", rf"{_REPO}/git/trees", _create_tree)
     gh.route("POST", rf"{_REPO}/git/commits", _create_commit)
     gh.route("GET", rf"{_REPO}/contents/(?P<path>.+)", _get_contents)
+    gh.route("GET", rf"{_REPO}/git/trees/(?P<sha>[0-9a-f]+)", _get_tree)
+    gh.route("GET", rf"{_REPO}/git/blobs/(?P<sha>[0-9a-f]+)", _get_blob)
 
 
 def set_pull_files(
@@ -890,13 +926,12 @@ def commit_to_branch(
     gh: FakeGitHub, branch: str, files: dict[str, bytes], repository: str = "octo/game"
 ) -> str:
     """Another writer's commit on ``branch`` (creating it), as a push would make."""
-    import hashlib
 
     git = _git(gh)
     head = git["refs"].get((repository, branch))
     tree_files = dict(git["trees"][git["commits"][head]["tree"]]) if head else {}
     for path, data in files.items():
-        blob = hashlib.sha1(data).hexdigest()
+        blob = _blob_sha(data)
         git["blobs"][blob] = data
         tree_files[path] = blob
     tree = _git_sha("tree", tree_files)

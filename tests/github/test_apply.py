@@ -281,6 +281,8 @@ def test_the_ledger_commit_is_retried_when_the_branch_moved(
     world.gh.state.extra["before_ref_update"] = someone_else_moves_it
     code, _, err, _ = _push(world, capsys, reviewed.merge)
     assert code == 0, err
+    # Earlier records on the audit branch were brought into the checkout before the apply.
+    assert (world.root / "audit/README").read_bytes() == b"audit branch\n"
     on_branch = branch_files(world.gh, "dsgit/audit")
     assert on_branch["audit/staging/other.jsonl"] == b"{}\n"  # the other writer's file kept
     assert on_branch["audit/README"] == b"audit branch\n"
@@ -301,3 +303,34 @@ def test_a_direct_push_applies_nothing(
     code, _, err, outputs = _push(world, capsys, sha)
     assert code == 0 and "no merged pull request" in err and outputs["has-changes"] == "false"
     assert world.live("production", "Shop", "Sword") is None
+
+
+def _merge_then_commit(world: ActionWorld, reviewed: Reviewed, files: dict[str, str]) -> str:
+    """The merge commit also carries what landed on main since the plan was made (here: one
+    more commit on top, which the push names as the merge of #7)."""
+    sha = world.commit(files, "what main got meanwhile")
+    world.gh.state.pulls[("octo/game", 7)]["merge_commit_sha"] = sha  # the commit being pushed
+    return sha
+
+
+def test_the_merge_commit_may_change_what_the_plan_does_not_read(
+    world: ActionWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviewed = _plan_pull(world, capsys)
+    _approve(world, reviewed.head)
+    tip = _merge_then_commit(world, reviewed, {"datastores/Other/global/x.yaml": "value: 1\n"})
+    code, _, err, _ = _push(world, capsys, tip)
+    assert code == 0, err
+    assert world.live("production", "Shop", "Sword").value == {"price": 450}  # type: ignore[union-attr]
+
+
+def test_the_merge_commit_changing_a_planned_entry_makes_the_plan_stale(
+    world: ActionWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviewed = _plan_pull(world, capsys)
+    _approve(world, reviewed.head)
+    tip = _merge_then_commit(world, reviewed, {SWORD: "value:\n  price: 999\n"})
+    code, _, err, _ = _push(world, capsys, tip)
+    assert code == 4 and SWORD in err and "changed since the plan was made" in err
+    assert world.live("production", "Shop", "Sword") is None
+    assert "refused" in _apply_comment(world)

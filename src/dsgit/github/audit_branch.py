@@ -10,6 +10,7 @@ has and gets the appended lines; a new file (per-apply records, pre-images) is a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,14 @@ from pathlib import Path
 from dsgit.errors import DsgitError
 from dsgit.github.client import GitHubClient
 
-__all__ = ["AUDIT_DIR", "AuditCommit", "commit_audit_files", "snapshot_audit"]
+__all__ = [
+    "AUDIT_DIR",
+    "AuditCommit",
+    "commit_audit_files",
+    "git_blob_sha",
+    "snapshot_audit",
+    "sync_from_branch",
+]
 
 AUDIT_DIR = "audit"
 
@@ -91,3 +99,29 @@ def commit_audit_files(
         "failed; the records are in this run's audit/ folder (upload it as an artifact and "
         "commit it by hand)"
     )
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The object id git gives a file's bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def sync_from_branch(client: GitHubClient, branch: str, root: Path) -> tuple[str, ...]:
+    """Bring the checkout's ``audit/`` up to the audit branch before an apply: the records of
+    earlier applies live there, not on the default branch. Only files that are missing or
+    differ are downloaded; files only the checkout has are kept. Returns the paths written."""
+    head = client.get_branch_head(branch)
+    if head is None:
+        return ()
+    local = snapshot_audit(root)
+    written = []
+    for path, sha in sorted(client.tree_files(head, AUDIT_DIR).items()):
+        if path in local and git_blob_sha(local[path]) == sha:
+            continue
+        if ".." in path.split("/") or path.startswith("/"):
+            continue
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(client.read_blob(sha))
+        written.append(path)
+    return tuple(written)

@@ -725,6 +725,31 @@ class GitHubClient:
             raise
         return True
 
+    def tree_files(self, commit: str, under: str) -> dict[str, str]:
+        """``path -> blob sha`` of every file below the folder ``under`` at ``commit``."""
+        path = self.repo_path("git", "trees", self.commit_tree(commit))
+        data = self.request_json("GET", path, params={"recursive": "1"})
+        entries = data.get("tree") if isinstance(data, Mapping) else None
+        if not isinstance(entries, list):
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "no tree")
+        if isinstance(data, Mapping) and data.get("truncated"):
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "tree truncated")
+        prefix = under.rstrip("/") + "/"
+        return {
+            str(item["path"]): str(item["sha"])
+            for item in entries
+            if isinstance(item, Mapping)
+            and item.get("type") == "blob"
+            and str(item.get("path", "")).startswith(prefix)
+        }
+
+    def read_blob(self, sha: str) -> bytes:
+        path = self.repo_path("git", "blobs", sha)
+        data = self.get_json(path)
+        if not isinstance(data, Mapping) or data.get("encoding") != "base64":
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "not a base64 blob")
+        return base64.b64decode(str(data.get("content", "")))
+
     def _sha_of(self, path: str, data: Any) -> str:
         if not isinstance(data, Mapping) or not isinstance(data.get("sha"), str):
             raise GitHubError("POST", self.host, self._shown_path(path), 201, "no sha")

@@ -12,7 +12,12 @@ from dsgit.approvals.stamp import stamp_plan
 from dsgit.config import Environment
 from dsgit.errors import StalePlan
 from dsgit.github.artifacts import plan_member
-from dsgit.github.audit_branch import AuditCommit, commit_audit_files, snapshot_audit
+from dsgit.github.audit_branch import (
+    AuditCommit,
+    commit_audit_files,
+    snapshot_audit,
+    sync_from_branch,
+)
 from dsgit.github.workspace import Workspace, status_context
 from dsgit.model.declaration import Declaration
 from dsgit.plan.io import plan_from_json
@@ -69,7 +74,9 @@ def apply_with_audit(
     what: str,
 ) -> AppliedPlan:
     """Apply ``plan`` (every check of ``dsgit apply`` runs first) and commit what it added under
-    ``audit/`` to the audit branch, even when the apply stopped part way."""
+    ``audit/`` to the audit branch, even when the apply stopped part way. The checkout's
+    ``audit/`` is first brought up to the audit branch, where earlier applies' records are."""
+    sync_from_branch(ws.client, ws.audit_branch, ws.root)
     before = snapshot_audit(ws.root)
     try:
         with ws.open_api(env) as api:
