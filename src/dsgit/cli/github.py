@@ -133,8 +133,9 @@ def pr_command(
     for upload as the artifact dsgit-plan-<envs>-<head sha>, apply to preview environments;
     on close, reset preview environments. Forks get validation only.
 
-    Exit codes: 0 planned (see the has-changes output), 1 error or validation failed, 3 a plan
-    is blocked by its diagnostics."""
+    Exit codes: 0 planned (see the has-changes output), 1 error, validation failed or a plan
+    with error diagnostics (live data not read completely), 3 a plan is blocked by its
+    diagnostics."""
     from dsgit.github.pr import run_pr
 
     ws = _workspace(app, bot_login, audit_branch, plan_workflow)

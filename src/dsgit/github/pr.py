@@ -11,7 +11,7 @@ Closed: every ``preview: true`` environment is reset to the base branch's declar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dsgit.apply.checks import require_approvals
 from dsgit.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY, ConfigError, DsgitError
@@ -28,7 +28,7 @@ from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
 from dsgit.model.declaration import Declaration
 from dsgit.plan.io import plan_to_json
-from dsgit.plan.model import Plan
+from dsgit.plan.model import Plan, Severity
 from dsgit.render.markdown import render_markdown
 from dsgit.repo import load_declaration, load_declaration_at, validate_repository
 from dsgit.repo.git_state import worktree_state
@@ -108,7 +108,8 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
         )
     declaration = load_declaration(ws.root)
     name = artifact_name(tuple(env.name for env in envs), pull.head_sha)
-    details = ws.client.get_pull(pull.number)
+    # Judge reviews against the head this run planned, even if another push came meanwhile.
+    details = replace(ws.client.get_pull(pull.number), head_sha=pull.head_sha)
     signatures = collect_signature_blocks(ws.client, pull.number, ws.ctx.bot_login)
     planned: list[_Planned] = []
     files: dict[str, bytes] = {}
@@ -137,6 +138,7 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
         )
     folder = ws.artifacts.stage(name, files)
     has_changes = any(p.plan.has_changes for p in planned)
+    failed = any(d.severity is Severity.ERROR for p in planned for d in p.plan.all_diagnostics)
     blocked = any(p.plan.blocking for p in planned)
     outputs = {
         "has-changes": "true" if has_changes else "false",
@@ -146,8 +148,8 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
         "artifact-path": str(folder),
     }
     # Changes found is the point of a plan job, not a failure: the step succeeds unless a plan
-    # is blocked; the `has-changes` output tells the workflow.
-    code = EXIT_POLICY if blocked else EXIT_OK
+    # could not read everything (1) or is blocked (3); the `has-changes` output tells the rest.
+    code = EXIT_ERROR if failed else (EXIT_POLICY if blocked else EXIT_OK)
     return ActionOutcome(code, outputs, (*lines, *(p.line for p in planned)))
 
 
