@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dsgit.apply.checks import require_approvals
+from dsgit.approvals.github_reviews import HEAD_COMMIT_KEY
 from dsgit.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY, ConfigError, DsgitError
 from dsgit.github.annotations import annotate, changed_lines
 from dsgit.github.artifacts import artifact_name, plan_member
@@ -114,7 +115,7 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
     planned: list[_Planned] = []
     files: dict[str, bytes] = {}
     for env in envs:
-        plan = plan_environment(ws, env, declaration)
+        plan = plan_environment(ws, env, declaration, context={HEAD_COMMIT_KEY: pull.head_sha})
         files[plan_member(env.name)] = plan_to_json(plan)
         verdict = ws.gate.verdict(plan, env, details, signatures)
         preview_note = ""
