@@ -79,6 +79,13 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
         return _reset_previews(ws, pull)
     if pull.action not in PR_ACTIONS:
         return ActionOutcome(EXIT_OK, {}, (f"nothing to do on pull_request {pull.action!r}",))
+    commit, dirty = worktree_state(ws.root)
+    if commit != pull.head_sha or dirty:
+        raise ConfigError(
+            f"the checkout is at {str(commit)[:12]}{' (dirty)' if dirty else ''}, not the pull "
+            f"request's head {pull.head_sha[:12]}: check out `github.event.pull_request.head.sha` "
+            "(actions/checkout with `ref:`), so annotations and plans name the commit reviewers see"
+        )
     valid, line = _validate(ws, pull)
     lines = [line]
     if pull.from_fork(ws.ctx.repository):
@@ -100,13 +107,6 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
             )
             set_approval_status(ws, pull.head_sha, env.name, None, None)
         return ActionOutcome(EXIT_ERROR, {"has-changes": "false"}, (*lines, "validation failed"))
-    commit, dirty = worktree_state(ws.root)
-    if commit != pull.head_sha or dirty:
-        raise ConfigError(
-            f"the checkout is at {str(commit)[:12]}{' (dirty)' if dirty else ''}, not the pull "
-            f"request's head {pull.head_sha[:12]}: check out `github.event.pull_request.head.sha` "
-            "(actions/checkout with `ref:`), so the plan names the commit reviewers see"
-        )
     declaration = load_declaration(ws.root)
     name = artifact_name(tuple(env.name for env in envs), pull.head_sha)
     # Judge reviews against the head this run planned, even if another push came meanwhile.
