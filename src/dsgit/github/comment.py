@@ -30,9 +30,11 @@ def render_plan_comment(
     verdict: Verdict | None,
     run_url: str | None = None,
     artifact: str | None = None,
+    next_step: str | None = None,
     budget: int = COMMENT_BUDGET,
 ) -> str:
-    """The comment for ``plan`` (made at ``head_sha``), at most ``budget`` characters."""
+    """The comment for ``plan`` (made at ``head_sha``), at most ``budget`` characters;
+    ``next_step`` replaces the closing line (what happens to the plan next)."""
     tail = [
         "",
         _approvals(verdict),
@@ -40,8 +42,11 @@ def render_plan_comment(
         + (f" · plan artifact `{escape_cell(artifact)}`" if artifact else "")
         + (f" · [workflow run]({run_url})" if run_url else ""),
         "",
-        f"Apply: merge this pull request; the Action applies exactly plan `{plan.digest}` "
-        "once its approvals pass.",
+        next_step
+        or (
+            f"Apply: merge this pull request; the Action applies exactly plan `{plan.digest}` "
+            "once its approvals pass."
+        ),
     ]
     footer = "\n".join(tail) + "\n"
     room = budget - len(footer) - 2

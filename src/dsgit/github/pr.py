@@ -122,10 +122,13 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
         if env.preview and plan.has_changes and not plan.blocking:
             preview_note = _apply_preview(ws, env.name, plan, declaration, details, signatures)
         body = render_plan_comment(
-            plan, head_sha=pull.head_sha, verdict=verdict, run_url=ws.ctx.run_url, artifact=name
+            plan,
+            head_sha=pull.head_sha,
+            verdict=verdict,
+            run_url=ws.ctx.run_url,
+            artifact=name,
+            next_step=preview_note or None,
         )
-        if preview_note:
-            body = body.rstrip("\n") + "\n\n" + preview_note + "\n"
         sticky = upsert_sticky(
             ws.client, pull.number, marker("plan", env.name), body, bot_login=ws.ctx.bot_login
         )
