@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from approval_builders import plan as a_plan
 from dsgit.approvals.document import approvals_in_text
 from dsgit.approvals.keys import load_key
+from dsgit.plan.io import plan_to_json, with_digest
 from support import LOCAL_CONFIG, invoke_cli, run_git, write_files
 
 CONFIG = (
@@ -257,3 +260,15 @@ def test_private_key_canary_never_in_output_even_on_errors(
     for path in repo.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
             assert body[:24] not in path.read_text(errors="replace"), path
+
+
+def test_check_of_an_expired_plan_says_apply_will_refuse_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = a_plan(environment="prod", universe_id=1, policy_digest="none")
+    expired = with_digest(
+        replace(old, created="2020-01-01T00:00:00Z", expires="2020-01-02T00:00:00Z")
+    )
+    (repo / "old.json").write_bytes(plan_to_json(expired))
+    code, out, err = run(repo, "approvals", "check", "old.json", capsys=capsys)
+    assert code == 4 and "expired" in err and "NOT SATISFIED" in out

@@ -14,7 +14,7 @@ import click
 
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.cli.plan_output import read_plan_file
-from dsgit.errors import EXIT_OK, EXIT_POLICY, ConfigError, StalePlan
+from dsgit.errors import EXIT_OK, EXIT_POLICY, EXIT_STALE, ConfigError, StalePlan
 
 __all__ = ["COMMANDS", "approvals_group", "approve_command", "github_options", "keys_group"]
 
@@ -229,7 +229,8 @@ reviews. Prints each rule that applies, the approvals that count, the ones that 
 why, and what is still missing.
 
 \b
-Exit codes: 0 satisfied, 1 error, 3 not satisfied, 4 the plan is stale (edited).""",
+Exit codes: 0 satisfied, 1 error, 3 not satisfied, 4 the plan is stale (edited or
+expired).""",
 )
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
 @approvals_paths_option
@@ -256,8 +257,13 @@ def check_command(
         paths=tuple(_absolute(app, path) for path in approval_paths),
         github=github_source(github_pr, github_repo, github_head),
     )
-    verdict = check_plan_approvals(plan, app.root, env, sources, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    verdict = check_plan_approvals(plan, app.root, env, sources, now=now)
     click.echo(render_verdict(verdict, output_format), nl=False)
+    if plan.expired(now):
+        # Approvals never outlive their plan: apply refuses an expired plan as stale.
+        click.echo(f"note: the plan expired at {plan.expires}; apply will refuse it", err=True)
+        return EXIT_STALE
     return EXIT_OK if verdict.satisfied else EXIT_POLICY
 
 
