@@ -68,7 +68,9 @@ def test_anchor_matches_github() -> None:
 
 
 @pytest.mark.parametrize(
-    "group", [[], ["secrets"], ["audit"], ["emulator"], ["keys"], ["approvals"]], ids=str
+    "group",
+    [[], ["secrets"], ["audit"], ["emulator"], ["keys"], ["approvals"], ["github"]],
+    ids=str,
 )
 def test_command_summaries_are_not_truncated(group: list[str]) -> None:
     """`dsgit --help` at 80 columns shows every command's whole one-line summary."""

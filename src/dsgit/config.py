@@ -49,6 +49,7 @@ class Environment:
     # The folder the emulator file must stay in, without symlinks (the repository root);
     # None when `emulator_anywhere: true` lets it be anywhere.
     emulator_root: Path | None = None
+    preview: bool = False  # the GitHub Action may apply pull requests' plans here (§10)
 
     @property
     def is_embedded(self) -> bool:
@@ -205,6 +206,7 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
         "api_key_env",
         "budget",
         "protected",
+        "preview",
         "description",
     }
     for field_name in body:
@@ -238,6 +240,11 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     protected = body.get("protected", False)
     if not isinstance(protected, bool):
         raise fail("`protected` must be true or false", *where, "protected")
+    preview = body.get("preview", False)
+    if not isinstance(preview, bool):
+        raise fail("`preview` must be true or false", *where, "preview")
+    if preview and protected:
+        raise fail("a `preview` environment cannot be `protected`", *where, "preview")
     if emulator is None and url is None:
         url = DEFAULT_URL
     return Environment(
@@ -249,4 +256,5 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
         budget=Budget(ccu, float(share)),
         protected=protected,
         emulator_root=None if body.get("emulator_anywhere") is True else root,
+        preview=preview,
     )

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _IDS = itertools.count(1000)
+BLOB_PREFIX = "/_blobs/"  # where artifact downloads redirect to (as GitHub's storage URLs)
 
 
 def iso(when: datetime) -> str:
@@ -208,6 +209,7 @@ class Answer:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a non-JSON body (artifact zips), sent as is
 
 
 Handler = Callable[["FakeGitHub", FakeRequest], Answer]
@@ -367,6 +369,7 @@ class FakeGitHub:
             answer = Answer(fault.status, {"message": "Server Error"})
         elif (
             self.token is not None
+            and not parts.path.startswith(BLOB_PREFIX)  # signed storage URLs take no token
             and request.headers.get("authorization") != f"Bearer {self.token}"
         ):
             answer = Answer(
@@ -376,8 +379,11 @@ class FakeGitHub:
         else:
             answer = self._dispatch(request)
         payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        if answer.raw is not None:
+            payload = answer.raw
         http.send_response(answer.status)
-        http.send_header("Content-Type", "application/json; charset=utf-8")
+        kind = "application/zip" if answer.raw is not None else "application/json; charset=utf-8"
+        http.send_header("Content-Type", kind)
         http.send_header("Content-Length", str(len(payload)))
         http.send_header("X-GitHub-Request-Id", f"FAKE:{len(self.requests)}")
         for name, value in answer.headers.items():
@@ -535,9 +541,403 @@ def _install_default_routes(gh: FakeGitHub) -> None:
     gh.route("POST", rf"{_REPO}/issues/{n}/comments", _create_comment)
     gh.route("PATCH", rf"{_REPO}/issues/comments/(?P<comment_id>\d+)", _update_comment)
     gh.route("POST", rf"{_REPO}/statuses/(?P<sha>[0-9a-f]+)", _create_status)
+    _install_action_routes(gh)
 
 
 def served() -> Iterator[FakeGitHub]:
     """A started fake, stopped when the generator is closed (for fixtures)."""
     with FakeGitHub() as gh:
         yield gh
+
+
+# --- what the Action needs (dsgit github pr|review|apply|drift) -----------------------------
+# Pull-request files, the pull requests of a commit, issues, comment deletion, artifacts (listed
+# and downloaded through a redirect to a token-less storage URL, as GitHub does), workflow
+# runs, and git data (refs, commits, trees, blobs, contents) for the audit branch. State lives
+# in ``GitHubState.extra`` under the keys used below; helpers at the end set it up.
+
+
+def _extra(gh: FakeGitHub, key: str, default: Any) -> Any:
+    return gh.state.extra.setdefault(key, default)
+
+
+def _git_sha(kind: str, payload: Any) -> str:
+    import hashlib
+
+    return hashlib.sha1(f"{kind}:{json.dumps(payload, sort_keys=True)}".encode()).hexdigest()
+
+
+def _blob_sha(data: bytes) -> str:
+    """The object id git gives a file (so clients can compare it with their own files)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _list_pull_files(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    key = (_repo(request), int(request.params["number"]))
+    if key not in gh.state.pulls:
+        return _not_found()
+    return gh.page(request, _extra(gh, "files", {}).get(key, []))
+
+
+def _pulls_for_commit(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    repo, sha = _repo(request), request.params["sha"]
+    found = [
+        pull
+        for (owner_repo, _n), pull in sorted(gh.state.pulls.items())
+        if owner_repo == repo and sha in (pull.get("merge_commit_sha"), pull["head"]["sha"])
+    ]
+    return gh.page(request, found)
+
+
+def _delete_comment(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    repo, cid = _repo(request), int(request.params["comment_id"])
+    for (owner_repo, _number), comments in gh.state.comments.items():
+        for comment in list(comments):
+            if owner_repo == repo and comment["id"] == cid:
+                comments.remove(comment)
+                return Answer(204)
+    return _not_found()
+
+
+def _issue_json(gh: FakeGitHub, repo: str, number: int, body: dict[str, Any]) -> dict[str, Any]:
+    now = iso(datetime.now(UTC))
+    return {
+        "id": next(_IDS),
+        "number": number,
+        "state": "open",
+        "title": body.get("title", ""),
+        "body": body.get("body", ""),
+        "labels": [{"name": name} for name in body.get("labels", [])],
+        "user": user_json(str(gh.state.extra.get("bot_login", "github-actions[bot]")), type="Bot"),
+        "html_url": f"https://github.com/{repo}/issues/{number}",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _list_issues(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    repo = _repo(request)
+    state = request.query.get("state", "open")
+    labels = {x for x in request.query.get("labels", "").split(",") if x}
+    found = []
+    for (owner_repo, _number), issue in sorted(gh.state.issues.items(), reverse=True):
+        names = {label["name"] for label in issue.get("labels", [])}
+        if owner_repo != repo or (state != "all" and issue["state"] != state):
+            continue
+        if labels - names:
+            continue
+        found.append(issue)
+    return gh.page(request, found)
+
+
+def _create_issue(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    repo = _repo(request)
+    number = 1 + max([n for (r, n) in gh.state.issues if r == repo] + [100])
+    issue = _issue_json(gh, repo, number, request.body or {})
+    gh.state.issues[(repo, number)] = issue
+    return Answer(201, issue)
+
+
+def _update_issue(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    issue = gh.state.issues.get((_repo(request), int(request.params["number"])))
+    if issue is None:
+        return _not_found()
+    for name in ("title", "body", "state"):
+        if name in (request.body or {}):
+            issue[name] = request.body[name]
+    return Answer(200, issue)
+
+
+def _list_artifacts(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    repo = _repo(request)
+    name = request.query.get("name")
+    found = [
+        meta
+        for (owner_repo, meta, _zip) in _extra(gh, "artifacts", [])
+        if owner_repo == repo and (name is None or meta["name"] == name)
+    ]
+    found.sort(key=lambda meta: meta["id"], reverse=True)
+    page = gh.page(request, found)
+    return Answer(page.status, {"total_count": len(found), "artifacts": page.body}, page.headers)
+
+
+def _download_artifact(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    aid = int(request.params["artifact_id"])
+    for owner_repo, meta, _zip in _extra(gh, "artifacts", []):
+        if owner_repo == _repo(request) and meta["id"] == aid:
+            if meta["expired"]:
+                return Answer(410, {"message": "Artifact has expired"})
+            return Answer(302, None, {"Location": f"{gh.url}{BLOB_PREFIX}{aid}?sig=fake"})
+    return _not_found()
+
+
+def _blob(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    aid = int(request.params["artifact_id"])
+    for _repo_name, meta, data in _extra(gh, "artifacts", []):
+        if meta["id"] == aid:
+            return Answer(200, raw=data)
+    return Answer(404, {"message": "BlobNotFound"})
+
+
+def _get_run(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    run = _extra(gh, "runs", {}).get((_repo(request), int(request.params["run_id"])))
+    return Answer(200, run) if run is not None else _not_found()
+
+
+def _git(gh: FakeGitHub) -> dict[str, Any]:
+    return _extra(gh, "git", {"blobs": {}, "trees": {}, "commits": {}, "refs": {}})
+
+
+def _get_ref(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    sha = _git(gh)["refs"].get((_repo(request), request.params["branch"]))
+    if sha is None:
+        return _not_found()
+    ref = f"refs/heads/{request.params['branch']}"
+    return Answer(200, {"ref": ref, "object": {"sha": sha, "type": "commit"}})
+
+
+def _create_ref(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    body = request.body or {}
+    branch = str(body.get("ref", "")).removeprefix("refs/heads/")
+    key = (_repo(request), branch)
+    if key in _git(gh)["refs"]:
+        return Answer(422, {"message": "Reference already exists"})
+    _git(gh)["refs"][key] = body["sha"]
+    return Answer(201, {"ref": body["ref"], "object": {"sha": body["sha"], "type": "commit"}})
+
+
+def _ancestors(git: dict[str, Any], sha: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [sha]
+    while pending:
+        current = pending.pop()
+        if current in seen or current not in git["commits"]:
+            continue
+        seen.add(current)
+        pending.extend(git["commits"][current]["parents"])
+    return seen
+
+
+def _update_ref(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    hook = gh.state.extra.pop("before_ref_update", None)
+    if hook is not None:
+        hook(gh)  # e.g. another writer moves the branch first
+    git, key = _git(gh), (_repo(request), request.params["branch"])
+    current = git["refs"].get(key)
+    if current is None:
+        return Answer(422, {"message": "Reference does not exist"})
+    new = (request.body or {}).get("sha")
+    if not (request.body or {}).get("force") and current not in _ancestors(git, new):
+        return Answer(422, {"message": "Update is not a fast forward"})
+    git["refs"][key] = new
+    return Answer(200, {"ref": f"refs/heads/{key[1]}", "object": {"sha": new, "type": "commit"}})
+
+
+def _get_commit(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    commit = _git(gh)["commits"].get(request.params["sha"])
+    if commit is None:
+        return _not_found()
+    return Answer(
+        200,
+        {
+            "sha": request.params["sha"],
+            "tree": {"sha": commit["tree"]},
+            "parents": [{"sha": parent} for parent in commit["parents"]],
+            "message": commit["message"],
+        },
+    )
+
+
+def _create_blob(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    import base64
+
+    content = base64.b64decode((request.body or {})["content"])
+    sha = _blob_sha(content)
+    _git(gh)["blobs"][sha] = content
+    return Answer(201, {"sha": sha})
+
+
+def _create_tree(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    git, body = _git(gh), request.body or {}
+    files = dict(git["trees"].get(body.get("base_tree"), {}))
+    for item in body.get("tree", []):
+        files[item["path"]] = item["sha"]
+    sha = _git_sha("tree", files)
+    git["trees"][sha] = files
+    return Answer(201, {"sha": sha})
+
+
+def _create_commit(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    body = request.body or {}
+    commit = {"tree": body["tree"], "parents": list(body["parents"]), "message": body["message"]}
+    sha = _git_sha("commit", [commit, next(_IDS)])
+    _git(gh)["commits"][sha] = commit
+    return Answer(201, {"sha": sha})
+
+
+def _get_contents(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    import base64
+
+    git = _git(gh)
+    ref = request.query.get("ref", "")
+    commit = git["commits"].get(ref)
+    if commit is None:
+        return _not_found()
+    blob = git["trees"].get(commit["tree"], {}).get(request.params["path"])
+    if blob is None:
+        return _not_found()
+    content = base64.b64encode(git["blobs"][blob]).decode()
+    return Answer(200, {"type": "file", "encoding": "base64", "content": content})
+
+
+def _get_tree(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    files = _git(gh)["trees"].get(request.params["sha"])
+    if files is None:
+        return _not_found()
+    entries = [
+        {"path": path, "mode": "100644", "type": "blob", "sha": blob}
+        for path, blob in sorted(files.items())
+    ]
+    return Answer(200, {"sha": request.params["sha"], "tree": entries, "truncated": False})
+
+
+def _get_blob(gh: FakeGitHub, request: FakeRequest) -> Answer:
+    import base64
+
+    data = _git(gh)["blobs"].get(request.params["sha"])
+    if data is None:
+        return _not_found()
+    return Answer(
+        200,
+        {
+            "sha": request.params["sha"],
+            "encoding": "base64",
+            "content": base64.b64encode(data).decode(),
+        },
+    )
+
+
+def _install_action_routes(gh: FakeGitHub) -> None:
+    n = r"(?P<number>\d+)"
+    gh.route("GET", rf"{_REPO}/pulls/{n}/files", _list_pull_files)
+    gh.route("GET", rf"{_REPO}/commits/(?P<sha>[0-9a-f]+)/pulls", _pulls_for_commit)
+    gh.route("DELETE", rf"{_REPO}/issues/comments/(?P<comment_id>\d+)", _delete_comment)
+    gh.route("GET", rf"{_REPO}/issues", _list_issues)
+    gh.route("POST", rf"{_REPO}/issues", _create_issue)
+    gh.route("PATCH", rf"{_REPO}/issues/{n}", _update_issue)
+    gh.route("GET", rf"{_REPO}/actions/artifacts", _list_artifacts)
+    gh.route("GET", rf"{_REPO}/actions/artifacts/(?P<artifact_id>\d+)/zip", _download_artifact)
+    gh.route("GET", rf"{BLOB_PREFIX}(?P<artifact_id>\d+)", _blob)
+    gh.route("GET", rf"{_REPO}/actions/runs/(?P<run_id>\d+)", _get_run)
+    gh.route("GET", rf"{_REPO}/git/ref/heads/(?P<branch>.+)", _get_ref)
+    gh.route("POST", rf"{_REPO}/git/refs", _create_ref)
+    gh.route("PATCH", rf"{_REPO}/git/refs/heads/(?P<branch>.+)", _update_ref)
+    gh.route("GET", rf"{_REPO}/git/commits/(?P<sha>[0-9a-f]+)", _get_commit)
+    gh.route("POST", rf"{_REPO}/git/blobs", _create_blob)
+    gh.route("POST", rf"{_REPO}/git/trees", _create_tree)
+    gh.route("POST", rf"{_REPO}/git/commits", _create_commit)
+    gh.route("GET", rf"{_REPO}/contents/(?P<path>.+)", _get_contents)
+    gh.route("GET", rf"{_REPO}/git/trees/(?P<sha>[0-9a-f]+)", _get_tree)
+    gh.route("GET", rf"{_REPO}/git/blobs/(?P<sha>[0-9a-f]+)", _get_blob)
+
+
+def set_pull_files(
+    gh: FakeGitHub, number: int, files: list[dict[str, Any]], repository: str = "octo/game"
+) -> None:
+    """What ``GET /pulls/{n}/files`` lists (``filename``, ``status``, ``patch``)."""
+    _extra(gh, "files", {})[(repository, number)] = files
+
+
+def add_run(
+    gh: FakeGitHub,
+    run_id: int,
+    *,
+    head_sha: str,
+    path: str = ".github/workflows/dsgit.yml",
+    event: str = "pull_request",
+    repository: str = "octo/game",
+    head_repository: str | None = None,
+) -> None:
+    """A workflow run (``GET /actions/runs/{id}``)."""
+    _extra(gh, "runs", {})[(repository, run_id)] = {
+        "id": run_id,
+        "name": "dsgit",
+        "path": path,
+        "event": event,
+        "head_sha": head_sha,
+        "status": "completed",
+        "repository": {"full_name": repository, "id": 4242},
+        "head_repository": {"full_name": head_repository or repository},
+    }
+
+
+def upload_artifact(
+    gh: FakeGitHub,
+    name: str,
+    files: dict[str, bytes],
+    *,
+    run_id: int,
+    head_sha: str,
+    repository: str = "octo/game",
+    repository_id: int = 4242,
+    head_repository_id: int | None = None,
+    expired: bool = False,
+) -> int:
+    """What ``actions/upload-artifact`` does: store a zip of ``files`` for the run."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, data in sorted(files.items()):
+            archive.writestr(member, data)
+    aid = next(_IDS)
+    meta = {
+        "id": aid,
+        "name": name,
+        "size_in_bytes": len(buffer.getvalue()),
+        "expired": expired,
+        "created_at": iso(datetime.now(UTC)),
+        "workflow_run": {
+            "id": run_id,
+            "repository_id": repository_id,
+            "head_repository_id": head_repository_id or repository_id,
+            "head_branch": "feature",
+            "head_sha": head_sha,
+        },
+    }
+    _extra(gh, "artifacts", []).append((repository, meta, buffer.getvalue()))
+    return aid
+
+
+def branch_files(gh: FakeGitHub, branch: str, repository: str = "octo/game") -> dict[str, bytes]:
+    """The files at the tip of ``branch`` (empty when it does not exist)."""
+    git = _git(gh)
+    sha = git["refs"].get((repository, branch))
+    if sha is None:
+        return {}
+    tree = git["trees"][git["commits"][sha]["tree"]]
+    return {path: git["blobs"][blob] for path, blob in tree.items()}
+
+
+def commit_to_branch(
+    gh: FakeGitHub, branch: str, files: dict[str, bytes], repository: str = "octo/game"
+) -> str:
+    """Another writer's commit on ``branch`` (creating it), as a push would make."""
+
+    git = _git(gh)
+    head = git["refs"].get((repository, branch))
+    tree_files = dict(git["trees"][git["commits"][head]["tree"]]) if head else {}
+    for path, data in files.items():
+        blob = _blob_sha(data)
+        git["blobs"][blob] = data
+        tree_files[path] = blob
+    tree = _git_sha("tree", tree_files)
+    git["trees"][tree] = tree_files
+    commit = {"tree": tree, "parents": [head] if head else [], "message": "other writer"}
+    sha = _git_sha("commit", [commit, next(_IDS)])
+    git["commits"][sha] = commit
+    git["refs"][(repository, branch)] = sha
+    return sha

@@ -7,7 +7,8 @@ order and the first failure decides the exit code (through the one map in
 :mod:`dsgit.apply.outcome`). The digest was checked when the plan file was read.
 
 1. not expired (stale); 2. for the environment asked for (stale); 3. for the universe that
-environment is (stale); 4. the declaration is the one the plan was made from (stale);
+environment is (stale); 4. what the plan depends on in the declaration is unchanged (stale,
+naming each file);
 5. a plan made from uncommitted changes goes only to an emulator, or with ``--allow-dirty``,
 and never to a protected environment (refused); 6. approvals satisfy the policy (refused,
 naming each unmet rule); 7. no blocking diagnostic (refused).
@@ -22,6 +23,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from dsgit.apply.outcome import Outcome
+from dsgit.apply.staleness import stale_inputs
 from dsgit.config import Environment
 from dsgit.errors import DsgitError, PolicyRefused, StalePlan
 from dsgit.model.declaration import Declaration, SourceInfo
@@ -115,16 +117,10 @@ def same_universe(given: CheckInput) -> CheckFailure | None:
 
 
 def declaration_unchanged(given: CheckInput) -> CheckFailure | None:
-    plan, source = given.plan, given.source
-    if source is not None and source.digest != plan.source.digest:
-        made = f" at commit {plan.source.commit[:12]}" if plan.source.commit else ""
-        return CheckFailure(
-            "declaration",
-            Outcome.STALE,
-            f"the declaration changed since the plan was made{made} (declaration digest "
-            f"{source.digest[:19]}…, plan made from {plan.source.digest[:19]}…); "
-            "make a new plan",
-        )
+    """Stale only when an input the plan depends on changed (its declaration slice)."""
+    message = stale_inputs(given.plan, given.source, given.declaration)
+    if message is not None:
+        return CheckFailure("declaration", Outcome.STALE, message)
     return None
 
 

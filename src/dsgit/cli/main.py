@@ -40,6 +40,7 @@ COMMAND_MODULES: dict[str, str] = {
     "drift": "plan",
     "emulator": "emulator",
     "get": "read",
+    "github": "github",
     "history": "read",
     "import": "importing",
     "init": "init",

@@ -14,6 +14,7 @@ To add an endpoint: a method that calls :meth:`GitHubClient.get_json`, :meth:`pa
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,12 +29,17 @@ from dsgit.errors import GitHubError
 __all__ = [
     "API_VERSION",
     "DEFAULT_API_URL",
+    "Artifact",
     "GitHubClient",
     "GitHubUser",
+    "Issue",
+    "IssueComment",
     "Permission",
     "PullCommit",
+    "PullFile",
     "PullRequest",
     "Review",
+    "WorkflowRun",
     "parse_time",
 ]
 
@@ -200,6 +206,134 @@ class Permission:
             "maintain",
             "write",
         }
+
+
+@dataclass(frozen=True)
+class IssueComment:
+    """A comment on an issue or pull request (the conversation tab)."""
+
+    id: int
+    user: GitHubUser | None
+    body: str
+    created_at: datetime | None
+    html_url: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IssueComment:
+        user = _obj(data, "user")
+        return cls(
+            id=_int(data, "id"),
+            user=GitHubUser.from_json(user) if user is not None else None,
+            body=str(data.get("body") or ""),
+            created_at=parse_time(data.get("created_at")),
+            html_url=str(data.get("html_url", "")),
+        )
+
+
+@dataclass(frozen=True)
+class PullFile:
+    """One file a pull request changes; ``patch`` is its unified diff (None for binary or
+    very large files, whose lines GitHub does not show)."""
+
+    filename: str
+    status: str
+    patch: str | None
+    previous_filename: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PullFile:
+        patch = data.get("patch")
+        previous = data.get("previous_filename")
+        return cls(
+            filename=_str(data, "filename"),
+            status=str(data.get("status", "")),
+            patch=patch if isinstance(patch, str) else None,
+            previous_filename=previous if isinstance(previous, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue: number, state (open / closed), title, body and its author."""
+
+    number: int
+    state: str
+    title: str
+    body: str
+    user: GitHubUser | None
+    html_url: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Issue:
+        user = _obj(data, "user")
+        return cls(
+            number=_int(data, "number"),
+            state=_str(data, "state"),
+            title=str(data.get("title", "")),
+            body=str(data.get("body") or ""),
+            user=GitHubUser.from_json(user) if user is not None else None,
+            html_url=str(data.get("html_url", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A workflow run's artifact, with the run that uploaded it."""
+
+    id: int
+    name: str
+    expired: bool
+    created_at: datetime | None
+    run_id: int | None
+    repository_id: int | None
+    head_repository_id: int | None
+    head_sha: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Artifact:
+        run = _obj(data, "workflow_run") or {}
+
+        def opt_int(name: str) -> int | None:
+            value = run.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        head = run.get("head_sha")
+        return cls(
+            id=_int(data, "id"),
+            name=_str(data, "name"),
+            expired=bool(data.get("expired", False)),
+            created_at=parse_time(data.get("created_at")),
+            run_id=opt_int("id"),
+            repository_id=opt_int("repository_id"),
+            head_repository_id=opt_int("head_repository_id"),
+            head_sha=head if isinstance(head, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """A workflow run: the workflow file it ran (``path``), its event and commit, and the
+    repositories it ran in and for."""
+
+    id: int
+    path: str
+    event: str
+    head_sha: str
+    repository: str
+    head_repository: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorkflowRun:
+        repo = _obj(data, "repository") or {}
+        head_repo = _obj(data, "head_repository") or {}
+        return cls(
+            id=_int(data, "id"),
+            path=str(data.get("path", "")),
+            event=str(data.get("event", "")),
+            head_sha=_str(data, "head_sha"),
+            repository=str(repo.get("full_name", "")),
+            head_repository=str(head_repo.get("full_name", "")),
+        )
 
 
 class GitHubClient:
@@ -385,6 +519,241 @@ class GitHubClient:
 
         result: Permission = self._convert(path, convert, data)
         return result
+
+    # -- endpoints the Action needs (dsgit github pr|review|apply|drift) ---------------------
+
+    def send_json(self, method: str, path: str, json: Any = None) -> Any:
+        """A write request; the decoded JSON answer."""
+        return self.request_json(method, path, json=json)
+
+    def list_issue_comments(self, number: int) -> list[IssueComment]:
+        path = self.repo_path("issues", number, "comments")
+        return [self._convert(path, IssueComment.from_json, item) for item in self.paginate(path)]
+
+    def create_issue_comment(self, number: int, body: str) -> IssueComment:
+        path = self.repo_path("issues", number, "comments")
+        data = self.send_json("POST", path, {"body": body})
+        result: IssueComment = self._convert(path, IssueComment.from_json, data)
+        return result
+
+    def update_issue_comment(self, comment_id: int, body: str) -> IssueComment:
+        path = self.repo_path("issues", "comments", comment_id)
+        data = self.send_json("PATCH", path, {"body": body})
+        result: IssueComment = self._convert(path, IssueComment.from_json, data)
+        return result
+
+    def delete_issue_comment(self, comment_id: int) -> None:
+        self.send_json("DELETE", self.repo_path("issues", "comments", comment_id))
+
+    def create_status(
+        self, sha: str, state: str, context: str, description: str, target_url: str | None = None
+    ) -> None:
+        """A commit status (``state``: error, failure, pending, success); description ≤ 140."""
+        body: dict[str, Any] = {"state": state, "context": context, "description": description}
+        if target_url:
+            body["target_url"] = target_url
+        self.send_json("POST", self.repo_path("statuses", sha), body)
+
+    def list_pull_files(self, number: int) -> list[PullFile]:
+        path = self.repo_path("pulls", number, "files")
+        return [self._convert(path, PullFile.from_json, item) for item in self.paginate(path)]
+
+    def pulls_for_commit(self, sha: str) -> list[PullRequest]:
+        """The pull requests a commit belongs to (for a merge commit: the one it merged)."""
+        path = self.repo_path("commits", sha, "pulls")
+        return [self._convert(path, PullRequest.from_json, item) for item in self.paginate(path)]
+
+    def list_issues(self, *, state: str = "all", labels: str = "") -> list[Issue]:
+        """Issues (not pull requests) of the repository, newest first."""
+        path = self.repo_path("issues")
+        params: dict[str, str | int] = {"state": state}
+        if labels:
+            params["labels"] = labels
+        found = []
+        for item in self.paginate(path, params):
+            if isinstance(item, Mapping) and "pull_request" not in item:
+                found.append(self._convert(path, Issue.from_json, item))
+        return found
+
+    def create_issue(self, title: str, body: str, labels: tuple[str, ...] = ()) -> Issue:
+        path = self.repo_path("issues")
+        data = self.send_json("POST", path, {"title": title, "body": body, "labels": list(labels)})
+        result: Issue = self._convert(path, Issue.from_json, data)
+        return result
+
+    def update_issue(self, number: int, **fields: str) -> Issue:
+        """Change ``title``, ``body`` or ``state`` (``open`` / ``closed``) of an issue."""
+        path = self.repo_path("issues", number)
+        result: Issue = self._convert(
+            path, Issue.from_json, self.send_json("PATCH", path, dict(fields))
+        )
+        return result
+
+    def list_artifacts(self, name: str) -> list[Artifact]:
+        path = self.repo_path("actions", "artifacts")
+        found = []
+        for page_item in self.paginate_key(path, "artifacts", {"name": name}):
+            found.append(self._convert(path, Artifact.from_json, page_item))
+        return found
+
+    def download_artifact(self, artifact_id: int, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+        """The artifact's zip. GitHub answers with a redirect to a short-lived storage URL,
+        which is fetched without the token (it must not leave GitHub's API)."""
+        path = self.repo_path("actions", "artifacts", artifact_id, "zip")
+        response = self._send("GET", path)
+        if response.status_code in (301, 302, 303, 307, 308):
+            location = response.headers.get("location", "")
+            try:
+                with httpx.Client(timeout=self._http.timeout, follow_redirects=False) as plain:
+                    blob = plain.get(location)
+            except httpx.HTTPError as exc:
+                raise GitHubError(
+                    "GET", urlsplit(location).netloc, "(artifact blob)", None, type(exc).__name__
+                ) from exc
+            if blob.status_code >= 400:
+                raise GitHubError(
+                    "GET", urlsplit(location).netloc, "(artifact blob)", blob.status_code, "failed"
+                )
+            response = blob
+        if len(response.content) > max_bytes:
+            raise GitHubError(
+                "GET", self.host, self._shown_path(path), 200, f"artifact over {max_bytes} bytes"
+            )
+        return response.content
+
+    def get_workflow_run(self, run_id: int) -> WorkflowRun:
+        path = self.repo_path("actions", "runs", run_id)
+        result: WorkflowRun = self._convert(path, WorkflowRun.from_json, self.get_json(path))
+        return result
+
+    def paginate_key(
+        self, path: str, key: str, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[Any]:
+        """Items of list endpoints that wrap their array in an object (``{"artifacts": […]}``)."""
+        query: dict[str, str | int] = {"per_page": _PER_PAGE, **(params or {})}
+        url: str | None = path
+        pages = 0
+        while url is not None and pages < self.max_pages:
+            response = self._send("GET", url, params=query if pages == 0 else None)
+            pages += 1
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise GitHubError(
+                    "GET", self.host, self._shown_path(path), response.status_code, "body not JSON"
+                ) from exc
+            items = body.get(key) if isinstance(body, Mapping) else None
+            if not isinstance(items, list):
+                raise GitHubError(
+                    "GET", self.host, self._shown_path(path), response.status_code, f"no {key!r}"
+                )
+            yield from items
+            url = _next_link(response, self.base_url)
+
+    # git data: the audit branch is written without a checkout
+
+    def get_branch_head(self, branch: str) -> str | None:
+        """The commit ``branch`` points at, or None when it does not exist."""
+        path = self.repo_path("git", "ref", "heads", branch)
+        try:
+            data = self.get_json(path.replace("%2F", "/"))
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        target = data.get("object") if isinstance(data, Mapping) else None
+        if not isinstance(target, Mapping) or not isinstance(target.get("sha"), str):
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "no object.sha")
+        return str(target["sha"])
+
+    def commit_tree(self, sha: str) -> str:
+        path = self.repo_path("git", "commits", sha)
+        data = self.get_json(path)
+        tree = data.get("tree") if isinstance(data, Mapping) else None
+        if not isinstance(tree, Mapping) or not isinstance(tree.get("sha"), str):
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "no tree.sha")
+        return str(tree["sha"])
+
+    def read_blob_at(self, commit: str, file_path: str) -> bytes | None:
+        """A file's bytes at ``commit`` (contents API), None when it is not there."""
+        path = self.repo_path("contents") + "/" + quote(file_path)
+        try:
+            data = self.request_json("GET", path, params={"ref": commit})
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(data, Mapping) or data.get("encoding") != "base64":
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "not a file")
+        return base64.b64decode(str(data.get("content", "")))
+
+    def create_blob(self, content: bytes) -> str:
+        path = self.repo_path("git", "blobs")
+        body = {"content": base64.b64encode(content).decode("ascii"), "encoding": "base64"}
+        return self._sha_of(path, self.send_json("POST", path, body))
+
+    def create_tree(self, base_tree: str | None, blobs: Mapping[str, str]) -> str:
+        """A tree: ``base_tree`` with each ``path -> blob sha`` of ``blobs`` set."""
+        path = self.repo_path("git", "trees")
+        body: dict[str, Any] = {
+            "tree": [
+                {"path": name, "mode": "100644", "type": "blob", "sha": sha}
+                for name, sha in sorted(blobs.items())
+            ]
+        }
+        if base_tree is not None:
+            body["base_tree"] = base_tree
+        return self._sha_of(path, self.send_json("POST", path, body))
+
+    def create_commit(self, message: str, tree: str, parents: tuple[str, ...]) -> str:
+        path = self.repo_path("git", "commits")
+        body = {"message": message, "tree": tree, "parents": list(parents)}
+        return self._sha_of(path, self.send_json("POST", path, body))
+
+    def move_branch(self, branch: str, sha: str, *, create: bool) -> bool:
+        """Point ``branch`` at ``sha`` (fast-forward only); False when it moved meanwhile."""
+        try:
+            if create:
+                path = self.repo_path("git", "refs")
+                self.send_json("POST", path, {"ref": f"refs/heads/{branch}", "sha": sha})
+            else:
+                path = self.repo_path("git", "refs", "heads", branch).replace("%2F", "/")
+                self.send_json("PATCH", path, {"sha": sha, "force": False})
+        except GitHubError as exc:
+            if exc.status in (409, 422):  # not a fast-forward, or created meanwhile
+                return False
+            raise
+        return True
+
+    def tree_files(self, commit: str, under: str) -> dict[str, str]:
+        """``path -> blob sha`` of every file below the folder ``under`` at ``commit``."""
+        path = self.repo_path("git", "trees", self.commit_tree(commit))
+        data = self.request_json("GET", path, params={"recursive": "1"})
+        entries = data.get("tree") if isinstance(data, Mapping) else None
+        if not isinstance(entries, list):
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "no tree")
+        if isinstance(data, Mapping) and data.get("truncated"):
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "tree truncated")
+        prefix = under.rstrip("/") + "/"
+        return {
+            str(item["path"]): str(item["sha"])
+            for item in entries
+            if isinstance(item, Mapping)
+            and item.get("type") == "blob"
+            and str(item.get("path", "")).startswith(prefix)
+        }
+
+    def read_blob(self, sha: str) -> bytes:
+        path = self.repo_path("git", "blobs", sha)
+        data = self.get_json(path)
+        if not isinstance(data, Mapping) or data.get("encoding") != "base64":
+            raise GitHubError("GET", self.host, self._shown_path(path), 200, "not a base64 blob")
+        return base64.b64decode(str(data.get("content", "")))
+
+    def _sha_of(self, path: str, data: Any) -> str:
+        if not isinstance(data, Mapping) or not isinstance(data.get("sha"), str):
+            raise GitHubError("POST", self.host, self._shown_path(path), 201, "no sha")
+        return str(data["sha"])
 
 
 def _next_link(response: httpx.Response, base_url: str) -> str | None:

@@ -140,6 +140,8 @@ class Declaration:
     stores: Mapping[tuple[StoreKind, str], StoreDeclaration]
     schemas: Mapping[str, JSONValue] = field(default_factory=dict)
     source: SourceInfo = field(default_factory=lambda: SourceInfo(None, True, ""))
+    # approval policy files by repository path -> sha256:<hex> of their bytes, or "absent"
+    policies: Mapping[str, str] = field(default_factory=dict)
 
     def entry(self, address: Address) -> DeclaredEntry | None:
         store = self.stores.get((address.kind, address.store))

@@ -17,10 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
+
+if TYPE_CHECKING:
+    from dsgit.plan.slice import DeclarationSlice
 
 __all__ = [
     "MASK",
@@ -186,7 +189,9 @@ class Plan:
     (:func:`dsgit.plan.io.plan_digest`). ``context`` holds kind-specific facts that the digest
     covers, e.g. ``{"to_commit": ...}`` for a rollback. ``allowed`` lists the suppressions given
     on the command line (``--allow``); the digest covers them, and the diagnostics they let
-    through carry their reason in ``suppressed_reason``.
+    through carry their reason in ``suppressed_reason``. ``declaration_slice`` lists the
+    declaration inputs the plan depends on (:mod:`dsgit.plan.slice`); None for plans that do
+    not come from a declaration, or were made before dsgit recorded it.
     """
 
     format_version: int
@@ -203,6 +208,7 @@ class Plan:
     digest: str
     context: Mapping[str, str] = field(default_factory=dict)
     allowed: tuple[Allowance, ...] = ()  # command-line suppressions, shown and recorded
+    declaration_slice: DeclarationSlice | None = None
 
     @property
     def all_diagnostics(self) -> tuple[Diagnostic, ...]:

@@ -7,7 +7,7 @@ tests can pass fakes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +18,11 @@ from dsgit.model.entry import Address, JSONValue
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.compare import SchemaCheck, SchemaProblem
 from dsgit.plan.desired import Decrypt, desired_from_declaration
+from dsgit.plan.io import with_digest
 from dsgit.plan.ledger import AppliedLookup, AppliedRecord, NoLedger
 from dsgit.plan.model import Action, Change, Diagnostic, Plan, Severity
 from dsgit.plan.read import ReadObserver, read_live
+from dsgit.plan.slice import slice_of
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 
@@ -130,7 +132,9 @@ def make_plan(
         context=dict(context or {}),
         kind=kind,
     )
-    return build_plan(desired, live, settings)
+    plan = build_plan(desired, live, settings)
+    inputs = slice_of(plan.changes, plan.diagnostics, declaration, declaration.policies)
+    return with_digest(replace(plan, declaration_slice=inputs))
 
 
 # --- drift -------------------------------------------------------------------------------------

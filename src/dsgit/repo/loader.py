@@ -22,7 +22,7 @@ from dsgit.model.declaration import (
     StorePolicy,
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
-from dsgit.repo.digest import declaration_digest
+from dsgit.repo.digest import declaration_digest, policy_digests
 from dsgit.repo.entry_schemas import EDITOR_DIR
 from dsgit.repo.file_reader import FileReader, position
 from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
@@ -474,7 +474,8 @@ def read_repository(
     )
     schemas = dict(reader.schemas.documents)
     digest = declaration_digest(stores, schemas)
-    declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest))
+    policies = policy_digests(source)
+    declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest), policies)
     count = sum(len(store.entries) for store in stores.values())
     return RepositoryReading(declaration, tuple(problems), reader.files, count)
 

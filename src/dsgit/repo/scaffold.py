@@ -94,7 +94,10 @@ def available_examples() -> tuple[str, ...]:
         sorted(
             item.name
             for item in _examples().iterdir()
-            if item.is_dir() and not item.name.startswith(("_", "."))
+            # an example is a project (examples/workflows holds the Action's workflows)
+            if item.is_dir()
+            and not item.name.startswith(("_", "."))
+            and item.joinpath("dsgit.yaml").is_file()
         )
     )
 
