@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,19 @@ from dsgit.apply.binding import check_bound_to_declaration
 from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import Journal, JournalState, journal_path
-from dsgit.apply.lock import LOCK_STORE, EnvironmentLock
+from dsgit.apply.lock import (
+    LOCK_STORE,
+    EnvironmentLock,
+    LockNotReleased,
+    read_lease,
+    release_lease,
+)
 from dsgit.apply.preimages import PreImageStore
 from dsgit.apply.progress import NullProgress, Progress
 from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
 from dsgit.apply.schedule import drop_orphaned_renames, execute_steps
 from dsgit.apply.secrets import writable_data
+from dsgit.apply.stop_points import NEVER, StopPoint
 from dsgit.config import Environment
 from dsgit.crypto import Keyring
 from dsgit.crypto.errors import KeyNotAvailable
@@ -75,6 +82,7 @@ class ApplyDeps:
     progress: Progress = field(default_factory=NullProgress)
     approvals: ApprovalCheck = require_approvals
     clock: Callable[[], datetime] = _utc_now
+    stop: StopPoint = NEVER  # test-only fault hook (dsgit.apply.stop_points)
 
 
 def new_apply_id(plan: Plan, now: datetime) -> str:
@@ -178,7 +186,8 @@ def apply_plan(
             _record_dead_run(plan, deps)
         raise
     Ledger(deps.root).check_appendable()  # a damaged ledger refuses now, not after the writes
-    with Journal(journal_path(deps.root, plan.digest), plan.digest) as journal:
+    path = journal_path(deps.root, plan.digest)
+    with Journal(path, plan.digest, on_line=deps.stop.journal_line) as journal:
         state = journal.state
         finished = {
             str(step.change.address): _result_from_journal(step, state.done[key])
@@ -191,25 +200,58 @@ def apply_plan(
                 intent["preimage"] for intent in state.intents.values() if "preimage" in intent
             )
         if state.apply_id is not None and len(finished) == len(steps):
-            result = _already_complete(plan, state, steps, finished)
-            if state.last_status not in (str(ApplyStatus.COMPLETE), str(ApplyStatus.CONFLICT)):
-                # Killed after its last write but before its records: write them now.
-                append_apply_records(
-                    Ledger(deps.root, deps.signer),
-                    deps.actor,
-                    plan,
-                    result.apply_id,
-                    result.changes,
-                    result.status,
-                    state.snapshot_time,
-                    state.started or _text(deps.clock()),
-                    steps,
-                )
-                journal.write(
-                    {"t": "end", "status": str(result.status), "time": _text(deps.clock())}
-                )
-            return result
+            return _finish_finished(plan, deps, journal, steps, finished)
         return _run(plan, deps, options, journal, steps, finished)
+
+
+def _finish_finished(
+    plan: Plan,
+    deps: ApplyDeps,
+    journal: Journal,
+    steps: Sequence[Step],
+    finished: dict[str, ChangeResult],
+) -> ApplyResult:
+    """A rerun of a plan whose every change is done: complete its atomic end, write nothing.
+
+    The end of an earlier run may have been cut off anywhere: before its ledger records (they
+    are written now, the missing ones only), before the journal's ``end`` (written now), or
+    before its lease was released (released now, if it is still this apply's own).
+    """
+    state = journal.state
+    result = _already_complete(plan, state, steps, finished)
+    append_apply_records(
+        Ledger(deps.root, deps.signer),
+        deps.actor,
+        plan,
+        result.apply_id,
+        result.changes,
+        result.status,
+        state.snapshot_time,
+        state.started or _text(deps.clock()),
+        steps,
+    )
+    if state.ended < state.runs:
+        journal.write({"t": "end", "status": str(result.status), "time": _text(deps.clock())})
+    failure = _release_own_lease(deps, state.holder)
+    return replace(result, lock_failure=failure)
+
+
+def _release_own_lease(deps: ApplyDeps, holder: str | None) -> str | None:
+    """Release the environment lock if this apply (``holder``) still holds it; the failure."""
+    if holder is None:
+        return None
+    try:
+        lease = read_lease(deps.api, deps.clock())
+        if lease.lease is not None and lease.lease.holder == holder:
+            release_lease(deps.api, lease)
+    except LockNotReleased as exc:
+        return str(exc)
+    except DsgitError as exc:
+        return (
+            f"could not read the environment lock to release it ({exc}); check it with "
+            "`dsgit lock status`"
+        )
+    return None
 
 
 def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
@@ -234,6 +276,7 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
             intent["preimage"] for intent in state.intents.values() if "preimage" in intent
         )
         steps = [Step(change, change.after, None, False) for change in plan.changes]
+        # A run killed after its records but before its ``end`` left nothing to record.
         changes = tuple(
             _result_from_journal(step, state.done[key])
             if (key := str(step.change.address)) in state.done
@@ -251,6 +294,7 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
             state.snapshot_time,
             state.started or _text(deps.clock()),
             steps,
+            any_status=True,
         )
         journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
 
@@ -323,6 +367,8 @@ def _run(
             journal,
             PreImageStore(deps.root, apply_id, deps.keyring),
             clock=deps.clock,
+            stop=deps.stop,
+            plan_created=plan.created,
         )
         deps.progress.start(len(steps), len(finished))
         todo = [step for step in steps if str(step.change.address) not in finished]
@@ -345,7 +391,9 @@ def _run(
         try:
             changes = tuple(results.get(str(s.change.address)) or _pending(s) for s in steps)
             status = _status(changes, failure, interrupted)
-            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            # The atomic end: ledger records durable first, then the journal's ``end``; a run
+            # killed between the two leaves a journal whose rerun finds the records there.
+            deps.stop.reached("before-ledger")
             append_apply_records(
                 Ledger(deps.root, deps.signer),
                 deps.actor,
@@ -357,12 +405,11 @@ def _run(
                 _text(started),
                 steps,
             )
+            deps.stop.reached("after-ledger")
+            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            deps.stop.reached("before-release")
         finally:
-            try:
-                lock.release()
-            except DsgitError as exc:
-                # The lease expires on its own; a resume of this apply takes it back at once.
-                deps.progress.note(f"could not release the environment lock: {exc}")
+            lock_failure = _release(lock, deps)
     return ApplyResult(
         apply_id=apply_id,
         plan_digest=plan.digest,
@@ -373,7 +420,18 @@ def _run(
         snapshot_time=snapshot_time,
         resumed=resumed,
         broke_lock=broke,
+        lock_failure=lock_failure,
     )
+
+
+def _release(lock: EnvironmentLock, deps: ApplyDeps) -> str | None:
+    """Release the lease in every outcome; what went wrong when it could not be."""
+    try:
+        lock.release()
+    except LockNotReleased as exc:
+        deps.progress.note(str(exc))
+        return str(exc)
+    return None
 
 
 def _status(changes: Sequence[ChangeResult], failure: str | None, interrupted: bool) -> ApplyStatus:

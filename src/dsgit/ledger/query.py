@@ -26,10 +26,12 @@ __all__ = [
     "AppliedRun",
     "LastApplied",
     "LogFilter",
+    "RecordedApply",
     "filter_records",
     "last_applied",
     "list_applies",
     "parse_time",
+    "recorded_apply",
 ]
 
 
@@ -110,6 +112,37 @@ def list_applies(root: Path) -> tuple[AppliedRun, ...]:
             )
         )
     return tuple(sorted(result, key=lambda run: run.started))
+
+
+@dataclass(frozen=True)
+class RecordedApply:
+    """What the ledger holds of one apply id: the addresses of its change records and the
+    statuses of its apply records (both empty when the ledger does not know the apply)."""
+
+    addresses: frozenset[str]
+    statuses: frozenset[str]
+
+    @property
+    def known(self) -> bool:
+        return bool(self.statuses)
+
+
+def recorded_apply(root: Path, apply_id: str) -> RecordedApply:
+    """Does the ledger hold apply ``apply_id``, and which of its records?
+
+    Apply asks this before appending, so a resume writes only the records that are missing
+    (never one twice), and ``audit verify`` asks it for applies whose pre-images or journal
+    exist. Malformed lines are passed over here (``audit verify`` reports them).
+    """
+    addresses: set[str] = set()
+    statuses: set[str] = set()
+    for record in Ledger(root).records(skip_malformed=True):
+        body = record.body
+        if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
+            addresses.add(body.address)
+        elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
+            statuses.add(body.status)
+    return RecordedApply(frozenset(addresses), frozenset(statuses))
 
 
 parse_time = parse_user_time  # `audit log --since/--until`
