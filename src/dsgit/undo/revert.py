@@ -134,6 +134,7 @@ def plan_revert(
     keyring: Keyring | None = None,
 ) -> Plan:
     """The plan that puts back what ``run`` overwrote, deleted or created."""
+    now = request.now or datetime.now(UTC)  # before the reads (apply compares revisions with it)
     select = AddressFilter(request.targets, request.excludes)
     written = {
         address: record
@@ -215,7 +216,7 @@ def plan_revert(
     settings = PlanSettings(
         environment=request.environment,
         universe_id=request.universe_id,
-        now=request.now or datetime.now(UTC),
+        now=now,
         kind="revert",
         expires_in=request.expires_in,
         context={"apply_id": run.apply_id},
