@@ -20,6 +20,9 @@ read. Points:
 - ``before-release``: after the journal's ``end``, before the lock is released.
 
 Dying is ``SIGKILL`` to the own process: no ``finally`` runs, exactly as ``kill -9``.
+``test-only:<point>+wait:<file>`` pauses there instead: it creates ``<file>.reached`` and
+waits (at most a minute) until ``<file>`` exists, so a test can break the service at that
+point, then let the run go on.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from pathlib import Path
 
 from dsgit.errors import ConfigError
 
@@ -41,8 +46,9 @@ _ADDRESSED = ("after-intent", "after-write")
 class StopPoint:
     """Where this run dies; ``StopPoint(None)`` never does."""
 
-    def __init__(self, point: str | None) -> None:
+    def __init__(self, point: str | None, wait_for: Path | None = None) -> None:
         self.point = point
+        self.wait_for = wait_for
         self._lines = 0
         self._lock = threading.Lock()
         self._line_target: int | None = None
@@ -63,8 +69,19 @@ class StopPoint:
         if self.point is None:
             return
         wanted = name if address is None else f"{name}:{address}"
-        if self.point == wanted:
+        if self.point != wanted:
+            return
+        if self.wait_for is None:
             _die()
+        else:
+            _pause(self.wait_for)
+
+
+def _pause(go: Path) -> None:
+    go.with_name(go.name + ".reached").touch()
+    deadline = time.monotonic() + 60.0
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _die() -> None:
@@ -84,7 +101,9 @@ def from_environment(environ: dict[str, str] | None = None) -> StopPoint:
             f"{ENV_VAR} is set ({text!r}) but does not start with {PREFIX!r}: it is a test-only "
             "fault hook that kills apply on purpose; unset it"
         )
-    point = text.removeprefix(PREFIX)
+    point, plus, wait = text.removeprefix(PREFIX).partition("+wait:")
+    if plus and not wait:
+        raise ConfigError(f"{ENV_VAR}: +wait: needs a file name")
     name, _, rest = point.partition(":")
     valid = (
         point in _NAMED
@@ -94,4 +113,4 @@ def from_environment(environ: dict[str, str] | None = None) -> StopPoint:
     if not valid:
         known = ", ".join((*_NAMED, "after-intent:ADDRESS", "after-write:ADDRESS", "journal:N"))
         raise ConfigError(f"{ENV_VAR}: unknown stop point {point!r} (known: {known})")
-    return StopPoint(point)
+    return StopPoint(point, Path(wait) if wait else None)

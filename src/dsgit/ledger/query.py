@@ -82,6 +82,7 @@ class AppliedRun:
     finished: str
     status: str  # of the last run
     changes: tuple[ChangeRecord, ...]
+    source_commit: str | None = None  # the commit its plan was made from (undo reads policy)
 
 
 def list_applies(root: Path) -> tuple[AppliedRun, ...]:
@@ -109,6 +110,7 @@ def list_applies(root: Path) -> tuple[AppliedRun, ...]:
                 finished=last_record.time,
                 status=last.status,
                 changes=tuple(changes.get(apply_id, ())),
+                source_commit=first.source_commit,
             )
         )
     return tuple(sorted(result, key=lambda run: run.started))
