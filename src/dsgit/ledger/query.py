@@ -18,6 +18,7 @@ from dsgit.ledger.records import (
     ChangeRecord,
     ErasureRecord,
     LedgerRecord,
+    LockBreakRecord,
 )
 from dsgit.model.entry import Address
 from dsgit.model.times import parse_user_time
@@ -233,3 +234,9 @@ def describe(record: LedgerRecord) -> str:
             )
         case ErasureRecord():
             return f"{head} erasure user={body.user[:19]} entries={body.entries}"
+        case LockBreakRecord():
+            state = "expired" if body.expired else "live"
+            return (
+                f"{head} lock-break env={body.environment} {state} lease of {body.lease_actor}"
+                f" on {body.host} (apply {body.apply_id or '-'}, until {body.expires})"
+            )
