@@ -39,6 +39,7 @@ COMMAND_MODULES: dict[str, str] = {
     "history": "read",
     "import": "importing",
     "init": "init",
+    "lock": "lock",
     "ls": "read",
     "plan": "plan",
     "restore": "undo",
