@@ -22,6 +22,7 @@ from dsgit.apply.journal import Journal, JournalState, journal_path
 from dsgit.apply.lock import (
     LOCK_STORE,
     EnvironmentLock,
+    Lease,
     LockNotReleased,
     read_lease,
     release_lease,
@@ -37,7 +38,7 @@ from dsgit.crypto import Keyring
 from dsgit.crypto.errors import KeyNotAvailable
 from dsgit.errors import DsgitError, PolicyRefused
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import ChangeOutcome, EntryState
+from dsgit.ledger.records import ChangeOutcome, EntryState, LockBreakRecord
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
@@ -355,8 +356,9 @@ def _run(
     outcome = lock.acquire(break_lock=options.break_lock)
     try:
         broke = outcome.broken.describe() if outcome.broken is not None else None
-        if broke:
+        if outcome.broken is not None:
             deps.progress.note(f"broke the expired environment lock ({broke})")
+            _record_lock_break(deps, outcome.broken)
         lock.start_renewing()
         if (options.snapshot or deps.env.protected) and snapshot_time is None:
             snap = deps.api.snapshot()
@@ -422,6 +424,21 @@ def _run(
         broke_lock=broke,
         lock_failure=lock_failure,
     )
+
+
+def _record_lock_break(deps: ApplyDeps, broken: Lease) -> None:
+    """``--break-lock`` took over another apply's expired lease: the ledger says so."""
+    record = LockBreakRecord(
+        environment=deps.env.name,
+        universe_id=deps.env.universe_id,
+        holder=broken.holder,
+        apply_id=broken.apply_id,
+        lease_actor=broken.actor,
+        host=broken.host,
+        expires=broken.expires,
+        expired=True,
+    )
+    Ledger(deps.root, deps.signer).append([record], actor=deps.actor)
 
 
 def _release(lock: EnvironmentLock, deps: ApplyDeps) -> str | None:
