@@ -186,3 +186,13 @@ def test_the_stop_hook_is_off_unless_set() -> None:
     point.reached("after-write", "Shop/global/b")  # another address: nothing happens
     NEVER.reached("before-ledger")
     NEVER.journal_line()
+
+
+def test_a_run_refused_before_any_change_is_not_an_unrecorded_apply(world: World) -> None:
+    declared = declaration_of({SWORD: EntryData(1)})
+    plan = world.plan(declared)
+    _foreign_lease(world, "2999-01-01T00:00:00Z")
+    with pytest.raises(LockHeld):
+        world.apply(plan, declared)
+    assert journal_path(world.root, plan.digest).exists()
+    assert unrecorded_applies(world.root) == ()

@@ -129,17 +129,24 @@ def unrecorded_applies(root: Path) -> tuple[Unrecorded, ...]:
 
 
 def _journal_apply_id(path: Path) -> str | None:
-    """The apply id of a journal's first ``begin`` line, without locking it (read only)."""
+    """The apply id of a journal that got as far as a change (an intent or a completion), read
+    without locking it. A run refused before any change (the lock was held) did nothing."""
+    apply_id: str | None = None
     try:
         with path.open("rb") as handle:
             for line in handle:
                 try:
                     record = json.loads(line)
                 except ValueError:
-                    return None
-                if isinstance(record, dict) and record.get("t") == "begin":
+                    return apply_id  # a torn last line
+                if not isinstance(record, dict):
+                    continue
+                kind = record.get("t")
+                if kind == "begin" and apply_id is None:
                     found = record.get("apply_id")
-                    return found if isinstance(found, str) else None
+                    apply_id = found if isinstance(found, str) else None
+                elif kind in ("intent", "done") and apply_id is not None:
+                    return apply_id
     except OSError:
         return None
     return None
