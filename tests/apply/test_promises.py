@@ -15,7 +15,7 @@ from dsgit.apply.lock_admin import release_lock
 from dsgit.apply.result import ApplyStatus
 from dsgit.apply.run import ApplyOptions
 from dsgit.apply.stop_points import NEVER, from_environment
-from dsgit.errors import ConfigError, LockHeld, TransportError
+from dsgit.errors import ConfigError, LockHeld, StalePlan, TransportError
 from dsgit.ledger import Ledger, LockBreakRecord
 from dsgit.ledger.query import recorded_apply
 from dsgit.model.declaration import StorePolicy
@@ -196,3 +196,14 @@ def test_a_run_refused_before_any_change_is_not_an_unrecorded_apply(world: World
         world.apply(plan, declared)
     assert journal_path(world.root, plan.digest).exists()
     assert unrecorded_applies(world.root) == ()
+
+
+def test_a_refused_rerun_still_releases_the_lease_its_dead_run_left(world: World) -> None:
+    declared = declaration_of({SWORD: EntryData(1)})
+    plan = world.plan(declared)
+    world.apply(plan, declared, api=FailingRelease(world.client))  # leaves its lease held
+    moved_on = declaration_of({SWORD: EntryData(2)})
+    with pytest.raises(StalePlan):
+        world.apply(plan, moved_on)  # the declaration changed: refused, nothing written
+    assert read_lease(world.client, datetime.now(UTC)).status == "released"
+    assert world.live(SWORD) == EntryData(1)

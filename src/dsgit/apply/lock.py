@@ -212,7 +212,8 @@ class EnvironmentLock:
         else:
             raise LockHeld(
                 f"the environment lock expired without being released ({current.describe()}): "
-                "that apply probably died. If it did, run again with --break-lock"
+                "that apply probably died. If it did, run again with --break-lock (or release "
+                "it with `dsgit lock release` where it was taken)"
             )
         deleted = live.state == "DELETED"
         try:

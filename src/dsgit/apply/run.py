@@ -260,7 +260,8 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
 
     Such a run never wrote its records; if the plan can no longer run (expired, the declaration
     moved on) no resume would write them either, and its writes would be missing from the
-    audit trail and from ``dsgit revert``. Nothing is sent to the data stores here.
+    audit trail and from ``dsgit revert``. Nothing is sent to the data stores here; the lease
+    of the dead run, if still its own, is released (it would refuse the next apply).
     """
     path = journal_path(deps.root, plan.digest)
     if not path.exists():
@@ -270,34 +271,42 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
     except DsgitError:
         return  # another apply of this plan runs, or the journal is unreadable: leave it
     with journal:
-        state = journal.state
-        if state.apply_id is None or state.ended >= state.runs:
-            return
-        PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
-            intent["preimage"] for intent in state.intents.values() if "preimage" in intent
-        )
-        steps = [Step(change, change.after, None, False) for change in plan.changes]
-        # A run killed after its records but before its ``end`` left nothing to record.
-        changes = tuple(
-            _result_from_journal(step, state.done[key])
-            if (key := str(step.change.address)) in state.done
-            else _pending(step)
-            for step in steps
-            if not step.change.is_noop
-        )
-        append_apply_records(
-            Ledger(deps.root, deps.signer),
-            deps.actor,
-            plan,
-            state.apply_id,
-            changes,
-            ApplyStatus.PARTIAL,
-            state.snapshot_time,
-            state.started or _text(deps.clock()),
-            steps,
-            any_status=True,
-        )
-        journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
+        _record_dead_records(plan, deps, journal)
+        failure = _release_own_lease(deps, journal.state.holder)
+    if failure is not None:
+        deps.progress.note(failure)
+
+
+def _record_dead_records(plan: Plan, deps: ApplyDeps, journal: Journal) -> None:
+    """The ledger records of a run that did not reach its ``end``, the missing ones only."""
+    state = journal.state
+    if state.apply_id is None or state.ended >= state.runs:
+        return
+    PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
+        intent["preimage"] for intent in state.intents.values() if "preimage" in intent
+    )
+    steps = [Step(change, change.after, None, False) for change in plan.changes]
+    # A run killed after its records but before its ``end`` left nothing to record.
+    changes = tuple(
+        _result_from_journal(step, state.done[key])
+        if (key := str(step.change.address)) in state.done
+        else _pending(step)
+        for step in steps
+        if not step.change.is_noop
+    )
+    append_apply_records(
+        Ledger(deps.root, deps.signer),
+        deps.actor,
+        plan,
+        state.apply_id,
+        changes,
+        ApplyStatus.PARTIAL,
+        state.snapshot_time,
+        state.started or _text(deps.clock()),
+        steps,
+        any_status=True,
+    )
+    journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
 
 
 def _already_complete(
