@@ -53,7 +53,10 @@ def _describe(report: object) -> str:
         "held": "held",
         "expired": "expired without being released (its apply probably died)",
     }[state.status]
-    return f"{text}: {lease.describe()} ({whose})"
+    described = lease.describe()
+    if state.status == "released":
+        described = "last " + described
+    return f"{text}: {described} ({whose})"
 
 
 @lock_group.command(
