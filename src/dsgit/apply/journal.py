@@ -25,7 +25,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +66,16 @@ class JournalState:
 class Journal:
     """An open journal file, locked for this process."""
 
-    def __init__(self, path: Path, plan_digest: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        plan_digest: str | None = None,
+        *,
+        on_line: Callable[[], None] | None = None,
+    ) -> None:
         self.path = path
         self.plan_digest = plan_digest
+        self._on_line = on_line  # the test-only stop hook (dsgit.apply.stop_points)
         self._handle = open_nofollow(path)
         try:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -140,13 +147,14 @@ class Journal:
             self._written += 1
             mine = self._written
         with self._sync_lock:
-            if self._synced >= mine:
-                return
-            with self._write_lock:
-                self._handle.flush()
-                covered = self._written
-            os.fsync(self._handle.fileno())
-            self._synced = covered
+            if self._synced < mine:
+                with self._write_lock:
+                    self._handle.flush()
+                    covered = self._written
+                os.fsync(self._handle.fileno())
+                self._synced = covered
+        if self._on_line is not None:
+            self._on_line()
 
     def close(self) -> None:
         if self._handle.closed:

@@ -66,9 +66,18 @@ class ApplyResult:
     resumed: bool = False  # an earlier run of this plan had started
     already_complete: bool = False  # nothing left to do: an earlier run finished it
     broke_lock: str | None = None  # description of the expired lease that was broken
+    lock_failure: str | None = None  # the lease could not be released: what to do
 
     @property
     def exit_code(self) -> int:
+        """The status's code; 1 when a finished apply could not release its lease (the next
+        apply would be refused until it expires). A partial or interrupted run keeps its own
+        code: running it again takes its own lease back and releases it."""
+        if self.lock_failure is not None and self.status in (
+            ApplyStatus.COMPLETE,
+            ApplyStatus.CONFLICT,
+        ):
+            return exit_code(Outcome.ERROR)
         return self.status.exit_code
 
     def with_outcome(self, outcome: ChangeOutcome | None) -> tuple[ChangeResult, ...]:

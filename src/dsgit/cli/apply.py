@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 
+from dsgit.apply import stop_points
 from dsgit.apply.progress import choose_progress
 from dsgit.apply.result import ApplyResult, ApplyStatus
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
@@ -164,6 +165,7 @@ def _render_json(result: ApplyResult, relied: tuple[Counted, ...] = ()) -> str:
         "snapshot_time": result.snapshot_time,
         "failure": result.failure,
         "broke_lock": result.broke_lock,
+        "lock_failure": result.lock_failure,
         "changes": [
             {
                 "address": str(change.address),
@@ -275,6 +277,7 @@ def apply_command(
     root = app.root
     declaration = _declaration_for(root, plan)
     keyring = load_keyring(root)
+    stop = stop_points.from_environment()  # test-only; refuses a value it does not know
     options = ApplyOptions(
         snapshot=snapshot,
         lock_ttl=lock_ttl,
@@ -314,6 +317,7 @@ def apply_command(
             actor=current_actor(),
             progress=choose_progress(sys.stderr, pace=pace),
             approvals=approvals,
+            stop=stop,
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)
     relied = verdicts[-1].relied_on() if verdicts else ()
@@ -324,6 +328,8 @@ def apply_command(
             names = ", ".join(f"{c.approver} ({c.approval.kind})" for c in relied)
             click.echo(f"Approved by {names}.")
         click.echo(_render_text(result))
+    if result.lock_failure is not None:
+        click.echo(f"error: {result.lock_failure}", err=True)
     if result.status is ApplyStatus.INTERRUPTED:
         click.echo("Interrupted.", err=True)  # as every other command says on Ctrl-C
     return result.exit_code

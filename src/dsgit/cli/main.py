@@ -45,6 +45,7 @@ COMMAND_MODULES: dict[str, str] = {
     "import": "importing",
     "init": "init",
     "keys": "approvals",
+    "lock": "lock",
     "ls": "read",
     "plan": "plan",
     "restore": "undo",

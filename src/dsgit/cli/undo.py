@@ -7,6 +7,7 @@ any other, and takes the output options of ``dsgit plan``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,9 @@ from dsgit.cli.complete import complete_apply_ids
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 from dsgit.cli.progress import read_progress
+
+if TYPE_CHECKING:
+    from dsgit.model.declaration import Declaration
 
 __all__ = [
     "COMMANDS",
@@ -145,8 +149,22 @@ def revert_command(
             request,
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
+            applied=_declaration_at(app, run.source_commit),
         )
     finish_plan(plan, output)
+
+
+def _declaration_at(app: AppContext, commit: str | None) -> Declaration | None:
+    """The declaration at an apply's source commit (its store policies), if it can be read."""
+    from dsgit.errors import DsgitError
+    from dsgit.repo import load_declaration_at
+
+    if not commit:
+        return None
+    try:
+        return load_declaration_at(app.root, commit)
+    except DsgitError:
+        return None  # history rewritten or shallow: the current policies still apply
 
 
 @click.command(

@@ -148,6 +148,12 @@ _CODES = (
         "entries declared now but not at the rollback commit are left live",
         "delete them with `dsgit revert APPLY` (the apply that created them), or prune",
     ),
+    Code(
+        "DSP046",
+        _I,
+        "seed or observed entry not deleted by an undo plan",
+        "game servers own these entries once created; delete one by hand if it must go",
+    ),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}

@@ -39,6 +39,7 @@ __all__ = [
     "Plan",
     "Precondition",
     "Severity",
+    "format_precise_time",
     "format_time",
     "parse_time",
     "summarize",
@@ -248,6 +249,11 @@ class Plan:
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with a ``Z`` and whole seconds, as plan files hold times."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_precise_time(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z`` and microseconds (a plan's ``created``)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:

@@ -120,11 +120,13 @@ def make_plan(
     """
     select = AddressFilter(request.targets, request.excludes)
     desired = desired_from_declaration(declaration, decrypt=_decrypter(keyring))
+    # Taken before the reads: apply treats any revision at or after it as newer than the plan.
+    now = request.now or datetime.now(UTC)
     live = read_live(api, desired, select, observer)
     settings = PlanSettings(
         environment=request.environment,
         universe_id=request.universe_id,
-        now=request.now or datetime.now(UTC),
+        now=now,
         expires_in=request.expires_in,
         select=select,
         ledger=ledger if ledger is not None else NoLedger(),

@@ -32,7 +32,13 @@ from dsgit.plan.model import Action, Diagnostic, Plan, format_time
 from dsgit.plan.read import fix_for
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.undo.desired import desired_entry, store_spec, undo_policy
+from dsgit.undo.desired import (
+    desired_entry,
+    kept_note,
+    kept_ownership,
+    store_spec,
+    undo_policy,
+)
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_at, read_now
 
@@ -185,6 +191,10 @@ def plan_restore(
             policy = undo_policy(declaration, address)
             entries[address] = desired_entry(address, old.data, policy, keyring)
         elif current.entries.get(address) is not None:
+            kept = kept_ownership((declaration,), address)
+            if kept is not None:
+                notes.append(kept_note(address, kept, reason))
+                continue
             entries[address] = Removal(reason, allow)
     stores: dict[tuple[StoreKind, str], StoreSpec] = {
         (StoreKind.STANDARD, name): store_spec(
