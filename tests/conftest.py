@@ -19,7 +19,7 @@ def _hermetic(
     # `dsgit -C DIR` changes the process's folder, as `git -C` does: restore it after each test.
     monkeypatch.chdir(Path.cwd())
     for name in list(os.environ):
-        if name.startswith(("DSGIT_", "ROBLOX_")) or name in {"GITHUB_ACTIONS", "CI"}:
+        if name.startswith(("DSGIT_", "ROBLOX_", "GITHUB_")) or name in {"CI"}:
             monkeypatch.delenv(name, raising=False)
     yield
 

@@ -31,6 +31,7 @@ def test_the_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "dsgit rollback for environment local" in text
     assert "valid; head sha256:" in text
     assert text.count("Apply complete") == 3
+    assert demo.converged  # the last plan, after reverting the sale in git, found no changes
     # secrets stay out of everything the demo prints
     assert "demo-not-a-real-token" not in text
     assert "Flight exploit" not in text

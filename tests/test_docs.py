@@ -67,7 +67,11 @@ def test_anchor_matches_github() -> None:
     assert _anchor("dsgit secrets keygen") == "dsgit-secrets-keygen"
 
 
-@pytest.mark.parametrize("group", [[], ["secrets"], ["audit"], ["emulator"]], ids=str)
+@pytest.mark.parametrize(
+    "group",
+    [[], ["secrets"], ["audit"], ["emulator"], ["keys"], ["approvals"], ["github"]],
+    ids=str,
+)
 def test_command_summaries_are_not_truncated(group: list[str]) -> None:
     """`dsgit --help` at 80 columns shows every command's whole one-line summary."""
     from click.testing import CliRunner

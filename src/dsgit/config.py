@@ -46,16 +46,44 @@ class Environment:
     api_key_env: str | None = None
     budget: Budget = field(default_factory=Budget)
     protected: bool = False
+    # The folder the emulator file must stay in, without symlinks (the repository root);
+    # None when `emulator_anywhere: true` lets it be anywhere.
+    emulator_root: Path | None = None
+    preview: bool = False  # the GitHub Action may apply pull requests' plans here (§10)
 
     @property
     def is_embedded(self) -> bool:
         return self.emulator is not None
 
     def api_key(self) -> str | None:
-        """The key from the environment variable named by ``api_key_env`` (never from files)."""
+        """The key from the environment variable named by ``api_key_env`` (never from files).
+
+        Surrounding whitespace (a trailing CR or newline from a key file) is stripped; any other
+        character an HTTP header cannot carry is refused with a message that never shows the key.
+        """
         if self.api_key_env is None:
             return None
-        return os.environ.get(self.api_key_env) or None
+        key = (os.environ.get(self.api_key_env) or "").strip()
+        if not key:
+            return None
+        for position, char in enumerate(key, start=1):
+            if not 0x21 <= ord(char) <= 0x7E:
+                raise ConfigError(
+                    f"${self.api_key_env} holds {_name_char(char)} at character {position} of "
+                    f"{len(key)}; an API key is printable ASCII without spaces (the key is not "
+                    "shown): set the variable again from the Creator Dashboard",
+                    Location(CONFIG_FILE, field=f"environments.{self.name}.api_key_env"),
+                )
+        return key
+
+
+def _name_char(char: str) -> str:
+    names = {"\t": "a tab", " ": "a space", "\r": "a carriage return", "\n": "a line break"}
+    if char in names:
+        return names[char]
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"a control character (U+{ord(char):04X})"
+    return f"a non-ASCII character (U+{ord(char):04X})"
 
 
 @dataclass(frozen=True)
@@ -170,7 +198,17 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     where = ("environments", name)
     if not isinstance(body, dict):
         raise fail("an environment must be a mapping", *where)
-    known = {"universe_id", "emulator", "url", "api_key_env", "budget", "protected", "description"}
+    known = {
+        "universe_id",
+        "emulator",
+        "emulator_anywhere",
+        "url",
+        "api_key_env",
+        "budget",
+        "protected",
+        "preview",
+        "description",
+    }
     for field_name in body:
         if field_name not in known:
             raise fail(f"unknown field {field_name!r}", *where, str(field_name))
@@ -202,6 +240,11 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
     protected = body.get("protected", False)
     if not isinstance(protected, bool):
         raise fail("`protected` must be true or false", *where, "protected")
+    preview = body.get("preview", False)
+    if not isinstance(preview, bool):
+        raise fail("`preview` must be true or false", *where, "preview")
+    if preview and protected:
+        raise fail("a `preview` environment cannot be `protected`", *where, "preview")
     if emulator is None and url is None:
         url = DEFAULT_URL
     return Environment(
@@ -212,4 +255,6 @@ def _parse_environment(name: str, body: Any, root: Path, fail: Any) -> Environme
         api_key_env=api_key_env,
         budget=Budget(ccu, float(share)),
         protected=protected,
+        emulator_root=None if body.get("emulator_anywhere") is True else root,
+        preview=preview,
     )

@@ -3,8 +3,10 @@
 In a fresh folder (a temporary one, removed at the end, or ``--dir``): create the obby-tycoon
 example in a git repository, let "game servers" write live data that differs from it, then
 validate, plan, apply, plan again, change a file, plan and apply that, roll back to the first
-commit, and check the audit ledger. Every ``dsgit`` command is printed as ``$ dsgit ...`` with
-its real output; the embedded emulator stands in for Roblox (no network, no key).
+commit, revert the change in git so git and live data agree again (a last plan finds no
+changes, and the demo says it converged), and check the audit ledger. Every ``dsgit`` command
+is printed as ``$ dsgit ...`` with its real output; the embedded emulator stands in for Roblox
+(no network, no key).
 
 Exits 1 as soon as a step's exit code is not the one expected.
 """
@@ -63,6 +65,7 @@ class Demo:
     subprocess: bool = False
     step: int = 0
     commands: list[tuple[str, int]] = field(default_factory=list)
+    converged: bool = False  # the last plan found git and live data equal
 
     @property
     def root(self) -> Path:
@@ -286,6 +289,11 @@ def run_demo(folder: Path, out: TextIO, *, use_subprocess: bool = False) -> Demo
     demo.dsgit("apply", "rollback.json")
     demo.dsgit("get", "ShopCatalog", "vip_pass")
 
+    demo.heading("Bring git in line with the rollback: git and live data agree")
+    demo.git("revert", "--no-edit", "HEAD")
+    demo.dsgit("plan", "--detailed-exitcode", expect=EXIT_OK)
+    demo.converged = True
+
     demo.heading("Check the audit ledger")
     demo.dsgit("audit", "verify")
     demo.dsgit("audit", "log")
@@ -323,6 +331,8 @@ def main(directory: Path | None, use_subprocess: bool) -> None:
     click.echo(
         f"\nDemo finished: {len(demo.commands)} dsgit commands, each exited as expected {where}."
     )
+    if demo.converged:
+        click.echo("Converged: git and live data agree (the last `dsgit plan` found no changes).")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,12 @@ place that prints errors and maps them to exit codes; everything else raises.
     │   ├── PreconditionFailed  etag / version mismatch (409/412)
     │   ├── RateLimitedError 429 after retries were exhausted
     │   ├── AuthError        401/403 (bad key or missing scope)
+    │   │   └── AccessDenied  the run's one 401/403: environment, key variable, missing scope
+    │   ├── ServiceUnavailable  the service answered only 5xx for the run's retry bound
     │   └── MalformedResponse  a success status with a body that is not what the API describes
     ├── TransportError       the request never got an answer (timeout, connection refused)
+    │   └── ServiceUnreachable  no connection could be made: names host:port and environment
+    ├── GitHubError          GitHub REST API failed: method, host, path, status (never the token)
     ├── WriteOutcomeUnknown  a write got no clear answer and reading back cannot tell if it happened
     ├── LockHeld             another apply holds the environment lock (or this plan's journal)
     ├── PolicyRefused        exit 3: missing approvals, blocked diagnostics
@@ -39,10 +43,12 @@ __all__ = [
     "EXIT_PARTIAL",
     "EXIT_POLICY",
     "EXIT_STALE",
+    "AccessDenied",
     "AuthError",
     "ConfigError",
     "ConflictError",
     "DsgitError",
+    "GitHubError",
     "Location",
     "LockHeld",
     "MalformedResponse",
@@ -52,6 +58,9 @@ __all__ = [
     "PreconditionFailed",
     "RateLimitedError",
     "RemoteError",
+    "RunFatal",
+    "ServiceUnavailable",
+    "ServiceUnreachable",
     "StalePlan",
     "TransportError",
     "ValidationFailed",
@@ -69,7 +78,13 @@ EXIT_INTERRUPTED = 130
 
 
 class DsgitError(Exception):
-    """Root of every error dsgit reports to a user. ``exit_code`` is what the CLI exits with."""
+    """Root of every error dsgit reports to a user. ``exit_code`` is what the CLI exits with.
+
+    ``already_reported``: the command's output (stdout) already describes the failure (a
+    validation report), so ``--format json`` gets no separate error object.
+    """
+
+    already_reported: bool = False
 
     exit_code: int = EXIT_ERROR
 
@@ -108,6 +123,8 @@ class ConfigError(DsgitError):
 
 class ValidationFailed(DsgitError):
     """``validate`` (or a command that validates first) found errors; they were already listed."""
+
+    already_reported = True
 
 
 class RemoteError(DsgitError):
@@ -158,6 +175,45 @@ class AuthError(RemoteError):
     """401 (missing or bad API key) or 403 (key lacks the scope the operation needs)."""
 
 
+class RunFatal(DsgitError):
+    """Marks an error that ends the whole run (every later request would fail the same way):
+    planning does not turn it into one diagnostic per store, it stops with this one error."""
+
+
+class AccessDenied(AuthError, RunFatal):
+    """The run's one 401 or 403, explained: the environment, the key variable, the scope.
+
+    ``scopes`` are the Open Cloud permission scopes the refused operation needs.
+    """
+
+    def __init__(self, error: AuthError, explanation: str, scopes: tuple[str, ...]) -> None:
+        super().__init__(
+            error.method,
+            error.path,
+            error.status,
+            error.code,
+            error.remote_message,
+            error.request_id,
+        )
+        self.scopes = scopes
+        self.args = (f"{explanation}\n  (the refused request: {error})",)
+
+
+class ServiceUnavailable(RemoteError, RunFatal):
+    """The service answered only transient errors (5xx) for longer than the run's bound."""
+
+    def __init__(self, error: RemoteError, explanation: str) -> None:
+        super().__init__(
+            error.method,
+            error.path,
+            error.status,
+            error.code,
+            error.remote_message,
+            error.request_id,
+        )
+        self.args = (f"{explanation}\n  (the last answer: {error})",)
+
+
 class MalformedResponse(RemoteError):
     """The remote answered a success status with a body dsgit cannot read (not JSON, bad fields)."""
 
@@ -170,6 +226,31 @@ class TransportError(DsgitError):
         self.path = path
         self.reason = reason
         super().__init__(f"{method} {path} failed: {reason}")
+
+
+class ServiceUnreachable(TransportError, RunFatal):
+    """No connection could be made to the environment's service after bounded retries."""
+
+    def __init__(self, method: str, path: str, reason: str, explanation: str) -> None:
+        super().__init__(method, path, reason)
+        self.args = (explanation,)
+
+
+class GitHubError(DsgitError):
+    """A GitHub REST API request failed: an error status, no answer, or an unreadable body.
+
+    The message names the method, host, path and status (``None`` when no answer came), never
+    the token or any request header.
+    """
+
+    def __init__(self, method: str, host: str, path: str, status: int | None, reason: str) -> None:
+        self.method = method
+        self.host = host
+        self.path = path
+        self.status = status
+        self.reason = reason
+        answer = f"HTTP {status}" if status is not None else "no answer"
+        super().__init__(f"GitHub {method} {host}{path} failed: {answer}: {reason}")
 
 
 class WriteOutcomeUnknown(DsgitError):

@@ -46,12 +46,19 @@ def plan_for(
     )
 
 
+def revision_counting_emulator(**options: Any) -> Emulator:
+    """The one place apply tests make their in-process emulator. They count revisions to prove a
+    write landed at most once, so it keeps every write (``versions="all"``; by default the
+    emulator keeps Roblox's one version per key per UTC hour)."""
+    return Emulator(db=":memory:", versions="all", **options)
+
+
 class World:
     """An emulator, a client, a repository folder: everything an apply test needs."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.emulator = Emulator(db=":memory:", versions="all")  # tests count writes by revisions
+        self.emulator = revision_counting_emulator()
         self.client = emulated_client(self.emulator, universe_id=UNIVERSE, max_workers=8)
         self.env = environment()
 

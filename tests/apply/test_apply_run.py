@@ -10,11 +10,13 @@ from dsgit.apply.lock import LOCK_KEY, LOCK_STORE
 from dsgit.apply.preimages import load, load_preimages
 from dsgit.apply.result import ApplyStatus
 from dsgit.apply.run import ApplyOptions
+from dsgit.config import Environment
 from dsgit.errors import EXIT_CONFLICT, EXIT_OK, PolicyRefused, StalePlan
 from dsgit.ledger import ChangeOutcome, ChangeRecord, Ledger, list_applies, verify_ledger
 from dsgit.model.declaration import StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
-from dsgit.plan.model import Action
+from dsgit.plan.model import Action, Plan
+from dsgit.policy.verdict import Verdict
 from support import declaration_of
 
 from .conftest import World, environment, expired
@@ -187,9 +189,9 @@ def test_stale_plans_are_refused_before_anything_is_written(world: World) -> Non
 
 def test_protected_environment_and_blocking_diagnostics_refuse(world: World) -> None:
     seed_live(world)
-    declaration = declaration_of(desired(), POLICIES)
+    declaration = declaration_of(desired(), POLICIES, commit="c" * 40)
     plan = world.plan(declaration)
-    with pytest.raises(PolicyRefused, match="dsgit approve"):
+    with pytest.raises(PolicyRefused, match="protected environment"):
         world.apply(plan, declaration, env=environment(protected=True))
     unsuppressed = {
         **POLICIES,
@@ -210,15 +212,15 @@ def test_snapshot_when_asked_and_when_protected(world: World) -> None:
     (record,) = [r.body for r in Ledger(world.root).records() if r.body.type == "apply"]
     assert record.snapshot_time == result.snapshot_time  # type: ignore[union-attr]
 
-    other = declaration_of({PLAYER: EntryData(2)})
+    other = declaration_of({PLAYER: EntryData(2)}, commit="c" * 40)
     plan = world.plan(other)
     approved: list[str] = []
-    result = world.apply(
-        plan,
-        other,
-        env=environment(protected=True),
-        approvals=lambda plan, env: approved.append(plan.digest),
-    )
+
+    def approvals(plan: Plan, env: Environment) -> Verdict:
+        approved.append(plan.digest)
+        return Verdict(plan.digest, env.name, "none", rules=(), rejected=(), counted=())
+
+    result = world.apply(plan, other, env=environment(protected=True), approvals=approvals)
     assert approved == [plan.digest] and result.snapshot_time
 
 

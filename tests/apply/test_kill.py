@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.emulator import Emulator, FaultSpec
+from dsgit.emulator import FaultSpec
 from dsgit.ledger import ChangeRecord, Ledger, verify_ledger
 from dsgit.model.entry import EntryData
 from dsgit.remote.testing import emulated_client
+
+from .conftest import revision_counting_emulator
 
 STORES = 30
 COUNTERS = 6
@@ -54,9 +56,7 @@ def dsgit(root: Path, *args: str) -> subprocess.Popen[bytes]:
 def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     rng = random.Random(20261124)
     root = tmp_path / "repo"
-    emulator = Emulator(
-        db=":memory:", faults=FaultSpec(latency_min=0.03, latency_max=0.06), versions="all"
-    )
+    emulator = revision_counting_emulator(faults=FaultSpec(latency_min=0.03, latency_max=0.06))
     with emulator.serve() as served, emulated_client(emulator) as client:
         for n in range(STORES // 2):  # half exist (updates), half are created
             client.create_entry("Data", f"k{n}", EntryData({"n": n, "tag": "old"}))

@@ -119,6 +119,10 @@ def test_apply_breaks_an_expired_lock_only_when_asked(world: World) -> None:
     result = world.apply(plan, declaration, ApplyOptions(break_lock=True, workers=2))
     assert result.status is ApplyStatus.COMPLETE and result.broke_lock
     assert "crashed" in result.broke_lock
+    from dsgit.ledger import Ledger, LockBreakRecord
+
+    breaks = [r.body for r in Ledger(world.root).records() if isinstance(r.body, LockBreakRecord)]
+    assert len(breaks) == 1 and breaks[0].expired and breaks[0].environment == world.env.name
 
 
 def test_lease_parsing_is_lenient() -> None:

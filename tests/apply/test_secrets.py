@@ -67,12 +67,20 @@ def test_changed_sensitive_value_makes_the_plan_stale(world: World) -> None:
     declaration = declaration_of({TOKEN: EntryData({"token": CANARY})}, SENSITIVE)
     plan = world.plan(declaration)
     other = declaration_of({TOKEN: EntryData({"token": "something else"})}, SENSITIVE)
-    # Same digest claimed, different secret: only the placeholder check can catch it.
+    # Same digest claimed, different secret, and a plan without a recorded declaration slice
+    # (made by an earlier dsgit): only the placeholder check can catch it.
     from dataclasses import replace
 
+    from dsgit.plan.io import with_digest
+
     forged = replace(other, source=declaration.source)
+    unsliced = with_digest(replace(plan, declaration_slice=None))
     with pytest.raises(StalePlan, match="sensitive value at /token changed"):
+        world.apply(unsliced, forged, keyring=keyring())
+    # A plan that records its slice is stale at once, naming the file and never the value.
+    with pytest.raises(StalePlan, match=r"Secrets/webhook\.yaml") as raised:
         world.apply(plan, forged, keyring=keyring())
+    assert CANARY not in str(raised.value)
     assert world.live(TOKEN) is None
 
 

@@ -51,7 +51,7 @@ def test_plain_progress_lines() -> None:
     progress.update(result(None))  # pending: not a line
     progress.note("note")
     assert stream.getvalue().splitlines() == [
-        "applying 2 change(s) (1 done by an earlier run)",
+        "applying 2 changes (1 done by an earlier run)",
         "[2/2] update S/global/k ok",
         "note",
     ]

@@ -102,7 +102,7 @@ def test_conflict_exits_5_naming_the_entry(repo: Path, capsys: pytest.CaptureFix
 def test_protected_environment_refuses(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(repo, "plan", "-e", "prod", "-o", str(repo / "plan.json"), capsys=capsys)
     code, _, err = run(repo, "apply", "plan.json", capsys=capsys)
-    assert code == 3 and "dsgit approve" in err
+    assert code == 3 and "protected environment" in err
 
 
 def test_environment_mismatch_is_stale(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

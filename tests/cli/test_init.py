@@ -35,7 +35,7 @@ def test_minimal_repository_works_against_local(
     code, out, _ = run(capsys, "-C", str(tmp_path), "init", "game")
     assert code == 0 and "Created a new repository" in out
     root = tmp_path / "game"
-    assert (root / ".gitignore").read_text().splitlines()[-1] == ".dsgit/"
+    assert (root / ".gitignore").read_text().splitlines()[-1] == ".dsgit"
     config = load_project_config(root)
     local = config.environment()
     assert config.default_environment == "local" and local.is_embedded

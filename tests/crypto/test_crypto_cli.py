@@ -94,7 +94,7 @@ def test_encrypt_in_place_keeps_comments(
 ) -> None:
     code, out, err = run(root, capsys, "secrets", "encrypt")
     assert code == 0, err
-    assert "encrypted 2 value(s) in 1 file(s)" in out
+    assert "encrypted 2 values in 1 file" in out
     text = (root / ENTRY_PATH).read_text()
     assert CANARY not in text + out + err
     assert text.startswith("# Webhook settings. Reviewed by ops.\nvalue:\n")
@@ -108,7 +108,7 @@ def test_encrypt_in_place_keeps_comments(
     }
     # a second run finds nothing to do and leaves the bytes alone
     code, out, _err = run(root, capsys, "secrets", "encrypt", ENTRY_PATH)
-    assert code == 0 and "encrypted 0 value(s) in 0 file(s)" in out
+    assert code == 0 and "encrypted 0 values in 0 files" in out
     assert (root / ENTRY_PATH).read_text() == text
 
 
@@ -161,7 +161,7 @@ def test_rotate(root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]) ->
     new_file.write_text(encode_key(new_material) + "\n")
     code, out, err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
     assert code == 0, err
-    assert "re-encrypted 2 value(s) in 1 file(s)" in out
+    assert "re-encrypted 2 values in 1 file" in out
     text = (root / ENTRY_PATH).read_text()
     assert key_id(new_material) in text and key.primary.kid not in text
     assert "# rotate yearly" in text and CANARY not in text + out + err
@@ -173,7 +173,7 @@ def test_rotate(root: Path, key: Keyring, capsys: pytest.CaptureFixture[str]) ->
     )
     assert code == 0 and CANARY in out
     code, out, _err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
-    assert "re-encrypted 0 value(s)" in out
+    assert "re-encrypted 0 values" in out
 
 
 def use_editor(monkeypatch: pytest.MonkeyPatch, folder: Path, old: str, new: str) -> None:
@@ -312,5 +312,5 @@ def test_rotate_interrupted_half_way_is_finished_by_running_it_again(
         assert decrypt_all(value, both, address)["token"] == CANARY  # type: ignore[call-overload,index]
     code, out, err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
     assert code == 0, err
-    assert "re-encrypted 2 value(s) in 1 file(s)" in out
+    assert "re-encrypted 2 values in 1 file" in out
     assert all(key.primary.kid not in (root / p).read_text() for p in (other, ENTRY_PATH))

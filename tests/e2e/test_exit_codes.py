@@ -96,7 +96,7 @@ def test_remote_errors_name_the_request_never_the_key(tmp_path: Path) -> None:
         denied = repo.dsgit("plan", "-e", "keyed", env={"DSGIT_E2E_KEY": CANARY_KEY}, expect=1)
         assert "401" in denied.err and "GET" in denied.err and "/v2/" in denied.err
         assert CANARY_KEY not in denied.err + denied.out
-        assert "not everything could be read" in denied.out  # not "the live state matches"
+        assert denied.out == ""  # no plan at all, never "the live state matches"
         listing = repo.dsgit("ls", "-e", "keyed", env={"DSGIT_E2E_KEY": CANARY_KEY}, expect=1)
         assert "GET /cloud/v2/universes/4242/data-stores" in listing.err and "401" in listing.err
         assert CANARY_KEY not in listing.err + listing.out

@@ -59,9 +59,12 @@ def test_import_command(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "# Written by `dsgit import`: the key 'Player_1' embeds a user id." in settings
     # Config is new and does not look like player data: not on a terminal, no --ownership.
     code, out, err = run(root, capsys, "import", "--format", "json", "--standard-only")
-    assert code == 1 and out == ""
-    assert "Config (1 entry)" in err and "--ownership owned|seed|observed" in err
-    assert "Nothing was written" in err and CANARY not in err
+    assert code == 1
+    refusal = json.loads(out)["error"]
+    assert refusal["kind"] == "ConfigError" and refusal["exit_code"] == 1
+    message = refusal["message"]
+    assert "Config (1 entry)" in message and "--ownership owned|seed|observed" in message
+    assert "Nothing was written" in message and CANARY not in out + err
     assert not (root / "datastores/Config").exists()
     code, out, err = run(
         root, capsys, "import", "--format", "json", "--standard-only", "--ownership", "seed"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dsgit.remote.concurrent import map_concurrently
+from dsgit.remote.concurrent import map_concurrently, merge_concurrently
 
 
 def test_every_item_is_answered_once() -> None:
@@ -52,3 +52,47 @@ def test_the_first_error_is_raised_and_the_rest_cancelled() -> None:
 def test_workers_must_be_positive() -> None:
     with pytest.raises(ValueError):
         list(map_concurrently(lambda n: n, [1], workers=0))
+
+
+def test_merge_yields_every_item_of_every_source() -> None:
+    sources = [lambda n=n: iter(range(n * 100, n * 100 + 50)) for n in range(6)]
+    got = list(merge_concurrently(sources, workers=3, buffer=4))
+    assert sorted(got) == sorted(i for n in range(6) for i in range(n * 100, n * 100 + 50))
+
+
+def test_merge_raises_the_first_error_and_stops_the_others() -> None:
+    produced: list[int] = []
+    lock = threading.Lock()
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            with lock:
+                produced.append(n)
+            yield n
+            n += 1
+
+    def broken() -> Iterator[int]:
+        yield -1
+        raise ValueError("listing failed")
+
+    merged = merge_concurrently([endless, broken], workers=2, buffer=2)
+    with pytest.raises(ValueError, match="listing failed"):
+        for _ in merged:
+            pass
+    # the merge joined its producers before raising: the endless source stopped, within
+    # a few items of the buffer (had it not, this test would never end)
+    with lock:
+        assert len(produced) < 100
+
+
+def test_closing_a_merge_early_stops_its_sources() -> None:
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            yield n
+            n += 1
+
+    merged = merge_concurrently([endless, endless], workers=2, buffer=2)
+    assert next(merged) >= 0
+    merged.close()  # returns: the producers saw the stop and ended

@@ -121,7 +121,11 @@ def test_429_that_persists_becomes_rate_limited_error(
     assert "HTTP 429 RESOURCE_EXHAUSTED: slow down" in text
     assert "req-42" in text
     assert caught.value.status == 429 and caught.value.request_id == "req-42"
-    assert len(sleeps) == 3  # four attempts
+    # 429s count against their own limit (16 attempts), not the 4 the policy allows for 5xx,
+    # and the time slept stays within the bound
+    policy = RetryPolicy()
+    assert len(sleeps) == policy.throttled_attempts - 1
+    assert sum(sleeps) <= policy.max_total_wait
 
 
 @pytest.mark.parametrize(
@@ -165,7 +169,8 @@ def test_connect_error_is_retried_and_then_reported(router: respx.Router, make_c
     router.get(ENTRY).mock(side_effect=httpx.ConnectError("refused"))
     with make_client() as client, pytest.raises(TransportError) as caught:
         client.get_entry("Bans", "user/1")
-    assert "GET /cloud/v2/universes/7/data-stores/Bans" in str(caught.value)
+    assert caught.value.path.startswith("/cloud/v2/universes/7/data-stores/Bans")
+    assert "cannot connect to apis.test:443" in str(caught.value)
     assert "ConnectError: refused" in str(caught.value)
 
 
@@ -181,7 +186,7 @@ def test_an_unreachable_service_is_retried_once_per_run_not_per_request(
         for _ in range(3):
             with pytest.raises(TransportError) as caught:
                 client.get_entry("Bans", "user/1")
-            assert "unreachable earlier in this run" in str(caught.value)
+            assert "cannot connect to apis.test:443" in str(caught.value)
         assert (route.call_count, len(sleeps)) == (tried, waited)  # later ones fail at once
 
 
@@ -240,18 +245,16 @@ def test_status_codes_map_to_error_classes(router: respx.Router, make_client: An
     router.patch(ENTRY).mock(
         side_effect=[
             httpx.Response(409, json={"code": "ABORTED", "message": "etag mismatch"}),
-            httpx.Response(403, json={"errors": [{"code": 0, "message": "Insufficient scope"}]}),
             httpx.Response(404, json={"code": "NOT_FOUND", "message": "no such entry"}),
             httpx.Response(400, json={"code": "INVALID_ARGUMENT", "message": "too big"}),
             httpx.Response(501, text="not implemented"),
+            httpx.Response(403, json={"errors": [{"code": 0, "message": "Insufficient scope"}]}),
         ]
     )
     data = EntryData(1)
     with make_client() as client:
         with pytest.raises(PreconditionFailed, match="ABORTED: etag mismatch"):
             client.update_entry("Bans", "user/1", data, etag="r0")
-        with pytest.raises(AuthError, match="HTTP 403: Insufficient scope"):
-            client.update_entry("Bans", "user/1", data)
         with pytest.raises(NotFoundError):
             client.update_entry("Bans", "user/1", data)
         with pytest.raises(RemoteError, match="INVALID_ARGUMENT: too big") as caught:
@@ -259,6 +262,8 @@ def test_status_codes_map_to_error_classes(router: respx.Router, make_client: An
         assert type(caught.value) is RemoteError
         with pytest.raises(RemoteError, match="501: not implemented"):
             client.update_entry("Bans", "user/1", data)
+        with pytest.raises(AuthError, match="HTTP 403: Insufficient scope"):
+            client.update_entry("Bans", "user/1", data)  # the last: a 403 ends the run
 
 
 class LossyStore:

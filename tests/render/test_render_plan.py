@@ -127,7 +127,7 @@ def test_markdown_has_summary_table_details_and_digest() -> None:
     md = render_markdown(plan)
     assert "**Plan:** 1 to create, 0 to update, 1 to delete" in md
     assert "| :no_entry: | `DSP002` | blocking |" in md
-    assert "<details><summary><b>Config</b>: 2 change(s)</summary>" in md
+    assert "<details><summary><b>Config</b>: 2 changes</summary>" in md
     assert "```diff" in md and plan.digest in md
     assert "apply would refuse this plan" in md
     assert "This plan is **destructive**" in md

@@ -15,10 +15,10 @@ from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.io import plan_from_json, plan_to_json
 from dsgit.plan.model import Action
-from dsgit.undo import find_apply
+from dsgit.undo import RevertRequest, find_apply, plan_revert
 from support import declaration_of
 
-from .world import ALLOW_ALL, World
+from .world import ALLOW_ALL, UNIVERSE, World
 
 SHOP = (StoreKind.STANDARD, "Shop")
 SWORD = Address.standard("Shop", "sword")
@@ -246,13 +246,38 @@ def test_a_preimage_sealed_before_is_sealed_whole_when_no_longer_sensitive(
     assert world.live(ban) == EntryData({"note": CANARY})
 
 
-def test_revert_writes_whoever_owns_the_store(world: World) -> None:
-    seed = StorePolicy(ownership=Ownership.SEED)
+@pytest.mark.parametrize("ownership", [Ownership.SEED, Ownership.OBSERVED])
+def test_revert_never_deletes_a_seed_or_observed_entry_the_apply_created(
+    world: World, ownership: Ownership
+) -> None:
     board = (StoreKind.ORDERED, "Wins")
-    declared = declaration_of({WINS: 5}, {board: seed})
-    world.apply(world.plan(declared), declared)
-    plan = world.revert(world.last_apply(), declared)
+    seeded = declaration_of({WINS: 5}, {board: StorePolicy(ownership=Ownership.SEED)})
+    world.apply(world.plan(seeded), seeded)
+    # the policy now (observed, or seed) and the policy as of the apply (seed) both keep it
+    now = declaration_of({WINS: 5}, {board: StorePolicy(ownership=ownership)})
+    plan = world.revert(world.last_apply(), now)
+    assert plan.changes == ()
+    notes = [d for d in plan.diagnostics if d.code == "DSP046"]
+    assert len(notes) == 1 and "not deleted" in notes[0].message
+    world.apply(plan, now)
+    assert world.live(WINS) == 5
+
+
+def test_revert_reads_the_policy_as_of_the_apply(world: World) -> None:
+    board = (StoreKind.ORDERED, "Wins")
+    seeded = declaration_of({WINS: 5}, {board: StorePolicy(ownership=Ownership.SEED)})
+    world.apply(world.plan(seeded), seeded)
+    owned_now = declaration_of({WINS: 5}, {board: StorePolicy()})
+    request = RevertRequest(world.last_apply().apply_id, "local", UNIVERSE)
+    plan = plan_revert(
+        world.root,
+        world.last_apply(),
+        world.client,
+        request,
+        declaration=owned_now,
+        applied=seeded,
+    )
+    assert plan.changes == () and [d.code for d in plan.diagnostics] == ["DSP046"]
+    # without the apply's policy, an entry owned now is deleted as usual
+    plan = world.revert(world.last_apply(), owned_now)
     assert [(c.action, c.ownership) for c in plan.changes] == [(Action.DELETE, "owned")]
-    assert plan.applicable
-    world.apply(plan, declared)
-    assert world.live(WINS) is None

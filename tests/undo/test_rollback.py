@@ -87,3 +87,26 @@ def test_rollback_prunes_what_the_old_store_prunes(tmp_path: Path) -> None:
     world.apply(plan, then)
     assert world.live(BOW) is None
     world.close()
+
+
+def test_rollback_never_prunes_an_entry_the_declaration_now_makes_seed(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    world = World(repo.root)
+    pruned = {"prune": True, "suppress": [{"code": "DSP002", "reason": "git owns it"}]}
+    repo.write_store("Shop", pruned)
+    repo.write_entry("Shop", "sword", {"price": 100})
+    first = repo.commit("first")
+    _apply_head(repo, world)
+    repo.write_store("Shop", {"ownership": "seed"})
+    repo.write_entry("Shop", "bow", {"price": 70})
+    repo.commit("second: a seed store now")
+    _apply_head(repo, world)
+
+    then = load_declaration_at(repo.root, first)
+    plan = plan_rollback(
+        then, world.client, PlanRequest("local", UNIVERSE), current=load_declaration(repo.root)
+    )
+    assert plan.changes == ()  # the old prune of bow is left out
+    (kept,) = [d for d in plan.diagnostics if d.code == "DSP046"]
+    assert "Shop/global/bow" in kept.message and "seed" in kept.message
+    assert plan.summary["delete"] == 0

@@ -5,14 +5,16 @@ an optional snapshot, per-entry compare-and-swap writes journaled for resume, pr
 everything overwritten or deleted, and audit records. Modules:
 
 - ``checks``: what must hold before anything is written;
-- ``lock``: the lease in ``_dsgit/global/lock``;
+- ``lock``: the lease in ``_dsgit/global/lock``; ``lock_admin``: ``dsgit lock status|release``;
 - ``journal``: ``.dsgit/journal/<plan digest>.jsonl``, fsync'd, for resume;
 - ``execute``: one change with compare-and-swap (and the resume decision);
 - ``schedule``: changes in flight concurrently, stopping at the first fault;
 - ``preimages``: ``audit/preimages/<apply id>/...`` (the undo commands read them);
 - ``secrets``: sensitive placeholders and ``ENC[...]`` values turned into what is written;
 - ``audit``: the ledger records of a run; ``progress``: bars and plain lines;
-- ``run``: the use case tying them together.
+- ``stop_points``: a test-only hook that kills apply at a named point (crash tests);
+- ``run``: the use case tying them together, ending atomically: ledger records, then the
+  journal's ``end``, then the lease released.
 """
 
 from __future__ import annotations

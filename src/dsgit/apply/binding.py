@@ -13,7 +13,8 @@ to) can only write what that declaration says:
   declared one;
 - a delete removes an entry that is not declared, and is either the other half of a declared
   rename (``moved_from``) or a prune the declaration allows and has reviewed (``prune: true``
-  and DSP002 suppressed).
+  and DSP002 suppressed, in the declaration or by the plan's own recorded ``--allow DSP002``,
+  which the digest and any approval cover).
 
 ``revert`` and ``restore`` plans write values from pre-images or revision history, not from a
 declaration, so only the digest protects them; see
@@ -25,6 +26,7 @@ from __future__ import annotations
 from dsgit.errors import StalePlan
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address, EntryData
+from dsgit.plan.allow import ALLOW_PREFIX
 from dsgit.plan.compare import masked_after
 from dsgit.plan.desired import DesiredEntry, desired_from_declaration
 from dsgit.plan.digest import entry_digest
@@ -67,7 +69,15 @@ def _check_write(change: Change, entry: DesiredEntry | None) -> None:
         raise _refuse(change, "the increment amount does not lead from the live value to the plan")
 
 
-def _check_delete(change: Change, declaration: Declaration, renamed_from: set[Address]) -> None:
+def _allowed_here(change: Change, plan: Plan, code: str) -> bool:
+    """True when the plan's recorded ``--allow CODE`` let this change's diagnostic through."""
+    reasons = {ALLOW_PREFIX + a.reason for a in plan.allowed if a.code == code and a.matched}
+    return any(d.code == code and d.suppressed_reason in reasons for d in change.diagnostics)
+
+
+def _check_delete(
+    change: Change, declaration: Declaration, renamed_from: set[Address], plan: Plan
+) -> None:
     address = change.address
     if declaration.entry(address) is not None:
         raise _refuse(change, "the plan would delete an entry that is declared")
@@ -77,7 +87,9 @@ def _check_delete(change: Change, declaration: Declaration, renamed_from: set[Ad
     policy = store.policy.for_key(address.key) if store is not None else None
     if policy is None or not policy.prune or policy.ownership is not Ownership.OWNED:
         raise _refuse(change, "the plan would delete an entry its store does not prune")
-    if not any(suppression.code == "DSP002" for suppression in policy.suppress):
+    if not any(suppression.code == "DSP002" for suppression in policy.suppress) and not (
+        _allowed_here(change, plan, "DSP002")
+    ):
         raise _refuse(change, "the plan would prune an entry without the reviewed DSP002")
 
 
@@ -96,7 +108,7 @@ def check_bound_to_declaration(plan: Plan, declaration: Declaration | None) -> N
         if change.is_noop:
             continue
         if change.action is Action.DELETE:
-            _check_delete(change, declaration, renamed_from)
+            _check_delete(change, declaration, renamed_from, plan)
             continue
         want = desired.entries.get(change.address)
         _check_write(change, want if isinstance(want, DesiredEntry) else None)

@@ -28,6 +28,7 @@ from typing import Any
 from dsgit.apply.journal import Journal
 from dsgit.apply.preimages import PreImage, PreImageStore
 from dsgit.apply.result import ChangeResult
+from dsgit.apply.stop_points import NEVER, StopPoint
 from dsgit.errors import NotFoundError, PreconditionFailed, RemoteError, WriteOutcomeUnknown
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import EntryData, LiveEntry, LiveOrderedEntry, StoreKind
@@ -94,11 +95,15 @@ class ChangeExecutor:
         preimages: PreImageStore,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stop: StopPoint = NEVER,
+        plan_created: str | None = None,
     ) -> None:
         self.api = api
+        self.plan_created = _parse_time(plan_created)
         self.journal = journal
         self.preimages = preimages
         self.clock = clock
+        self.stop = stop
 
     def run(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
         """Carry out one step; ``intent`` is an earlier run's intent for it (resume)."""
@@ -124,6 +129,7 @@ class ChangeExecutor:
         message: str = "",
         live_users: tuple[int, ...] = (),
     ) -> ChangeResult:
+        self.stop.reached("after-write", str(step.change.address))
         self.journal.write(
             {
                 "t": "done",
@@ -173,6 +179,7 @@ class ChangeExecutor:
         )
         self._intent(step, before=_state_json(state), preimage=body, **extra)
         self.preimages.write(body)
+        self.stop.reached("after-intent", str(change.address))
 
     def _already_planned(
         self,
@@ -221,6 +228,18 @@ class ChangeExecutor:
             return self._conflict(
                 step, before, f"changed since the plan (etag {live.etag}, planned {pre.etag})"
             )
+        if live is None:
+            # "Absent" is what the plan saw, but a game server may have created and deleted the
+            # entry since (or our own interrupted create landed and was deleted): a tombstone
+            # shows as a revision newer than the plan, and then nothing is written.
+            newer = self._revisions_since_plan(step)
+            if newer:
+                return self._conflict(
+                    step,
+                    before,
+                    f"absent, but it has {newer} revision(s) newer than the plan (written and "
+                    "deleted since); not created. Check `dsgit history`, then plan again",
+                )
         self._record_intent(step, live is not None, live.data if live else None, before)
         store, key, scope = address.store, address.key, address.scope
         if action is Action.CREATE or (action is Action.UPDATE and live is None):
@@ -251,6 +270,24 @@ class ChangeExecutor:
             return self._done(step, ChangeOutcome.WRITTEN, before, _ABSENT, live_users=users)
         raise ValueError(f"{address}: cannot apply action {action}")
 
+    def _revisions_since_plan(self, step: Step) -> int:
+        """How many revisions of the entry were written at or after the plan was made."""
+        start = self.plan_created
+        if start is None:
+            return 0
+        address = step.change.address
+        try:
+            revisions = list(
+                self.api.list_revisions(address.store, address.key, address.scope, start=start)
+            )
+        except NotFoundError:
+            return 0  # the key never existed
+        return sum(
+            1
+            for revision in revisions
+            if (_parse_time(revision.revision_create_time) or start) >= start
+        )
+
     def _increment(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
         change = step.change
         address, amount = change.address, change.increment
@@ -268,7 +305,10 @@ class ChangeExecutor:
                 "the entry changed after an interrupted increment and it cannot be told whether "
                 "the increment landed; check `dsgit history` before planning again",
             )
-        if live is not None and (isinstance(live.value, bool) or not isinstance(live.value, int)):
+        if live is None:
+            # Open Cloud's increment would create the entry holding just the amount.
+            return self._conflict(step, before, "deleted since the plan; not incremented")
+        if isinstance(live.value, bool) or not isinstance(live.value, int):
             return self._conflict(step, before, "is no longer an integer")
         self._record_intent(
             step,
@@ -334,6 +374,8 @@ class ChangeExecutor:
                 return self._conflict(
                     step, before, "changed after an interrupted increment; not incremented again"
                 )
+            if live is None:
+                return self._conflict(step, before, "deleted since the plan; not incremented")
             self._record_intent(
                 step, live is not None, _ordered_data(live), before, value=live_value or 0
             )
@@ -353,6 +395,15 @@ class ChangeExecutor:
         )
         if reached:
             return self._already_planned(step, intent, before, before)
+        if intent is not None:
+            # Ordered entries keep no revisions: an interrupted write that landed and was then
+            # undone by a game server cannot be told from one that never landed.
+            return self._conflict(
+                step,
+                before,
+                "an interrupted write may have landed and been undone since (ordered entries "
+                "keep no revisions to tell); not written again. Plan again",
+            )
         moved = self._appeared_or_vanished(step, before, live is not None)
         if moved is not None:
             return moved

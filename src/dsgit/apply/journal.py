@@ -25,12 +25,13 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dsgit.errors import ConfigError, Location, LockHeld
+from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 
 __all__ = ["JOURNAL_DIR", "Journal", "JournalState", "journal_path"]
 
@@ -38,7 +39,8 @@ JOURNAL_DIR = ".dsgit/journal"
 
 
 def journal_path(root: Path, plan_digest: str) -> Path:
-    return root / JOURNAL_DIR / (plan_digest.replace("sha256:", "") + ".jsonl")
+    name = plan_digest.replace("sha256:", "") + ".jsonl"
+    return safe_path(root, f"{JOURNAL_DIR}/{name}")  # DS106: .dsgit/ or journal/ is a symlink
 
 
 @dataclass
@@ -64,11 +66,17 @@ class JournalState:
 class Journal:
     """An open journal file, locked for this process."""
 
-    def __init__(self, path: Path, plan_digest: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        plan_digest: str | None = None,
+        *,
+        on_line: Callable[[], None] | None = None,
+    ) -> None:
         self.path = path
         self.plan_digest = plan_digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = path.open("a+b")
+        self._on_line = on_line  # the test-only stop hook (dsgit.apply.stop_points)
+        self._handle = open_nofollow(path)
         try:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -139,13 +147,14 @@ class Journal:
             self._written += 1
             mine = self._written
         with self._sync_lock:
-            if self._synced >= mine:
-                return
-            with self._write_lock:
-                self._handle.flush()
-                covered = self._written
-            os.fsync(self._handle.fileno())
-            self._synced = covered
+            if self._synced < mine:
+                with self._write_lock:
+                    self._handle.flush()
+                    covered = self._written
+                os.fsync(self._handle.fileno())
+                self._synced = covered
+        if self._on_line is not None:
+            self._on_line()
 
     def close(self) -> None:
         if self._handle.closed:

@@ -11,7 +11,13 @@ compare-and-swap:
 - renew: an etag-conditioned update pushing ``expires`` forward, every third of the TTL, from a
   background thread; if it fails the lease was broken by someone else and the apply stops;
 - release: an etag-conditioned update marking the lease released (no delete: the entry's
-  revisions stay as a history of who held the lock).
+  revisions stay as a history of who held the lock). It goes through the client's retries
+  (429 bursts, 5xx) within the rate budget; when it still fails, ``LockNotReleased`` says
+  what to do (``dsgit lock release``), and apply exits 1.
+
+:func:`read_lease` and :func:`release_lease` are what ``dsgit lock status|release`` and a
+rerun of a finished plan use: a lease is released only if it is still the one that was read
+(etag-conditioned), so a lease taken meanwhile by another apply is never released by mistake.
 """
 
 from __future__ import annotations
@@ -28,7 +34,18 @@ from dsgit.errors import DsgitError, LockHeld, PreconditionFailed, RemoteError
 from dsgit.model.entry import RESERVED_STORE, EntryData, JSONValue, LiveEntry
 from dsgit.remote.api import OpenCloudApi
 
-__all__ = ["LOCK_KEY", "LOCK_SCOPE", "LOCK_STORE", "EnvironmentLock", "Lease", "LockLost"]
+__all__ = [
+    "LOCK_KEY",
+    "LOCK_SCOPE",
+    "LOCK_STORE",
+    "EnvironmentLock",
+    "Lease",
+    "LeaseState",
+    "LockLost",
+    "LockNotReleased",
+    "read_lease",
+    "release_lease",
+]
 
 LOCK_STORE = RESERVED_STORE
 LOCK_SCOPE = "global"
@@ -37,6 +54,10 @@ LOCK_KEY = "lock"
 
 class LockLost(DsgitError):
     """The lease could not be renewed: someone broke it. The apply stops (resume later)."""
+
+
+class LockNotReleased(DsgitError):
+    """Releasing the lease failed after the client's retries; it stays held until it expires."""
 
 
 def _now() -> datetime:
@@ -191,7 +212,8 @@ class EnvironmentLock:
         else:
             raise LockHeld(
                 f"the environment lock expired without being released ({current.describe()}): "
-                "that apply probably died. If it did, run again with --break-lock"
+                "that apply probably died. If it did, run again with --break-lock (or release "
+                "it with `dsgit lock release` where it was taken)"
             )
         deleted = live.state == "DELETED"
         try:
@@ -209,18 +231,32 @@ class EnvironmentLock:
         return outcome
 
     def release(self) -> None:
+        """Mark the lease released; raises ``LockNotReleased`` when that finally fails."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         with self._mutex:
             if self._etag is None or self.lost is not None:
                 return
-            self.lease = replace(self.lease, released=True, expires=_format(self.clock()))
-            # Broken by someone else meanwhile: nothing of ours to release.
-            with contextlib.suppress(PreconditionFailed):
-                self.api.update_entry(
-                    LOCK_STORE, LOCK_KEY, self._data(), LOCK_SCOPE, etag=self._etag
-                )
+            held = self.lease
+            released = replace(held, released=True, expires=_format(self.clock()))
+            try:
+                # Broken by someone else meanwhile: nothing of ours to release.
+                with contextlib.suppress(PreconditionFailed):
+                    self.api.update_entry(
+                        LOCK_STORE,
+                        LOCK_KEY,
+                        EntryData(released.to_json()),
+                        LOCK_SCOPE,
+                        etag=self._etag,
+                    )
+            except DsgitError as exc:
+                raise LockNotReleased(
+                    f"could not release the environment lock ({exc}); it stays held until "
+                    f"{held.expires}. Release it with `dsgit lock release`, or run this apply "
+                    "again (it takes its own lease back)"
+                ) from exc
+            self.lease = released
             self._etag = None
 
     # --- renewal -----------------------------------------------------------------------------
@@ -261,3 +297,57 @@ class EnvironmentLock:
 
     def _data(self) -> EntryData:
         return EntryData(self.lease.to_json())
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """The lock entry as read: its lease (None when there is none or it is unreadable)."""
+
+    lease: Lease | None
+    etag: str | None
+    now: datetime
+
+    @property
+    def held(self) -> bool:
+        """A lease that is neither released nor expired: an apply holds the environment."""
+        return self.status == "held"
+
+    @property
+    def status(self) -> str:
+        """``free``, ``released``, ``held`` or ``expired`` (held by an apply that died)."""
+        if self.lease is None:
+            return "free"
+        if self.lease.released:
+            return "released"
+        return "expired" if self.lease.expired(self.now) else "held"
+
+
+def read_lease(api: OpenCloudApi, now: datetime) -> LeaseState:
+    """The environment's lock entry as it is now."""
+    live = api.get_entry(LOCK_STORE, LOCK_KEY, LOCK_SCOPE)
+    if live is None:
+        return LeaseState(None, None, now)
+    return LeaseState(Lease.from_json(live.value), live.etag, now)
+
+
+def release_lease(api: OpenCloudApi, state: LeaseState) -> bool:
+    """Mark the lease of ``state`` released, only if the entry is still that one.
+
+    Returns False when it changed since it was read (another apply took it: left alone).
+    Raises ``LockNotReleased`` when the write fails after the client's retries.
+    """
+    if state.lease is None or state.lease.released or state.etag is None:
+        return False
+    released = replace(state.lease, released=True, expires=_format(state.now))
+    try:
+        api.update_entry(
+            LOCK_STORE, LOCK_KEY, EntryData(released.to_json()), LOCK_SCOPE, etag=state.etag
+        )
+    except PreconditionFailed:
+        return False
+    except DsgitError as exc:
+        raise LockNotReleased(
+            f"could not release the environment lock ({exc}); it stays held until "
+            f"{state.lease.expires}. Try `dsgit lock release` again"
+        ) from exc
+    return True

@@ -29,6 +29,7 @@ from dsgit.crypto.errors import EncryptionError, KeyNotAvailable
 from dsgit.errors import ConfigError, Location
 from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.yamlio.safe_paths import safe_path
 
 __all__ = [
     "PREIMAGE_DIR",
@@ -101,7 +102,7 @@ class PreImageStore:
     def __init__(self, root: Path, apply_id: str, keyring: Keyring | None) -> None:
         self.root = root
         self.apply_id = apply_id
-        self.folder = _apply_folder(root, apply_id)
+        self.folder = safe_path(root, _apply_folder(root, apply_id))  # DS106 before any write
         self.keyring = keyring
 
     def path_for(self, address: Address) -> Path:
@@ -147,7 +148,7 @@ class PreImageStore:
         """
         path = self.path_for(Address.parse(body["address"]))
         new_folder = not path.parent.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        safe_path(self.root, path, parents=True)  # its folders made, never through a symlink
         temp = path.with_name(path.name + f".tmp{os.getpid()}-{threading.get_ident()}")
         with temp.open("w", encoding="utf-8") as handle:
             json.dump(body, handle, sort_keys=True, ensure_ascii=False, indent=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dsgit.errors import EXIT_CONFLICT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from dsgit.apply.outcome import Outcome, exit_code
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address
 from dsgit.plan.model import Action
@@ -22,13 +22,17 @@ class ApplyStatus(StrEnum):
     INTERRUPTED = "interrupted"  # Ctrl-C / SIGTERM; the journal is consistent, resumable
 
     @property
-    def exit_code(self) -> int:
+    def outcome(self) -> Outcome:
         return {
-            ApplyStatus.COMPLETE: EXIT_OK,
-            ApplyStatus.CONFLICT: EXIT_CONFLICT,
-            ApplyStatus.PARTIAL: EXIT_PARTIAL,
-            ApplyStatus.INTERRUPTED: EXIT_INTERRUPTED,
+            ApplyStatus.COMPLETE: Outcome.APPLIED,
+            ApplyStatus.CONFLICT: Outcome.CONFLICT,
+            ApplyStatus.PARTIAL: Outcome.PARTIAL,
+            ApplyStatus.INTERRUPTED: Outcome.INTERRUPTED,
         }[self]
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.outcome)
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,18 @@ class ApplyResult:
     resumed: bool = False  # an earlier run of this plan had started
     already_complete: bool = False  # nothing left to do: an earlier run finished it
     broke_lock: str | None = None  # description of the expired lease that was broken
+    lock_failure: str | None = None  # the lease could not be released: what to do
 
     @property
     def exit_code(self) -> int:
+        """The status's code; 1 when a finished apply could not release its lease (the next
+        apply would be refused until it expires). A partial or interrupted run keeps its own
+        code: running it again takes its own lease back and releases it."""
+        if self.lock_failure is not None and self.status in (
+            ApplyStatus.COMPLETE,
+            ApplyStatus.CONFLICT,
+        ):
+            return exit_code(Outcome.ERROR)
         return self.status.exit_code
 
     def with_outcome(self, outcome: ChangeOutcome | None) -> tuple[ChangeResult, ...]:

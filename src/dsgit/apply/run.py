@@ -9,34 +9,44 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dsgit.apply.approval_records import approval_bodies
 from dsgit.apply.audit import append_apply_records
 from dsgit.apply.binding import check_bound_to_declaration
-from dsgit.apply.checks import ApprovalCheck, check_plan, require_approvals
+from dsgit.apply.checks import ApprovalCheck, CheckInput, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import Journal, JournalState, journal_path
-from dsgit.apply.lock import LOCK_STORE, EnvironmentLock
+from dsgit.apply.lock import (
+    LOCK_STORE,
+    EnvironmentLock,
+    Lease,
+    LockNotReleased,
+    read_lease,
+    release_lease,
+)
 from dsgit.apply.preimages import PreImageStore
 from dsgit.apply.progress import NullProgress, Progress
 from dsgit.apply.result import ApplyResult, ApplyStatus, ChangeResult
 from dsgit.apply.schedule import drop_orphaned_renames, execute_steps
 from dsgit.apply.secrets import writable_data
+from dsgit.apply.stop_points import NEVER, StopPoint
 from dsgit.config import Environment
 from dsgit.crypto import Keyring
 from dsgit.crypto.errors import KeyNotAvailable
 from dsgit.errors import DsgitError, PolicyRefused
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import ChangeOutcome, EntryState
+from dsgit.ledger.records import ChangeOutcome, EntryState, LockBreakRecord
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, Plan
+from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["ApplyDeps", "ApplyOptions", "apply_plan", "new_apply_id", "prepare_steps"]
@@ -54,6 +64,7 @@ class ApplyOptions:
     lock_ttl: timedelta = timedelta(minutes=2)
     break_lock: bool = False
     workers: int = 48  # changes in flight: keeps the write budget busy at ~100 ms latency
+    allow_dirty: bool = False  # a plan of uncommitted changes may go to a remote environment
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class ApplyDeps:
     progress: Progress = field(default_factory=NullProgress)
     approvals: ApprovalCheck = require_approvals
     clock: Callable[[], datetime] = _utc_now
+    stop: StopPoint = NEVER  # test-only fault hook (dsgit.apply.stop_points)
 
 
 def new_apply_id(plan: Plan, now: datetime) -> str:
@@ -163,13 +175,18 @@ def apply_plan(
     now = deps.clock()
     source = deps.declaration.source if deps.declaration is not None else None
     try:
+        verdict = deps.approvals(plan, deps.env)
         check_plan(
-            plan,
-            deps.env,
-            requested_env=requested_env,
-            source=source,
-            now=now,
-            approvals=deps.approvals,
+            CheckInput(
+                plan,
+                source,
+                deps.env,
+                verdict,
+                now,
+                requested_env=requested_env,
+                allow_dirty=options.allow_dirty,
+                declaration=deps.declaration,
+            )
         )
         steps = prepare_steps(plan, deps.declaration, deps.keyring)
         check_bound_to_declaration(plan, deps.declaration)
@@ -178,7 +195,8 @@ def apply_plan(
             _record_dead_run(plan, deps)
         raise
     Ledger(deps.root).check_appendable()  # a damaged ledger refuses now, not after the writes
-    with Journal(journal_path(deps.root, plan.digest), plan.digest) as journal:
+    path = journal_path(deps.root, plan.digest)
+    with Journal(path, plan.digest, on_line=deps.stop.journal_line) as journal:
         state = journal.state
         finished = {
             str(step.change.address): _result_from_journal(step, state.done[key])
@@ -191,25 +209,60 @@ def apply_plan(
                 intent["preimage"] for intent in state.intents.values() if "preimage" in intent
             )
         if state.apply_id is not None and len(finished) == len(steps):
-            result = _already_complete(plan, state, steps, finished)
-            if state.last_status not in (str(ApplyStatus.COMPLETE), str(ApplyStatus.CONFLICT)):
-                # Killed after its last write but before its records: write them now.
-                append_apply_records(
-                    Ledger(deps.root, deps.signer),
-                    deps.actor,
-                    plan,
-                    result.apply_id,
-                    result.changes,
-                    result.status,
-                    state.snapshot_time,
-                    state.started or _text(deps.clock()),
-                    steps,
-                )
-                journal.write(
-                    {"t": "end", "status": str(result.status), "time": _text(deps.clock())}
-                )
-            return result
-        return _run(plan, deps, options, journal, steps, finished)
+            return _finish_finished(plan, deps, journal, steps, finished, verdict)
+        return _run(plan, deps, options, journal, steps, finished, verdict)
+
+
+def _finish_finished(
+    plan: Plan,
+    deps: ApplyDeps,
+    journal: Journal,
+    steps: Sequence[Step],
+    finished: dict[str, ChangeResult],
+    verdict: Verdict,
+) -> ApplyResult:
+    """A rerun of a plan whose every change is done: complete its atomic end, write nothing.
+
+    The end of an earlier run may have been cut off anywhere: before its ledger records (they
+    are written now, the missing ones only), before the journal's ``end`` (written now), or
+    before its lease was released (released now, if it is still this apply's own).
+    """
+    state = journal.state
+    result = _already_complete(plan, state, steps, finished)
+    append_apply_records(
+        Ledger(deps.root, deps.signer),
+        deps.actor,
+        plan,
+        result.apply_id,
+        result.changes,
+        result.status,
+        state.snapshot_time,
+        state.started or _text(deps.clock()),
+        steps,
+        approvals=approval_bodies(verdict, plan),
+    )
+    if state.ended < state.runs:
+        journal.write({"t": "end", "status": str(result.status), "time": _text(deps.clock())})
+    failure = _release_own_lease(deps, state.holder)
+    return replace(result, lock_failure=failure)
+
+
+def _release_own_lease(deps: ApplyDeps, holder: str | None) -> str | None:
+    """Release the environment lock if this apply (``holder``) still holds it; the failure."""
+    if holder is None:
+        return None
+    try:
+        lease = read_lease(deps.api, deps.clock())
+        if lease.lease is not None and lease.lease.holder == holder:
+            release_lease(deps.api, lease)
+    except LockNotReleased as exc:
+        return str(exc)
+    except DsgitError as exc:
+        return (
+            f"could not read the environment lock to release it ({exc}); check it with "
+            "`dsgit lock status`"
+        )
+    return None
 
 
 def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
@@ -217,7 +270,8 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
 
     Such a run never wrote its records; if the plan can no longer run (expired, the declaration
     moved on) no resume would write them either, and its writes would be missing from the
-    audit trail and from ``dsgit revert``. Nothing is sent to the data stores here.
+    audit trail and from ``dsgit revert``. Nothing is sent to the data stores here; the lease
+    of the dead run, if still its own, is released (it would refuse the next apply).
     """
     path = journal_path(deps.root, plan.digest)
     if not path.exists():
@@ -227,32 +281,42 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
     except DsgitError:
         return  # another apply of this plan runs, or the journal is unreadable: leave it
     with journal:
-        state = journal.state
-        if state.apply_id is None or state.ended >= state.runs:
-            return
-        PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
-            intent["preimage"] for intent in state.intents.values() if "preimage" in intent
-        )
-        steps = [Step(change, change.after, None, False) for change in plan.changes]
-        changes = tuple(
-            _result_from_journal(step, state.done[key])
-            if (key := str(step.change.address)) in state.done
-            else _pending(step)
-            for step in steps
-            if not step.change.is_noop
-        )
-        append_apply_records(
-            Ledger(deps.root, deps.signer),
-            deps.actor,
-            plan,
-            state.apply_id,
-            changes,
-            ApplyStatus.PARTIAL,
-            state.snapshot_time,
-            state.started or _text(deps.clock()),
-            steps,
-        )
-        journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
+        _record_dead_records(plan, deps, journal)
+        failure = _release_own_lease(deps, journal.state.holder)
+    if failure is not None:
+        deps.progress.note(failure)
+
+
+def _record_dead_records(plan: Plan, deps: ApplyDeps, journal: Journal) -> None:
+    """The ledger records of a run that did not reach its ``end``, the missing ones only."""
+    state = journal.state
+    if state.apply_id is None or state.ended >= state.runs:
+        return
+    PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
+        intent["preimage"] for intent in state.intents.values() if "preimage" in intent
+    )
+    steps = [Step(change, change.after, None, False) for change in plan.changes]
+    # A run killed after its records but before its ``end`` left nothing to record.
+    changes = tuple(
+        _result_from_journal(step, state.done[key])
+        if (key := str(step.change.address)) in state.done
+        else _pending(step)
+        for step in steps
+        if not step.change.is_noop
+    )
+    append_apply_records(
+        Ledger(deps.root, deps.signer),
+        deps.actor,
+        plan,
+        state.apply_id,
+        changes,
+        ApplyStatus.PARTIAL,
+        state.snapshot_time,
+        state.started or _text(deps.clock()),
+        steps,
+        any_status=True,
+    )
+    journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
 
 
 def _already_complete(
@@ -280,6 +344,7 @@ def _run(
     journal: Journal,
     steps: Sequence[Step],
     finished: dict[str, ChangeResult],
+    verdict: Verdict | None = None,
 ) -> ApplyResult:
     state = journal.state
     started = deps.clock()
@@ -311,8 +376,9 @@ def _run(
     outcome = lock.acquire(break_lock=options.break_lock)
     try:
         broke = outcome.broken.describe() if outcome.broken is not None else None
-        if broke:
+        if outcome.broken is not None:
             deps.progress.note(f"broke the expired environment lock ({broke})")
+            _record_lock_break(deps, outcome.broken)
         lock.start_renewing()
         if (options.snapshot or deps.env.protected) and snapshot_time is None:
             snap = deps.api.snapshot()
@@ -323,6 +389,8 @@ def _run(
             journal,
             PreImageStore(deps.root, apply_id, deps.keyring),
             clock=deps.clock,
+            stop=deps.stop,
+            plan_created=plan.created,
         )
         deps.progress.start(len(steps), len(finished))
         todo = [step for step in steps if str(step.change.address) not in finished]
@@ -345,7 +413,9 @@ def _run(
         try:
             changes = tuple(results.get(str(s.change.address)) or _pending(s) for s in steps)
             status = _status(changes, failure, interrupted)
-            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            # The atomic end: ledger records durable first, then the journal's ``end``; a run
+            # killed between the two leaves a journal whose rerun finds the records there.
+            deps.stop.reached("before-ledger")
             append_apply_records(
                 Ledger(deps.root, deps.signer),
                 deps.actor,
@@ -356,13 +426,13 @@ def _run(
                 snapshot_time,
                 _text(started),
                 steps,
+                approvals=approval_bodies(verdict, plan),
             )
+            deps.stop.reached("after-ledger")
+            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            deps.stop.reached("before-release")
         finally:
-            try:
-                lock.release()
-            except DsgitError as exc:
-                # The lease expires on its own; a resume of this apply takes it back at once.
-                deps.progress.note(f"could not release the environment lock: {exc}")
+            lock_failure = _release(lock, deps)
     return ApplyResult(
         apply_id=apply_id,
         plan_digest=plan.digest,
@@ -373,7 +443,33 @@ def _run(
         snapshot_time=snapshot_time,
         resumed=resumed,
         broke_lock=broke,
+        lock_failure=lock_failure,
     )
+
+
+def _record_lock_break(deps: ApplyDeps, broken: Lease) -> None:
+    """``--break-lock`` took over another apply's expired lease: the ledger says so."""
+    record = LockBreakRecord(
+        environment=deps.env.name,
+        universe_id=deps.env.universe_id,
+        holder=broken.holder,
+        apply_id=broken.apply_id,
+        lease_actor=broken.actor,
+        host=broken.host,
+        expires=broken.expires,
+        expired=True,
+    )
+    Ledger(deps.root, deps.signer).append([record], actor=deps.actor)
+
+
+def _release(lock: EnvironmentLock, deps: ApplyDeps) -> str | None:
+    """Release the lease in every outcome; what went wrong when it could not be."""
+    try:
+        lock.release()
+    except LockNotReleased as exc:
+        deps.progress.note(str(exc))
+        return str(exc)
+    return None
 
 
 def _status(changes: Sequence[ChangeResult], failure: str | None, interrupted: bool) -> ApplyStatus:

@@ -10,23 +10,30 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 import click
 
+from dsgit.apply import stop_points
 from dsgit.apply.progress import choose_progress
 from dsgit.apply.result import ApplyResult, ApplyStatus
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
+from dsgit.approvals.check import ApprovalSources, check_plan_approvals
+from dsgit.cli.approvals import approvals_paths_option, github_options, github_source
+from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.plan_output import read_plan_file
+from dsgit.config import Environment
 from dsgit.crypto import load_keyring
 from dsgit.errors import ConfigError, StalePlan
 from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
 from dsgit.plan.model import Plan
+from dsgit.policy.verdict import Counted, Verdict
+from dsgit.render.words import plural
 
 __all__ = ["COMMANDS", "apply_command", "current_actor", "parse_duration"]
 
@@ -115,11 +122,12 @@ def _render_text(result: ApplyResult) -> str:
         lines.append(f"  … and {len(pending) - _MAX_PENDING_LINES} more not applied")
     counts = (
         f"{len(result.written)} written, {len(result.skipped)} already as planned, "
-        f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied"
+        f"{plural(len(result.conflicts), 'conflict')}, {len(result.pending)} not applied"
     )
     match result.status:
         case ApplyStatus.COMPLETE:
-            lines.append(f"Apply complete: {counts}.")
+            if not result.already_complete:  # else "nothing to do" above says it all
+                lines.append(f"Apply complete: {counts}.")
         case ApplyStatus.CONFLICT:
             lines.append(
                 f"Apply finished with conflicts: {counts}. The conflicting entries changed "
@@ -137,8 +145,16 @@ def _render_text(result: ApplyResult) -> str:
     return "\n".join(lines)
 
 
-def _render_json(result: ApplyResult) -> str:
+def _render_json(result: ApplyResult, relied: tuple[Counted, ...] = ()) -> str:
     body = {
+        "approvals": [
+            {
+                "approver": c.approver,
+                "kind": str(c.approval.kind),
+                "reference": c.approval.reference,
+            }
+            for c in relied
+        ],
         "apply_id": result.apply_id,
         "plan_digest": result.plan_digest,
         "environment": result.environment,
@@ -149,6 +165,7 @@ def _render_json(result: ApplyResult) -> str:
         "snapshot_time": result.snapshot_time,
         "failure": result.failure,
         "broke_lock": result.broke_lock,
+        "lock_failure": result.lock_failure,
         "changes": [
             {
                 "address": str(change.address),
@@ -179,8 +196,11 @@ def _render_json(result: ApplyResult) -> str:
     help="""Apply a saved plan (made with `dsgit plan -o PLAN`) to its environment.
 
 Checks first, and writes nothing unless all hold: the plan's digest, expiry, environment and
-universe, and that the declaration did not change since the plan (else exit 4); approvals for
-protected environments and no blocking diagnostic (else exit 3).
+universe, and that the declaration did not change since the plan (else exit 4); a plan made
+from uncommitted changes goes to a remote environment only with --allow-dirty and never to a
+protected one; the approvals satisfy policies/approvals.yaml (read from PLAN.approvals/,
+--approvals and, with --github-pr, the pull request's reviews); no blocking diagnostic (else
+exit 3, naming each unmet rule). The ledger records the approvals the apply relied on.
 
 Then takes the environment lock, takes a snapshot (--snapshot, or always when the environment
 is protected), and writes each change only if the live entry is still what the plan saw; a
@@ -197,7 +217,12 @@ Exit codes:
   6 partial apply: run it again to resume
   130 interrupted: run it again to resume""",
 )
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=complete_plan_files,
+)
 @env_option
 @click.option("--snapshot", is_flag=True, help="Take an Open Cloud snapshot before writing.")
 @format_option("text", "json")
@@ -221,6 +246,14 @@ Exit codes:
     show_default=True,
     help="Changes in flight at once (the rate budget still bounds the request rate).",
 )
+@approvals_paths_option
+@github_options
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Apply a plan made from uncommitted changes to a remote environment (never to a "
+    "protected one).",
+)
 @pass_app
 def apply_command(
     app: AppContext,
@@ -231,6 +264,11 @@ def apply_command(
     lock_ttl: timedelta,
     break_lock: bool,
     workers: int,
+    approval_paths: tuple[Path, ...],
+    github_pr: int | None,
+    github_repo: str | None,
+    github_head: str | None,
+    allow_dirty: bool,
 ) -> int:
     if not plan_file.is_absolute():
         plan_file = app.cwd / plan_file  # -C: as if started there
@@ -239,14 +277,35 @@ def apply_command(
     root = app.root
     declaration = _declaration_for(root, plan)
     keyring = load_keyring(root)
+    stop = stop_points.from_environment()  # test-only; refuses a value it does not know
     options = ApplyOptions(
         snapshot=snapshot,
         lock_ttl=lock_ttl,
         break_lock=break_lock,
         workers=workers,
+        allow_dirty=allow_dirty,
     )
+    from dsgit.apply.checks import check_preflight
+    from dsgit.apply.progress import ApplyPace
+
+    sources = ApprovalSources(
+        plan_file=plan_file,
+        paths=tuple(p if p.is_absolute() else app.cwd / p for p in approval_paths),
+        github=github_source(github_pr, github_repo, github_head),
+    )
+    verdicts: list[Verdict] = []
+
+    def approvals(plan: Plan, env: Environment) -> Verdict:
+        verdict = check_plan_approvals(plan, root, env, sources, now=datetime.now(UTC))
+        verdicts.append(verdict)
+        return verdict
+
     from dsgit.remote.connect import open_client
 
+    # The plan's environment, universe and expiry first: a plan for another environment is
+    # refused before its API key is needed (the full checks run again inside apply).
+    check_preflight(plan, env, requested_env=env_name, now=datetime.now(UTC))
+    pace = ApplyPace.of(plan, env.name, None if env.is_embedded else env.budget)
     with open_client(env) as api, _sigterm_interrupts():
         deps = ApplyDeps(
             root=root,
@@ -256,13 +315,21 @@ def apply_command(
             keyring=keyring,
             signer=load_signer(),
             actor=current_actor(),
-            progress=choose_progress(sys.stderr),
+            progress=choose_progress(sys.stderr, pace=pace),
+            approvals=approvals,
+            stop=stop,
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)
+    relied = verdicts[-1].relied_on() if verdicts else ()
     if output_format == "json":
-        click.echo(_render_json(result))
+        click.echo(_render_json(result, relied))
     else:
+        if relied:
+            names = ", ".join(f"{c.approver} ({c.approval.kind})" for c in relied)
+            click.echo(f"Approved by {names}.")
         click.echo(_render_text(result))
+    if result.lock_failure is not None:
+        click.echo(f"error: {result.lock_failure}", err=True)
     if result.status is ApplyStatus.INTERRUPTED:
         click.echo("Interrupted.", err=True)  # as every other command says on Ctrl-C
     return result.exit_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,11 +15,16 @@ from dsgit.ledger.query import LogFilter, describe, filter_records, parse_time
 from dsgit.ledger.signing import PUBLIC_KEYS_DIR, generate_key
 from dsgit.ledger.verify import verify_ledger
 
+if TYPE_CHECKING:
+    from dsgit.apply.audit import Unrecorded
+
 __all__ = ["COMMANDS", "LedgerInvalid", "audit_group"]
 
 
 class LedgerInvalid(DsgitError):
     """``audit verify`` found problems (they were already listed)."""
+
+    already_reported = True
 
 
 @click.group(
@@ -34,7 +40,8 @@ def audit_group() -> None:
     "verify",
     short_help="Check the ledger's hashes, chain and signatures.",
     help="""Check the ledger: every record intact (hash), chained in order (seq, prev), and
-every signature valid against the public keys in audit/keys/.
+every signature valid against the public keys in audit/keys/; and every apply that left
+pre-images or a journal is in the ledger (a killed apply whose plan was not run again).
 
 \b
 Exit codes: 0 valid, 1 problems found (each named by line).""",
@@ -52,15 +59,19 @@ def verify_command(
     app: AppContext, require_signatures: bool, expect_head: str | None, output_format: str
 ) -> None:
     report = verify_ledger(app.root, require_signatures=require_signatures, expect_head=expect_head)
+    unrecorded = _unrecorded(app.root)
     if output_format == "json":
         click.echo(
             json.dumps(
                 {
-                    "ok": report.ok,
+                    "ok": report.ok and not unrecorded,
                     "records": report.records,
                     "signed": report.signed,
                     "head": report.head,
                     "problems": [{"line": p.line, "message": p.message} for p in report.problems],
+                    "unrecorded_applies": [
+                        {"apply_id": u.apply_id, "where": u.where} for u in unrecorded
+                    ],
                 },
                 indent=2,
                 sort_keys=True,
@@ -69,13 +80,25 @@ def verify_command(
     else:
         for problem in report.problems:
             click.echo(str(problem))
-        verdict = "valid" if report.ok else f"INVALID ({len(report.problems)} problem(s))"
+        for missing in unrecorded:
+            click.echo(str(missing))
+        found = len(report.problems) + len(unrecorded)
+        verdict = "valid" if not found else f"INVALID ({found} problem(s))"
         click.echo(
             f"{LEDGER_FILE}: {report.records} record(s), {report.signed} signed, {verdict}; "
             f"head {report.head}"
         )
     if not report.ok:
         raise LedgerInvalid(f"{LEDGER_FILE} failed verification")
+    if unrecorded:
+        raise LedgerInvalid(f"{len(unrecorded)} apply(s) missing from {LEDGER_FILE}")
+
+
+def _unrecorded(root: Path) -> list[Unrecorded]:
+    """Applies with pre-images or a journal but no ledger record (a killed, unresumed apply)."""
+    from dsgit.apply.audit import unrecorded_applies
+
+    return list(unrecorded_applies(root))
 
 
 @audit_group.command(

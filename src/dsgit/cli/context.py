@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from dsgit.cli.complete import complete_environments
 from dsgit.config import Environment, ProjectConfig, find_root, load_project_config
 
 __all__ = ["AppContext", "env_option", "format_option", "pass_app"]
@@ -44,6 +45,7 @@ env_option = click.option(
     "env_name",
     default=None,
     metavar="NAME",
+    shell_complete=complete_environments,
     help="Environment from dsgit.yaml (default: default_environment).",
 )
 

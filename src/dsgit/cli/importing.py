@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from dsgit.cli.complete import complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.cli.progress import read_progress
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
 from dsgit.importer.ownership import OwnershipSource
@@ -114,6 +116,7 @@ def _chooser(ownership: Ownership | None) -> OwnershipChooser | None:
     "stores",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete_stores,
     help="Import only this data store (repeatable). Ordered stores cannot be listed live: "
     "name them here (stores already under ordered/ are imported without it).",
 )
@@ -186,9 +189,13 @@ def import_command(
     )
     keyring = load_keyring(root, key_file=key_file)
     policies = repository_policies(root)
-    with open_client(environment) as client:
+    with (
+        open_client(environment) as client,
+        read_progress(environment, client.meter, "import", interrupted="run it again to finish"),
+    ):
         pending = read_import(client, root, options, policies, keyring)
-    # The prompt (if any) comes after every read, with the connection closed.
+    # The prompt (if any) comes after every read, with the progress display and the connection
+    # closed.
     report = write_import(pending, None if dry_run else _chooser(options.ownership))
     if output_format == "json":
         payload = {

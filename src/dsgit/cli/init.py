@@ -27,7 +27,8 @@ def init(app: AppContext, directory: Path | None, example: str | None) -> None:
     """Create a dsgit repository in DIRECTORY (default: the current folder).
 
     Writes dsgit.yaml (environment `local`: the embedded emulator, works at once), .gitignore
-    (.dsgit/ stays local), the file schemas editors use (schemas/dsgit/) and a first store;
+    (.dsgit stays local), the file schemas editors use (schemas/dsgit/, with an entry schema
+    per store that has a value schema) and a first store;
     with --example, a complete game repository whose secret values are encrypted with
     DSGIT_ENCRYPTION_KEY or a new key in .dsgit/keys/default.key. Never overwrites an
     existing file."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -32,14 +33,20 @@ Exit codes:
 # their command runs, so `dsgit ls` does not import the planner, the emulator and the crypto.
 COMMAND_MODULES: dict[str, str] = {
     "apply": "apply",
+    "approvals": "approvals",
+    "approve": "approvals",
     "audit": "audit",
+    "completion": "completion",
     "doctor": "doctor",
     "drift": "plan",
     "emulator": "emulator",
     "get": "read",
+    "github": "github",
     "history": "read",
     "import": "importing",
     "init": "init",
+    "keys": "approvals",
+    "lock": "lock",
     "ls": "read",
     "plan": "plan",
     "restore": "undo",
@@ -94,9 +101,26 @@ def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
     ctx.obj = AppContext(cwd=Path.cwd(), debug=debug)
 
 
+def _wants_json(args: list[str]) -> bool:
+    """``--format json`` (or ``--format=json``) anywhere on the command line."""
+    for index, arg in enumerate(args):
+        if arg == "--format=json" or (
+            arg == "--format" and args[index + 1 : index + 2] == ["json"]
+        ):
+            return True
+    return False
+
+
+def _json_error(message: str, kind: str, code: int) -> None:
+    """With ``--format json``, a script reading stdout gets the error (or refusal) as JSON."""
+    body = {"error": {"kind": kind, "message": message, "exit_code": code}}
+    click.echo(json.dumps(body, sort_keys=True))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; the only place that turns errors into messages and exit codes."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
         code = cli.main(args=argv, prog_name="dsgit", standalone_mode=False)
     except click.exceptions.Abort:
@@ -105,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:
         # click exits 2 on usage errors, but 2 means "changes found" here (DESIGN.md §3).
         exc.show()
+        if _wants_json(args):
+            _json_error(exc.format_message(), "UsageError", EXIT_ERROR)
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         exc.show()
@@ -118,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
+        if _wants_json(args) and not exc.already_reported:
+            _json_error(str(exc), type(exc).__name__, exc.exit_code)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if debug:

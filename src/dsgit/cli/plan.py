@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.plan_output import (
     PlanOutput,
@@ -16,6 +17,7 @@ from dsgit.cli.plan_output import (
     render,
     report_errors,
 )
+from dsgit.cli.progress import read_progress
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from dsgit.model.declaration import Declaration
 from dsgit.render.drift import render_drift
@@ -59,13 +61,14 @@ def plan_command(
     request = PlanRequest(
         env.name, env.universe_id, output.targets, output.excludes, output.expires_in
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "plan") as progress:
         plan = make_plan(
             declaration,
             api,
             request,
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
+            observer=progress,
         )
     finish_plan(plan, output)
 
@@ -75,7 +78,11 @@ def plan_command(
     short_help="Render a saved plan file.",
     help="Render a saved plan file (checks its digest: exit 4 if edited).",
 )
-@click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=complete_plan_files,
+)
 @format_option("text", "markdown", "json")
 def show_command(plan_file: Path, output_format: str) -> None:
     plan = read_plan_file(plan_file)
@@ -107,12 +114,16 @@ def drift_command(app: AppContext, env_name: str | None, output_format: str) -> 
 
     env = app.environment(env_name)
     declaration = _load_declaration(app)
-    with open_client(env) as api:
+    with (
+        open_client(env) as api,
+        read_progress(env, api.meter, "drift", interrupted="no report") as progress,
+    ):
         report = find_drift(
             declaration,
             api,
             PlanRequest(env.name, env.universe_id),
             keyring=load_keyring(app.root),
+            observer=progress,
         )
     click.echo(render_drift(report, output_format), nl=False)
     if report.errors:

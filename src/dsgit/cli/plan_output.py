@@ -19,10 +19,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from dsgit.cli.complete import complete_addresses, complete_plan_files
 from dsgit.cli.context import env_option, format_option
 from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
 from dsgit.plan.io import plan_from_json, plan_to_json
-from dsgit.plan.model import Diagnostic, Plan, Severity
+from dsgit.plan.model import Allowance, Diagnostic, Plan, Severity
 from dsgit.render.json import render_json
 from dsgit.render.markdown import render_markdown
 from dsgit.render.text import render_text, use_color
@@ -57,6 +58,18 @@ def _expiry_option(ctx: click.Context, param: click.Parameter, value: str) -> ti
     return parse_expiry(value)
 
 
+def _allow_option(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[Allowance, ...]:
+    from dsgit.errors import ConfigError
+    from dsgit.plan.allow import parse_allowance
+
+    try:
+        return tuple(parse_allowance(text) for text in value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class PlanOutput:
     """The values of :func:`plan_output_options`, handed to a command as ``output``."""
@@ -68,6 +81,7 @@ class PlanOutput:
     excludes: tuple[str, ...]
     detailed_exitcode: bool
     expires_in: timedelta
+    allowances: tuple[Allowance, ...] = ()
 
 
 def _bundle(function: F) -> F:
@@ -83,6 +97,7 @@ def _bundle(function: F) -> F:
             excludes=kwargs.pop("excludes"),
             detailed_exitcode=kwargs.pop("detailed_exitcode"),
             expires_in=kwargs.pop("expires_in"),
+            allowances=kwargs.pop("allowances"),
         )
         return function(*args, output=output, **kwargs)
 
@@ -102,6 +117,7 @@ def plan_output_options(function: F) -> F:
             "--out",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
+            shell_complete=complete_plan_files,
             help="Write the plan file here (canonical JSON, for `dsgit apply`).",
         ),
         format_option("text", "markdown", "json"),
@@ -110,6 +126,7 @@ def plan_output_options(function: F) -> F:
             "targets",
             multiple=True,
             metavar="ADDR",
+            shell_complete=complete_addresses,
             help="Only addresses matching this glob (store/scope/key); repeatable.",
         ),
         click.option(
@@ -117,12 +134,22 @@ def plan_output_options(function: F) -> F:
             "excludes",
             multiple=True,
             metavar="ADDR",
+            shell_complete=complete_addresses,
             help="Leave out addresses matching this glob; repeatable.",
         ),
         click.option(
             "--detailed-exitcode",
             is_flag=True,
             help="Exit 2 when the plan has changes, 0 when none.",
+        ),
+        click.option(
+            "--allow",
+            "allowances",
+            multiple=True,
+            metavar="CODE=REASON",
+            callback=_allow_option,
+            help="Let a blocking diagnostic through for this plan only; the plan records "
+            "REASON (DSP003:COUNT=REASON for a mass delete). Repeatable.",
         ),
         click.option(
             "--expires-in",
@@ -184,20 +211,55 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
 
 
 def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
-    """Save the plan when asked, render it, and exit with the plan exit code."""
+    """Save the plan when asked, render it, and exit with the plan exit code.
+
+    A plan that could not read what it needed (failed listings or reads) is shown but never
+    saved: there is nothing to apply, and a file with a digest would look reviewable.
+    """
+    from dsgit.plan.allow import allow
+    from dsgit.plan.codes import READ_FAILURES
+
+    plan = allow(plan, output.allowances)
+    for allowance in plan.allowed:
+        if allowance.matched == 0:
+            click.echo(
+                f"warning: --allow {allowance.code} matched no blocking diagnostic of this plan",
+                err=True,
+            )
+    plan = _stamp_for_approvals(plan)
     out, output_format = output.out, output.output_format
-    if out is not None:
+    unread = [d for d in plan.all_diagnostics if d.code in READ_FAILURES]
+    if out is not None and not unread:
         write_plan_file(out, plan)
     click.echo(render(plan, output_format), nl=False)
-    if out is not None and output_format == "text":
+    if out is not None and not unread and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
     report_errors([d for d in plan.all_diagnostics if d.severity is Severity.ERROR])
+    if out is not None and unread:
+        count = len(unread)
+        click.echo(
+            f"error: the plan was not saved to {out}: it could not read everything it needs "
+            f"({count} read {'error' if count == 1 else 'errors'}); fix the cause and plan again",
+            err=True,
+        )
     raise click.exceptions.Exit(plan_exit_code(plan, output.detailed_exitcode))
+
+
+def _stamp_for_approvals(plan: Plan) -> Plan:
+    """Record the approvals policy digest and the plan's authors (docs/approvals.md)."""
+    from dsgit.approvals.stamp import stamp_plan
+    from dsgit.cli.context import AppContext
+
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    return stamp_plan(plan, app.root) if app is not None else plan
 
 
 def report_errors(errors: Sequence[Diagnostic]) -> None:
     """Name the error diagnostics on stderr too, so a script reading only stderr (or only
     the JSON on stdout) still learns why the command exits 1."""
     for diag in errors:
-        where = f"{diag.address}: " if diag.address else ""
+        # Most messages already start with their address: never print it twice.
+        named = diag.address and not diag.message.startswith(diag.address)
+        where = f"{diag.address}: " if named else ""
         click.echo(f"error: {diag.code} {where}{diag.message}", err=True)

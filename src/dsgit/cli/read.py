@@ -11,6 +11,7 @@ from typing import Any
 import click
 import yaml
 
+from dsgit.cli.complete import complete_keys, complete_scopes, complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.errors import ConfigError, DsgitError, Location
 from dsgit.model.declaration import KeyOverride, StorePolicy
@@ -92,8 +93,14 @@ def _emit(lines: Iterator[str]) -> None:
 
 
 @click.command("ls", short_help="List data stores, or the keys of one.")
-@click.argument("store", required=False)
-@click.option("--scope", default=None, metavar="SCOPE", help="Scope to list (default: global).")
+@click.argument("store", required=False, shell_complete=complete_stores)
+@click.option(
+    "--scope",
+    default=None,
+    metavar="SCOPE",
+    shell_complete=complete_scopes,
+    help="Scope to list (default: global).",
+)
 @click.option("--all-scopes", is_flag=True, help="List the keys of every scope.")
 @click.option("--prefix", default=None, metavar="P", help="Only names or keys starting with P.")
 @click.option("--ordered", is_flag=True, help="STORE is an ordered data store.")
@@ -253,10 +260,15 @@ def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
 
 
 @click.command("get", short_help="Show one live entry and its metadata.")
-@click.argument("store")
-@click.argument("key")
+@click.argument("store", shell_complete=complete_stores)
+@click.argument("key", shell_complete=complete_keys)
 @click.option(
-    "--scope", default="global", show_default=True, metavar="SCOPE", help="Scope of the entry."
+    "--scope",
+    default="global",
+    show_default=True,
+    metavar="SCOPE",
+    shell_complete=complete_scopes,
+    help="Scope of the entry.",
 )
 @click.option("--revision", default=None, metavar="R", help="Read this revision.")
 @click.option(
@@ -322,10 +334,15 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
 
 
 @click.command("history", short_help="List the revisions of one live entry.")
-@click.argument("store")
-@click.argument("key")
+@click.argument("store", shell_complete=complete_stores)
+@click.argument("key", shell_complete=complete_keys)
 @click.option(
-    "--scope", default="global", show_default=True, metavar="SCOPE", help="Scope of the entry."
+    "--scope",
+    default="global",
+    show_default=True,
+    metavar="SCOPE",
+    shell_complete=complete_scopes,
+    help="Scope of the entry.",
 )
 @click.option(
     "--since",

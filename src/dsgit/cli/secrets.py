@@ -33,6 +33,7 @@ from dsgit.crypto.files import (
 from dsgit.errors import ConfigError
 from dsgit.importer.policies import repository_policies
 from dsgit.model.entry import StoreKind
+from dsgit.render.words import plural
 from dsgit.yamlio.atomic import write_atomic
 
 __all__ = ["COMMANDS", "secrets"]
@@ -79,10 +80,10 @@ def _report(updates: list[FileUpdate], verb: str, output_format: str, dry_run: b
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     for update in updates:
-        click.echo(f"{verb} {update.values} value(s) in {update.path}")
+        click.echo(f"{verb} {plural(update.values, 'value')} in {update.path}")
     total = sum(update.values for update in updates)
     prefix = "Dry run: would have " if dry_run else ""
-    click.echo(f"{prefix}{verb} {total} value(s) in {len(updates)} file(s).")
+    click.echo(f"{prefix}{verb} {plural(total, 'value')} in {plural(len(updates), 'file')}.")
 
 
 @click.group("secrets", short_help="Encrypted values and their keys.")

@@ -7,11 +7,17 @@ any other, and takes the output options of ``dsgit plan``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
+from dsgit.cli.complete import complete_apply_ids
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
+from dsgit.cli.progress import read_progress
+
+if TYPE_CHECKING:
+    from dsgit.model.declaration import Declaration
 
 __all__ = [
     "COMMANDS",
@@ -68,7 +74,7 @@ def rollback_command(
     request = PlanRequest(
         env.name, env.universe_id, output.targets, output.excludes, output.expires_in
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "rollback") as progress:
         plan = plan_rollback(
             then,
             api,
@@ -76,6 +82,7 @@ def rollback_command(
             current=current,
             ledger=LedgerLookup(app.root),
             keyring=load_keyring(app.root),
+            observer=progress,
         )
     finish_plan(plan, output)
 
@@ -93,7 +100,7 @@ write on purpose with --overwrite-changed REASON.
 """
     + _EXIT_HELP,
 )
-@click.argument("apply_id", metavar="APPLY")
+@click.argument("apply_id", metavar="APPLY", shell_complete=complete_apply_ids)
 @click.option(
     "--overwrite-changed",
     "overwrite_reason",
@@ -132,7 +139,9 @@ def revert_command(
         overwrite_reason=overwrite_reason,
         expires_in=output.expires_in,
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "revert") as progress:
+        # reads: each entry the apply wrote, once now (and its pre-image is local)
+        progress.expect(len({change.address for change in run.changes}), 0)
         plan = plan_revert(
             app.root,
             run,
@@ -140,8 +149,22 @@ def revert_command(
             request,
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
+            applied=_declaration_at(app, run.source_commit),
         )
     finish_plan(plan, output)
+
+
+def _declaration_at(app: AppContext, commit: str | None) -> Declaration | None:
+    """The declaration at an apply's source commit (its store policies), if it can be read."""
+    from dsgit.errors import DsgitError
+    from dsgit.repo import load_declaration_at
+
+    if not commit:
+        return None
+    try:
+        return load_declaration_at(app.root, commit)
+    except DsgitError:
+        return None  # history rewritten or shallow: the current policies still apply
 
 
 @click.command(
@@ -202,7 +225,7 @@ def restore_command(
         expires_in=output.expires_in,
         now=now,
     )
-    with open_client(env) as api:
+    with open_client(env) as api, read_progress(env, api.meter, "restore"):
         plan = plan_restore(
             api,
             request,

@@ -38,12 +38,26 @@ def _prefix(root: Path, cwd: Path) -> str:
     help="Key file to verify encrypted values with (default: $DSGIT_ENCRYPTION_KEY, "
     "$DSGIT_ENCRYPTION_KEYS, $DSGIT_ENCRYPTION_KEY_FILE, then .dsgit/keys/default.key).",
 )
+@click.option(
+    "--write-schemas",
+    is_flag=True,
+    help="First write the editor schemas (schemas/dsgit/, with an entry schema per store "
+    "in entries/) and point each entry file's yaml-language-server line at its store's "
+    "(no other byte changes).",
+)
 @pass_app
-def validate(app: AppContext, output_format: str, key_file: Path | None) -> None:
+def validate(
+    app: AppContext, output_format: str, key_file: Path | None, write_schemas: bool
+) -> None:
     """Check every file offline: YAML, file schemas, value schemas, Roblox limits, encodings
     and encrypted values. Prints each problem as `path:line:col: CODE message` and exits 1 on
-    any error (codes: docs/validation-codes.md). Writes nothing."""
+    any error (codes: docs/validation-codes.md). Writes nothing, unless --write-schemas."""
     root = _root(app.cwd)
+    if write_schemas:
+        from dsgit.repo.entry_schemas import write_entry_schemas
+
+        report = write_entry_schemas(root)
+        click.echo(report.summary(), err=output_format != "text")
     keyring = load_keyring(root, key_file=key_file)
     reading = validate_repository(root, keyring=keyring)
     prefix = _prefix(root, app.cwd)

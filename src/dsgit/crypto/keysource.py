@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dsgit.crypto.errors import KeyFileError
 from dsgit.crypto.keys import Key, Keyring, encode_key, parse_key
+from dsgit.yamlio.safe_paths import make_parents
 
 __all__ = [
     "DEFAULT_KEY_FILE",
@@ -118,7 +119,7 @@ def write_key_file(path: Path, keys: list[bytes], root: Path | None = None) -> N
     """Write a new key file readable by its owner only; refuses one git would track."""
     _check_ignored(path, root)
     _check_not_tracked(path, root)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path, root)  # DS106: never into a symlinked .dsgit/ (a key must not leak)
     body = "# dsgit encryption key: keep it secret, never commit it\n"
     body += "".join(encode_key(material) + "\n" for material in keys)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL

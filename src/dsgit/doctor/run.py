@@ -127,7 +127,8 @@ def _read(connect: Connect) -> tuple[Check, DsgitError | None]:
         with connect() as api:
             names = [info.id for info in islice(api.list_data_stores(), _SHOWN_STORES)]
     except DsgitError as exc:
-        return Check("read", Status.FAIL, f"listing data stores failed: {exc}"), exc
+        reason = " ".join(str(exc).split())  # one line, however the error explains itself
+        return Check("read", Status.FAIL, f"listing data stores failed: {reason}"), exc
     if not names:
         return Check("read", Status.OK, "listed data stores: none yet"), None
     more = ", …" if len(names) == _SHOWN_STORES else ""

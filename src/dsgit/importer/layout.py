@@ -78,6 +78,12 @@ def schema_header(kind: str, root: Path | None = None, file: PurePosixPath | Non
     editors validate offline; otherwise it names the schema's ``$id``.
     """
     name = f"{kind}.schema.json"
+    if kind == "entry" and root is not None and file is not None:
+        from dsgit.repo.entry_schemas import entry_header  # the store's own, when generated
+
+        found = entry_header(root, file)
+        if found is not None:
+            return found
     if root is not None and file is not None and (root / EDITOR_SCHEMA_DIR / name).is_file():
         up = "../" * (len(file.parts) - 1)
         return f"yaml-language-server: $schema={up}{EDITOR_SCHEMA_DIR}/{name}"

@@ -20,6 +20,7 @@ from dsgit.ledger.records import (
     EntryState,
     ErasureRecord,
     LedgerRecord,
+    LockBreakRecord,
     RecordType,
 )
 from dsgit.ledger.signing import Signer, load_signer
@@ -37,6 +38,7 @@ __all__ = [
     "LastApplied",
     "Ledger",
     "LedgerRecord",
+    "LockBreakRecord",
     "LogFilter",
     "Problem",
     "RecordType",

@@ -20,6 +20,7 @@ from dsgit.errors import ConfigError, Location
 from dsgit.ledger.canonical import ZERO_DIGEST, canonical_json, sha256_digest
 from dsgit.ledger.records import Body, LedgerRecord, record_from_json
 from dsgit.ledger.signing import Signer
+from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 
 __all__ = ["LEDGER_FILE", "Ledger", "now_rfc3339", "record_hash"]
 
@@ -49,9 +50,8 @@ class Ledger:
         """Append one record per body, chained to the current last record; returns them."""
         if not bodies:
             return []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         stamp = time or now_rfc3339()
-        with self.path.open("a+b") as handle:
+        with open_nofollow(self.path, root=self.root) as handle:  # never through a symlink
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 seq, prev = self._tail(handle)
@@ -75,6 +75,7 @@ class Ledger:
 
     def check_appendable(self) -> None:
         """Raise ``ConfigError`` now if the last record is damaged (appending would fail later)."""
+        safe_path(self.root, LEDGER_FILE)  # DS106: audit/ or the ledger is a symlink
         try:
             handle = self.path.open("rb")
         except FileNotFoundError:

@@ -18,6 +18,7 @@ from dsgit.ledger.records import (
     ChangeRecord,
     ErasureRecord,
     LedgerRecord,
+    LockBreakRecord,
 )
 from dsgit.model.entry import Address
 from dsgit.model.times import parse_user_time
@@ -26,10 +27,12 @@ __all__ = [
     "AppliedRun",
     "LastApplied",
     "LogFilter",
+    "RecordedApply",
     "filter_records",
     "last_applied",
     "list_applies",
     "parse_time",
+    "recorded_apply",
 ]
 
 
@@ -80,6 +83,7 @@ class AppliedRun:
     finished: str
     status: str  # of the last run
     changes: tuple[ChangeRecord, ...]
+    source_commit: str | None = None  # the commit its plan was made from (undo reads policy)
 
 
 def list_applies(root: Path) -> tuple[AppliedRun, ...]:
@@ -107,9 +111,41 @@ def list_applies(root: Path) -> tuple[AppliedRun, ...]:
                 finished=last_record.time,
                 status=last.status,
                 changes=tuple(changes.get(apply_id, ())),
+                source_commit=first.source_commit,
             )
         )
     return tuple(sorted(result, key=lambda run: run.started))
+
+
+@dataclass(frozen=True)
+class RecordedApply:
+    """What the ledger holds of one apply id: the addresses of its change records and the
+    statuses of its apply records (both empty when the ledger does not know the apply)."""
+
+    addresses: frozenset[str]
+    statuses: frozenset[str]
+
+    @property
+    def known(self) -> bool:
+        return bool(self.statuses)
+
+
+def recorded_apply(root: Path, apply_id: str) -> RecordedApply:
+    """Does the ledger hold apply ``apply_id``, and which of its records?
+
+    Apply asks this before appending, so a resume writes only the records that are missing
+    (never one twice), and ``audit verify`` asks it for applies whose pre-images or journal
+    exist. Malformed lines are passed over here (``audit verify`` reports them).
+    """
+    addresses: set[str] = set()
+    statuses: set[str] = set()
+    for record in Ledger(root).records(skip_malformed=True):
+        body = record.body
+        if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
+            addresses.add(body.address)
+        elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
+            statuses.add(body.status)
+    return RecordedApply(frozenset(addresses), frozenset(statuses))
 
 
 parse_time = parse_user_time  # `audit log --since/--until`
@@ -198,3 +234,9 @@ def describe(record: LedgerRecord) -> str:
             )
         case ErasureRecord():
             return f"{head} erasure user={body.user[:19]} entries={body.entries}"
+        case LockBreakRecord():
+            state = "expired" if body.expired else "live"
+            return (
+                f"{head} lock-break env={body.environment} {state} lease of {body.lease_actor}"
+                f" on {body.host} (apply {body.apply_id or '-'}, until {body.expires})"
+            )

@@ -25,6 +25,7 @@ __all__ = [
     "EntryState",
     "ErasureRecord",
     "LedgerRecord",
+    "LockBreakRecord",
     "RecordType",
     "Signature",
     "body_from_json",
@@ -42,6 +43,7 @@ class RecordType(StrEnum):
     CHANGE = "change"  # one entry written (or refused as a conflict) by an apply
     APPROVAL = "approval"  # one approval of a plan
     ERASURE = "erasure"  # one right-to-erasure request carried out
+    LOCK_BREAK = "lock-break"  # an environment lock held by another apply was released by force
 
 
 class ChangeOutcome(StrEnum):
@@ -144,7 +146,24 @@ class ErasureRecord:
     type: RecordType = field(default=RecordType.ERASURE, init=False)
 
 
-Body: TypeAlias = ApplyRecord | ChangeRecord | ApprovalRecord | ErasureRecord
+@dataclass(frozen=True)
+class LockBreakRecord:
+    """Someone released an environment lock that another apply held (``dsgit lock release
+    --break-lock``): whose lease it was, and whether it had expired."""
+
+    environment: str
+    universe_id: int
+    holder: str
+    apply_id: str
+    lease_actor: str
+    host: str
+    expires: str
+    expired: bool
+
+    type: RecordType = field(default=RecordType.LOCK_BREAK, init=False)
+
+
+Body: TypeAlias = ApplyRecord | ChangeRecord | ApprovalRecord | ErasureRecord | LockBreakRecord
 
 
 @dataclass(frozen=True)
@@ -239,6 +258,17 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "plan_digest": body.plan_digest,
                 "notification_id": body.notification_id,
             }
+        case LockBreakRecord():
+            return {
+                "environment": body.environment,
+                "universe_id": body.universe_id,
+                "holder": body.holder,
+                "apply_id": body.apply_id,
+                "lease_actor": body.lease_actor,
+                "host": body.host,
+                "expires": body.expires,
+                "expired": body.expired,
+            }
 
 
 def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
@@ -289,6 +319,20 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 apply_id=_opt_str(data.get("apply_id")),
                 plan_digest=_opt_str(data.get("plan_digest")),
                 notification_id=_opt_str(data.get("notification_id")),
+            )
+        case RecordType.LOCK_BREAK:
+            expired = data["expired"]
+            if not isinstance(expired, bool):
+                raise TypeError(f"expected a boolean, got {expired!r}")
+            return LockBreakRecord(
+                environment=_str(data["environment"]),
+                universe_id=_int(data["universe_id"]),
+                holder=_str(data["holder"]),
+                apply_id=_str(data["apply_id"]),
+                lease_actor=_str(data["lease_actor"]),
+                host=_str(data["host"]),
+                expires=_str(data["expires"]),
+                expired=expired,
             )
 
 

@@ -80,11 +80,16 @@ class StorePolicy:
     overrides: tuple[KeyOverride, ...] = ()
 
     def for_key(self, key: str) -> StorePolicy:
-        """The policy for one key: later matching overrides win, field by field."""
+        """The policy for one key: later matching overrides win, field by field; their
+        ``suppress`` lists add to the store's (a key-level suppression never hides one)."""
         policy = self
         for override in self.overrides:
             if override.matches(key):
-                policy = replace(policy, **dict(override.settings))  # type: ignore[arg-type]
+                settings = dict(override.settings)
+                extra = settings.pop("suppress", ())
+                policy = replace(policy, **settings)  # type: ignore[arg-type]
+                if extra:
+                    policy = replace(policy, suppress=(*policy.suppress, *extra))  # type: ignore[misc]
         return policy
 
     def is_counter(self, key: str) -> bool:
@@ -135,6 +140,8 @@ class Declaration:
     stores: Mapping[tuple[StoreKind, str], StoreDeclaration]
     schemas: Mapping[str, JSONValue] = field(default_factory=dict)
     source: SourceInfo = field(default_factory=lambda: SourceInfo(None, True, ""))
+    # approval policy files by repository path -> sha256:<hex> of their bytes, or "absent"
+    policies: Mapping[str, str] = field(default_factory=dict)
 
     def entry(self, address: Address) -> DeclaredEntry | None:
         store = self.stores.get((address.kind, address.store))

@@ -45,6 +45,7 @@ from dsgit.plan.model import (
     Diagnostic,
     Plan,
     Severity,
+    format_precise_time,
     format_time,
     summarize,
 )
@@ -369,7 +370,8 @@ class _Builder:
             format_version=PLAN_FORMAT_VERSION,
             dsgit_version=settings.dsgit_version,
             kind=settings.kind,
-            created=format_time(settings.now),
+            # to the microsecond: apply compares revision times with it (docs/applying.md §5)
+            created=format_precise_time(settings.now),
             expires=format_time(settings.now + settings.expires_in),
             environment=settings.environment,
             universe_id=settings.universe_id,

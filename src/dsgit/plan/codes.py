@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dsgit.plan.model import Diagnostic, Severity
 
-__all__ = ["CATALOG", "Code", "diagnostic"]
+__all__ = ["CATALOG", "READ_FAILURES", "Code", "diagnostic"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ _CODES = (
     ),
     # never suppressible
     Code("DSP010", _E, "declared value fails its schema", "fix the value or the schema"),
-    Code("DSP011", _E, "listing failed", "retry; check the API key's list scope and the store"),
+    Code("DSP011", _E, "listing failed", "retry the plan; the message says what failed"),
     Code("DSP012", _E, "listing throttled", "retry later or lower `budget.share`"),
     Code(
         "DSP013",
@@ -67,7 +67,7 @@ _CODES = (
         "listing inconsistent with reads",
         "retry: Open Cloud listed no keys although entries exist",
     ),
-    Code("DSP014", _E, "entry read failed", "retry; check the API key's read scope"),
+    Code("DSP014", _E, "entry read failed", "retry the plan; the message says what failed"),
     Code(
         "DSP015",
         _E,
@@ -149,6 +149,12 @@ _CODES = (
         "delete them with `dsgit revert APPLY` (the apply that created them), or prune",
     ),
     Code(
+        "DSP046",
+        _I,
+        "seed or observed entry not deleted by an undo plan",
+        "game servers own these entries once created; delete one by hand if it must go",
+    ),
+    Code(
         "DSP047",
         _I,
         "restore: how long before TIME the values found were written",
@@ -158,6 +164,9 @@ _CODES = (
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}
+
+# The plan could not read what it needed: such a plan is shown but never saved to a file.
+READ_FAILURES = frozenset({"DSP011", "DSP012", "DSP013", "DSP014", "DSP018"})
 
 
 def diagnostic(

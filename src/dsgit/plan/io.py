@@ -23,6 +23,7 @@ from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.model import (
     PLAN_FORMAT_VERSION,
     Action,
+    Allowance,
     Change,
     Diagnostic,
     DiffLine,
@@ -31,6 +32,7 @@ from dsgit.plan.model import (
     Precondition,
     Severity,
 )
+from dsgit.plan.slice import DeclarationSlice, InputKind, SliceInput
 
 __all__ = [
     "plan_body",
@@ -94,7 +96,7 @@ def _change_to_dict(change: Change) -> dict[str, JSONValue]:
 
 def plan_body(plan: Plan) -> dict[str, JSONValue]:
     """The plan as a JSON object without ``digest``: what the digest covers."""
-    return {
+    body: dict[str, JSONValue] = {
         "format_version": plan.format_version,
         "dsgit_version": plan.dsgit_version,
         "kind": plan.kind,
@@ -102,16 +104,51 @@ def plan_body(plan: Plan) -> dict[str, JSONValue]:
         "expires": plan.expires,
         "environment": plan.environment,
         "universe_id": plan.universe_id,
-        "source": {
-            "commit": plan.source.commit,
-            "dirty": plan.source.dirty,
-            "digest": plan.source.digest,
-        },
+        "source": _source_to_dict(plan),
         "context": dict(plan.context),
         "changes": [_change_to_dict(change) for change in plan.changes],
         "diagnostics": [_diagnostic_to_dict(diag) for diag in plan.diagnostics],
         "summary": dict(plan.summary),
     }
+    if plan.allowed:  # absent when empty, so plans without --allow keep their digests
+        body["allowed"] = [
+            {"code": a.code, "reason": a.reason, "count": a.count, "matched": a.matched}
+            for a in plan.allowed
+        ]
+    return body
+
+
+def _source_to_dict(plan: Plan) -> dict[str, JSONValue]:
+    source: dict[str, JSONValue] = {
+        "commit": plan.source.commit,
+        "dirty": plan.source.dirty,
+        "digest": plan.source.digest,
+    }
+    inputs = plan.declaration_slice
+    if inputs is not None:  # absent from plans that do not come from a declaration
+        source["slice"] = {
+            "digest": inputs.digest,
+            "inputs": [
+                {
+                    "kind": item.kind.value,
+                    "name": item.name,
+                    "file": item.file,
+                    "digest": item.digest,
+                }
+                for item in inputs.inputs
+            ],
+        }
+    return source
+
+
+def _slice_from_dict(raw: Mapping[str, Any] | None) -> DeclarationSlice | None:
+    if raw is None:
+        return None
+    inputs = tuple(
+        SliceInput(InputKind(item["kind"]), item["name"], item["file"], item["digest"])
+        for item in raw["inputs"]
+    )
+    return DeclarationSlice(inputs, raw["digest"])
 
 
 def plan_digest(plan: Plan) -> str:
@@ -286,4 +323,9 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
         summary=dict(raw["summary"]),
         digest=raw["digest"],
         context=dict(raw["context"]),
+        allowed=tuple(
+            Allowance(item["code"], item["reason"], item["count"], item["matched"])
+            for item in raw.get("allowed", ())
+        ),
+        declaration_slice=_slice_from_dict(src.get("slice")),
     )

@@ -17,10 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
+
+if TYPE_CHECKING:
+    from dsgit.plan.slice import DeclarationSlice
 
 __all__ = [
     "MASK",
@@ -28,6 +31,7 @@ __all__ = [
     "PLAN_KINDS",
     "SENSITIVE_KEY",
     "Action",
+    "Allowance",
     "Change",
     "Diagnostic",
     "DiffLine",
@@ -35,6 +39,7 @@ __all__ = [
     "Plan",
     "Precondition",
     "Severity",
+    "format_precise_time",
     "format_time",
     "parse_time",
     "summarize",
@@ -164,12 +169,30 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Allowance:
+    """A suppression given for one plan on the command line (``--allow CODE=REASON``).
+
+    ``count`` bounds a mass-delete allowance (``--allow DSP003:COUNT=REASON``) as ``count:``
+    does in ``_store.yaml``; ``matched`` is how many diagnostics of the plan it let through.
+    """
+
+    code: str
+    reason: str
+    count: int | None = None
+    matched: int = 0
+
+
+@dataclass(frozen=True)
 class Plan:
     """A reviewable, serialisable set of changes for one environment.
 
     ``digest`` is ``sha256:<hex>`` of the canonical JSON body without ``digest`` itself
     (:func:`dsgit.plan.io.plan_digest`). ``context`` holds kind-specific facts that the digest
-    covers, e.g. ``{"to_commit": ...}`` for a rollback.
+    covers, e.g. ``{"to_commit": ...}`` for a rollback. ``allowed`` lists the suppressions given
+    on the command line (``--allow``); the digest covers them, and the diagnostics they let
+    through carry their reason in ``suppressed_reason``. ``declaration_slice`` lists the
+    declaration inputs the plan depends on (:mod:`dsgit.plan.slice`); None for plans that do
+    not come from a declaration, or were made before dsgit recorded it.
     """
 
     format_version: int
@@ -185,6 +208,8 @@ class Plan:
     summary: Mapping[str, int]
     digest: str
     context: Mapping[str, str] = field(default_factory=dict)
+    allowed: tuple[Allowance, ...] = ()  # command-line suppressions, shown and recorded
+    declaration_slice: DeclarationSlice | None = None
 
     @property
     def all_diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -224,6 +249,11 @@ class Plan:
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with a ``Z`` and whole seconds, as plan files hold times."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_precise_time(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z`` and microseconds (a plan's ``created``)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:

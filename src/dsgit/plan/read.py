@@ -13,21 +13,39 @@ Requests made, and nothing else:
 Reads start as soon as a listing page names their key (``OpenCloudApi.get_entries`` consumes
 requests lazily), so listing and reading overlap within the rate budget.
 
-A listing that fails or is throttled is an error diagnostic (DSP011 / DSP012), never "everything
-was deleted": its scope is marked failed and nothing in it is planned. An empty listing is only
-believed when the scope declares no entry, or when reads of up to three declared keys confirm
-that they are absent; if any of them exists, the listing is wrong (DSP013). Roblox answers the
-listing of a store that does not exist with an empty page (a 404 is read the same way), so an
-empty, confirmed listing means "nothing there yet", which is the normal state of a new store.
+Listings of different scopes run at once (on a few threads, within the rate budget), so a plan
+over many stores is not the sum of their listing times, and a slow or failing store does not
+hold up the others.
+
+An error that ends the whole run (the service cannot be reached, refuses the API key, or
+answers only 5xx: :class:`dsgit.errors.RunFatal`) is raised, not turned into one diagnostic per
+store: no plan is made from it. A listing that fails or is throttled is an error diagnostic
+(DSP011 / DSP012), never "everything was deleted": its scope is marked failed and nothing in
+it is planned. An empty listing is only believed when the scope declares no entry, or when
+reads of up to three declared keys confirm that they are absent; if any of them exists, the
+listing is wrong (DSP013). Roblox answers the listing of a store that does not exist with an
+empty page (a 404 is read the same way), so an empty, confirmed listing means "nothing there
+yet", which is the normal state of a new store.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
 
-from dsgit.errors import DsgitError, NotFoundError, RateLimitedError
+from dsgit.errors import (
+    DsgitError,
+    MalformedResponse,
+    NotFoundError,
+    RateLimitedError,
+    RemoteError,
+    RunFatal,
+    TransportError,
+)
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.codes import diagnostic
@@ -36,12 +54,20 @@ from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.remote.concurrent import map_concurrently
+from dsgit.remote.concurrent import map_concurrently, merge_concurrently
 
-__all__ = ["SPOT_CHECKS", "read_live"]
+__all__ = ["SPOT_CHECKS", "ReadObserver", "fix_for", "read_live"]
 
 SPOT_CHECKS = 3  # declared keys read to confirm an empty listing
 _ORDERED_WORKERS = 8
+_LISTING_WORKERS = 8  # scopes listed at once (each listing pages one request at a time)
+
+
+class ReadObserver(Protocol):
+    """Told, before anything is sent, how many reads and listings the plan expects (for
+    progress and the rate-budget notice)."""
+
+    def expect(self, reads: int, lists: int) -> None: ...
 
 
 @dataclass
@@ -53,6 +79,7 @@ class _Reading:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     spot: dict[ScopeKey, list[Address]] = field(default_factory=dict)
     requested: set[Address] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wanted(self) -> dict[ScopeKey, set[str]]:
         """Declared keys per scope that this plan covers (rename sources included)."""
@@ -72,18 +99,38 @@ def _listed(spec: StoreSpec) -> bool:
     return spec.policy.ownership is Ownership.OWNED or spec.policy.prune
 
 
+def fix_for(exc: DsgitError, default: str | None) -> str | None:
+    """The suggested fix that matches what went wrong (not one guess for every cause)."""
+    if isinstance(exc, MalformedResponse):
+        return (
+            "the service answered something that is not Open Cloud's API: check the "
+            "environment's `url`, then retry"
+        )
+    if isinstance(exc, RemoteError):
+        if exc.status >= 500:
+            return f"Open Cloud answered HTTP {exc.status} (a fault on its side): retry later"
+        if exc.status == 400:
+            return "Open Cloud refused the request as invalid: check the store and scope names"
+        if exc.status == 429:
+            return "retry later or lower `budget.share`"
+    if isinstance(exc, TransportError):
+        return "the request got no answer: check the network and retry"
+    return default
+
+
 def _fail(reading: _Reading, key: ScopeKey, exc: DsgitError) -> None:
     kind, store, scope = key
     label = f"{kind.value}:{store}"
     code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
-    reading.listings[key] = ScopeListing.failed()
-    reading.diagnostics.append(
-        diagnostic(
-            code,
-            f"{label}/{scope}: listing failed ({exc}); nothing in this scope is planned",
-            store=label,
-        )
+    found = diagnostic(
+        code,
+        f"{label}/{scope}: listing failed ({exc}); nothing in this scope is planned",
+        store=label,
     )
+    fixed = diagnostic(code, found.message, store=label, fix=fix_for(exc, found.fix) or found.fix)
+    with reading.lock:
+        reading.listings[key] = ScopeListing.failed()
+        reading.diagnostics.append(fixed)
 
 
 def _list_scope(
@@ -99,20 +146,25 @@ def _list_scope(
             keys.add(item.key)
             address = Address(kind, store, scope, item.key)
             if item.key in wanted or (prune and reading.select.selects(address)):
-                reading.requested.add(address)
+                with reading.lock:
+                    reading.requested.add(address)
                 yield (store, scope, item.key)
     except NotFoundError:
         keys = set()  # the data store does not exist (yet): an empty listing, checked below
+    except RunFatal:
+        raise
     except DsgitError as exc:
         _fail(reading, key, exc)
         return
-    reading.listings[key] = ScopeListing(ok=True, keys=frozenset(keys))
+    with reading.lock:
+        reading.listings[key] = ScopeListing(ok=True, keys=frozenset(keys))
     if not keys and wanted:
         # An empty listing is suspicious when keys are declared: confirm with a few reads.
         checks = [Address(kind, store, scope, name) for name in sorted(wanted)[:SPOT_CHECKS]]
-        reading.spot[key] = checks
+        with reading.lock:
+            reading.spot[key] = checks
+            reading.requested.update(checks)
         for address in checks:
-            reading.requested.add(address)
             yield (store, scope, address.key)
 
 
@@ -122,17 +174,34 @@ def _list_ordered(api: OpenCloudApi, reading: _Reading, key: ScopeKey) -> None:
         values = {item.key: item.value for item in api.list_ordered(store, scope)}
     except NotFoundError:
         values = {}  # the data store does not exist (yet): an empty listing, checked later
+    except RunFatal:
+        raise
     except DsgitError as exc:
         _fail(reading, key, exc)
         return
-    reading.listings[key] = ScopeListing(ok=True, values=values)
+    with reading.lock:
+        reading.listings[key] = ScopeListing(ok=True, values=values)
+
+
+def _direct(
+    reading: _Reading, requests: list[tuple[str, str, str]]
+) -> Iterator[tuple[str, str, str]]:
+    for store, scope, name in requests:
+        with reading.lock:
+            reading.requested.add(Address(StoreKind.STANDARD, store, scope, name))
+        yield (store, scope, name)
 
 
 def _requests(
     api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]
-) -> Iterator[tuple[str, str, str]]:
-    """Every standard read the plan needs, interleaved with the listings that find them."""
+) -> Generator[tuple[str, str, str], None, None]:
+    """Every standard read the plan needs, interleaved with the listings that find them.
+
+    Listings of different scopes run concurrently; reads of unlisted (seed, observed) stores
+    are a source of their own, so they start at once too.
+    """
     listed: set[ScopeKey] = set()
+    sources: list[Callable[[], Iterator[tuple[str, str, str]]]] = []
     for (kind, name), spec in sorted(reading.desired.stores.items()):
         if kind is not StoreKind.STANDARD or name == RESERVED_STORE or not _listed(spec):
             continue
@@ -142,19 +211,31 @@ def _requests(
         for scope in sorted(scopes):
             key = (kind, name, scope)
             listed.add(key)
-            yield from _list_scope(api, reading, key, spec.policy.prune, wanted.get(key, set()))
-    for scope_key, names in sorted(wanted.items()):
-        if scope_key[0] is StoreKind.STANDARD and scope_key not in listed:
-            _, store, scope = scope_key
-            for name in sorted(names):
-                reading.requested.add(Address(StoreKind.STANDARD, store, scope, name))
-                yield (store, scope, name)
+            sources.append(
+                partial(_list_scope, api, reading, key, spec.policy.prune, wanted.get(key, set()))
+            )
+    direct = [
+        (store, scope, name)
+        for scope_key, names in sorted(wanted.items())
+        if scope_key[0] is StoreKind.STANDARD and scope_key not in listed
+        for _, store, scope in [scope_key]
+        for name in sorted(names)
+    ]
+    if direct:
+        sources.append(partial(_direct, reading, direct))
+    yield from merge_concurrently(sources, workers=_LISTING_WORKERS + 1)
 
 
 def _read_standard(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> None:
+    requests = _requests(api, reading, wanted)
     try:
-        for (store, scope, key), live in api.get_entries(_requests(api, reading, wanted)):
-            reading.entries[Address(StoreKind.STANDARD, store, scope, key)] = live
+        try:
+            for (store, scope, key), live in api.get_entries(requests):
+                reading.entries[Address(StoreKind.STANDARD, store, scope, key)] = live
+        finally:
+            requests.close()  # stops the listing threads before their findings are read
+    except RunFatal:
+        raise
     except DsgitError as exc:
         missing = reading.requested - reading.entries.keys()
         reading.diagnostics.append(
@@ -162,6 +243,7 @@ def _read_standard(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, 
                 "DSP014",
                 f"reading live entries failed ({exc}); {len(missing)} entries were not read",
                 count=len(missing),
+                fix=fix_for(exc, None),
             )
         )
         for scope_key in wanted:
@@ -171,13 +253,17 @@ def _read_standard(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, 
 
 def _read_ordered(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> None:
     direct: list[Address] = []
+    listings: list[ScopeKey] = []
     for (kind, name), spec in sorted(reading.desired.stores.items()):
         if kind is not StoreKind.ORDERED or not reading.select.may_select_store(kind, name):
             continue
         scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
-        for scope in sorted(scopes):
-            if _listed(spec):
-                _list_ordered(api, reading, (kind, name, scope))
+        if _listed(spec):
+            listings.extend((kind, name, scope) for scope in sorted(scopes))
+    for _ in map_concurrently(
+        partial(_list_ordered, api, reading), listings, workers=_LISTING_WORKERS
+    ):
+        pass
     for key, names in sorted(wanted.items()):
         kind, store, scope = key
         if kind is not StoreKind.ORDERED:
@@ -199,12 +285,15 @@ def _read_ordered(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, s
     try:
         for address, live in map_concurrently(read, direct, workers=_ORDERED_WORKERS):
             reading.entries[address] = live
+    except RunFatal:
+        raise
     except DsgitError as exc:
         reading.diagnostics.append(
             diagnostic(
                 "DSP014",
                 f"reading live ordered entries failed ({exc})",
                 count=len(set(direct) - reading.entries.keys()),
+                fix=fix_for(exc, None),
             )
         )
 
@@ -229,17 +318,41 @@ def _check_spots(reading: _Reading) -> None:
         )
 
 
-def read_live(api: OpenCloudApi, desired: DesiredState, select: AddressFilter) -> LiveState:
+def _expected_lists(reading: _Reading, wanted: dict[ScopeKey, set[str]]) -> int:
+    count = 0
+    for (kind, name), spec in reading.desired.stores.items():
+        if name == RESERVED_STORE or not _listed(spec):
+            continue
+        if not reading.select.may_select_store(kind, name):
+            continue
+        scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
+        count += len(scopes)
+    return count
+
+
+def read_live(
+    api: OpenCloudApi,
+    desired: DesiredState,
+    select: AddressFilter,
+    observer: ReadObserver | None = None,
+) -> LiveState:
     """List and read what planning ``desired`` (restricted to ``select``) needs."""
     reading = _Reading(desired, select)
     wanted = reading.wanted()
+    if observer is not None:
+        # An upper estimate: declared keys that a listing shows absent are not read.
+        observer.expect(
+            sum(len(names) for names in wanted.values()), _expected_lists(reading, wanted)
+        )
     _read_standard(api, reading, wanted)
     _read_ordered(api, reading, wanted)
     _check_spots(reading)
     unread = frozenset(reading.requested - reading.entries.keys())
+    # Listings finish in any order: sort their findings so the same state plans the same way.
+    found = sorted(reading.diagnostics, key=lambda d: (d.code, d.store or "", d.message))
     return LiveState(
         listings=dict(reading.listings),
         entries=dict(reading.entries),
         unread=unread,
-        diagnostics=tuple(reading.diagnostics),
+        diagnostics=tuple(found),
     )

@@ -7,7 +7,7 @@ tests can pass fakes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +18,11 @@ from dsgit.model.entry import Address, JSONValue
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.compare import SchemaCheck, SchemaProblem
 from dsgit.plan.desired import Decrypt, desired_from_declaration
+from dsgit.plan.io import with_digest
 from dsgit.plan.ledger import AppliedLookup, AppliedRecord, NoLedger
 from dsgit.plan.model import Action, Change, Diagnostic, Plan, Severity
-from dsgit.plan.read import read_live
+from dsgit.plan.read import ReadObserver, read_live
+from dsgit.plan.slice import slice_of
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 
@@ -108,19 +110,23 @@ def make_plan(
     keyring: Keyring | None = None,
     context: Mapping[str, str] | None = None,
     kind: str = "plan",
+    observer: ReadObserver | None = None,
 ) -> Plan:
     """Read what is needed live and plan the declaration against it.
 
     ``kind`` and ``context`` let other commands (``rollback --to COMMIT`` plans the declaration
-    of an old commit) make their plans through the same path.
+    of an old commit) make their plans through the same path; ``observer`` learns how many
+    requests the reading expects (progress).
     """
     select = AddressFilter(request.targets, request.excludes)
     desired = desired_from_declaration(declaration, decrypt=_decrypter(keyring))
-    live = read_live(api, desired, select)
+    # Taken before the reads: apply treats any revision at or after it as newer than the plan.
+    now = request.now or datetime.now(UTC)
+    live = read_live(api, desired, select, observer)
     settings = PlanSettings(
         environment=request.environment,
         universe_id=request.universe_id,
-        now=request.now or datetime.now(UTC),
+        now=now,
         expires_in=request.expires_in,
         select=select,
         ledger=ledger if ledger is not None else NoLedger(),
@@ -128,7 +134,9 @@ def make_plan(
         context=dict(context or {}),
         kind=kind,
     )
-    return build_plan(desired, live, settings)
+    plan = build_plan(desired, live, settings)
+    inputs = slice_of(plan.changes, plan.diagnostics, declaration, declaration.policies)
+    return with_digest(replace(plan, declaration_slice=inputs))
 
 
 # --- drift -------------------------------------------------------------------------------------
@@ -176,9 +184,10 @@ def find_drift(
     request: PlanRequest,
     *,
     keyring: Keyring | None = None,
+    observer: ReadObserver | None = None,
 ) -> DriftReport:
     """Live changes not in git: a plan of owned entries, read as what changed live."""
-    plan = make_plan(declaration, api, request, keyring=keyring)
+    plan = make_plan(declaration, api, request, keyring=keyring, observer=observer)
     items = []
     for change in plan.changes:
         kind = _drift_kind(change)

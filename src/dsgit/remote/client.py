@@ -25,6 +25,7 @@ from dsgit.remote.api import DataStoreInfo, EntryKey, RevisionInfo, SnapshotResu
 from dsgit.remote.budget import Operation, RateBudget, RequestClass
 from dsgit.remote.concurrent import map_concurrently
 from dsgit.remote.configs_ops import ConfigsRepositories
+from dsgit.remote.health import RunBounds, Target
 from dsgit.remote.ordered_ops import OrderedEntries
 from dsgit.remote.retry import RetryPolicy, Safety
 from dsgit.remote.session import MISSING, Session
@@ -81,7 +82,8 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
     Implements :class:`dsgit.remote.api.OpenCloudApi`. Use it as a context manager, or call
     :meth:`close`. ``transport`` is any ``httpx.BaseTransport`` (the emulator's, a
     ``MockTransport``); ``budget`` limits the request rate (``RateBudget.unlimited()`` when
-    omitted); ``sleep`` is injectable so retry tests do not wait.
+    omitted); ``sleep`` (and ``clock``) are injectable so retry tests do not wait; ``target``
+    names the environment in run-stopping errors and ``bounds`` sets how soon they stop it.
     """
 
     def __init__(
@@ -97,6 +99,9 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
         max_workers: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_close: Callable[[], None] | None = None,
+        target: Target | None = None,
+        bounds: RunBounds | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.universe_id = universe_id
         self.base_url = base_url.rstrip("/")
@@ -111,8 +116,14 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             timeout=timeout,
             connections=max(16, (max_workers or 64) + 4),
             sleep=sleep,
+            target=target
+            if target is not None
+            else Target(universe_id=universe_id, has_key=bool(api_key)),
+            bounds=bounds,
+            clock=clock,
         )
         self.budget = self._session.budget
+        self.meter = self._session.meter
         self._closed = False
 
     def __repr__(self) -> str:

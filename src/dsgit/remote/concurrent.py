@@ -7,11 +7,13 @@ results, so a generator of 100,000 keys is never held in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["map_concurrently"]
+__all__ = ["map_concurrently", "merge_concurrently"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -49,4 +51,63 @@ def map_concurrently(
     finally:
         for future in pending:
             future.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+_ITEM, _ERROR, _DONE = "item", "error", "done"
+
+
+def merge_concurrently(
+    sources: Sequence[Callable[[], Iterable[Out]]], *, workers: int, buffer: int = 1024
+) -> Iterator[Out]:
+    """Run each source on a thread pool and yield their items as they arrive.
+
+    Used to list many stores at once: each source pages through one listing. At most
+    ``buffer`` items wait for the consumer (producers block beyond that), so memory stays
+    bounded however long the listings are. The first exception of any source is raised to the
+    consumer and stops the others; closing the iterator early stops them too.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if not sources:
+        return
+    results: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=buffer)
+    stop = threading.Event()
+
+    def put(kind: str, payload: Any) -> bool:
+        while not stop.is_set():
+            try:
+                results.put((kind, payload), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(source: Callable[[], Iterable[Out]]) -> None:
+        try:
+            for item in source():
+                if not put(_ITEM, item):
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(_ERROR, exc)
+        finally:
+            put(_DONE, None)
+
+    executor = ThreadPoolExecutor(
+        max_workers=min(workers, len(sources)), thread_name_prefix="dsgit-merge"
+    )
+    remaining = len(sources)
+    try:
+        for source in sources:
+            executor.submit(run, source)
+        while remaining:
+            kind, payload = results.get()
+            if kind == _DONE:
+                remaining -= 1
+            elif kind == _ERROR:
+                raise payload
+            else:
+                yield payload
+    finally:
+        stop.set()
         executor.shutdown(wait=True, cancel_futures=True)

@@ -18,7 +18,9 @@ from dsgit.config import CONFIG_FILE, DEFAULT_URL, Environment
 from dsgit.errors import ConfigError, Location
 from dsgit.remote.budget import RateBudget
 from dsgit.remote.client import OpenCloudClient
+from dsgit.remote.health import Target
 from dsgit.remote.retry import RetryPolicy
+from dsgit.yamlio.safe_paths import safe_database_path
 
 __all__ = ["EMBEDDED_BASE_URL", "open_client"]
 
@@ -42,7 +44,10 @@ def open_client(
         if transport is None:
             from dsgit.emulator import Emulator
 
-            env.emulator.parent.mkdir(parents=True, exist_ok=True)
+            if env.emulator_root is None:  # emulator_anywhere: true
+                env.emulator.parent.mkdir(parents=True, exist_ok=True)
+            else:  # DS106: .dsgit/ or the database is a symlink
+                safe_database_path(env.emulator_root, env.emulator)
             emulator = Emulator(db=env.emulator, ccu=None)
             transport = emulator.transport()
             on_close = getattr(emulator, "close", None)
@@ -82,4 +87,5 @@ def open_client(
         budget=RateBudget(env.budget),
         retry=retry,
         sleep=sleep,
+        target=Target(env.name, env.api_key_env, env.universe_id, has_key=key is not None),
     )

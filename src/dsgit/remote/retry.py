@@ -7,6 +7,12 @@ failed that way may have happened. Before retrying such a write the caller's ``v
 the entry; if the write shows there, it is not sent again. Writes that cannot be verified
 (increments) are never retried after an ambiguous failure: they raise
 ``WriteOutcomeUnknown``.
+
+A 429 means the request was not processed and the service says when to come back, so throttled
+attempts are counted apart from other failures (:func:`throttle_backoff`): a burst of 429s
+(ten in a row is common when game servers share the budget) must not exhaust the attempts of a
+step that runs one request at a time (taking the lock, paging through a listing), while the
+total time one request spends waiting stays bounded (``max_total_wait``; docs/client.md).
 """
 
 from __future__ import annotations
@@ -18,12 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from dsgit.errors import DsgitError, TransportError, WriteOutcomeUnknown
 
@@ -34,6 +35,7 @@ __all__ = [
     "Unreachable",
     "backoff",
     "call_with_retries",
+    "throttle_backoff",
 ]
 
 log = logging.getLogger("dsgit.remote")
@@ -43,16 +45,24 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry: attempts in all, backoff bounds (seconds)."""
+    """How hard to retry: attempts in all, backoff bounds (seconds).
+
+    ``attempts`` bounds the attempts that failed with a 5xx, a timeout or a lost connection;
+    429 answers count against ``throttled_attempts`` instead. ``max_total_wait`` bounds the
+    time one request spends sleeping between its attempts, whatever failed.
+    """
 
     attempts: int = 6
     initial: float = 0.5
     max_wait: float = 30.0
     jitter: float = 0.5
     max_retry_after: float = 120.0
+    throttled_attempts: int = 16
+    throttle_max_wait: float = 8.0
+    max_total_wait: float = 120.0
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
+        if self.attempts < 1 or self.throttled_attempts < 1:
             raise ValueError("a retry policy needs at least one attempt")
 
 
@@ -100,17 +110,80 @@ def backoff(policy: RetryPolicy, attempt_number: int, failure: BaseException | N
     return wait
 
 
-class _Wait:
-    """tenacity's view of :func:`backoff`; attempt numbers continue after the first attempt."""
+def _throttled(failure: BaseException | None) -> bool:
+    return isinstance(failure, Retryable) and getattr(failure.error, "status", None) == 429
 
-    def __init__(self, policy: RetryPolicy, offset: int) -> None:
+
+def throttle_backoff(policy: RetryPolicy, throttles: int, failure: BaseException | None) -> float:
+    """Seconds to wait after the ``throttles``-th 429 answer (1-based) of one request.
+
+    What ``Retry-After`` asks (capped at ``max_retry_after``) plus jitter: the service said when
+    the budget has room again, so growing the wait further only loses time. Without the header:
+    exponential from ``initial``, capped at ``throttle_max_wait``, plus jitter.
+    """
+    jitter = random.uniform(0.0, policy.jitter)
+    if isinstance(failure, Retryable) and failure.retry_after is not None:
+        return min(failure.retry_after, policy.max_retry_after) + jitter
+    return min(policy.throttle_max_wait, policy.initial * 2.0 ** max(0, throttles - 1)) + jitter
+
+
+class _Attempts:
+    """Counts one request's failed attempts by kind; tenacity's wait and stop over them.
+
+    Throttled (429) and other failures have their own attempt limits; the time slept is bounded
+    by ``max_total_wait`` (the wait that would cross it is not taken: the request fails).
+    """
+
+    def __init__(self, policy: RetryPolicy, first: BaseException) -> None:
         self._policy = policy
-        self._offset = offset
+        self.throttles = 0
+        self.failures = 0
+        self.slept = 0.0
+        self._pending: float | None = None
+        self._seen = 0
+        self.count(first)
 
-    def __call__(self, state: RetryCallState) -> float:
+    def count(self, failure: BaseException | None) -> None:
+        if _throttled(failure):
+            self.throttles += 1
+        else:
+            self.failures += 1
+
+    def exhausted(self) -> bool:
+        policy = self._policy
+        return self.failures >= policy.attempts or self.throttles >= policy.throttled_attempts
+
+    def next_wait(self, failure: BaseException | None) -> float | None:
+        """The wait before the next attempt, or None when retrying must stop."""
+        if self.exhausted():
+            return None
+        if _throttled(failure):
+            wait = throttle_backoff(self._policy, self.throttles, failure)
+        else:
+            wait = backoff(self._policy, self.failures, failure)
+        if self.slept + wait > self._policy.max_total_wait:
+            return None
+        return wait
+
+    def _update(self, state: RetryCallState) -> None:
+        """Count the attempt that just failed, once (tenacity asks wait and stop about it)."""
+        if state.attempt_number == self._seen:
+            return
+        self._seen = state.attempt_number
         outcome = state.outcome
         failure = outcome.exception() if outcome is not None else None
-        return backoff(self._policy, state.attempt_number + self._offset, failure)
+        self.count(failure)
+        self._pending = self.next_wait(failure)
+        if self._pending is not None:
+            self.slept += self._pending
+
+    def stop(self, state: RetryCallState) -> bool:
+        self._update(state)
+        return self._pending is None
+
+    def wait(self, state: RetryCallState) -> float:
+        self._update(state)
+        return self._pending or 0.0
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -149,13 +222,15 @@ def call_with_retries(
         _refuse_unsafe(failure, safety, describe)
         first = failure
     uncertain = first.ambiguous
-    if policy.attempts > 1:
-        wait = backoff(policy, 1, first)
+    attempts = _Attempts(policy, first)
+    wait = attempts.next_wait(first)
+    if wait is not None:
         log.info("retrying after %s (waiting %.2fs)", first, wait)
+        attempts.slept += wait
         sleep(wait)
     retrying = Retrying(
-        stop=stop_after_attempt(max(0, policy.attempts - 1)),
-        wait=_Wait(policy, offset=1),
+        stop=attempts.stop,
+        wait=attempts.wait,
         retry=retry_if_exception_type(Retryable),
         sleep=sleep,
         before_sleep=_log_retry,
@@ -163,7 +238,7 @@ def call_with_retries(
     )
     last = first
     try:
-        if policy.attempts > 1:
+        if wait is not None:
             for state in retrying:
                 with state:
                     if uncertain and verify is not None:

@@ -5,7 +5,9 @@ of :class:`dsgit.remote.client.OpenCloudClient` goes through:
 
 - the rate budget (``budget.py``) grants a permit for the request's class;
 - retries (``retry.py``) repeat transient failures and verify writes before repeating them;
-- failures (``failures.py``) map an error status, once, into ``dsgit.errors``.
+- failures (``failures.py``) map an error status, once, into ``dsgit.errors``;
+- run-wide bounds (``health.py``) stop the whole run, with one named error, when the service
+  cannot be connected to, refuses the key, or answers only 5xx.
 
 The API key travels only in the ``x-api-key`` header, added by an ``httpx.Auth`` whose repr
 hides it; errors name the method and URL path, never headers, and any server message that
@@ -23,10 +25,12 @@ from typing import Any, TypeVar
 import httpx
 
 from dsgit import __version__
-from dsgit.errors import MalformedResponse, TransportError
+from dsgit.errors import AuthError, MalformedResponse, RemoteError, TransportError
 from dsgit.remote import parse
 from dsgit.remote.budget import RateBudget, RequestClass
 from dsgit.remote.failures import error_from_response, is_retryable_status, parse_retry_after
+from dsgit.remote.health import RunBounds, RunHealth, Target
+from dsgit.remote.pace import RequestMeter
 from dsgit.remote.retry import Retryable, RetryPolicy, Safety, Unreachable, call_with_retries
 
 __all__ = ["MISSING", "Session"]
@@ -53,10 +57,25 @@ class _ApiKeyAuth(httpx.Auth):
         return "_ApiKeyAuth(key=***)"
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: httpx.HTTPError, secrets: tuple[str, ...] = ()) -> str:
     name = type(exc).__name__
     detail = str(exc)
+    for secret in secrets:
+        if secret and secret in detail:
+            detail = detail.replace(secret, "***")
     return f"{name}: {detail}" if detail else name
+
+
+class _Tries:
+    """What one call has seen so far (connect failures, an ambiguous failure, the last kind)."""
+
+    __slots__ = ("connects", "transient", "uncertain")
+
+    def __init__(self) -> None:
+        self.connects = 0
+        self.uncertain = False
+        # the last failure was a 5xx or a timeout (not a 429) without a Retry-After
+        self.transient = False
 
 
 class Session:
@@ -73,20 +92,26 @@ class Session:
         timeout: float,
         connections: int,
         sleep: Callable[[float], None],
+        target: Target | None = None,
+        bounds: RunBounds | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.budget = budget
         self.retry_policy = retry
         self._secrets = (api_key,) if api_key else ()
         self._sleep = sleep
-        # Set when a request could not connect even after its retries: every later request of
-        # this run fails at once instead of retrying for as long again (a wrong URL, a stopped
-        # server), so a plan over many stores reports the problem in seconds, not minutes.
-        self._unreachable: str | None = None
+        bounds = bounds if bounds is not None else RunBounds()
+        # The run as a whole: once the service is unreachable, refuses the key or has answered
+        # only 5xx for the bound, every later request fails at once with the same one error.
+        self.health = RunHealth(
+            base_url, target if target is not None else Target(has_key=bool(api_key)), bounds, clock
+        )
+        self.meter = RequestMeter()  # requests finished, for progress displays
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
             auth=_ApiKeyAuth(api_key) if api_key else None,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, bounds.connect_timeout)),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"user-agent": f"dsgit/{__version__}"},
             follow_redirects=False,
@@ -108,7 +133,9 @@ class Session:
         allow_404: bool,
     ) -> Any:
         started = time.monotonic()
+        self.health.check()  # another request may have stopped the run while this one waited
         with self.budget.acquire(request_class):
+            self.health.check()
             try:
                 response = self._http.request(
                     method,
@@ -120,17 +147,30 @@ class Session:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # The request never left: no doubt about whether it happened.
                 raise Retryable(
-                    TransportError(method, path, _describe(exc)), ambiguous=False, connect=True
+                    TransportError(method, path, _describe(exc, self._secrets)),
+                    ambiguous=False,
+                    connect=True,
                 ) from exc
+            except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
+                # The request could not even be built here (an illegal header value, a bad
+                # URL scheme): the same every time, so never retried; the detail may quote a
+                # header, so it is not shown.
+                raise TransportError(
+                    method, path, f"the request could not be sent ({type(exc).__name__})"
+                ) from None
             except httpx.PoolTimeout as exc:
                 raise Retryable(
-                    TransportError(method, path, _describe(exc)), ambiguous=False
+                    TransportError(method, path, _describe(exc, self._secrets)), ambiguous=False
                 ) from exc
             except httpx.TransportError as exc:
                 raise Retryable(
-                    TransportError(method, path, _describe(exc)), ambiguous=True
+                    TransportError(method, path, _describe(exc, self._secrets)), ambiguous=True
                 ) from exc
         status = response.status_code
+        if not 500 <= status < 600:
+            self.health.answered()
+            if status != 429:
+                self.meter.count(request_class)  # a request done (retried ones count once)
         log.debug("%s %s -> %d in %.3fs", method, path, status, time.monotonic() - started)
         # httpx binds a response and its stream in a reference cycle, so every body would wait
         # for the cyclic garbage collector; unbinding lets it go as soon as it is parsed, which
@@ -168,22 +208,55 @@ class Session:
         safety: Safety = Safety.IDEMPOTENT,
         verify: Callable[[], Any] | None = None,
     ) -> Any:
-        if self._unreachable is not None:
-            raise TransportError(
-                method, path, f"{self._unreachable} (not retried: unreachable earlier in this run)"
-            )
+        self.health.check()
+        tries = _Tries()
+
+        def attempt() -> Any:
+            try:
+                return self._attempt(method, path, request_class, params, body, allow_404)
+            except Retryable as failure:
+                self._bound(failure, tries, safety)
+                raise
+
+        def sleep(seconds: float) -> None:
+            # While the service answers only 5xx, a wait never runs past the run's bound
+            # (unless the service asked for a longer one with Retry-After).
+            if tries.transient:
+                seconds = min(seconds, max(0.05, self.health.remaining()))
+            self._sleep(seconds)
+
         try:
             return call_with_retries(
-                lambda: self._attempt(method, path, request_class, params, body, allow_404),
+                attempt,
                 policy=self.retry_policy,
-                sleep=self._sleep,
+                sleep=sleep,
                 safety=safety,
                 verify=verify,
                 describe=(method, path),
             )
         except Unreachable as exc:
-            self._unreachable = exc.error.reason
-            raise exc.error from None
+            raise self.health.unreachable(exc.error, tries.connects) from None
+        except AuthError as exc:
+            raise self.health.denied(exc) from None
+
+    def _bound(self, failure: Retryable, tries: _Tries, safety: Safety) -> None:
+        """Stop retrying (raise the run's fatal error) when a run-wide bound is reached."""
+        error = failure.error
+        if failure.connect and isinstance(error, TransportError):
+            tries.connects += 1
+            tries.transient = False
+            run_bound = self.health.connect_failed()
+            own_bound = tries.connects >= self.health.bounds.connect_attempts
+            if (run_bound or own_bound) and not tries.uncertain:
+                raise self.health.unreachable(error, tries.connects) from None
+            return
+        tries.uncertain = tries.uncertain or failure.ambiguous
+        is_throttle = isinstance(error, RemoteError) and error.status == 429
+        tries.transient = not is_throttle and failure.retry_after is None
+        if is_throttle:
+            return
+        if self.health.failing_too_long() and safety is Safety.IDEMPOTENT:
+            raise self.health.unavailable(error) from None
 
     def verified_write(
         self,

@@ -1,5 +1,10 @@
 """The pull-request rendering: summary, diagnostics table, collapsible diffs per store, digest.
 
+The table holds what needs attention (errors, blocking diagnostics, warnings); informational
+notes, which repeat per entry (renames, kept seeds, reverted increments), are collapsed into
+one ``Notes`` section, one line per code. The comment ends with how to apply the plan and
+what approvals it needs.
+
 GitHub refuses comments over 65,536 characters, so the rendering fits ``limit``: diffs are
 dropped from the end (whole stores, then lines) with a note saying how many were left out.
 """
@@ -10,7 +15,14 @@ import re
 from itertools import groupby
 
 from dsgit.plan.model import Change, Diagnostic, DiffLine, Plan, Severity
-from dsgit.render.values import blocked_line, change_headline, diff_lines, summary_line
+from dsgit.render.values import (
+    allowed_lines,
+    blocked_line,
+    change_headline,
+    diff_lines,
+    summary_line,
+)
+from dsgit.render.words import plural
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "diff_fence", "escape_cell", "render_markdown"]
 
@@ -49,6 +61,49 @@ def _row(diag: Diagnostic) -> str:
     )
 
 
+def _notes_section(notes: tuple[Diagnostic, ...]) -> str:
+    """Informational diagnostics, one line per code (how many, the first message), collapsed."""
+    if not notes:
+        return ""
+    by_code: dict[str, list[Diagnostic]] = {}
+    for diag in notes:
+        by_code.setdefault(diag.code, []).append(diag)
+    lines = []
+    for code, found in sorted(by_code.items()):
+        first = found[0]
+        more = (
+            f" (and {plural(len(found) - 1, 'more like it', 'more like it')})"
+            if len(found) > 1
+            else ""
+        )
+        lines.append(f"- `{code}` {escape_cell(first.message)}{more}")
+    title = plural(len(notes), "note")
+    return f"<details><summary>{title}</summary>\n\n" + "\n".join(lines) + "\n\n</details>\n"
+
+
+def _next_steps(plan: Plan) -> str:
+    """How to apply this plan, and what approvals it needs."""
+    if plan.blocking:
+        apply = (
+            "**To apply:** fix or suppress what blocks it (above), then plan again; apply "
+            "refuses this plan."
+        )
+    elif not plan.has_changes:
+        apply = "**To apply:** nothing to apply."
+    else:
+        apply = (
+            f"**To apply:** save it (`-o plan.json`) and run `dsgit apply plan.json -e "
+            f"{plan.environment}`."
+        )
+    kind = "destructive" if plan.destructive else "non-destructive"
+    approvals = (
+        f"**Approvals:** none if `{escape_cell(plan.environment)}` is not protected; a "
+        f"protected environment needs approvals of this digest for a {kind} plan "
+        "(`dsgit approve`)."
+    )
+    return f"{apply}  \n{approvals}"
+
+
 def _diff_lines(line: DiffLine) -> list[str]:
     """Old and new on their own ``-`` / ``+`` lines, so GitHub colours them."""
     return [f"{text[0]}     {text[2:]}" for text in diff_lines(line, inline_replace=False)]
@@ -63,7 +118,8 @@ def _change_block(change: Change) -> str:
 
 def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str, int]:
     """The ``<details>`` of one store within ``budget`` characters; and changes left out."""
-    head = f"<details><summary><b>{escape_cell(store)}</b>: {len(changes)} change(s)</summary>\n\n"
+    count = plural(len(changes), "change")
+    head = f"<details><summary><b>{escape_cell(store)}</b>: {count}</summary>\n\n"
     tail = "\n</details>\n"
     blocks: list[str] = []
     used = len(head) + len(tail) + 20
@@ -71,7 +127,9 @@ def _store_section(store: str, changes: list[Change], budget: int) -> tuple[str,
         block = _change_block(change)
         if used + len(block) + 1 > budget:
             left = len(changes) - index
-            blocks.append(f"… {left} more change(s) not shown: see the plan file")
+            blocks.append(
+                f"… {plural(left, 'more change', 'more changes')} not shown: see the plan file"
+            )
             return head + diff_fence("\n".join(blocks)) + tail, left
         blocks.append(block)
         used += len(block) + 1
@@ -99,7 +157,12 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
             ":warning: This plan is **destructive** (it deletes entries or carries destructive "
             "diagnostics): approval rules for destructive changes apply.\n"
         )
-    diags = plan.all_diagnostics
+    if plan.allowed:
+        lines = "\n".join(f"- {escape_cell(line)}" for line in allowed_lines(plan))
+        parts.append(f"**Allowed for this plan only (`--allow`):**\n\n{lines}\n")
+    every = plan.all_diagnostics
+    diags = tuple(d for d in every if d.severity is not Severity.INFO)
+    notes = _notes_section(tuple(d for d in every if d.severity is Severity.INFO))
     if diags:
         rows = [_row(d) for d in diags[:_MAX_TABLE_ROWS]]
         table = [
@@ -110,10 +173,13 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         if len(diags) > _MAX_TABLE_ROWS:
             table.append(f"\n… {len(diags) - _MAX_TABLE_ROWS} more diagnostics in the plan file")
         parts.append("\n".join(table) + "\n")
+    if notes:
+        parts.append(notes)
     source = plan.source.commit[:12] if plan.source.commit else "working tree"
     footer = (
         f"\nPlan digest: `{plan.digest}` · source `{source}`"
         f"{' (dirty)' if plan.source.dirty else ''} · expires {plan.expires}\n"
+        f"\n{_next_steps(plan)}\n"
     )
     text = "\n".join(parts)
     if len(text) + len(footer) > limit:
@@ -138,7 +204,7 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     body = text + "\n" + "\n".join(sections)
     if left_out:
         body += (
-            f"\n_{left_out} change(s) not shown to fit GitHub's comment limit: "
+            f"\n_{plural(left_out, 'change')} not shown to fit GitHub's comment limit: "
             "see the plan file._\n"
         )
     return (body + footer)[:limit]

@@ -6,7 +6,13 @@ import os
 from typing import TextIO
 
 from dsgit.plan.model import Action, Diagnostic, Plan, Severity
-from dsgit.render.values import blocked_line, change_headline, diff_lines, summary_line
+from dsgit.render.values import (
+    allowed_lines,
+    blocked_line,
+    change_headline,
+    diff_lines,
+    summary_line,
+)
 
 __all__ = ["render_text", "use_color"]
 
@@ -60,6 +66,10 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         f"from {source}{dirty}"
     )
     out.append(f"created {plan.created}, expires {plan.expires}")
+    if plan.allowed:
+        out.append("")
+        out.append("Allowed for this plan only (--allow):")
+        out.extend(f"  {line}" for line in allowed_lines(plan))
     if plan.diagnostics:
         out.append("")
         for diag in plan.diagnostics:

@@ -106,3 +106,14 @@ def blocked_line(plan: Plan) -> str | None:
             f"{destructive} unsuppressed destructive diagnostic{'s' if destructive != 1 else ''}"
         )
     return "apply would refuse this plan: " + " and ".join(parts)
+
+
+def allowed_lines(plan: Plan) -> list[str]:
+    """One line per ``--allow`` of the plan: code, how many it let through, and why."""
+    lines = []
+    for allowance in plan.allowed:
+        bound = f", up to {allowance.count:,} deletions" if allowance.count is not None else ""
+        matched = allowance.matched
+        lets = f"{matched} {'diagnostic' if matched == 1 else 'diagnostics'}"
+        lines.append(f"{allowance.code} ({lets}{bound}): {allowance.reason}")
+    return lines

@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from dsgit.crypto import Keyring
 from dsgit.errors import ConfigError
 from dsgit.model.declaration import Declaration
+from dsgit.repo.entry_schemas import stale_entry_schemas
 from dsgit.repo.git_state import commit_source, worktree_state
 from dsgit.repo.loader import RepositoryReading, read_repository
 from dsgit.repo.problems import CODES, Problem, Severity
@@ -66,5 +68,15 @@ def validate_repository(root: Path, *, keyring: Keyring | None = None) -> Reposi
     """Every problem of the working tree (with ``keyring``, encrypted values are verified).
 
     Only files are read: the git state (``declaration.source.commit``) is not looked up.
+    Generated entry schemas out of step with the stores are DS110 warnings.
     """
-    return read_repository(WorktreeSource(root), keyring=keyring)
+    reading = read_repository(WorktreeSource(root), keyring=keyring)
+    stale = stale_entry_schemas(root, reading.declaration)
+    if not stale:
+        return reading
+    problems = tuple(sorted((*reading.problems, *stale), key=_problem_order))
+    return replace(reading, problems=problems)
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, int, str, str]:
+    return (problem.file, problem.line or 0, problem.column or 0, problem.code, problem.message)

@@ -10,8 +10,12 @@ from dataclasses import asdict
 
 from dsgit.model.declaration import StoreDeclaration
 from dsgit.model.entry import JSONValue, StoreKind
+from dsgit.repo.source import FileType, RepoSource
 
-__all__ = ["declaration_digest"]
+__all__ = ["POLICY_FILES", "declaration_digest", "policy_digests"]
+
+# Files every plan depends on whatever it changes (DESIGN.md §5): a new rule must re-plan.
+POLICY_FILES = ("policies/approvals.yaml",)
 
 
 def _canonical(value: object) -> bytes:
@@ -44,3 +48,21 @@ def declaration_digest(
             body = [place, data.value, dict(data.attributes), list(data.users)]
             hasher.update(_canonical(["entry", *body, moved, suppress]) + b"\n")
     return "sha256:" + hasher.hexdigest()
+
+
+def policy_digests(source: RepoSource) -> dict[str, str]:
+    """``sha256:<hex>`` of the bytes of each of :data:`POLICY_FILES`, or ``absent``.
+
+    Bytes, not content: a policy is short and reviewed as text, so any edit counts. A path that
+    is not a regular file (a symlink, which validation refuses) counts as its type.
+    """
+    found: dict[str, str] = {}
+    for path in POLICY_FILES:
+        kind = source.kind(path)
+        if kind is None:
+            found[path] = "absent"
+        elif kind is FileType.FILE:
+            found[path] = "sha256:" + hashlib.sha256(source.read(path)).hexdigest()
+        else:
+            found[path] = f"not a file ({kind.value})"
+    return found

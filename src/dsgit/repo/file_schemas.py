@@ -37,6 +37,7 @@ class FileKind(StrEnum):
     ORDERED_STORE = "ordered-store.schema.json"
     ENTRY = "entry.schema.json"
     ORDERED_SCOPE = "ordered-scope.schema.json"
+    APPROVALS = "approvals.schema.json"
 
 
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
@@ -115,6 +116,7 @@ _SHAPES = {
     FileKind.ORDERED_STORE: "_store.yaml is a mapping of store settings",
     FileKind.ENTRY: "an entry file is a mapping with `value` (and optional attributes, users)",
     FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
+    FileKind.APPROVALS: "policies/approvals.yaml is a mapping with version, approvers and rules",
 }
 
 

@@ -22,7 +22,8 @@ from dsgit.model.declaration import (
     StorePolicy,
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
-from dsgit.repo.digest import declaration_digest
+from dsgit.repo.digest import declaration_digest, policy_digests
+from dsgit.repo.entry_schemas import EDITOR_DIR
 from dsgit.repo.file_reader import FileReader, position
 from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
 from dsgit.repo.layout import (
@@ -36,7 +37,7 @@ from dsgit.repo.layout import (
 from dsgit.repo.limits import attribute_problems, name_problem
 from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.project_file import PROJECT_FILE, check_project
-from dsgit.repo.source import FileType, RepoSource, SourceFile
+from dsgit.repo.source import FileType, RepoSource, SourceFile, WorktreeSource
 from dsgit.repo.store_settings import parse_store_settings, parse_suppressions
 from dsgit.repo.value_checks import check_value
 from dsgit.repo.value_schemas import (
@@ -50,6 +51,8 @@ from dsgit.repo.value_schemas import (
 __all__ = ["RepositoryReading", "read_repository"]
 
 _INT64 = (-(2**63), 2**63 - 1)
+WRITTEN_DIRS = ("audit", ".dsgit")  # what plan and apply write below the root
+_READ_ONLY = ".dsgit/keys/"
 
 
 @dataclass(frozen=True)
@@ -85,20 +88,45 @@ class _Reader(FileReader):
         if document is not None:
             self.problems.extend(check_project(document.value, document.node))
 
+    def written_folders(self) -> None:
+        """DS106 for a symlink where plan and apply write (``audit/``: the ledger and
+        pre-images; ``.dsgit/``: journals, the emulator's database): writing would follow it,
+        possibly outside the repository. Key files under ``.dsgit/keys/`` are only read.
+        Only the working tree is written: an old commit's links (read for rollback) are not."""
+        if not isinstance(self.source, WorktreeSource):
+            return
+        for top in WRITTEN_DIRS:
+            for item in self.source.files(top):
+                if item.type is FileType.SYMLINK and not item.path.startswith(_READ_ONLY):
+                    self.add(
+                        item.path,
+                        "DS106",
+                        f"a symlink where dsgit writes ({top}/): writing would follow it, "
+                        "possibly outside the repository (replace it with a real folder or file)",
+                    )
+
     def other_yaml(self) -> None:
         """YAML-level checks (syntax, duplicates, aliases, JSON) of the policy and migration
         files; what they mean is checked by the commands that use them."""
         for top in OTHER_YAML_DIRS:
             for item in self.source.files(top):
                 if item.path.endswith((".yaml", ".yml")) or item.type is FileType.SYMLINK:
-                    self.yaml(item)
+                    before = len(self.problems)
+                    document = self.yaml(item)
+                    clean = len(self.problems) == before
+                    if clean and document is not None and item.path == "policies/approvals.yaml":
+                        from dsgit.approvals.policy_file import policy_problems
+
+                        self.problems.extend(policy_problems(document.value, document.node))
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}
         texts: dict[str, str] = {}
         for item in self.source.files(SCHEMA_DIR):
             name = item.path.rsplit("/", 1)[-1]
-            if not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
+            # dsgit's own schemas for editors (copies, generated entry schemas): not value schemas
+            editors = item.path.startswith(f"{EDITOR_DIR}/")
+            if editors or not name.endswith(SCHEMA_SUFFIXES) or name.startswith("."):
                 if item.type is FileType.SYMLINK:
                     self.text(item)
                 continue
@@ -428,6 +456,7 @@ def read_repository(
     """Read every file of ``source``; never raises for a problem in the files."""
     reader = _Reader(source, keyring)
     reader.project()
+    reader.written_folders()
     reader.value_schemas()
     reader.other_yaml()
     stores = reader.stores()
@@ -445,7 +474,8 @@ def read_repository(
     )
     schemas = dict(reader.schemas.documents)
     digest = declaration_digest(stores, schemas)
-    declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest))
+    policies = policy_digests(source)
+    declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest), policies)
     count = sum(len(store.entries) for store in stores.values())
     return RepositoryReading(declaration, tuple(problems), reader.files, count)
 

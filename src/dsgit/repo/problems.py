@@ -34,6 +34,7 @@ CODES: dict[str, str] = {
     "DS107": "file too large",
     "DS108": "unexpected file",
     "DS109": "missing dsgit.yaml",
+    "DS110": "entry schemas out of date",
     # file schemas and settings
     "DS201": "file does not match its schema",
     "DS202": "unknown field",

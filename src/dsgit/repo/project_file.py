@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+
 from yaml.nodes import Node
 
 from dsgit.model.entry import JSONValue
@@ -9,9 +11,10 @@ from dsgit.repo.file_schemas import FileKind, check_file
 from dsgit.repo.problems import Problem
 from dsgit.repo.yamlload import locate
 
-__all__ = ["PROJECT_FILE", "check_project"]
+__all__ = ["EMULATOR_DIR", "PROJECT_FILE", "check_project", "emulator_path_problem"]
 
 PROJECT_FILE = "dsgit.yaml"
+EMULATOR_DIR = ".dsgit"  # local only (gitignored): where the embedded emulator's file belongs
 
 
 def check_project(value: JSONValue, node: Node | None, file: str = PROJECT_FILE) -> list[Problem]:
@@ -19,6 +22,7 @@ def check_project(value: JSONValue, node: Node | None, file: str = PROJECT_FILE)
     problems = check_file(FileKind.PROJECT, value, node, file)
     if not isinstance(value, dict):
         return problems
+    problems.extend(_emulator_paths(value.get("environments"), node, file))
     environments = value.get("environments")
     default = value.get("default_environment")
     if not isinstance(environments, dict) or not environments or not isinstance(default, str):
@@ -29,4 +33,43 @@ def check_project(value: JSONValue, node: Node | None, file: str = PROJECT_FILE)
         known = ", ".join(sorted(environments))
         message = f"`default_environment` {default!r} is not one of the environments ({known})"
         problems.append(Problem(file, line, column, "DS203", message))
+    return problems
+
+
+def emulator_path_problem(path: str) -> str | None:
+    """Why an ``emulator:`` path is refused without ``emulator_anywhere: true``, or None.
+
+    The path must name a file under ``.dsgit/``: a repository is shared, and a path leaving
+    it (absolute, ``../``, ``~``) would make everyone's plan and apply write that place.
+    """
+    text = path.replace("\\", "/")
+    if text.startswith(("/", "~")) or posixpath.isabs(text) or (len(text) > 1 and text[1] == ":"):
+        return f"emulator path {path!r} is absolute: it would be written outside the repository"
+    normal = posixpath.normpath(text)
+    if normal == ".." or normal.startswith("../"):
+        return f"emulator path {path!r} leaves the repository"
+    if not normal.startswith(f"{EMULATOR_DIR}/"):
+        return f"emulator path {path!r} is not under {EMULATOR_DIR}/ (which git ignores)"
+    return None
+
+
+def _emulator_paths(environments: object, node: Node | None, file: str) -> list[Problem]:
+    if not isinstance(environments, dict):
+        return []
+    problems = []
+    for name, body in environments.items():
+        if not isinstance(body, dict) or not isinstance(body.get("emulator"), str):
+            continue
+        if body.get("emulator_anywhere") is True:
+            continue
+        why = emulator_path_problem(body["emulator"])
+        if why is None:
+            continue
+        position = locate(node, ["environments", str(name), "emulator"])
+        line, column = position if position is not None else (None, None)
+        message = (
+            f"{why}; put it under {EMULATOR_DIR}/, or set `emulator_anywhere: true` in "
+            f"environment {name!r} to allow it"
+        )
+        problems.append(Problem(file, line, column, "DS106", message))
     return problems

@@ -2,7 +2,8 @@
 
 Nothing existing is ever overwritten: every target path is checked before the first write, and
 files written before a failure are removed again. The file-kind schemas are copied to
-``schemas/dsgit/`` so editors validate every file through the ``yaml-language-server`` line.
+``schemas/dsgit/`` so editors validate every file through the ``yaml-language-server`` line,
+and each store with a value schema gets its entry schema (``schemas/dsgit/entries/``).
 Example values under ``encrypted`` pointers ship as plaintext and are encrypted here, with the
 key from the environment or a new one in ``.dsgit/keys/default.key`` (gitignored).
 """
@@ -20,16 +21,20 @@ from dsgit.crypto.keysource import DEFAULT_KEY_FILE, default_key_file
 from dsgit.errors import ConfigError, Location
 from dsgit.model.encoding import decode_segment
 from dsgit.model.entry import Address
+from dsgit.repo.entry_schemas import write_entry_schemas
 from dsgit.repo.file_schemas import schema_file_names
 from dsgit.repo.layout import DATASTORES_DIR
 from dsgit.repo.store_settings import STORE_FILE
 from dsgit.repo.yamlload import parse_yaml
+from dsgit.yamlio.safe_paths import safe_path
 
 __all__ = ["InitResult", "available_examples", "init_repository"]
 
 EDITOR_SCHEMA_DIR = "schemas/dsgit"
+# `.dsgit`, not `.dsgit/`: a pattern ending in `/` matches only a folder, so a `.dsgit` symlink
+# (which dsgit refuses to write through, DS106) could be committed by `git add -A`.
 GITIGNORE = (
-    "# local only: embedded emulator database, journals, caches and encryption keys\n.dsgit/\n"
+    "# local only: embedded emulator database, journals, caches and encryption keys\n.dsgit\n"
 )
 
 _MINIMAL: dict[str, str] = {
@@ -89,7 +94,10 @@ def available_examples() -> tuple[str, ...]:
         sorted(
             item.name
             for item in _examples().iterdir()
-            if item.is_dir() and not item.name.startswith(("_", "."))
+            # an example is a project (examples/workflows holds the Action's workflows)
+            if item.is_dir()
+            and not item.name.startswith(("_", "."))
+            and item.joinpath("dsgit.yaml").is_file()
         )
     )
 
@@ -196,14 +204,17 @@ def init_repository(
             if default_key_file(target).exists():
                 raise ConfigError(f"{DEFAULT_KEY_FILE} exists but holds no usable key")
             if ".gitignore" in files:  # before the key file, which must be ignored by git
-                _write(target / ".gitignore", files.pop(".gitignore"), written)
+                _write(target, ".gitignore", files.pop(".gitignore"), written)
             write_key_file(default_key_file(target), [generate_key()], target)
             written.append(default_key_file(target))
             key_file = DEFAULT_KEY_FILE
             keyring = load_keyring(target, env)
         encrypted = _encrypt(files, keyring) if keyring is not None and needs_key else 0
         for name, text in sorted(files.items()):
-            _write(target / name, text, written)
+            _write(target, name, text, written)
+        # per-store entry schemas, and the entry files' headers pointing at them
+        schemas = write_entry_schemas(target)
+        written.extend(target / path for path in schemas.written)
     except BaseException as exc:
         for done in reversed(written):
             done.unlink(missing_ok=True)
@@ -228,8 +239,9 @@ def _already_ignores_dsgit(path: Path) -> bool:
     return any(line.strip() in (".dsgit", ".dsgit/", "/.dsgit", "/.dsgit/") for line in lines)
 
 
-def _write(path: Path, text: str, written: list[Path]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write(target: Path, name: str, text: str, written: list[Path]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    path = safe_path(target, name, parents=True)  # DS106: never through a symlinked folder
     with path.open("x", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
     written.append(path)

@@ -132,6 +132,11 @@ def parse_store_settings(
                 )
                 continue
         settings = {k: v for k, v in _settings(item).items() if k in _OVERRIDABLE}
+        suppressions = parse_suppressions(
+            item.get("suppress"), node, file, "overrides", index, "suppress"
+        )
+        if suppressions:
+            settings["suppress"] = suppressions
         overrides.append(KeyOverride(pattern, settings))
         effective_prune = settings.get("prune", base.prune)
         effective_owner = settings.get("ownership", base.ownership)

@@ -1,9 +1,11 @@
 """The desired side of undo plans: what each address should hold again, and under what policy.
 
-Undo writes back what was there, whoever owns the store: a revert deletes the entry an apply
-created in a ``seed`` store, a restore rewrites ``observed`` player data. So every undo policy
-is the store's policy (schema, sensitive and encrypted pointers, suppressions, key overrides)
-made ``owned``, without prune or counters.
+Undo writes back what was there, whoever owns the store: a restore rewrites ``observed`` player
+data. So every undo policy is the store's policy (schema, sensitive and encrypted pointers,
+suppressions, key overrides) made ``owned``, without prune or counters. Deleting is the one
+thing ownership still decides: a ``seed`` or ``observed`` entry is never deleted by an undo
+plan (:func:`kept_ownership`; a DSP046 note instead), because once created it belongs to the
+game servers, which may have filled it with player data since.
 
 Values read from pre-images or revisions are plaintext. Those with ``sensitive`` or
 ``encrypted`` nodes are sealed: each such node becomes an ``ENC[...]`` token of the keyring's
@@ -22,8 +24,16 @@ from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, StoreSpec
 from dsgit.plan.masking import PointerPatterns
+from dsgit.plan.model import Diagnostic
 
-__all__ = ["WHOLE_VALUE", "desired_entry", "store_spec", "undo_policy"]
+__all__ = [
+    "WHOLE_VALUE",
+    "desired_entry",
+    "kept_note",
+    "kept_ownership",
+    "store_spec",
+    "undo_policy",
+]
 
 WHOLE_VALUE = ""  # the JSON pointer of a whole value: used for pre-images sealed as a whole
 
@@ -55,6 +65,33 @@ def store_spec(
     )
     found = declaration.stores.get((kind, store)) if declaration is not None else None
     return StoreSpec(kind, store, policy, tuple(sorted(set(scopes))), found.file if found else None)
+
+
+def kept_ownership(
+    declarations: Iterable[Declaration | None], address: Address
+) -> Ownership | None:
+    """``seed`` or ``observed`` when any of ``declarations`` gives ``address`` that ownership
+    (the entry must not be deleted by an undo plan); None when all make it owned."""
+    for declaration in declarations:
+        if declaration is None:
+            continue
+        found = declaration.stores.get((address.kind, address.store))
+        if found is None:
+            continue
+        ownership = found.policy.for_key(address.key).ownership
+        if ownership is not Ownership.OWNED:
+            return ownership
+    return None
+
+
+def kept_note(address: Address, ownership: Ownership, why: str) -> Diagnostic:
+    """DSP046: the undo plan leaves this entry live instead of deleting it."""
+    return diagnostic(
+        "DSP046",
+        f"{address}: {why}, but it is a {ownership.value} entry: not deleted (undo plans never "
+        "delete seed or observed entries)",
+        address=str(address),
+    )
 
 
 def undo_policy(declaration: Declaration | None, address: Address) -> StorePolicy:

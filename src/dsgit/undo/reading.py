@@ -7,11 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dsgit.errors import DsgitError
+from dsgit.errors import DsgitError, RunFatal
 from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
+from dsgit.plan.read import fix_for
 from dsgit.remote.api import OpenCloudApi
 from dsgit.remote.concurrent import map_concurrently
 
@@ -39,7 +40,10 @@ class Reads:
 
 def _failure(what: str, exc: DsgitError, missing: int) -> Diagnostic:
     return diagnostic(
-        "DSP014", f"{what} failed ({exc}); {missing} entries were not read", count=missing
+        "DSP014",
+        f"{what} failed ({exc}); {missing} entries were not read",
+        count=missing,
+        fix=fix_for(exc, None),
     )
 
 
@@ -54,6 +58,8 @@ def read_now(api: OpenCloudApi, addresses: Iterable[Address]) -> Reads:
         requests = ((a.store, a.scope, a.key) for a in standard)
         for (store, scope, key), live in api.get_entries(requests):
             entries[Address.standard(store, key, scope)] = live
+    except RunFatal:
+        raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
         missing = sum(1 for a in standard if a not in entries)
         diagnostics.append(_failure("reading live entries", exc, missing))
@@ -64,6 +70,8 @@ def read_now(api: OpenCloudApi, addresses: Iterable[Address]) -> Reads:
     try:
         for address, found in map_concurrently(read_ordered, ordered, workers=_WORKERS):
             entries[address] = found
+    except RunFatal:
+        raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
         missing = sum(1 for a in ordered if a not in entries)
         diagnostics.append(_failure("reading live ordered entries", exc, missing))
@@ -83,6 +91,8 @@ def read_at(api: OpenCloudApi, addresses: Iterable[Address], at: datetime) -> Re
     try:
         for address, found in map_concurrently(read, wanted, workers=_WORKERS):
             entries[address] = found
+    except RunFatal:
+        raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
         missing = sum(1 for a in wanted if a not in entries)
         diagnostics.append(_failure(f"reading entries at {at.isoformat()}", exc, missing))

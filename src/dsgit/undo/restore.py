@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from dsgit.crypto import Keyring
-from dsgit.errors import ConfigError, DsgitError, RateLimitedError
+from dsgit.errors import ConfigError, DsgitError, RateLimitedError, RunFatal
 from dsgit.model.declaration import Declaration, Suppression
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
@@ -36,9 +36,16 @@ from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Action, Diagnostic, Plan, format_time, parse_time
+from dsgit.plan.read import fix_for
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.undo.desired import desired_entry, store_spec, undo_policy
+from dsgit.undo.desired import (
+    desired_entry,
+    kept_note,
+    kept_ownership,
+    store_spec,
+    undo_policy,
+)
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_at, read_now
 
@@ -175,6 +182,8 @@ def _list(
                 live[(StoreKind.STANDARD, store, item.scope)].add(item.key)
             if select.selects(address):
                 addresses.add(address)
+    except RunFatal:
+        raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
         code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
         label = f"standard:{store}"
@@ -185,6 +194,7 @@ def _list(
                 code,
                 f"{label}/{scope}: listing failed ({exc}); nothing in this scope is restored",
                 store=label,
+                fix=fix_for(exc, None),
             ),
         )
     return live, addresses, None
@@ -234,6 +244,10 @@ def plan_restore(
             policy = undo_policy(declaration, address)
             entries[address] = desired_entry(address, old.data, policy, keyring)
         elif current.entries.get(address) is not None:
+            kept = kept_ownership((declaration,), address)
+            if kept is not None:
+                notes.append(kept_note(address, kept, reason))
+                continue
             entries[address] = Removal(reason, allow)
     stores: dict[tuple[StoreKind, str], StoreSpec] = {
         (StoreKind.STANDARD, name): store_spec(

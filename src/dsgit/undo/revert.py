@@ -45,7 +45,13 @@ from dsgit.plan.live import LiveValue
 from dsgit.plan.model import Action, Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
-from dsgit.undo.desired import desired_entry, store_spec, undo_policy
+from dsgit.undo.desired import (
+    desired_entry,
+    kept_note,
+    kept_ownership,
+    store_spec,
+    undo_policy,
+)
 from dsgit.undo.finish import finish_plan, schema_warnings
 from dsgit.undo.reading import read_now
 
@@ -132,8 +138,14 @@ def plan_revert(
     *,
     declaration: Declaration,
     keyring: Keyring | None = None,
+    applied: Declaration | None = None,
 ) -> Plan:
-    """The plan that puts back what ``run`` overwrote, deleted or created."""
+    """The plan that puts back what ``run`` overwrote, deleted or created.
+
+    ``applied`` is the declaration at the apply's source commit: an entry that it, or the
+    current ``declaration``, makes ``seed`` or ``observed`` is not deleted (DSP046).
+    """
+    now = request.now or datetime.now(UTC)  # before the reads (apply compares revisions with it)
     select = AddressFilter(request.targets, request.excludes)
     written = {
         address: record
@@ -191,6 +203,10 @@ def plan_revert(
             )
         if not image.exists:
             reason = f"created by apply {run.apply_id}"
+            owner = kept_ownership((applied, declaration), address)
+            if owner is not None:
+                plan_notes.append(kept_note(address, owner, reason))
+                continue
             suppress: tuple[Suppression, ...] = ()
             if overwrite is not None:
                 suppress = (Suppression("DSP001", overwrite),)
@@ -215,7 +231,7 @@ def plan_revert(
     settings = PlanSettings(
         environment=request.environment,
         universe_id=request.universe_id,
-        now=request.now or datetime.now(UTC),
+        now=now,
         kind="revert",
         expires_in=request.expires_in,
         context={"apply_id": run.apply_id},

@@ -13,16 +13,19 @@ undoes the apply that created them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from dsgit.crypto import Keyring
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.ledger import AppliedLookup
-from dsgit.plan.model import Diagnostic, Plan
+from dsgit.plan.model import Action, Diagnostic, Plan, summarize
+from dsgit.plan.read import ReadObserver
 from dsgit.plan.targets import AddressFilter
 from dsgit.plan.usecase import PlanRequest, make_plan
 from dsgit.remote.api import OpenCloudApi
+from dsgit.undo.desired import kept_note, kept_ownership
 from dsgit.undo.finish import finish_plan
 
 __all__ = ["left_live", "plan_rollback"]
@@ -55,6 +58,28 @@ def left_live(then: Declaration, now: Declaration, select: AddressFilter) -> tup
     return tuple(sorted(found))
 
 
+def _keep_seed_and_observed(
+    plan: Plan, current: Declaration | None, notes: list[Diagnostic]
+) -> Plan:
+    """Drop deletes (a prune of the old declaration) of entries declared seed or observed now."""
+    kept_changes = []
+    for change in plan.changes:
+        kept = kept_ownership((current,), change.address)
+        if change.action is Action.DELETE and kept is not None:
+            notes.append(kept_note(change.address, kept, f"pruned at {commit_of(plan)}"))
+            continue
+        kept_changes.append(change)
+    if len(kept_changes) == len(plan.changes):
+        return plan
+    changes = tuple(kept_changes)
+    unchanged = plan.summary.get(Action.NOOP.value, 0)
+    return replace(plan, changes=changes, summary=summarize(changes, unchanged=unchanged))
+
+
+def commit_of(plan: Plan) -> str:
+    return plan.context.get("to_commit", "")[:12]
+
+
 def plan_rollback(
     then: Declaration,
     api: OpenCloudApi,
@@ -63,13 +88,21 @@ def plan_rollback(
     current: Declaration | None = None,
     ledger: AppliedLookup | None = None,
     keyring: Keyring | None = None,
+    observer: ReadObserver | None = None,
 ) -> Plan:
     """Plan ``then`` (the declaration at the rollback commit) against live data."""
     commit = then.source.commit or ""
     plan = make_plan(
-        then, api, request, ledger=ledger, keyring=keyring, context={"to_commit": commit}
+        then,
+        api,
+        request,
+        ledger=ledger,
+        keyring=keyring,
+        context={"to_commit": commit},
+        observer=observer,
     )
     notes: list[Diagnostic] = []
+    plan = _keep_seed_and_observed(plan, current, notes)
     if current is not None:
         kept = left_live(then, current, AddressFilter(request.targets, request.excludes))
         if kept:

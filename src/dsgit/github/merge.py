@@ -1,0 +1,112 @@
+"""``dsgit github apply``: a push to the default branch applies the merged pull request's plan.
+
+For each environment: find the pull request the pushed commit merged, fetch its plan artifact
+for the merged head (made by this repository's expected workflow, at that head, not expired),
+check the plan (digest, made from that head), then apply it, which checks again that the merge
+commit's declaration slice still compiles to the planned values, that approvals pass and that
+the plan has not expired. The ledger files it writes go to the audit branch; the result is
+commented on the pull request. The workflow runs this under one concurrency group per
+environment, so two merges never apply to one environment at once.
+"""
+
+from __future__ import annotations
+
+from dsgit.errors import EXIT_OK, ConfigError, DsgitError
+from dsgit.github.client import PullRequest
+from dsgit.github.gate import as_apply_check
+from dsgit.github.outputs import append_summary
+from dsgit.github.signatures import collect_signature_blocks
+from dsgit.github.steps import AppliedPlan, apply_with_audit, plan_from_artifact
+from dsgit.github.sticky import marker, upsert_sticky
+from dsgit.github.workspace import ActionOutcome, Workspace
+from dsgit.render.markdown import escape_cell
+from dsgit.repo import load_declaration
+
+__all__ = ["merged_pull", "run_apply"]
+
+
+def _default_branch(ws: Workspace) -> str:
+    repo = ws.ctx.event.get("repository") or {}
+    branch = repo.get("default_branch") if isinstance(repo, dict) else None
+    return str(branch or "main")
+
+
+def merged_pull(ws: Workspace) -> PullRequest | None:
+    """The pull request whose merge the pushed commit is (None: a direct push)."""
+    candidates = [
+        pull
+        for pull in ws.client.pulls_for_commit(ws.ctx.sha)
+        if pull.base_ref == _default_branch(ws) and pull.state == "closed"
+    ]
+    return candidates[0] if candidates else None
+
+
+def _result_body(env: str, applied: AppliedPlan) -> str:
+    result = applied.result
+    audit = (
+        f"ledger committed to `{applied.audit.branch}` ({applied.audit.commit[:12]})"
+        if applied.audit.commit
+        else "no ledger files to commit"
+    )
+    lines = [
+        f"### dsgit apply `{escape_cell(env)}`: {result.status}",
+        "",
+        f"Plan `{result.plan_digest}` · apply id `{result.apply_id}`",
+        f"{len(result.written)} written, {len(result.skipped)} already as planned, "
+        f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied · {audit}",
+    ]
+    for change in result.conflicts[:20]:
+        lines.append(f"- conflict: `{change.address}`: {escape_cell(change.message)}")
+    if result.failure:
+        lines.append(f"\n:x: {escape_cell(result.failure)}")
+    return "\n".join(lines) + "\n"
+
+
+def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
+    if ws.ctx.event_name != "push":
+        raise ConfigError(f"`dsgit github apply` needs a push event, not {ws.ctx.event_name!r}")
+    if ws.ctx.ref != f"refs/heads/{_default_branch(ws)}":
+        return ActionOutcome(EXIT_OK, {}, (f"{ws.ctx.ref} is not the default branch: no apply",))
+    pull = merged_pull(ws)
+    if pull is None:
+        append_summary(
+            ws.ctx.step_summary,
+            f"### dsgit apply\n\nCommit `{ws.ctx.sha}` merged no pull request: nothing reviewed "
+            "to apply (changes pushed directly show up as drift).\n",
+        )
+        return ActionOutcome(EXIT_OK, {"has-changes": "false"}, ("no merged pull request",))
+    declaration = load_declaration(ws.root)  # the merge commit, as checked out
+    signatures = collect_signature_blocks(ws.client, pull.number, ws.ctx.bot_login)
+    approvals = as_apply_check(ws.gate, pull, signatures)
+    outputs: dict[str, str] = {"pull-request": str(pull.number)}
+    lines: list[str] = []
+    apply_ids: list[str] = []
+    for env in ws.environments(environments):
+        tag = marker("apply", env.name)
+        try:
+            plan = plan_from_artifact(ws, env.name, pull.head_sha)
+            if not plan.has_changes:
+                lines.append(f"{env.name}: the plan has no changes")
+                continue
+            applied = apply_with_audit(
+                ws, env, plan, declaration, approvals, what=f"apply of #{pull.number}"
+            )
+        except DsgitError as exc:
+            body = (
+                f"### dsgit apply `{escape_cell(env.name)}`: refused\n\n"
+                f"Nothing was written. {escape_cell(str(exc))}\n"
+            )
+            upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
+            append_summary(ws.ctx.step_summary, body)
+            raise
+        body = _result_body(env.name, applied)
+        upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
+        append_summary(ws.ctx.step_summary, body)
+        apply_ids.append(applied.result.apply_id)
+        lines.append(f"{env.name}: {applied.result.status} ({applied.result.apply_id})")
+        if applied.result.exit_code != EXIT_OK:
+            outputs["apply-id"] = " ".join(apply_ids)
+            return ActionOutcome(applied.result.exit_code, outputs, tuple(lines))
+    outputs["apply-id"] = " ".join(apply_ids)
+    outputs["has-changes"] = "true" if apply_ids else "false"
+    return ActionOutcome(EXIT_OK, outputs, tuple(lines))

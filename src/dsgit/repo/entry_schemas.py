@@ -1,0 +1,371 @@
+"""Per-store entry schemas: JSON Schemas an editor checks an entry file's ``value`` with.
+
+The generic ``schemas/dsgit/entry.schema.json`` knows an entry file's shape, not what its
+store's values look like. For each standard store whose ``_store.yaml`` names a value
+``schema``, dsgit writes ``schemas/dsgit/entries/<store>.entry.schema.json``: the generic entry
+schema with ``value`` constrained by a ``$ref`` to the store's schema. An override with a
+schema of its own gets ``<store>.override-<N>.entry.schema.json`` (N counts the store's
+overrides from 0; ``<store>`` is the store's folder name with ``~`` for ``%``). Each entry
+file's ``# yaml-language-server: $schema=…`` line then points at the schema of its key. Keys
+that must hold ``encrypted`` values keep the generic schema: their files hold ciphertext
+where the store's schema describes the plaintext.
+
+The files are derived, never read back as value schemas, and are written by ``dsgit init``
+and ``dsgit validate --write-schemas`` (which also refreshes every entry file's header line,
+touching no other byte); ``dsgit import`` points new files at them (:func:`entry_header`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from dsgit.model.declaration import Declaration, StorePolicy
+from dsgit.model.encoding import encode_segment
+from dsgit.model.entry import StoreKind
+from dsgit.repo.problems import Problem, Severity
+
+__all__ = [
+    "EDITOR_DIR",
+    "GENERATED_DIR",
+    "EntrySchemaReport",
+    "EntrySchemas",
+    "entry_header",
+    "header_line",
+    "plan_entry_schemas",
+    "rewrite_header",
+    "schema_target",
+    "stale_entry_schemas",
+    "write_entry_schemas",
+]
+
+EDITOR_DIR = "schemas/dsgit"  # the file-kind schemas `dsgit init` copies for editors
+GENERATED_DIR = f"{EDITOR_DIR}/entries"
+GENERIC_ENTRY = f"{EDITOR_DIR}/entry.schema.json"
+_SUFFIX = ".entry.schema.json"
+_HEADER = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S*)\s*$")
+# What a header may point at for dsgit to own it (and so rewrite it): the generic entry
+# schema (copied or by its $id) or a generated one. Any other target is the user's choice.
+_OURS = re.compile(
+    r"(^|/)schemas/dsgit/(entry\.schema\.json|entries/[^/]+\.entry\.schema\.json)$"
+    r"|^https://dsgit\.dev/schemas/entry\.schema\.json$"
+)
+
+
+def _file_name(store: str, override: int | None) -> str:
+    # The folder name with `~` for `%` (which the encoding never leaves bare): a file name
+    # that needs no escaping in a URI, so every editor resolves the header the same way.
+    stem = encode_segment(store).replace("%", "~")
+    middle = "" if override is None else f".override-{override}"
+    return f"{GENERATED_DIR}/{stem}{middle}{_SUFFIX}"
+
+
+def _effective(policy: StorePolicy, key: str) -> tuple[str | None, int | None]:
+    """The value schema of ``key`` and the index of the override that set it (None: the
+    store's own), as :meth:`StorePolicy.for_key` resolves it (later overrides win)."""
+    reference, index = policy.schema, None
+    for position, override in enumerate(policy.overrides):
+        if "schema" in override.settings and override.matches(key):
+            found = override.settings["schema"]
+            reference, index = (found if isinstance(found, str) else None), position
+    if index is not None and reference == policy.schema:
+        index = None  # the same schema as the store's: share its file
+    return reference, index
+
+
+def schema_target(
+    store: str, policy: StorePolicy, key: str, usable: Callable[[str], bool]
+) -> str | None:
+    """The generated schema file for an entry of ``store`` at ``key``, or None when the entry
+    is checked by the generic entry schema (no usable value schema, or encrypted values)."""
+    reference, index = _effective(policy, key)
+    if reference is None or not usable(reference) or policy.for_key(key).encrypted:
+        return None
+    return _file_name(store, index)
+
+
+def _relative_ref(from_folder: str, target: str) -> str:
+    """A URI reference from a file in ``from_folder`` to the repository path ``target``
+    (``#fragment`` kept): characters such as ``%`` of encoded names are percent-encoded."""
+    path, hash_mark, fragment = target.partition("#")
+    relative = os.path.relpath(path, from_folder).replace(os.sep, "/")
+    return quote(relative, safe="/._-~") + (hash_mark + fragment if hash_mark else "")
+
+
+def _schema_text(store: str, reference: str, override: str | None) -> str:
+    which = f"keys matching {override!r} of" if override is not None else "entries of"
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"datastores/{encode_segment(store)}/<scope>/<key>.yaml",
+        "description": (
+            f"Generated by dsgit (init, validate --write-schemas); do not edit. The {which} "
+            f"store {store!r}: the entry file schema, with `value` checked against {reference}."
+        ),
+        "allOf": [{"$ref": _relative_ref(GENERATED_DIR, GENERIC_ENTRY)}],
+        "properties": {"value": {"$ref": _relative_ref(GENERATED_DIR, reference)}},
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class EntrySchemas:
+    """What the repository's per-store entry schemas should be: generated files (path ->
+    text) and, for each entry file, the schema its header should point at."""
+
+    files: Mapping[str, str]
+    headers: Mapping[str, str]  # entry file -> schema path (generated, or the generic one)
+
+
+def plan_entry_schemas(declaration: Declaration, usable: Callable[[str], bool]) -> EntrySchemas:
+    """The entry schemas and header targets of ``declaration``; ``usable(reference)`` says
+    whether a ``schema:`` reference resolves to a valid schema (others are skipped)."""
+    files: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for (kind, name), store in sorted(declaration.stores.items()):
+        if kind is not StoreKind.STANDARD:
+            continue
+        policy = store.policy
+        for (_scope, key), entry in sorted(store.entries.items()):
+            target = schema_target(name, policy, key, usable)
+            headers[entry.file] = target if target is not None else GENERIC_ENTRY
+        used = set(headers.values())
+        # A file no entry uses yet is still written for new keys, unless every key of its
+        # store (or override) holds encrypted values, which keep the generic schema.
+        if policy.schema is not None and usable(policy.schema):
+            path = _file_name(name, None)
+            if path in used or not policy.encrypted:
+                files[path] = _schema_text(name, policy.schema, None)
+        for index, override in enumerate(policy.overrides):
+            found = override.settings.get("schema")
+            if isinstance(found, str) and found != policy.schema and usable(found):
+                path = _file_name(name, index)
+                if path in used or not override.settings.get("encrypted", policy.encrypted):
+                    files[path] = _schema_text(name, found, override.pattern)
+    return EntrySchemas(files, headers)
+
+
+def header_line(entry_file: str, target: str) -> str:
+    """The header comment (without ``# `` and line end) of ``entry_file`` pointing at the
+    repository path ``target``, relative to the file as editors resolve it."""
+    folder = str(PurePosixPath(entry_file).parent)
+    return f"yaml-language-server: $schema={_relative_ref(folder, target)}"
+
+
+def rewrite_header(text: str, header: str) -> str | None:
+    """``text`` with its dsgit schema header replaced by ``header`` (or added as the first
+    line when the file has none), every other byte kept; None when nothing changes or the
+    header points at a schema of the user's own choosing."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom) :]
+    ending = "\r\n" if "\r\n" in body.split("\n", 1)[0] + "\n" else "\n"
+    wanted = f"# {header}"
+    offset = 0
+    for line in body.splitlines(keepends=True):
+        stripped = line.rstrip("\r\n")
+        if not stripped.startswith("#"):
+            if stripped.strip() == "" or stripped == "---" or stripped.startswith("%"):
+                offset += len(line)
+                continue  # blank lines, a directive or the document start before the header
+            break  # the header is among the leading comment lines: never inside a value
+        match = _HEADER.match(stripped)
+        if match is not None:
+            if not _OURS.search(match.group(1)):
+                return None
+            if stripped == wanted:
+                return None
+            end = offset + len(stripped)
+            return bom + body[:offset] + wanted + body[end:]
+        offset += len(line)
+    return bom + wanted + ending + body
+
+
+def entry_header(root: Path, entry_file: PurePosixPath) -> str | None:
+    """The header line for a new entry file at ``entry_file`` (repository-relative) when its
+    key has a generated entry schema on disk; None otherwise (use the generic header)."""
+    if len(entry_file.parts) != 4:
+        return None
+    from dsgit.model.encoding import decode_segment
+
+    try:
+        store = decode_segment(entry_file.parts[1])
+        key = decode_segment(entry_file.parts[3].removesuffix(".yaml"))
+    except ValueError:
+        return None
+    policy = _store_policy(root / entry_file.parts[0] / entry_file.parts[1] / "_store.yaml")
+    if policy is None:
+        return None
+    target = schema_target(store, policy, key, lambda _reference: True)
+    if target is None or not (root / target).is_file():
+        return None  # generated only for schemas that resolve: its presence says so
+    return header_line(entry_file.as_posix(), target)
+
+
+def _store_policy(path: Path) -> StorePolicy | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return _parsed_policy(str(path), info.st_mtime_ns, info.st_size)
+
+
+@cache
+def _parsed_policy(path: str, _mtime: int, _size: int) -> StorePolicy | None:
+    """The policy of one ``_store.yaml`` (cached by path, time and size: import asks once per
+    new entry file)."""
+    from dsgit.repo.store_settings import parse_store_settings
+    from dsgit.repo.value_schemas import ValueSchemas
+    from dsgit.repo.yamlload import parse_yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    document, problems = parse_yaml(text, path)
+    if document is None or problems:
+        return None
+    policy, _problems = parse_store_settings(
+        StoreKind.STANDARD, document.value, document.node, path, ValueSchemas()
+    )
+    return policy
+
+
+@dataclass(frozen=True)
+class EntrySchemaReport:
+    """What :func:`write_entry_schemas` changed (repository-relative paths)."""
+
+    written: tuple[str, ...]  # schemas created or updated (file-kind copies, entry schemas)
+    removed: tuple[str, ...]  # generated entry schemas no store needs any more
+    headers: tuple[str, ...]  # entry files whose header line was rewritten
+    schemas: int  # generated entry schemas in all
+
+    def summary(self) -> str:
+        def count(number: int, what: str) -> str:
+            return f"{number} {what}{'' if number == 1 else 's'}"
+
+        return (
+            f"Editor schemas under {EDITOR_DIR}/: {count(self.schemas, 'store entry schema')} "
+            f"({len(self.written)} written, {len(self.removed)} removed); "
+            f"{count(len(self.headers), 'header')} updated."
+        )
+
+
+def _file_kind_copies() -> dict[str, str]:
+    """The file-kind schemas as this dsgit ships them, where ``init`` copies them."""
+    from importlib import resources
+
+    from dsgit.repo.file_schemas import schema_file_names
+
+    package = resources.files("dsgit.schemas")
+    return {
+        f"{EDITOR_DIR}/{name}": package.joinpath(name).read_text(encoding="utf-8")
+        for name in schema_file_names()
+    }
+
+
+def _wanted(declaration: Declaration) -> EntrySchemas:
+    """:func:`plan_entry_schemas` with the declaration's own schemas deciding what is usable."""
+    from dsgit.repo.value_schemas import ValueSchemas
+
+    schemas = ValueSchemas.from_documents(declaration.schemas)
+    for _problem in schemas.check_documents():
+        pass  # marks the broken documents: no entry schema refers to them
+
+    def usable(reference: str) -> bool:
+        return not schemas.is_broken(reference) and schemas.validator(reference) is not None
+
+    return plan_entry_schemas(declaration, usable)
+
+
+def _generated_on_disk(root: Path) -> list[str]:
+    folder = root / GENERATED_DIR
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(f"{GENERATED_DIR}/{item.name}" for item in folder.iterdir())
+
+
+def stale_entry_schemas(root: Path, declaration: Declaration) -> list[Problem]:
+    """DS110 warnings: a copy of a file-kind schema older than this dsgit's; and, when the
+    repository uses generated entry schemas (the folder exists), those or the entry files'
+    headers no longer matching the stores' settings."""
+    fix = "run `dsgit validate --write-schemas`"
+    problems: list[Problem] = []
+    for path, text in _file_kind_copies().items():
+        current = _read(root / path)
+        if current is not None and current != text:
+            problems.append(_warning(path, f"not the schema this dsgit ships; {fix}"))
+    if not (root / GENERATED_DIR).is_dir():
+        return problems
+    wanted = _wanted(declaration)
+    present = _generated_on_disk(root)
+    for path, text in sorted(wanted.files.items()):
+        if path not in present:
+            problems.append(_warning(path, f"missing: its store has a value schema; {fix}"))
+        elif _read(root / path) != text:
+            problems.append(_warning(path, f"out of date with its store's settings; {fix}"))
+    for path in present:
+        if path.endswith(_SUFFIX) and path not in wanted.files:
+            problems.append(_warning(path, f"no store uses it any more; {fix}"))
+    behind: dict[str, list[str]] = {}
+    for file, schema in sorted(wanted.headers.items()):
+        current = _read(root / file)
+        if current is not None and rewrite_header(current, header_line(file, schema)):
+            behind.setdefault(str(PurePosixPath(file).parents[1]), []).append(file)
+    for store_folder, files in sorted(behind.items()):
+        count = len(files)
+        files_under = f"{count} entry file{'' if count == 1 else 's'} under {store_folder}/"
+        verb = "does" if count == 1 else "do"
+        message = f"{files_under} {verb} not point at the store's entry schema"
+        problems.append(_warning(files[0], f"{message}; {fix}", line=1))
+    return problems
+
+
+def _warning(file: str, message: str, line: int | None = None) -> Problem:
+    return Problem(file, line, 1 if line else None, "DS110", message, Severity.WARNING)
+
+
+def write_entry_schemas(root: Path) -> EntrySchemaReport:
+    """Write the generated entry schemas of the working tree under ``root``, remove stale
+    ones, and point every entry file's header at its schema (only that line changes)."""
+    from dsgit.repo.loader import read_repository
+    from dsgit.repo.source import WorktreeSource
+    from dsgit.yamlio.atomic import write_atomic
+    from dsgit.yamlio.safe_paths import safe_path
+
+    wanted = _wanted(read_repository(WorktreeSource(root)).declaration)
+    written: list[str] = []
+    for path, text in sorted({**_file_kind_copies(), **wanted.files}.items()):
+        target = safe_path(root, path, parents=True)
+        if _read(target) != text:
+            write_atomic(target, text)
+            written.append(path)
+    removed: list[str] = []
+    safe_path(root, GENERATED_DIR)
+    for path in _generated_on_disk(root):
+        if path.endswith(_SUFFIX) and path not in wanted.files:
+            (root / path).unlink()
+            removed.append(path)
+    headers: list[str] = []
+    for file, schema in sorted(wanted.headers.items()):
+        target = safe_path(root, file)
+        current = _read(target)
+        if current is None:
+            continue
+        changed = rewrite_header(current, header_line(file, schema))
+        if changed is not None:
+            write_atomic(target, changed)
+            headers.append(file)
+    return EntrySchemaReport(tuple(written), tuple(removed), tuple(headers), len(wanted.files))
+
+
+def _read(path: Path) -> str | None:
+    """The exact text (line ends kept) of a file, or None."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
