@@ -32,7 +32,7 @@ def append_apply_records(
 ) -> None:
     recorded: set[str] = set()
     statuses: set[str] = set()
-    for record in ledger.records(skip_malformed=True):
+    for record in ledger.records_of_apply(apply_id):
         body = record.body
         if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
             recorded.add(body.address)
@@ -54,7 +54,10 @@ def append_apply_records(
         if change.outcome is not None and str(change.address) not in recorded
     ]
     if not bodies and str(status) in statuses:
-        return  # this run's records are there already (a run killed after writing them)
+        # This run's records are there already (a run killed after writing them); make sure
+        # the universe's chain head covers them.
+        ledger.publish()
+        return
     bodies.append(
         ApplyRecord(
             apply_id=apply_id,
@@ -71,7 +74,7 @@ def append_apply_records(
             started=started,
         )
     )
-    ledger.append(bodies, actor=actor)
+    ledger.append(bodies, actor=actor, batch=apply_id)
 
 
 def _summary(changes: Sequence[ChangeResult]) -> dict[str, int]:

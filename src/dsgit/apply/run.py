@@ -77,6 +77,11 @@ class ApplyDeps:
     clock: Callable[[], datetime] = _utc_now
 
 
+def _ledger(deps: ApplyDeps, plan: Plan) -> Ledger:
+    """The plan's environment's chain, ordered by the head its universe holds."""
+    return Ledger.of_universe(deps.root, plan.environment, deps.api, deps.signer)
+
+
 def new_apply_id(plan: Plan, now: datetime) -> str:
     """``<UTC time>-<12 hex of the plan digest>``: sortable, and names the plan."""
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{plan.digest.removeprefix('sha256:')[:12]}"
@@ -177,7 +182,7 @@ def apply_plan(
         with contextlib.suppress(DsgitError):  # the refusal is what the user must see
             _record_dead_run(plan, deps)
         raise
-    Ledger(deps.root).check_appendable()  # a damaged ledger refuses now, not after the writes
+    _ledger(deps, plan).check_appendable()  # a damaged ledger refuses now, not after writes
     with Journal(journal_path(deps.root, plan.digest), plan.digest) as journal:
         state = journal.state
         finished = {
@@ -195,7 +200,7 @@ def apply_plan(
             if state.last_status not in (str(ApplyStatus.COMPLETE), str(ApplyStatus.CONFLICT)):
                 # Killed after its last write but before its records: write them now.
                 append_apply_records(
-                    Ledger(deps.root, deps.signer),
+                    _ledger(deps, plan),
                     deps.actor,
                     plan,
                     result.apply_id,
@@ -242,7 +247,7 @@ def _record_dead_run(plan: Plan, deps: ApplyDeps) -> None:
             if not step.change.is_noop
         )
         append_apply_records(
-            Ledger(deps.root, deps.signer),
+            _ledger(deps, plan),
             deps.actor,
             plan,
             state.apply_id,
@@ -347,7 +352,7 @@ def _run(
             status = _status(changes, failure, interrupted)
             journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
             append_apply_records(
-                Ledger(deps.root, deps.signer),
+                _ledger(deps, plan),
                 deps.actor,
                 plan,
                 apply_id,

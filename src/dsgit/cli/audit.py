@@ -1,4 +1,4 @@
-"""``dsgit audit verify`` / ``audit log`` / ``audit keygen``: the ledger (docs/ledger.md)."""
+"""``dsgit audit verify|log|migrate|keygen``: the ledger (docs/ledger.md)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import click
 
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.errors import ConfigError, DsgitError
-from dsgit.ledger.file import LEDGER_FILE, Ledger
+from dsgit.ledger.file import Ledger
+from dsgit.ledger.head import ChainHead, UniverseHead
+from dsgit.ledger.migrate import migrate_ledger
 from dsgit.ledger.query import LogFilter, describe, filter_records, parse_time
 from dsgit.ledger.signing import PUBLIC_KEYS_DIR, generate_key
-from dsgit.ledger.verify import verify_ledger
+from dsgit.ledger.verify import VerifyReport, verify_ledger
 
 __all__ = ["COMMANDS", "LedgerInvalid", "audit_group"]
 
@@ -23,8 +25,8 @@ class LedgerInvalid(DsgitError):
 
 @click.group(
     "audit",
-    short_help="Verify and query the audit ledger.",
-    help="Check and query the audit ledger (audit/ledger.jsonl).",
+    short_help="Verify, query and migrate the audit ledger.",
+    help="Check and query the audit ledger (audit/ledger/<environment>/*.jsonl).",
 )
 def audit_group() -> None:
     pass
@@ -32,14 +34,41 @@ def audit_group() -> None:
 
 @audit_group.command(
     "verify",
-    short_help="Check the ledger's hashes, chain and signatures.",
-    help="""Check the ledger: every record intact (hash), chained in order (seq, prev), and
-every signature valid against the public keys in audit/keys/.
+    short_help="Check the ledger's hashes, chains and signatures.",
+    help="""Check the ledger: every record intact (hash), each environment's records one linear
+chain (seq, prev) across its files, and every signature valid against the public keys in
+audit/keys/.
+
+A record that the chain holds but this checkout lacks (an apply on a branch not merged yet, or
+a deleted line) is reported as missing, apart from edited, reordered or forked records.
+--against ENV also reads the chain head ENV's universe holds: records cut off the end, and a
+chain that is not the one the universe extended, show up only then.
 
 \b
-Exit codes: 0 valid, 1 problems found (each named by line).""",
+Exit codes: 0 valid, 1 problems found (each named by file and line) or records
+missing (0 with --allow-missing when nothing else is wrong).""",
+)
+@click.option(
+    "-e",
+    "--env",
+    "env_name",
+    default=None,
+    metavar="ENV",
+    help="Check only this environment's chain (and the archived ledger).",
+)
+@click.option(
+    "--against",
+    "against",
+    default=None,
+    metavar="ENV",
+    help="Compare ENV's chain with the head its universe holds (reads live state).",
 )
 @click.option("--require-signatures", is_flag=True, help="An unsigned record is a problem.")
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Records absent from this checkout are reported but do not fail verification.",
+)
 @click.option(
     "--expect-head",
     metavar="HASH",
@@ -49,33 +78,113 @@ Exit codes: 0 valid, 1 problems found (each named by line).""",
 @format_option("text", "json")
 @pass_app
 def verify_command(
-    app: AppContext, require_signatures: bool, expect_head: str | None, output_format: str
+    app: AppContext,
+    env_name: str | None,
+    against: str | None,
+    require_signatures: bool,
+    allow_missing: bool,
+    expect_head: str | None,
+    output_format: str,
 ) -> None:
-    report = verify_ledger(app.root, require_signatures=require_signatures, expect_head=expect_head)
+    if env_name is not None and against is not None and env_name != against:
+        raise click.UsageError("--env and --against name different environments")
+    live: ChainHead | None = None
+    environment = against or env_name
+    if against is not None:
+        from dsgit.remote.connect import open_client
+
+        env = app.environment(against)
+        with open_client(env) as api:
+            live, _ = UniverseHead(api, env.name).read()
+    report = verify_ledger(
+        app.root,
+        require_signatures=require_signatures,
+        expect_head=expect_head,
+        environment=environment,
+        live_head=live,
+    )
+    failed = not report.intact or (bool(report.missing) and not allow_missing)
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "records": report.records,
-                    "signed": report.signed,
-                    "head": report.head,
-                    "problems": [{"line": p.line, "message": p.message} for p in report.problems],
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        click.echo(json.dumps(_report_json(report, failed), indent=2, sort_keys=True))
     else:
-        for problem in report.problems:
-            click.echo(str(problem))
-        verdict = "valid" if report.ok else f"INVALID ({len(report.problems)} problem(s))"
-        click.echo(
-            f"{LEDGER_FILE}: {report.records} record(s), {report.signed} signed, {verdict}; "
-            f"head {report.head}"
+        click.echo(_report_text(report, against, live, failed))
+    if failed:
+        raise LedgerInvalid("the ledger failed verification")
+
+
+def _report_json(report: VerifyReport, failed: bool) -> dict[str, object]:
+    return {
+        "ok": not failed,
+        "intact": report.intact,
+        "records": report.records,
+        "signed": report.signed,
+        "head": report.head,
+        "unmigrated": report.unmigrated,
+        "chains": [chain.to_json() for chain in report.chains],
+        "missing": [gap.to_json() for gap in report.missing],
+        "problems": [problem.to_json() for problem in report.problems],
+    }
+
+
+def _report_text(
+    report: VerifyReport, against: str | None, live: ChainHead | None, failed: bool
+) -> str:
+    lines = [str(problem) for problem in report.problems]
+    lines.extend(str(gap) for gap in report.missing)
+    if not report.chains:
+        lines.append("no ledger records yet")
+    for chain in report.chains:
+        span = f"seq {chain.first}-{chain.last}" if chain.records else "no records"
+        lines.append(
+            f"{chain.where}: {chain.records} record(s) ({span}), {chain.signed} signed; "
+            f"head {chain.head}"
         )
-    if not report.ok:
-        raise LedgerInvalid(f"{LEDGER_FILE} failed verification")
+    if against is not None:
+        if live is None:
+            lines.append(f"{against}: its universe holds no ledger head yet")
+        else:
+            lines.append(f"{against}: the universe's head is seq {live.seq}, {live.hash}")
+    if report.unmigrated:
+        lines.append(
+            "audit/ledger.jsonl is the single-file ledger of an earlier release: run "
+            "`dsgit audit migrate` before the next apply"
+        )
+    if not report.intact:
+        lines.append(f"INVALID: {len(report.problems)} problem(s)")
+    elif report.missing:
+        count = sum(gap.last - gap.first + 1 for gap in report.missing)
+        verdict = "INCOMPLETE" if failed else "incomplete (allowed)"
+        lines.append(f"{verdict}: {count} record(s) missing from this checkout, none tampered")
+    else:
+        lines.append("valid: every chain is intact and linear")
+    return "\n".join(lines)
+
+
+@audit_group.command(
+    "migrate",
+    short_help="Move a single-file ledger to per-environment chains.",
+    help="""Migrate audit/ledger.jsonl (the single-file ledger of earlier releases) to the layout
+that merges: it is verified and, only if it verifies, renamed unchanged to
+audit/ledger-v1.jsonl, the common start of every environment's chain. New applies write
+audit/ledger/<environment>/<apply id>.jsonl. Nothing changes when the ledger does not verify.
+
+\b
+Exit codes: 0 migrated (or nothing to migrate), 1 the ledger does not verify.""",
+)
+@format_option("text", "json")
+@pass_app
+def migrate_command(app: AppContext, output_format: str) -> None:
+    result = migrate_ledger(app.root)
+    if output_format == "json":
+        body = {
+            "moved": result.moved,
+            "records": result.records,
+            "head": result.head,
+            "message": result.message,
+        }
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+    else:
+        click.echo(result.message)
 
 
 @audit_group.command(

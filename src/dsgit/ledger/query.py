@@ -180,7 +180,8 @@ def filter_records(records: Iterable[LedgerRecord], where: LogFilter) -> Iterato
 def describe(record: LedgerRecord) -> str:
     """One line of ``audit log`` text output."""
     body = record.body
-    head = f"{record.time} #{record.seq} {record.actor}"
+    position = f"{record.chain}#{record.seq}" if record.chain else f"#{record.seq}"
+    head = f"{record.time} {position} {record.actor}"
     match body:
         case ApplyRecord():
             counts = ", ".join(f"{k} {v}" for k, v in sorted(body.summary.items()) if v)
