@@ -243,8 +243,11 @@ class Ledger:
     def _base(self, environment: str) -> _Base:
         tails = self._tails(environment)
         tail = max(tails, key=lambda item: item.record.seq) if tails else self._archive_tail()
-        if tail is not None:
-            self._check_tail(tail, environment)
+        # The record the append follows, and the last record of every other file of the chain
+        # (an apply's own file may be the next one appended to), must be intact.
+        for item in [tail] if not tails else sorted(tails, key=lambda i: -i.record.seq):
+            if item is not None:
+                self._check_tail(item, environment, is_last=item is tail)
         local_seq = tail.record.seq if tail is not None else -1
         local_hash = tail.record.hash if tail is not None else ZERO_DIGEST
         if self.head is None:
@@ -310,15 +313,16 @@ class Ledger:
         except ConfigError as exc:
             raise LedgerError(f"{ARCHIVE_FILE}:{line}: {exc.message}") from None
 
-    def _check_tail(self, tail: Located, environment: str) -> None:
+    def _check_tail(self, tail: Located, environment: str, *, is_last: bool = True) -> None:
         """The record an append follows must be intact: its hash, and its signature."""
         record = tail.record
         where = f"{tail.file}:{tail.line}"
+        what = "the last ledger record" if is_last else "the last record of this ledger file"
         if record_hash(record) != record.hash:
             raise LedgerError(
-                f"{where}: the last ledger record (seq {record.seq}) was edited: it no longer "
-                "matches its hash. Nothing was appended; run `dsgit audit verify` and restore "
-                "the file from git"
+                f"{where}: {what} (seq {record.seq}) was edited: it no longer matches its "
+                "hash. Nothing was appended; run `dsgit audit verify` and restore the file "
+                "from git"
             )
         if tail.file != ARCHIVE_FILE and record.chain != environment:
             raise LedgerError(
@@ -329,10 +333,10 @@ class Ledger:
             reason = verify_signature(record.hash, record.signature, load_public_keys(self.root))
             if reason is not None:
                 raise LedgerError(
-                    f"{where}: the last ledger record (seq {record.seq}) does not verify: "
+                    f"{where}: {what} (seq {record.seq}) does not verify: "
                     f"{reason}. Nothing was appended; run `dsgit audit verify`"
                 )
-        elif self.signer is not None and self._any_signed(environment):
+        elif is_last and self.signer is not None and self._any_signed(environment):
             raise LedgerError(
                 f"{where}: the last ledger record (seq {record.seq}) is unsigned while earlier "
                 "records are signed: it may have been replaced. Nothing was appended; run "
