@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import re
 import signal
 import sys
@@ -42,15 +40,12 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: int(match.group(1))})
 
 
-def current_actor() -> str:
-    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the local user."""
-    for name in ("DSGIT_ACTOR", "GITHUB_ACTOR"):
-        if os.environ.get(name):
-            return os.environ[name]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+def current_actor(root: Path | None = None) -> str:
+    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the git identity
+    (never the OS user): see :func:`dsgit.ledger.actor.resolve_actor`."""
+    from dsgit.ledger.actor import resolve_actor
+
+    return resolve_actor(root)
 
 
 def _declaration_for(root: Path, plan: Plan) -> Declaration:
@@ -255,7 +250,7 @@ def apply_command(
             declaration=declaration,
             keyring=keyring,
             signer=load_signer(),
-            actor=current_actor(),
+            actor=current_actor(root),
             progress=choose_progress(sys.stderr),
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)

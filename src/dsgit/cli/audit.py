@@ -12,7 +12,8 @@ from dsgit.errors import ConfigError, DsgitError
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.head import ChainHead, UniverseHead
 from dsgit.ledger.migrate import migrate_ledger
-from dsgit.ledger.query import LogFilter, describe, filter_records, parse_time
+from dsgit.ledger.query import LogFilter, describe, diff_text, filter_records, parse_time
+from dsgit.ledger.records import ChangeRecord, LedgerRecord
 from dsgit.ledger.signing import PUBLIC_KEYS_DIR, generate_key
 from dsgit.ledger.verify import VerifyReport, verify_ledger
 
@@ -189,29 +190,41 @@ def migrate_command(app: AppContext, output_format: str) -> None:
 
 @audit_group.command(
     "log",
-    short_help="List ledger records, filtered.",
-    help="""List ledger records, oldest first, filtered.
+    short_help="List ledger records (who, what, why), filtered.",
+    help="""List ledger records, oldest first, filtered: who (the actor), what (plan kind, source
+commit and dirty flag, each change with its old and new value digests) and why (the
+suppressions the plan carried, with their codes and reasons).
 
---since and --until take RFC 3339 times, dates or ages (30m, 12h, 7d). --user matches changes
-to entries carrying the user id (users metadata, hashed in the ledger) or holding it in the
-key, and erasures of that user. Filters combine (all must match).""",
+--verbose adds each change's diff as the plan showed it; sensitive paths stay masked, so no
+sensitive value is ever shown. --since and --until take RFC 3339 times, dates or ages (30m,
+12h, 7d). --user matches changes to entries carrying the user id (users metadata, hashed in
+the ledger) or holding it in the key, and erasures of that user. Filters combine (all must
+match). --format json prints the records as stored (diffs only with --verbose).""",
 )
+@click.option("-e", "--env", "env_name", default=None, metavar="ENV", help="Only this environment.")
+@click.option("--apply", "apply_id", default=None, metavar="ID", help="Only this apply's records.")
 @click.option("--store", default=None, help="Only changes to this data store.")
 @click.option("--key", default=None, help="Only changes to this key.")
 @click.option("--user", "user", type=int, default=None, help="Only records about this user id.")
 @click.option("--actor", default=None, help="Only records made by this actor.")
 @click.option("--since", default=None, metavar="TIME", help="Only records at or after TIME.")
 @click.option("--until", default=None, metavar="TIME", help="Only records at or before TIME.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show each change's diff (never sensitive values)."
+)
 @format_option("text", "json")
 @pass_app
 def log_command(
     app: AppContext,
+    env_name: str | None,
+    apply_id: str | None,
     store: str | None,
     key: str | None,
     user: int | None,
     actor: str | None,
     since: str | None,
     until: str | None,
+    verbose: bool,
     output_format: str,
 ) -> None:
     where = LogFilter(
@@ -221,15 +234,28 @@ def log_command(
         actor=actor,
         since=parse_time(since) if since else None,
         until=parse_time(until) if until else None,
+        environment=env_name,
+        apply_id=apply_id,
     )
     records = list(filter_records(Ledger(app.root).records(), where))
     if output_format == "json":
-        click.echo(json.dumps([record.to_json() for record in records], indent=2, sort_keys=True))
+        shown = [_record_json(record, verbose=verbose) for record in records]
+        click.echo(json.dumps(shown, indent=2, sort_keys=True))
         return
     for record in records:
         click.echo(describe(record))
+        if verbose and isinstance(record.body, ChangeRecord):
+            for line in diff_text(record.body):
+                click.echo(f"    {line}")
     if not records:
         click.echo("no matching records")
+
+
+def _record_json(record: LedgerRecord, *, verbose: bool) -> dict[str, object]:
+    data = record.to_json()
+    if not verbose and "diff" in data:
+        data = {k: v for k, v in data.items() if k != "diff"}
+    return data
 
 
 @audit_group.command(
