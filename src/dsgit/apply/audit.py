@@ -9,20 +9,39 @@ digest, source commit, dirty flag and declaration digest, counts) and why (the s
 plan carried, with their codes and reasons); each ``change`` record carries the old and new
 value digests and the plan's readable diff of that change (sensitive paths masked), which
 ``audit log --verbose`` shows.
+
+``approvals`` are the approvals the run relied on (the approvals check's verdict): each is
+recorded once per apply as an ``approval`` record, and every ``apply`` record of the run cites
+them by record hash. The caller builds them as :class:`~dsgit.ledger.records.ApprovalRecord`
+(docs/ledger.md, "Approvals")::
+
+    ApprovalRecord(plan_digest=plan.digest, environment=plan.environment,
+                   universe_id=plan.universe_id, approver="alice",
+                   kind=ApprovalKind.SIGNATURE, reference=sha256_digest(signature_document),
+                   approved_at="2026-12-03T09:12:00Z", expires="2026-12-04T09:12:00Z")
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from dsgit.apply.execute import Step
 from dsgit.apply.result import ApplyStatus, ChangeResult
 from dsgit.crypto.pointers import parse_pointer
+from dsgit.errors import LedgerError
 from dsgit.ledger.actor import Actor
 from dsgit.ledger.canonical import canonical_json, user_digest
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import ApplyRecord, Body, ChangeOutcome, ChangeRecord, Suppression
+from dsgit.ledger.records import (
+    ApplyRecord,
+    ApprovalRecord,
+    Body,
+    ChangeOutcome,
+    ChangeRecord,
+    Suppression,
+)
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import MASK, Change, Plan
 
@@ -42,15 +61,32 @@ def append_apply_records(
     snapshot_time: str | None,
     started: str,
     steps: Sequence[Step],
+    approvals: Sequence[ApprovalRecord] = (),
 ) -> None:
+    _check_approvals(plan, approvals)
     recorded: set[str] = set()
     statuses: set[str] = set()
+    cited: dict[tuple[str, str, str, str], str] = {}  # approval identity -> record hash
     for record in ledger.records_of_apply(apply_id):
         body = record.body
         if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
             recorded.add(body.address)
         elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
             statuses.add(body.status)
+        elif isinstance(body, ApprovalRecord) and body.apply_id == apply_id:
+            cited.setdefault(_identity(body), record.hash)
+    fresh = [
+        replace(approval, apply_id=apply_id)
+        for approval in dict.fromkeys(approvals)
+        if _identity(approval) not in cited
+    ]
+    if fresh:
+        # First, so the apply record below can cite them by hash (a run killed in between
+        # finds them here next time and cites them then).
+        for written in ledger.append(fresh, actor=str(actor), batch=apply_id):
+            assert isinstance(written.body, ApprovalRecord)
+            cited.setdefault(_identity(written.body), written.hash)
+    citations = tuple(dict.fromkeys(cited[_identity(a)] for a in approvals))
     planned = {str(step.change.address): step.change for step in steps}
     bodies: list[Body] = []
     for change in changes:
@@ -94,10 +130,29 @@ def append_apply_records(
             started=started,
             source_dirty=plan.source.dirty,
             suppressions=suppressions_of(plan),
+            approvals=citations,
             actor_source=actor.source if isinstance(actor, Actor) else None,
         )
     )
     ledger.append(bodies, actor=str(actor), batch=apply_id)
+
+
+def _identity(approval: ApprovalRecord) -> tuple[str, str, str, str]:
+    return (approval.plan_digest, approval.approver, str(approval.kind), approval.reference)
+
+
+def _check_approvals(plan: Plan, approvals: Sequence[ApprovalRecord]) -> None:
+    for approval in approvals:
+        if (approval.plan_digest, approval.environment, approval.universe_id) != (
+            plan.digest,
+            plan.environment,
+            plan.universe_id,
+        ):
+            raise LedgerError(
+                f"the approval by {approval.approver} ({approval.kind}) is for plan "
+                f"{approval.plan_digest[:19]}… in {approval.environment!r}, not this plan in "
+                f"{plan.environment!r}: an apply records only approvals of its own plan"
+            )
 
 
 def suppressions_of(plan: Plan) -> tuple[Suppression, ...]:
