@@ -26,10 +26,12 @@ import contextlib
 import fcntl
 import heapq
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dsgit.errors import ConfigError, LedgerError
 from dsgit.ledger.canonical import ZERO_DIGEST, canonical_json, sha256_digest
@@ -245,9 +247,14 @@ class Ledger:
         tail = max(tails, key=lambda item: item.record.seq) if tails else self._archive_tail()
         # The record the append follows, and the last record of every other file of the chain
         # (an apply's own file may be the next one appended to), must be intact.
-        for item in [tail] if not tails else sorted(tails, key=lambda i: -i.record.seq):
+        checked = [tail] if not tails else sorted(tails, key=lambda i: -i.record.seq)
+        if any(item is not None and item.record.signature is not None for item in checked):
+            keys = load_public_keys(self.root)
+        else:
+            keys = {}
+        for item in checked:
             if item is not None:
-                self._check_tail(item, environment, is_last=item is tail)
+                self._check_tail(item, environment, keys, is_last=item is tail)
         local_seq = tail.record.seq if tail is not None else -1
         local_hash = tail.record.hash if tail is not None else ZERO_DIGEST
         if self.head is None:
@@ -273,50 +280,52 @@ class Ledger:
         )
 
     def _tails(self, environment: str) -> list[Located]:
-        """The last record of every file of the chain; a torn or damaged last line refuses."""
+        """The last record of every file of the chain; a torn or damaged last line refuses.
+
+        Only the end of each file is read (``line`` is 0: counted only for an error message).
+        """
         found: list[Located] = []
         for path in chain_files(self.root, environment):
-            where = relative(self.root, path)
-            tail = last_line(path)
-            if tail is None:
-                continue
-            data, complete = tail
-            line = count_lines(path)
-            if not complete:
-                raise LedgerError(
-                    f"{where}:{line}: the ledger file ends with an incomplete record (a write cut"
-                    " short?); nothing was appended. Run `dsgit audit verify`"
-                )
-            try:
-                record = parse_line(data.decode("utf-8", "replace"), where, line)
-            except ConfigError as exc:
-                raise LedgerError(
-                    f"{where}:{line}: the last ledger record is malformed ({exc.message}); "
-                    "nothing was appended. Run `dsgit audit verify`"
-                ) from None
-            found.append(Located(record, where, line))
+            tail = self._read_tail(path)
+            if tail is not None:
+                found.append(tail)
         return found
 
     def _archive_tail(self) -> Located | None:
-        path = self.root / ARCHIVE_FILE
+        return self._read_tail(self.root / ARCHIVE_FILE)
+
+    def _read_tail(self, path: Path) -> Located | None:
+        where = relative(self.root, path)
         tail = last_line(path)
         if tail is None:
             return None
         data, complete = tail
-        line = count_lines(path)
         if not complete:
-            raise LedgerError(f"{ARCHIVE_FILE}:{line}: incomplete last record; run verify")
-        try:
-            return Located(
-                parse_line(data.decode("utf-8", "replace"), ARCHIVE_FILE, line), ARCHIVE_FILE, line
+            raise LedgerError(
+                f"{where}:{count_lines(path)}: the ledger file ends with an incomplete record (a "
+                "write cut short?); nothing was appended. Run `dsgit audit verify`"
             )
+        try:
+            record = parse_line(data.decode("utf-8", "replace"), where, 0)
         except ConfigError as exc:
-            raise LedgerError(f"{ARCHIVE_FILE}:{line}: {exc.message}") from None
+            raise LedgerError(
+                f"{where}:{count_lines(path)}: the last ledger record is malformed "
+                f"({exc.message}); nothing was appended. Run `dsgit audit verify`"
+            ) from None
+        return Located(record, where, 0)
 
-    def _check_tail(self, tail: Located, environment: str, *, is_last: bool = True) -> None:
+    def _check_tail(
+        self,
+        tail: Located,
+        environment: str,
+        keys: Mapping[str, Ed25519PublicKey],
+        *,
+        is_last: bool = True,
+    ) -> None:
         """The record an append follows must be intact: its hash, and its signature."""
         record = tail.record
-        where = f"{tail.file}:{tail.line}"
+        line = tail.line or count_lines(self.root / tail.file)
+        where = f"{tail.file}:{line}"
         what = "the last ledger record" if is_last else "the last record of this ledger file"
         if record_hash(record) != record.hash:
             raise LedgerError(
@@ -330,7 +339,7 @@ class Ledger:
                 f"{environment!r} (a file moved between environments?); nothing was appended"
             )
         if record.signature is not None:
-            reason = verify_signature(record.hash, record.signature, load_public_keys(self.root))
+            reason = verify_signature(record.hash, record.signature, keys)
             if reason is not None:
                 raise LedgerError(
                     f"{where}: {what} (seq {record.seq}) does not verify: "
@@ -443,11 +452,14 @@ class Ledger:
         path = batch_path(self.root, environment, apply_id)
         where = relative(self.root, path)
         mine = [record for _, record in file_records(path, where, skip_malformed=True)]
-        legacy = [
-            item.record
-            for item in self._legacy(skip_malformed=True)
-            if _apply_id_of(item.record.body) == apply_id
-        ]
+        legacy: list[LedgerRecord] = []
+        if any(_mentions(self.root / name, apply_id) for name in (ARCHIVE_FILE, LEGACY_FILE)):
+            # An apply begun before `audit migrate` and resumed after it.
+            legacy = [
+                item.record
+                for item in self._legacy(skip_malformed=True)
+                if _apply_id_of(item.record.body) == apply_id
+            ]
         return legacy + mine
 
     def apply_recorded(self, apply_id: str) -> bool:
@@ -461,6 +473,13 @@ def _apply_id_of(body: Body) -> str | None:
             return body.apply_id
         case ApprovalRecord() | ErasureRecord():
             return body.apply_id
+
+
+def _mentions(path: Path, text: str) -> bool:
+    try:
+        return text.encode("utf-8") in path.read_bytes()
+    except FileNotFoundError:
+        return False
 
 
 def _batch_name(bodies: Iterable[Body], stamp: str) -> str:
@@ -477,7 +496,16 @@ def _append_lines(path: Path, records: Sequence[LedgerRecord]) -> int:
     """Append the records' lines in one write and fsync; returns the size before."""
     data = "".join(canonical_json(record.to_json()) + "\n" for record in records).encode("utf-8")
     created = not path.exists()
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        # Never through a symbolic link: a committed link could point anywhere.
+        descriptor = os.open(
+            path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644
+        )
+    except OSError as exc:
+        raise LedgerError(
+            f"{path}: cannot append to the ledger file ({exc.strerror}); a symbolic link is "
+            "never followed. Nothing was appended"
+        ) from None
     try:
         size = os.fstat(descriptor).st_size
         view = memoryview(data)
