@@ -49,10 +49,10 @@ def approval(plan: Plan, approver: str, kind: ApprovalKind, reference: str) -> A
         environment=plan.environment,
         universe_id=plan.universe_id,
         approver=approver,
-        kind=kind,
-        reference=reference,
-        approved_at="2026-12-03T09:12:00Z",
+        method=str(kind),
+        signature_digest=reference,
         expires="2026-12-04T09:12:00Z",
+        approved_at="2026-12-03T09:12:00Z",
     )
 
 
@@ -77,7 +77,7 @@ def test_approvals_are_recorded_and_cited_by_the_apply_record(
     tmp_path: Path, api: OpenCloudClient, plan: Plan
 ) -> None:
     alice = approval(plan, "alice", ApprovalKind.SIGNATURE, sha256_digest('{"sig":"..."}'))
-    bob = approval(plan, "bob", ApprovalKind.GITHUB_REVIEW, "review:2417")
+    bob = approval(plan, "bob", ApprovalKind.GITHUB_REVIEW, "github-review:2417")
     record_run(tmp_path, api, plan, [alice, bob])
     records = Ledger(tmp_path, environment=ENV).records_of_apply(APPLY)
     assert [r.type for r in records] == ["approval", "approval", "apply"]
@@ -122,7 +122,7 @@ def test_an_approval_of_another_plan_is_refused(
     tmp_path: Path, api: OpenCloudClient, plan: Plan
 ) -> None:
     other = ApprovalRecord(
-        "sha256:" + "f" * 64, ENV, 1, "mallory", ApprovalKind.SIGNATURE, "sha256:" + "b" * 64
+        "sha256:" + "f" * 64, ENV, 1, "mallory", "signature", "sha256:" + "b" * 64
     )
     with pytest.raises(LedgerError, match="not this plan"):
         record_run(tmp_path, api, plan, [other])
@@ -146,6 +146,11 @@ def test_verify_finds_a_citation_of_no_approval(tmp_path: Path, plan: Plan) -> N
     assert "cites approval sha256:99999999999" in problem.message
 
 
+def test_an_unknown_approval_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="telepathy"):
+        ApprovalRecord("sha256:x", ENV, 1, "alice", "telepathy")
+
+
 def test_version_1_approval_records_still_read() -> None:
     data = {
         "v": 1,
@@ -165,9 +170,9 @@ def test_version_1_approval_records_still_read() -> None:
     }
     body = record_from_json(data, file="f", line=1).body
     assert isinstance(body, ApprovalRecord)
-    assert (body.kind, body.reference, body.method, body.signature_digest) == (
+    assert (body.kind, body.reference, body.approved_at, body.apply_id) == (
         ApprovalKind.SIGNATURE,
         "sha256:s",
-        "signature",
-        "sha256:s",
+        None,
+        None,
     )

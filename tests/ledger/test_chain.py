@@ -310,3 +310,12 @@ def test_any_single_tampering_is_detected(index: int, other: int, how: str) -> N
         assert not report.ok
         # Dropping a line is "missing", never tampering; everything else is tampering.
         assert report.intact == (how == "drop")
+
+
+def test_without_an_environment_the_bodies_name_it(tmp_path: Path) -> None:
+    approval = ApprovalRecord("sha256:" + "a" * 64, "prod", 1, "alice", "signature", "sha256:c")
+    (record,) = Ledger(tmp_path).append([approval], actor="ci")
+    assert record.chain == "prod"
+    Ledger(tmp_path).check_appendable()  # every chain of the checkout
+    with pytest.raises(LedgerError, match="needs an environment"):
+        Ledger(tmp_path).append([change("S/global/a")], actor="ci")  # names none

@@ -17,8 +17,8 @@ them by record hash. The caller builds them as :class:`~dsgit.ledger.records.App
 
     ApprovalRecord(plan_digest=plan.digest, environment=plan.environment,
                    universe_id=plan.universe_id, approver="alice",
-                   kind=ApprovalKind.SIGNATURE, reference=sha256_digest(signature_document),
-                   approved_at="2026-12-03T09:12:00Z", expires="2026-12-04T09:12:00Z")
+                   method="signature", signature_digest=sha256_digest(signed_document),
+                   expires="2026-12-04T09:12:00Z", approved_at="2026-12-03T09:12:00Z")
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ class Ledger:
         """
         if not bodies:
             return []
-        environment = self._require_environment()
+        environment = self._require_environment(bodies)
         stamp = time or now_rfc3339()
         name = batch or _batch_name(bodies, stamp)
         path = batch_path(self.root, environment, name)
@@ -176,15 +176,28 @@ class Ledger:
                 return
 
     def check_appendable(self) -> None:
-        """Raise now if an append would be refused (damaged tail, head it cannot extend)."""
-        environment = self._require_environment()
-        self._refuse_legacy()
-        self._base(environment)
+        """Raise now if an append would be refused (damaged tail, head it cannot extend).
 
-    def _require_environment(self) -> str:
-        if self.environment is None:
-            raise LedgerError("appending to the ledger needs an environment")
-        return self.environment
+        Without an environment, every environment's chain of this checkout is checked.
+        """
+        self._refuse_legacy()
+        names = [self.environment] if self.environment is not None else environments(self.root)
+        for name in names:
+            self._base(name)
+
+    def _require_environment(self, bodies: Sequence[Body] = ()) -> str:
+        """This ledger's environment; without one, the one environment the bodies name."""
+        if self.environment is not None:
+            return self.environment
+        named = {getattr(body, "environment", None) for body in bodies}
+        if len(named) == 1:
+            (only,) = named
+            if isinstance(only, str) and only:
+                return only
+        raise LedgerError(
+            "appending to the ledger needs an environment (Ledger.of_universe(root, "
+            "environment, api) orders the chain by the universe's head)"
+        )
 
     @contextlib.contextmanager
     def _folder_lock(self, environment: str) -> Iterator[None]:
@@ -468,11 +481,14 @@ class Ledger:
 
 
 def _apply_id_of(body: Body) -> str | None:
-    match body:
-        case ApplyRecord() | ChangeRecord():
-            return body.apply_id
-        case ApprovalRecord() | ErasureRecord():
-            return body.apply_id
+    """The apply a record belongs to (names its file); other record types belong to none."""
+    apply_id = getattr(body, "apply_id", None) if _names_its_file(body) else None
+    return apply_id if isinstance(apply_id, str) else None
+
+
+def _names_its_file(body: object) -> bool:
+    """Records of an apply go to its file (a lock-break's ``apply_id`` is another apply's)."""
+    return isinstance(body, ApplyRecord | ChangeRecord | ApprovalRecord | ErasureRecord)
 
 
 def _mentions(path: Path, text: str) -> bool:

@@ -181,32 +181,36 @@ class ApprovalKind(StrEnum):
 class ApprovalRecord:
     """One approval of a plan that an apply relied on.
 
-    ``reference`` identifies the approval itself: ``sha256:`` of the signature document for a
-    signature, ``review:<id>`` for a GitHub review. ``approved_at`` is when it was given (the
-    envelope's ``time`` is when it was recorded). ``apply_id`` is the apply that recorded it.
+    ``method`` is how it was given (an :class:`ApprovalKind` value: ``signature`` or
+    ``github-review``); ``signature_digest`` identifies the approval itself: ``sha256:`` of the
+    signed document for a signature, the review's id (``github-review:<id>``) for a review.
+    ``approved_at`` is when it was given (the envelope's ``time`` is when it was recorded);
+    ``apply_id`` is the apply that recorded it (set by ``append_apply_records``).
     """
 
     plan_digest: str
     environment: str
     universe_id: int
     approver: str
-    kind: ApprovalKind
-    reference: str
-    approved_at: str | None = None
+    method: str
+    signature_digest: str | None = None
     expires: str | None = None
+    approved_at: str | None = None
     apply_id: str | None = None
 
     type: RecordType = field(default=RecordType.APPROVAL, init=False)
 
-    @property
-    def method(self) -> str:
-        """The version 1 name of ``kind``."""
-        return str(self.kind)
+    def __post_init__(self) -> None:
+        ApprovalKind(self.method)  # ValueError for anything else
 
     @property
-    def signature_digest(self) -> str | None:
-        """The version 1 name of ``reference`` (for signatures)."""
-        return self.reference if self.kind is ApprovalKind.SIGNATURE else None
+    def kind(self) -> ApprovalKind:
+        return ApprovalKind(self.method)
+
+    @property
+    def reference(self) -> str:
+        """What identifies the approval (its ``signature_digest``; empty when unknown)."""
+        return self.signature_digest or ""
 
 
 @dataclass(frozen=True)
@@ -325,10 +329,10 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "environment": body.environment,
                 "universe_id": body.universe_id,
                 "approver": body.approver,
-                "kind": str(body.kind),
-                "reference": body.reference,
-                "approved_at": body.approved_at,
+                "method": body.method,
+                "signature_digest": body.signature_digest,
                 "expires": body.expires,
+                "approved_at": body.approved_at,
                 "apply_id": body.apply_id,
             }
         case ErasureRecord():
@@ -381,21 +385,15 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 diff_truncated=_bool(data.get("diff_truncated", False)),
             )
         case RecordType.APPROVAL:
-            if "kind" in data:
-                kind = ApprovalKind(data["kind"])
-                reference = _str(data["reference"])
-            else:  # version 1
-                kind = ApprovalKind(data["method"])
-                reference = _opt_str(data.get("signature_digest")) or ""
             return ApprovalRecord(
                 plan_digest=_str(data["plan_digest"]),
                 environment=_str(data["environment"]),
                 universe_id=_int(data["universe_id"]),
                 approver=_str(data["approver"]),
-                kind=kind,
-                reference=reference,
-                approved_at=_opt_str(data.get("approved_at")),
+                method=_str(data["method"]),
+                signature_digest=_opt_str(data.get("signature_digest")),
                 expires=_opt_str(data.get("expires")),
+                approved_at=_opt_str(data.get("approved_at")),
                 apply_id=_opt_str(data.get("apply_id")),
             )
         case RecordType.ERASURE:
