@@ -199,3 +199,34 @@ def test_the_git_identity_is_read_from_the_repository(tmp_path: Path) -> None:
     run_git(tmp_path, "config", "user.email", "grace@example.com")
     actor = resolve_actor(tmp_path, {})
     assert (actor, actor.source) == ("Grace Hopper <grace@example.com>", "git")
+
+
+def test_dsgit_apply_records_the_resolved_actor_and_warns_when_it_is_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    (root / "datastores/Config/global").mkdir(parents=True)
+    (root / "dsgit.yaml").write_text(
+        "version: 1\nenvironments:\n  local:\n    universe_id: 1\n    emulator: .dsgit/e.db\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+    def apply(value: int) -> str:
+        (root / "datastores/Config/global/k.yaml").write_text(f"value: {value}\n")
+        code, _, _ = invoke_cli(["-C", str(root), "plan", "-o", "plan.json"], capsys)
+        assert code == 0
+        code, _, err = invoke_cli(["-C", str(root), "apply", "plan.json"], capsys)
+        assert code == 0, err
+        return err
+
+    err = apply(1)
+    assert "the ledger will name nobody for this apply" in err
+    monkeypatch.setenv("DSGIT_ACTOR", "release-bot")
+    assert "name nobody" not in apply(2)
+    runs = [
+        (r.actor, r.body.actor_source)
+        for r in Ledger(root).records()
+        if isinstance(r.body, ApplyRecord)
+    ]
+    assert runs == [("unknown", "none"), ("release-bot", "DSGIT_ACTOR")]

@@ -242,6 +242,13 @@ def apply_command(
     )
     from dsgit.remote.connect import open_client
 
+    actor = current_actor(root)
+    if actor == "unknown":
+        click.echo(
+            "warning: the ledger will name nobody for this apply: configure git's user.name and "
+            "user.email, or set DSGIT_ACTOR",
+            err=True,
+        )
     with open_client(env) as api, _sigterm_interrupts():
         deps = ApplyDeps(
             root=root,
@@ -250,7 +257,7 @@ def apply_command(
             declaration=declaration,
             keyring=keyring,
             signer=load_signer(),
-            actor=current_actor(root),
+            actor=actor,
             progress=choose_progress(sys.stderr),
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)
