@@ -178,3 +178,15 @@ def test_advancing_a_stale_token_is_head_moved(api: OpenCloudClient) -> None:
     store.advance(ChainHead(ENV, 1, "sha256:" + "2" * 64, "t"), token)
     with pytest.raises(HeadMoved):
         store.advance(ChainHead(ENV, 2, "sha256:" + "3" * 64, "t"), token)
+
+
+def test_a_ledger_without_an_environment_publishes_to_the_one_its_records_name(
+    tmp_path: Path, api: OpenCloudClient
+) -> None:
+    from dsgit.ledger import ApprovalRecord
+
+    book = Ledger(tmp_path, head=UniverseHead(api, ENV))
+    approval = ApprovalRecord("sha256:" + "a" * 64, ENV, 1, "alice", "signature", "sha256:c")
+    (record,) = book.append([approval], actor="ci")
+    head, _ = UniverseHead(api, ENV).read()
+    assert head is not None and head.hash == record.hash

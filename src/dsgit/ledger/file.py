@@ -147,7 +147,7 @@ class Ledger:
                 records = self._build(bodies, base, actor, stamp, environment)
                 size = _append_lines(path, records)
                 try:
-                    self._publish(base, records, name, stamp)
+                    self._publish(base, records, name, stamp, environment)
                 except HeadMoved:
                     os.truncate(path, size)  # another append won: follow it instead
                     continue
@@ -170,7 +170,7 @@ class Ledger:
                 if not base.unpublished:
                     return
                 try:
-                    self._publish(base, [], "", now_rfc3339())
+                    self._publish(base, [], "", now_rfc3339(), environment)
                 except HeadMoved:
                     continue
                 return
@@ -234,10 +234,16 @@ class Ledger:
             seq, prev = seq + 1, digest
         return records
 
-    def _publish(self, base: _Base, records: Sequence[LedgerRecord], name: str, stamp: str) -> None:
+    def _publish(
+        self,
+        base: _Base,
+        records: Sequence[LedgerRecord],
+        name: str,
+        stamp: str,
+        environment: str,
+    ) -> None:
         if self.head is None:
             return
-        environment = self._require_environment()
         batches = list(base.unpublished)
         if records:
             batches.append(Batch(records[0].seq, records[-1].seq, records[-1].hash, name))
