@@ -319,3 +319,14 @@ def test_without_an_environment_the_bodies_name_it(tmp_path: Path) -> None:
     Ledger(tmp_path).check_appendable()  # every chain of the checkout
     with pytest.raises(LedgerError, match="needs an environment"):
         Ledger(tmp_path).append([change("S/global/a")], actor="ci")  # names none
+
+
+def test_an_apply_batch_without_an_environment_goes_to_the_one_its_apply_record_names(
+    tmp_path: Path,
+) -> None:
+    batch = [change("S/global/a"), every_kind()[0]]  # a change (no environment) and its apply
+    Ledger(tmp_path).append(batch, actor="ci")
+    assert (tmp_path / FILE).is_file()
+    assert [r.type for r in Ledger(tmp_path).records_of_apply(APPLY)] == ["change", "apply"]
+    assert Ledger(tmp_path).apply_recorded(APPLY)
+    assert not Ledger(tmp_path).apply_recorded("nope")

@@ -189,10 +189,10 @@ class Ledger:
         """This ledger's environment; without one, the one environment the bodies name."""
         if self.environment is not None:
             return self.environment
-        named = {getattr(body, "environment", None) for body in bodies}
+        named = {getattr(body, "environment", None) for body in bodies} - {None, ""}
         if len(named) == 1:
             (only,) = named
-            if isinstance(only, str) and only:
+            if isinstance(only, str):
                 return only
         raise LedgerError(
             "appending to the ledger needs an environment (Ledger.of_universe(root, "
@@ -466,11 +466,14 @@ class Ledger:
         yield from heapq.merge(*chains, key=lambda record: record.time)
 
     def records_of_apply(self, apply_id: str) -> list[LedgerRecord]:
-        """The records of one apply in this environment's chain (its file), in file order."""
-        environment = self._require_environment()
-        path = batch_path(self.root, environment, apply_id)
-        where = relative(self.root, path)
-        mine = [record for _, record in file_records(path, where, skip_malformed=True)]
+        """The records of one apply (its file; without an environment, its file in any
+        environment's chain), in file order, after any the archived ledger holds."""
+        names = [self.environment] if self.environment is not None else environments(self.root)
+        mine: list[LedgerRecord] = []
+        for name in names:
+            path = batch_path(self.root, name, apply_id)
+            where = relative(self.root, path)
+            mine.extend(record for _, record in file_records(path, where, skip_malformed=True))
         legacy: list[LedgerRecord] = []
         if any(_mentions(self.root / name, apply_id) for name in (ARCHIVE_FILE, LEGACY_FILE)):
             # An apply begun before `audit migrate` and resumed after it.
