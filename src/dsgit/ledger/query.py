@@ -208,7 +208,7 @@ def filter_records(records: Iterable[LedgerRecord], where: LogFilter) -> Iterato
 
 
 def _short(digest: str | None) -> str:
-    return "-" if digest is None else digest.removeprefix("sha256:")[:12]
+    return "none" if digest is None else digest.removeprefix("sha256:")[:12]
 
 
 def describe(record: LedgerRecord) -> str:
@@ -223,7 +223,7 @@ def describe(record: LedgerRecord) -> str:
     match body:
         case ApplyRecord():
             counts = ", ".join(f"{k} {v}" for k, v in sorted(body.summary.items()) if v)
-            commit = body.source_commit[:12] if body.source_commit else "no commit"
+            commit = body.source_commit[:12] if body.source_commit else "none"
             dirty = " (dirty)" if body.source_dirty else ""
             parts = [
                 f"{head} {body.plan_kind} apply {body.apply_id} {body.status}",
@@ -242,7 +242,9 @@ def describe(record: LedgerRecord) -> str:
         case ChangeRecord():
             revision = body.after.revision_id or "-"
             digests = f"{_short(body.before.value_digest)}->{_short(body.after.value_digest)}"
-            return f"{head} {body.action} {body.address} {body.outcome} {digests} rev={revision}"
+            return (
+                f"{head} {body.action} {body.address} {body.outcome} value={digests} rev={revision}"
+            )
         case ApprovalRecord():
             return (
                 f"{head} approval by {body.approver} ({body.kind}) env={body.environment}"
