@@ -164,3 +164,29 @@ def test_keygen_then_signed_records_verify(
     assert code == 1 and "already exists" in err
     code, _, err = run(repo, "audit", "keygen", str(repo / "inside.key"), capsys=capsys)
     assert code == 1 and "outside the repository" in err
+
+
+def test_a_ledger_that_two_merged_branches_appended_to_migrates(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The failure this layout replaces: two branches appended to audit/ledger.jsonl and git
+    merged both sides. Every record is intact, so it migrates, its branches kept as they are."""
+    text = (Path(__file__).parent.parent / "ledger" / "data" / "ledger-v1-merged.jsonl").read_text()
+    legacy = repo / LEGACY_FILE
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(text)
+    code, out, _ = run(repo, "audit", "migrate", capsys=capsys)
+    assert code == 0 and "2 branches that git merged, kept as they are" in out
+    (record,) = local(repo).append([change("S/global/z", apply_id="A9")], actor="ci")
+    from dsgit.ledger.verify import join_digest
+
+    leaves = [json.loads(t)["hash"] for t in text.splitlines() if json.loads(t)["seq"] == 3]
+    assert record.prev == join_digest(leaves) and record.seq == 4
+    code, out, _ = run(repo, "audit", "verify", capsys=capsys)
+    assert code == 0 and "valid" in out
+    # a record deleted from the archive is found
+    archive = repo / ARCHIVE_FILE
+    lines = archive.read_text().splitlines()
+    archive.write_text("".join(t + "\n" for i, t in enumerate(lines) if i != 1))
+    code, out, _ = run(repo, "audit", "verify", capsys=capsys)
+    assert code == 1 and "follows a record that is not in the file" in out

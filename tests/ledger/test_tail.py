@@ -103,13 +103,13 @@ def test_an_unsigned_last_record_after_signed_ones_refuses_when_signing(tmp_path
     assert verify_ledger(other).ok
 
 
-def test_the_archived_ledger_tail_is_checked_before_the_first_new_record(tmp_path: Path) -> None:
+def test_the_archived_ledger_is_checked_before_the_first_new_record(tmp_path: Path) -> None:
     legacy = Ledger(tmp_path, environment=ENV)
     legacy.append([change("S/global/a")], actor="ci")
     (tmp_path / ARCHIVE_FILE).write_bytes(batch_path(tmp_path, ENV, "A1").read_bytes())
     batch_path(tmp_path, ENV, "A1").unlink()
     edit_line(tmp_path / ARCHIVE_FILE, 0, actor="mallory")
-    with pytest.raises(LedgerError, match=r"ledger-v1.jsonl:1: the last ledger record"):
+    with pytest.raises(LedgerError, match=r"ledger-v1.jsonl:1: record seq 0 was edited.*archived"):
         legacy.append([change("S/global/b", "A2")], actor="ci")
 
 

@@ -136,8 +136,9 @@ def _report_text(
         lines.append("no ledger records yet")
     for chain in report.chains:
         span = f"seq {chain.first}-{chain.last}" if chain.records else "no records"
+        merged = f", {chain.branches} branches merged by git" if chain.branches > 1 else ""
         lines.append(
-            f"{chain.where}: {chain.records} record(s) ({span}), {chain.signed} signed; "
+            f"{chain.where}: {chain.records} record(s) ({span}{merged}), {chain.signed} signed; "
             f"head {chain.head}"
         )
     if against is not None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dsgit.errors import ConfigError, LedgerError
-from dsgit.ledger.canonical import ZERO_DIGEST, canonical_json, sha256_digest
+from dsgit.ledger.canonical import canonical_json, sha256_digest
 from dsgit.ledger.head import Batch, ChainHead, HeadMoved, HeadStore, UniverseHead
 from dsgit.ledger.layout import (
     ARCHIVE_FILE,
@@ -262,20 +262,22 @@ class Ledger:
     # --- the base an append extends ----------------------------------------------------------
 
     def _base(self, environment: str) -> _Base:
-        tails = self._tails(environment)
-        tail = max(tails, key=lambda item: item.record.seq) if tails else self._archive_tail()
+        tails = sorted(self._tails(environment), key=lambda item: -item.record.seq)
         # The record the append follows, and the last record of every other file of the chain
         # (an apply's own file may be the next one appended to), must be intact.
-        checked = [tail] if not tails else sorted(tails, key=lambda i: -i.record.seq)
-        if any(item is not None and item.record.signature is not None for item in checked):
+        if any(item.record.signature is not None for item in tails):
             keys = load_public_keys(self.root)
         else:
             keys = {}
-        for item in checked:
-            if item is not None:
-                self._check_tail(item, environment, keys, is_last=item is tail)
-        local_seq = tail.record.seq if tail is not None else -1
-        local_hash = tail.record.hash if tail is not None else ZERO_DIGEST
+        for item in tails:
+            self._check_tail(item, environment, keys, is_last=item is tails[0])
+        if tails:
+            local_seq, local_hash = tails[0].record.seq, tails[0].record.hash
+        else:
+            # The first record of the chain follows the archived ledger (checked whole).
+            from dsgit.ledger.verify import archive_base
+
+            local_seq, local_hash = archive_base(self.root)
         if self.head is None:
             return _Base(local_seq, local_hash, None, None)
         head, token = self.head.read()
@@ -309,9 +311,6 @@ class Ledger:
             if tail is not None:
                 found.append(tail)
         return found
-
-    def _archive_tail(self) -> Located | None:
-        return self._read_tail(self.root / ARCHIVE_FILE)
 
     def _read_tail(self, path: Path) -> Located | None:
         where = relative(self.root, path)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from dsgit.errors import ConfigError
-from dsgit.ledger.canonical import ZERO_DIGEST
+from dsgit.errors import ConfigError, LedgerError
+from dsgit.ledger.canonical import ZERO_DIGEST, canonical_json, sha256_digest
 from dsgit.ledger.file import Located, record_hash
 from dsgit.ledger.head import ChainHead
 from dsgit.ledger.layout import (
@@ -43,7 +43,17 @@ from dsgit.ledger.reading import file_lines
 from dsgit.ledger.records import ApplyRecord, ApprovalRecord, record_from_json
 from dsgit.ledger.signing import load_public_keys, verify_signature
 
-__all__ = ["ChainReport", "Gap", "Problem", "VerifyReport", "verify_ledger", "verify_single_file"]
+__all__ = [
+    "ChainReport",
+    "Gap",
+    "Problem",
+    "SingleFile",
+    "VerifyReport",
+    "archive_base",
+    "join_digest",
+    "verify_ledger",
+    "verify_single_file",
+]
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,9 @@ class ChainReport:
     signed: int
     first: int  # seq of the first record (-1: none)
     last: int  # seq of the last record known (-1: none)
-    head: str  # hash of record ``last`` (ZERO_DIGEST: none)
+    head: str  # hash of record ``last`` (ZERO_DIGEST: none; a join digest for merged branches)
     live_head: str | None = None  # the universe's head, when checked against it
+    branches: int = 1  # of a single-file ledger that git merged branches into
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -121,6 +132,7 @@ class ChainReport:
             "last": self.last,
             "head": self.head,
             "live_head": self.live_head,
+            "branches": self.branches,
         }
 
 
@@ -144,15 +156,6 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems and not self.missing
-
-
-@dataclass
-class _Linear:
-    """The old single-file chain: seq from 0, each prev the hash before it."""
-
-    items: list[Located] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    signed: int = 0
 
 
 def verify_ledger(
@@ -187,25 +190,25 @@ def verify_ledger(
             )
         )
     for name in legacy_present:
-        linear = _verify_linear(root, name, keys, require_signatures)
-        problems.extend(linear.problems)
-        records += len(linear.items)
-        signed += linear.signed
-        all_hashes.update(item.record.hash for item in linear.items)
-        last = linear.items[-1].record if linear.items else None
+        single = verify_single_file(root, name, keys, require_signatures=require_signatures)
+        problems.extend(single.problems)
+        records += single.records
+        signed += single.signed
+        all_hashes.update(single.hashes)
         chains.append(
             ChainReport(
                 "legacy",
                 name,
-                len(linear.items),
-                linear.signed,
-                linear.items[0].record.seq if linear.items else -1,
-                last.seq if last else -1,
-                last.hash if last else ZERO_DIGEST,
+                single.records,
+                single.signed,
+                single.first,
+                single.last,
+                single.head,
+                branches=single.branches,
             )
         )
-        if name == ARCHIVE_FILE and last is not None:
-            base_seq, base_hash = last.seq, last.hash
+        if name == ARCHIVE_FILE and single.records:
+            base_seq, base_hash = single.last, single.head
 
     names = [environment] if environment is not None else environments(root)
     for name in names:
@@ -305,43 +308,132 @@ def _missing_newline(root: Path, where: str) -> Problem | None:
     )
 
 
-def verify_single_file(root: Path, where: str) -> tuple[int, str, tuple[Problem, ...]]:
-    """``(records, head, problems)`` of a single-file ledger (``audit migrate`` checks it)."""
-    linear = _verify_linear(root, where, load_public_keys(root), False)
-    head = linear.items[-1].record.hash if linear.items else ZERO_DIGEST
-    return len(linear.items), head, tuple(linear.problems)
+def join_digest(leaves: Iterable[str]) -> str:
+    """What the first record after a single-file ledger follows: its last record's hash, or,
+    when git merged branches that each appended to it (several last records), a digest of all
+    of them, so the new chain follows every branch."""
+    ordered = sorted(set(leaves))
+    if not ordered:
+        return ZERO_DIGEST
+    if len(ordered) == 1:
+        return ordered[0]
+    return sha256_digest(canonical_json({"join": ordered}))
 
 
-def _verify_linear(
-    root: Path, where: str, keys: Mapping[str, Ed25519PublicKey], require_signatures: bool
-) -> _Linear:
-    result = _Linear()
-    expected_prev, expected_seq = ZERO_DIGEST, 0
+@dataclass(frozen=True)
+class SingleFile:
+    """A single-file ledger checked as a tree: ``branches`` last records (1: linear)."""
+
+    records: int
+    signed: int
+    first: int
+    last: int  # the highest seq
+    head: str  # join_digest of the last records
+    branches: int
+    problems: tuple[Problem, ...]
+    hashes: frozenset[str]
+
+
+def verify_single_file(
+    root: Path,
+    where: str,
+    keys: Mapping[str, Ed25519PublicKey] | None = None,
+    *,
+    require_signatures: bool = False,
+) -> SingleFile:
+    """Check a single-file ledger of an earlier release.
+
+    Every record must be intact (hash, signature) and follow a record of the file (or start it
+    at seq 0), one seq after it. Branches that git merged into the file (two appends after the
+    same record, the failure this layout replaced) are kept as they are: each of them is
+    intact, and the new chains follow all of them (:func:`join_digest`).
+    """
+    keys = load_public_keys(root) if keys is None else keys
+    problems: list[Problem] = []
+    items: list[Located] = []
+    signed = 0
     for number, text in file_lines(root / where):
         parsed = _parse(text, where, number)
         if isinstance(parsed, Problem):
-            result.problems.append(parsed)
+            problems.append(parsed)
             continue
-        record = parsed.record
-        result.items.append(parsed)
-        result.problems.extend(_check_record(parsed, keys, require_signatures))
-        if record.signature is not None:
-            result.signed += 1
-        if record.seq != expected_seq or record.prev != expected_prev:
-            result.problems.append(
+        items.append(parsed)
+        problems.extend(_check_record(parsed, keys, require_signatures))
+        if parsed.record.signature is not None:
+            signed += 1
+    by_hash: dict[str, Located] = {}
+    for item in items:
+        if item.record.hash in by_hash:
+            problems.append(
                 Problem(
                     where,
-                    number,
-                    f"chain broken before record seq {record.seq} (expected seq {expected_seq}):"
-                    " a record was removed, inserted or reordered",
+                    item.line,
+                    f"record seq {item.record.seq} appears twice (also line "
+                    f"{by_hash[item.record.hash].line})",
+                    "fork",
                 )
             )
-        expected_prev, expected_seq = record.hash, record.seq + 1
-    if result.items:
+            continue
+        by_hash[item.record.hash] = item
+    followed: set[str] = set()
+    for item in by_hash.values():
+        record = item.record
+        followed.add(record.prev)
+        if record.prev == ZERO_DIGEST:
+            parent_seq = -1
+        elif record.prev in by_hash:
+            parent_seq = by_hash[record.prev].record.seq
+        else:
+            problems.append(
+                Problem(
+                    where,
+                    item.line,
+                    f"record seq {record.seq} follows a record that is not in the file: a "
+                    "record was removed, or this one was inserted",
+                )
+            )
+            continue
+        if record.seq != parent_seq + 1:
+            problems.append(
+                Problem(
+                    where,
+                    item.line,
+                    f"record seq {record.seq} does not follow seq {parent_seq} (the record it "
+                    "names): records were rewritten",
+                )
+            )
+    if items:
         torn = _missing_newline(root, where)
         if torn is not None:
-            result.problems.append(torn)
-    return result
+            problems.append(torn)
+    leaves = [h for h in by_hash if h not in followed]
+    seqs = [item.record.seq for item in items]
+    return SingleFile(
+        records=len(items),
+        signed=signed,
+        first=min(seqs, default=-1),
+        last=max(seqs, default=-1),
+        head=join_digest(leaves),
+        branches=len(leaves),
+        problems=tuple(problems),
+        hashes=frozenset(by_hash),
+    )
+
+
+def archive_base(root: Path) -> tuple[int, str]:
+    """``(seq, hash)`` the first record of a chain follows: after the archived ledger, if any.
+
+    Raises ``LedgerError`` when the archive does not verify (nothing may follow it then).
+    """
+    if not (root / ARCHIVE_FILE).exists():
+        return -1, ZERO_DIGEST
+    archive = verify_single_file(root, ARCHIVE_FILE)
+    if archive.problems:
+        raise LedgerError(
+            f"{archive.problems[0]}; the archived ledger must verify before anything follows "
+            "it. Nothing was appended; run `dsgit audit verify`"
+        )
+    return archive.last, archive.head
 
 
 def _verify_chain(
