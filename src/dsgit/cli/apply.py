@@ -41,11 +41,19 @@ def parse_duration(text: str) -> timedelta:
 
 
 def current_actor(root: Path | None = None) -> str:
-    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the git identity
-    (never the OS user): see :func:`dsgit.ledger.actor.resolve_actor`."""
+    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the git identity of
+    the repository at ``root`` (default: the current folder), never the OS user (see
+    :func:`dsgit.ledger.actor.resolve_actor`); warns on stderr when that is nobody."""
     from dsgit.ledger.actor import resolve_actor
 
-    return resolve_actor(root)
+    actor = resolve_actor(root)
+    if actor.source == "none":
+        click.echo(
+            "warning: the ledger will name nobody for this apply: configure git's user.name and "
+            "user.email, or set DSGIT_ACTOR",
+            err=True,
+        )
+    return actor
 
 
 def _declaration_for(root: Path, plan: Plan) -> Declaration:
@@ -242,13 +250,6 @@ def apply_command(
     )
     from dsgit.remote.connect import open_client
 
-    actor = current_actor(root)
-    if actor == "unknown":
-        click.echo(
-            "warning: the ledger will name nobody for this apply: configure git's user.name and "
-            "user.email, or set DSGIT_ACTOR",
-            err=True,
-        )
     with open_client(env) as api, _sigterm_interrupts():
         deps = ApplyDeps(
             root=root,
@@ -257,7 +258,7 @@ def apply_command(
             declaration=declaration,
             keyring=keyring,
             signer=load_signer(),
-            actor=actor,
+            actor=current_actor(),
             progress=choose_progress(sys.stderr),
         )
         result = apply_plan(plan, deps, options, requested_env=env_name)
