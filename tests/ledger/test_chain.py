@@ -330,3 +330,21 @@ def test_an_apply_batch_without_an_environment_goes_to_the_one_its_apply_record_
     assert [r.type for r in Ledger(tmp_path).records_of_apply(APPLY)] == ["change", "apply"]
     assert Ledger(tmp_path).apply_recorded(APPLY)
     assert not Ledger(tmp_path).apply_recorded("nope")
+
+
+def test_two_checkouts_that_bypass_the_universe_head_fork_and_verify_says_so(
+    tmp_path: Path,
+) -> None:
+    """Why the head lives in the universe: without it, two checkouts extend the same record."""
+    import shutil
+
+    a, b, merged = tmp_path / "a", tmp_path / "b", tmp_path / "merged"
+    ledger(a).append([change("S/global/x", apply_id="A1")], actor="a")
+    shutil.copytree(a, b)
+    ledger(a).append([change("S/global/y", apply_id="A2")], actor="a")
+    ledger(b).append([change("S/global/z", apply_id="B1")], actor="b")
+    for root in (a, b):
+        shutil.copytree(root, merged, dirs_exist_ok=True)
+    report = verify_ledger(merged)
+    assert [p.kind for p in report.problems] == ["fork"]
+    assert "2 records claim seq 1" in report.problems[0].message
