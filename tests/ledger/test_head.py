@@ -110,7 +110,7 @@ def test_records_written_but_not_published_are_published_by_the_next_append(
 ) -> None:
     Ledger.of_universe(tmp_path, ENV, api).append([change("S/global/a", "A1")], actor="ci")
     broken = Ledger(tmp_path, environment=ENV, head=_Unreachable(UniverseHead(api, ENV)))
-    with pytest.raises(TransportError):
+    with pytest.raises(LedgerError, match="the next append from this checkout publishes"):
         broken.append([change("S/global/b", "A2")], actor="ci")
     head, _ = UniverseHead(api, ENV).read()
     assert head is not None and head.seq == 0  # A2 is on disk, the universe does not know it
@@ -128,7 +128,7 @@ def test_publish_alone_moves_the_head_over_unpublished_records(
     tmp_path: Path, api: OpenCloudClient
 ) -> None:
     broken = Ledger(tmp_path, environment=ENV, head=_Unreachable(UniverseHead(api, ENV)))
-    with pytest.raises(TransportError):
+    with pytest.raises(LedgerError, match="the next append from this checkout publishes"):
         broken.append([change("S/global/b", "A1")], actor="ci")
     Ledger.of_universe(tmp_path, ENV, api).publish()
     head, _ = UniverseHead(api, ENV).read()
@@ -140,7 +140,7 @@ def test_unpublished_records_the_universe_moved_past_refuse_the_append(
 ) -> None:
     here, there = tmp_path / "here", tmp_path / "there"
     broken = Ledger(here, environment=ENV, head=_Unreachable(UniverseHead(api, ENV)))
-    with pytest.raises(TransportError):
+    with pytest.raises(LedgerError, match="the next append from this checkout publishes"):
         broken.append([change("S/global/b", "A1")], actor="ci")
     Ledger.of_universe(there, ENV, api).append([change("S/global/x", "B1")], actor="ci")
     Ledger.of_universe(there, ENV, api).append([change("S/global/y", "B2")], actor="ci")
@@ -190,3 +190,23 @@ def test_a_ledger_without_an_environment_publishes_to_the_one_its_records_name(
     (record,) = book.append([approval], actor="ci")
     head, _ = UniverseHead(api, ENV).read()
     assert head is not None and head.hash == record.hash
+
+
+class _Unreadable:
+    """A head store that cannot be read (the universe is unreachable)."""
+
+    def read(self) -> tuple[ChainHead | None, str | None]:
+        raise TransportError("GET", "/ledger-head", "connection refused")
+
+    def advance(self, new: ChainHead, token: str | None) -> None:
+        raise AssertionError("never moved when it could not be read")
+
+
+def test_an_unreadable_head_appends_nothing_and_says_so(tmp_path: Path) -> None:
+    book = Ledger(tmp_path, environment=ENV, head=_Unreadable())
+    with pytest.raises(LedgerError, match=r"could not be read from its universe \(GET"):
+        book.append([change("S/global/a", "A1")], actor="ci")
+    assert (
+        not batch_path(tmp_path, ENV, "A1").exists()
+        or not batch_path(tmp_path, ENV, "A1").read_text()
+    )

@@ -350,7 +350,8 @@ def _run(
         try:
             changes = tuple(results.get(str(s.change.address)) or _pending(s) for s in steps)
             status = _status(changes, failure, interrupted)
-            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            # Records first: the ledger's append talks to the universe (its chain head) and can
+            # fail; a journal without this run's `end` makes the next run write them.
             append_apply_records(
                 _ledger(deps, plan),
                 deps.actor,
@@ -362,6 +363,7 @@ def _run(
                 _text(started),
                 steps,
             )
+            journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
         finally:
             try:
                 lock.release()

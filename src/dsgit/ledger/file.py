@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from dsgit.errors import ConfigError, LedgerError
+from dsgit.errors import ConfigError, DsgitError, LedgerError
 from dsgit.ledger.canonical import canonical_json, sha256_digest
 from dsgit.ledger.head import Batch, ChainHead, HeadMoved, HeadStore, UniverseHead
 from dsgit.ledger.layout import (
@@ -257,7 +257,16 @@ class Ledger:
                 else new.extended(batch, stamp)
             )
         assert new is not None
-        self.head.advance(new, base.token)
+        try:
+            self.head.advance(new, base.token)
+        except (HeadMoved, LedgerError):
+            raise
+        except DsgitError as exc:
+            raise LedgerError(
+                f"the ledger records were written to audit/ledger/ but the chain head of "
+                f"environment {environment!r} could not be moved in its universe ({exc}); the "
+                "next append from this checkout publishes them"
+            ) from None
 
     # --- the base an append extends ----------------------------------------------------------
 
@@ -280,7 +289,16 @@ class Ledger:
             local_seq, local_hash = archive_base(self.root)
         if self.head is None:
             return _Base(local_seq, local_hash, None, None)
-        head, token = self.head.read()
+        try:
+            head, token = self.head.read()
+        except LedgerError:
+            raise
+        except DsgitError as exc:
+            raise LedgerError(
+                f"the chain head of environment {environment!r} could not be read from its "
+                f"universe ({exc}); nothing was appended to the ledger. Run the command again "
+                "(an apply run again records what this run did, once)"
+            ) from None
         if head is None:
             return _Base(local_seq, local_hash, None, None, self._unpublished(environment, -1))
         if head.seq > local_seq or (head.seq == local_seq and head.hash == local_hash):
