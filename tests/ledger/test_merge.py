@@ -19,7 +19,7 @@ from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
-from support import declaration_of, run_git
+from support import declaration_of, invoke_cli, run_git
 
 pytestmark = pytest.mark.slow  # git subprocesses
 
@@ -61,6 +61,9 @@ def origin(tmp_path: Path) -> Path:
     root.mkdir()
     run_git(root, "init", "-q", "-b", "main")
     (root / "README.md").write_text("game data\n")
+    (root / "dsgit.yaml").write_text(
+        "version: 1\nenvironments:\n  prod:\n    universe_id: 1\n    emulator: .dsgit/e.db\n"
+    )
     commit_all(root, "start")
     return root
 
@@ -78,7 +81,7 @@ def chain_seqs(root: Path) -> list[int]:
 
 @pytest.mark.parametrize("first_merged", ["a", "b"])
 def test_two_branches_that_applied_merge_both_ways_into_one_chain(
-    origin: Path, client: OpenCloudClient, first_merged: str
+    origin: Path, client: OpenCloudClient, first_merged: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a = clone(origin, "a", "feature-a")
     b = clone(origin, "b", "feature-b")
@@ -115,6 +118,10 @@ def test_two_branches_that_applied_merge_both_ways_into_one_chain(
     ]
     assert applies == [one.apply_id, two.apply_id, three.apply_id]
     assert report.head == head.hash
+    code, out, _ = invoke_cli(["-C", str(origin), "audit", "verify"], capsys)
+    assert code == 0
+    assert "audit/ledger/prod: 6 record(s) (seq 0-5), 0 signed" in out
+    assert out.rstrip().endswith("valid: every chain is intact and linear")
 
 
 def test_merging_the_other_way_round_in_the_feature_branch(
