@@ -1,4 +1,4 @@
-"""The ledger records of an apply run (DESIGN.md §7).
+"""The ledger records of an apply run (docs/ledger.md).
 
 Each run appends one ``change`` record per change it finished that the ledger does not hold yet
 for this apply id (so a resumed apply never records a change twice) and one ``apply`` record

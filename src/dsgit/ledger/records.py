@@ -1,4 +1,4 @@
-"""The record types of the audit ledger (DESIGN.md §7) and their JSON form.
+"""The record types of the audit ledger (docs/ledger.md) and their JSON form.
 
 One line of a ledger file is one :class:`LedgerRecord`: the common envelope (``v``, ``chain``,
 ``seq``, ``type``, ``time``, ``actor``, ``prev``, ``hash``, optional ``sig``) with the fields of
