@@ -125,3 +125,17 @@ def run_git(root: Path, *args: str) -> str:
         check=True,
     )
     return done.stdout.strip()
+
+
+def drop_ledger(root: Path, api: OpenCloudApi, environment: str = "local") -> None:
+    """What a kill before an apply's ledger records leaves: neither the environment's ledger
+    files nor the chain head in its universe (``audit/ledger/<env>/``, the ``_dsgit`` head)."""
+    import shutil
+
+    from dsgit.ledger.head import HEAD_SCOPE, head_key
+    from dsgit.ledger.layout import chain_dir
+    from dsgit.model.entry import RESERVED_STORE
+
+    shutil.rmtree(chain_dir(root, environment), ignore_errors=True)
+    if api.get_entry(RESERVED_STORE, head_key(environment), HEAD_SCOPE) is not None:
+        api.delete_entry(RESERVED_STORE, head_key(environment), HEAD_SCOPE)

@@ -29,13 +29,13 @@ def test_the_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "No changes: the live state matches" in text
     assert "~ /price: 199 -> 149" in text and "~ /price: 149 -> 199" in text
     assert "dsgit rollback for environment local" in text
-    assert "valid; head sha256:" in text
+    assert "valid: every chain is intact and linear" in text
     assert text.count("Apply complete") == 3
     assert demo.converged  # the last plan, after reverting the sale in git, found no changes
     # secrets stay out of everything the demo prints
     assert "demo-not-a-real-token" not in text
     assert "Flight exploit" not in text
-    assert (tmp_path / "demo" / "game" / "audit" / "ledger.jsonl").is_file()
+    assert list((tmp_path / "demo" / "game" / "audit" / "ledger" / "local").glob("*.jsonl"))
     assert (tmp_path / "demo" / "game" / "plan.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 

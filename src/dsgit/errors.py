@@ -21,6 +21,7 @@ place that prints errors and maps them to exit codes; everything else raises.
     ├── GitHubError          GitHub REST API failed: method, host, path, status (never the token)
     ├── WriteOutcomeUnknown  a write got no clear answer and reading back cannot tell if it happened
     ├── LockHeld             another apply holds the environment lock (or this plan's journal)
+    ├── LedgerError          the audit ledger cannot be appended to (damaged tail, chain head)
     ├── PolicyRefused        exit 3: missing approvals, blocked diagnostics
     ├── StalePlan            exit 4: digest, expiry or source commit no longer match
     ├── ConflictError        exit 5: a live entry changed since the plan; nothing written to it
@@ -49,6 +50,7 @@ __all__ = [
     "ConflictError",
     "DsgitError",
     "GitHubError",
+    "LedgerError",
     "Location",
     "LockHeld",
     "MalformedResponse",
@@ -296,3 +298,7 @@ class PartialApply(DsgitError):
     """An apply stopped part way; running it again resumes it."""
 
     exit_code = EXIT_PARTIAL
+
+
+class LedgerError(DsgitError):
+    """The audit ledger cannot take a record: a damaged tail, or a chain head it cannot extend."""

@@ -18,13 +18,12 @@ from dsgit.apply.result import ApplyStatus
 from dsgit.apply.run import ApplyOptions, apply_plan
 from dsgit.errors import ConfigError, LockHeld, StalePlan
 from dsgit.ledger import Ledger, list_applies, verify_ledger
-from dsgit.ledger.file import LEDGER_FILE
 from dsgit.model.declaration import Ownership, StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.model.limits import MAX_VALUE_CHARS
 from dsgit.plan.io import plan_from_json, plan_to_json, with_digest
 from dsgit.plan.model import Action, Change, Precondition
-from support import declaration_of
+from support import declaration_of, drop_ledger
 
 from .conftest import World, keyring
 
@@ -371,7 +370,7 @@ def test_writes_of_a_killed_apply_are_recorded_when_its_plan_can_no_longer_resum
     path = journal_path(world.root, plan.digest)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(line for line in lines if '"t":"end"' not in line), encoding="utf-8")
-    (world.root / LEDGER_FILE).unlink()
+    drop_ledger(world.root, world.client)
 
     later = datetime.now(UTC) + timedelta(days=2)
     with pytest.raises(StalePlan, match="expired"):

@@ -287,13 +287,13 @@ def test_signed_apply_records_verify(world: World) -> None:
 
 
 def test_a_damaged_ledger_refuses_before_writing(world: World) -> None:
-    from dsgit.errors import ConfigError
-    from dsgit.ledger.file import LEDGER_FILE
+    from dsgit.errors import LedgerError
+    from dsgit.ledger.layout import batch_path
 
-    path = world.root / LEDGER_FILE
+    path = batch_path(world.root, "local", "20260101T000000Z-000000000000")
     path.parent.mkdir(parents=True)
-    path.write_text('{"v":1,"seq":0')  # torn last line
+    path.write_text('{"v":2,"seq":0')  # torn last line
     declaration = declaration_of({PLAYER: EntryData(1)})
-    with pytest.raises(ConfigError, match="incomplete"):
+    with pytest.raises(LedgerError, match="incomplete"):
         world.apply(world.plan(declaration), declaration)
     assert world.live(PLAYER) is None

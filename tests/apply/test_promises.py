@@ -20,7 +20,7 @@ from dsgit.ledger import Ledger, LockBreakRecord
 from dsgit.ledger.query import recorded_apply
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
-from support import declaration_of
+from support import declaration_of, drop_ledger
 
 from .conftest import World
 
@@ -158,7 +158,7 @@ def test_an_apply_without_records_is_found_and_then_recorded_once(world: World) 
     declared = declaration_of({SWORD: EntryData(1)})
     plan = world.plan(declared)
     result = world.apply(plan, declared)
-    (world.root / "audit/ledger.jsonl").unlink()  # what a kill before the records left
+    drop_ledger(world.root, world.client, world.env.name)  # what a kill before the records left
     [missing] = unrecorded_applies(world.root)
     assert missing.apply_id == result.apply_id and "pre-images" in missing.where
     again = world.apply(plan, declared, ApplyOptions(workers=1))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.errors import ConfigError
+from dsgit.errors import ConfigError, LedgerError
 from dsgit.ledger import (
     ApplyRecord,
     ChangeOutcome,
@@ -22,7 +22,7 @@ from dsgit.ledger import (
     verify_ledger,
 )
 from dsgit.ledger.canonical import canonical_json, sha256_digest
-from dsgit.ledger.file import LEDGER_FILE
+from dsgit.ledger.layout import batch_path
 from dsgit.ledger.query import parse_time
 from dsgit.ledger.signing import (
     KEY_ENV,
@@ -68,11 +68,13 @@ def install_public_key(root: Path, text: str, name: str = "ci") -> None:
 def test_signed_records_verify_and_a_forged_signature_fails(tmp_path: Path) -> None:
     signer = generate_key()
     install_public_key(tmp_path, signer.public_text())
-    Ledger(tmp_path, signer).append([record("S/global/a"), record("S/global/b")], actor="ci")
+    Ledger(tmp_path, signer, environment="local").append(
+        [record("S/global/a"), record("S/global/b")], actor="ci"
+    )
     report = verify_ledger(tmp_path, require_signatures=True)
     assert report.ok and report.signed == 2
 
-    path = tmp_path / LEDGER_FILE
+    path = batch_path(tmp_path, "local", "A1")
     texts = path.read_text().splitlines()
     data = json.loads(texts[1])
     other = generate_key().sign(data["hash"])
@@ -84,11 +86,15 @@ def test_signed_records_verify_and_a_forged_signature_fails(tmp_path: Path) -> N
 
 
 def test_unknown_key_and_missing_signature_are_problems(tmp_path: Path) -> None:
-    Ledger(tmp_path, generate_key()).append([record("S/global/a")], actor="ci")
-    Ledger(tmp_path).append([record("S/global/b")], actor="ci")
+    Ledger(tmp_path, environment="local").append([record("S/global/b")], actor="ci")
+    stranger = Ledger(tmp_path, generate_key(), environment="local")
+    stranger.append([record("S/global/a")], actor="ci")
     assert "unknown key" in verify_ledger(tmp_path).problems[0].message
     required = verify_ledger(tmp_path, require_signatures=True).problems
     assert [p.line for p in required] == [1, 2]
+    # and nothing more is appended after a record whose signature does not verify
+    with pytest.raises(LedgerError, match="unknown key"):
+        stranger.append([record("S/global/c")], actor="ci")
 
 
 def test_signer_from_env_or_file_never_echoes_the_key(tmp_path: Path) -> None:
@@ -125,12 +131,12 @@ def test_pem_keys_are_accepted(tmp_path: Path) -> None:
     install_public_key(tmp_path, pem_public)
     loaded = load_signer({KEY_ENV: pem_private})
     assert loaded is not None
-    Ledger(tmp_path, loaded).append([record("S/global/a")], actor="ci")
+    Ledger(tmp_path, loaded, environment="local").append([record("S/global/a")], actor="ci")
     assert verify_ledger(tmp_path, require_signatures=True).ok
 
 
 def test_last_applied_keeps_the_latest_write_per_address(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path)
+    ledger = Ledger(tmp_path, environment="local")
     ledger.append([record("S/global/a", "A1", "r2"), apply_record("A1")], actor="ci", time="t1")
     ledger.append(
         [
@@ -148,7 +154,7 @@ def test_last_applied_keeps_the_latest_write_per_address(tmp_path: Path) -> None
 
 
 def test_list_applies_groups_runs_and_changes(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path)
+    ledger = Ledger(tmp_path, environment="local")
     ledger.append([record("S/global/a", "A1"), apply_record("A1", "partial")], actor="ci")
     ledger.append([record("S/global/b", "A1"), apply_record("A1", "complete")], actor="ci")
     ledger.append([apply_record("A2")], actor="ci")
@@ -159,7 +165,7 @@ def test_list_applies_groups_runs_and_changes(tmp_path: Path) -> None:
 
 
 def test_log_filters(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path)
+    ledger = Ledger(tmp_path, environment="local")
     ledger.append(
         [record("PlayerData/global/Player_42", users=(42,)), record("Bans/global/user%2F7")],
         actor="alice",
@@ -173,7 +179,7 @@ def test_log_filters(tmp_path: Path) -> None:
         actor="bob",
         time="2026-02-01T00:00:00Z",
     )
-    records = list(Ledger(tmp_path).records())
+    records = list(Ledger(tmp_path, environment="local").records())
 
     def pick(**kw: object) -> list[int]:
         return [r.seq for r in filter_records(records, LogFilter(**kw))]  # type: ignore[arg-type]
@@ -192,5 +198,7 @@ def test_log_filters(tmp_path: Path) -> None:
 
 
 def test_users_are_never_stored_in_clear(tmp_path: Path) -> None:
-    Ledger(tmp_path).append([record("S/global/k", users=(987654321,))], actor="ci")
-    assert "987654321" not in (tmp_path / LEDGER_FILE).read_text()
+    Ledger(tmp_path, environment="local").append(
+        [record("S/global/k", users=(987654321,))], actor="ci"
+    )
+    assert "987654321" not in batch_path(tmp_path, "local", "A1").read_text()

@@ -20,7 +20,7 @@ from dsgit.apply.journal import journal_path
 from dsgit.apply.preimages import PreImageStore
 from dsgit.config import Environment
 from dsgit.crypto import generate_key, write_key_file
-from dsgit.errors import ConfigError
+from dsgit.errors import ConfigError, DsgitError
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
 from dsgit.remote.connect import open_client
@@ -109,7 +109,7 @@ def test_open_nofollow_refuses_a_final_link(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("link", ["audit", "audit/ledger.jsonl", "audit/preimages"])
+@pytest.mark.parametrize("link", ["audit", "audit/ledger", "audit/ledger.jsonl", "audit/preimages"])
 def test_apply_refuses_audit_links_before_writing(game: Path, outside: Path, link: str) -> None:
     planned = dsgit(game, "plan", "-o", "plan.json")
     assert planned.returncode == 0, planned.stderr
@@ -216,11 +216,16 @@ def test_each_write_site_refuses_a_link(tmp_path: Path, outside: Path) -> None:
     root = tmp_path / "repo"
     (root / ".dsgit").mkdir(parents=True)
     (root / "audit").mkdir()
-    (root / "audit/ledger.jsonl").symlink_to(outside / "keep.txt")
-    with pytest.raises(ConfigError, match=re.escape("audit/ledger.jsonl: DS106 a symlink")):
+    (root / "audit/ledger").symlink_to(outside)
+    with pytest.raises(ConfigError, match=re.escape("audit/ledger: DS106 a symlink")):
         Ledger(root).check_appendable()
     with pytest.raises(ConfigError, match="DS106"):
-        Ledger(root).append([_change()], actor="ci")
+        Ledger(root, environment="local").append([_change()], actor="ci")
+    (root / "audit/ledger").unlink()
+    (root / "audit/ledger/local").mkdir(parents=True)
+    (root / "audit/ledger/local/20260101T000000Z-abc.jsonl").symlink_to(outside / "keep.txt")
+    with pytest.raises(DsgitError, match=re.escape("20260101T000000Z-abc.jsonl: DS106 a symlink")):
+        Ledger(root, environment="local").append([_change()], actor="ci")
     (root / "audit/preimages").symlink_to(outside)
     with pytest.raises(ConfigError, match=re.escape("audit/preimages: DS106 a symlink")):
         PreImageStore(root, "20260101T000000Z-abc", None)

@@ -1,4 +1,4 @@
-"""The ledger records of an apply run (DESIGN.md §7).
+"""The ledger records of an apply run (docs/ledger.md).
 
 Each run appends one ``change`` record per change it finished that the ledger does not hold yet
 for this apply id (so a resumed apply never records a change twice) and one ``apply`` record
@@ -9,26 +9,64 @@ journal's ``end`` line, so a journal that says "finished" always has its records
 that finds the work done asks the ledger (:func:`dsgit.ledger.query.recorded_apply`) and
 writes only what is missing. :func:`unrecorded_applies` finds applies that left pre-images or a
 journal but no ledger record (``audit verify`` reports them).
+
+The ``apply`` record says who (the actor and where that name came from), what (plan kind,
+digest, source commit, dirty flag and declaration digest, counts) and why (the suppressions the
+plan carried, with their codes and reasons); each ``change`` record carries the old and new
+value digests and the plan's readable diff of that change (sensitive paths masked), which
+``audit log --verbose`` shows.
+
+``approvals`` are the approvals the run relied on (the approvals check's verdict): each is
+recorded once per apply as an ``approval`` record, and every ``apply`` record of the run cites
+them by record hash. The caller builds them as :class:`~dsgit.ledger.records.ApprovalRecord`
+(docs/ledger.md, "Approvals")::
+
+    ApprovalRecord(plan_digest=plan.digest, environment=plan.environment,
+                   universe_id=plan.universe_id, approver="alice",
+                   method="signature", signature_digest=sha256_digest(signed_document),
+                   expires="2026-12-04T09:12:00Z", approved_at="2026-12-03T09:12:00Z")
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dsgit.apply.execute import Step
 from dsgit.apply.journal import JOURNAL_DIR
 from dsgit.apply.preimages import PREIMAGE_DIR, apply_ids
 from dsgit.apply.result import ApplyStatus, ChangeResult
-from dsgit.ledger.canonical import user_digest
+from dsgit.crypto.pointers import parse_pointer
+from dsgit.errors import LedgerError
+from dsgit.ledger.actor import Actor
+from dsgit.ledger.canonical import canonical_json, user_digest
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.query import recorded_apply
-from dsgit.ledger.records import ApplyRecord, ApprovalRecord, Body, ChangeOutcome, ChangeRecord
-from dsgit.plan.model import Plan
+from dsgit.ledger.records import (
+    ApplyRecord,
+    ApprovalRecord,
+    Body,
+    ChangeOutcome,
+    ChangeRecord,
+    Suppression,
+)
+from dsgit.plan.masking import PointerPatterns
+from dsgit.plan.model import MASK, Change, Plan
 
-__all__ = ["Unrecorded", "append_apply_records", "unrecorded_applies"]
+__all__ = [
+    "MAX_DIFF_CHARS",
+    "MAX_DIFF_LINES",
+    "Unrecorded",
+    "append_apply_records",
+    "suppressions_of",
+    "unrecorded_applies",
+]
+
+MAX_DIFF_LINES = 50  # per change record: the ledger is committed, keep records small
+MAX_DIFF_CHARS = 4096
 
 
 def append_apply_records(
@@ -51,32 +89,57 @@ def append_apply_records(
     (recording a dead run): no apply record is added when the ledger already holds one of
     this apply and every change, whatever its status.
     """
-    held = recorded_apply(ledger.root, apply_id)
-    recorded, statuses = held.addresses, held.statuses
-    approved: set[tuple[str, str | None]] = {
-        (body.plan_digest, body.signature_digest)
-        for record in ledger.records(skip_malformed=True)
-        if isinstance(body := record.body, ApprovalRecord)
-    }
-    increments = {str(step.change.address): step.change.increment for step in steps}
-    bodies: list[Body] = [
-        ChangeRecord(
-            apply_id=apply_id,
-            address=str(change.address),
-            action=str(change.action),
-            outcome=change.outcome,
-            before=change.before,
-            after=change.after,
-            users=tuple(user_digest(user) for user in change.users),
-            increment=increments.get(str(change.address)),
-        )
-        for change in changes
-        if change.outcome is not None and str(change.address) not in recorded
+    _check_approvals(plan, approvals)
+    recorded: set[str] = set()
+    statuses: set[str] = set()
+    cited: dict[tuple[str, str, str, str], str] = {}  # approval identity -> record hash
+    for record in ledger.records_of_apply(apply_id):
+        body = record.body
+        if isinstance(body, ChangeRecord) and body.apply_id == apply_id:
+            recorded.add(body.address)
+        elif isinstance(body, ApplyRecord) and body.apply_id == apply_id:
+            statuses.add(body.status)
+        elif isinstance(body, ApprovalRecord) and body.apply_id == apply_id:
+            cited.setdefault(_identity(body), record.hash)
+    fresh = [
+        replace(approval, apply_id=apply_id)
+        for approval in dict.fromkeys(approvals)
+        if _identity(approval) not in cited
     ]
+    if fresh:
+        # First, so the apply record below can cite them by hash (a run killed in between
+        # finds them here next time and cites them then).
+        for written in ledger.append(fresh, actor=str(actor), batch=apply_id):
+            assert isinstance(written.body, ApprovalRecord)
+            cited.setdefault(_identity(written.body), written.hash)
+    citations = tuple(dict.fromkeys(cited[_identity(a)] for a in approvals))
+    planned = {str(step.change.address): step.change for step in steps}
+    bodies: list[Body] = []
+    for change in changes:
+        address = str(change.address)
+        if change.outcome is None or address in recorded:
+            continue
+        source = planned.get(address)
+        diff, truncated = _diff_of(source) if source is not None else ((), False)
+        bodies.append(
+            ChangeRecord(
+                apply_id=apply_id,
+                address=address,
+                action=str(change.action),
+                outcome=change.outcome,
+                before=change.before,
+                after=change.after,
+                users=tuple(user_digest(user) for user in change.users),
+                increment=source.increment if source is not None else None,
+                diff=diff,
+                diff_truncated=truncated,
+            )
+        )
     if not bodies and (str(status) in statuses or (any_status and statuses)):
-        return  # this run's records are there already (a run killed after writing them)
-    # The approvals relied on, once each, just before the apply record (apply/approval_records).
-    bodies.extend(a for a in approvals if (a.plan_digest, a.signature_digest) not in approved)
+        # This run's records are there already (a run killed after writing them); make sure
+        # the universe's chain head covers them.
+        ledger.publish()
+        return
     bodies.append(
         ApplyRecord(
             apply_id=apply_id,
@@ -91,9 +154,65 @@ def append_apply_records(
             conflicts=tuple(str(c.address) for c in changes if c.outcome is ChangeOutcome.CONFLICT),
             snapshot_time=snapshot_time,
             started=started,
+            source_dirty=plan.source.dirty,
+            suppressions=suppressions_of(plan),
+            approvals=citations,
+            actor_source=actor.source if isinstance(actor, Actor) else None,
         )
     )
-    ledger.append(bodies, actor=actor)
+    ledger.append(bodies, actor=str(actor), batch=apply_id)
+
+
+def _identity(approval: ApprovalRecord) -> tuple[str, str, str, str]:
+    return (approval.plan_digest, approval.approver, str(approval.kind), approval.reference)
+
+
+def _check_approvals(plan: Plan, approvals: Sequence[ApprovalRecord]) -> None:
+    for approval in approvals:
+        if (approval.plan_digest, approval.environment, approval.universe_id) != (
+            plan.digest,
+            plan.environment,
+            plan.universe_id,
+        ):
+            raise LedgerError(
+                f"the approval by {approval.approver} ({approval.kind}) is for plan "
+                f"{approval.plan_digest[:19]}… in {approval.environment!r}, not this plan in "
+                f"{plan.environment!r}: an apply records only approvals of its own plan"
+            )
+
+
+def suppressions_of(plan: Plan) -> tuple[Suppression, ...]:
+    """Every blocking diagnostic the plan let through, with its code, place and reason."""
+    found: dict[tuple[str, str | None, str | None, str], Suppression] = {}
+    for diag in plan.all_diagnostics:
+        if diag.suppressed_reason is None:
+            continue
+        item = Suppression(diag.code, diag.suppressed_reason, diag.address, diag.store)
+        found.setdefault((item.code, item.address, item.store, item.reason), item)
+    return tuple(found.values())
+
+
+def _diff_of(change: Change) -> tuple[tuple[Mapping[str, Any], ...], bool]:
+    """The change's diff lines as JSON, masked again where a path is sensitive, bounded."""
+    patterns = PointerPatterns((*change.sensitive, *change.encrypted))
+    lines: list[Mapping[str, Any]] = []
+    size = 0
+    for line in change.diff:
+        old, new = line.old, line.new
+        if patterns and not line.pointer.startswith("@"):
+            try:
+                covered = patterns.touches(parse_pointer(line.pointer))
+            except ValueError:
+                covered = True
+            if covered:
+                old = MASK if old is not None else None
+                new = MASK if new is not None else None
+        item = {"pointer": line.pointer, "op": line.op, "old": old, "new": new}
+        size += len(canonical_json(item))
+        if len(lines) >= MAX_DIFF_LINES or size > MAX_DIFF_CHARS:
+            return tuple(lines), True
+        lines.append(item)
+    return tuple(lines), False
 
 
 def _summary(changes: Sequence[ChangeResult]) -> dict[str, int]:

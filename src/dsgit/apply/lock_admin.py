@@ -127,7 +127,7 @@ def release_lock(
             "from where it was taken, or force it with --break-lock (recorded in the ledger; "
             "a running apply that holds it then stops at its next renewal)"
         )
-    ledger = Ledger(root, signer)
+    ledger = Ledger.of_universe(root, env.name, api, signer)
     ledger.check_appendable()  # the break must be recorded: refuse before, not after
     released = release_lease(api, state)
     if released:

@@ -89,6 +89,11 @@ class ApplyDeps:
     stop: StopPoint = NEVER  # test-only fault hook (dsgit.apply.stop_points)
 
 
+def _ledger(deps: ApplyDeps, plan: Plan) -> Ledger:
+    """The plan's environment's chain, ordered by the head its universe holds."""
+    return Ledger.of_universe(deps.root, plan.environment, deps.api, deps.signer)
+
+
 def new_apply_id(plan: Plan, now: datetime) -> str:
     """``<UTC time>-<12 hex of the plan digest>``: sortable, and names the plan."""
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{plan.digest.removeprefix('sha256:')[:12]}"
@@ -194,7 +199,7 @@ def apply_plan(
         with contextlib.suppress(DsgitError):  # the refusal is what the user must see
             _record_dead_run(plan, deps)
         raise
-    Ledger(deps.root).check_appendable()  # a damaged ledger refuses now, not after the writes
+    _ledger(deps, plan).check_appendable()  # a damaged ledger refuses now, not after writes
     path = journal_path(deps.root, plan.digest)
     with Journal(path, plan.digest, on_line=deps.stop.journal_line) as journal:
         state = journal.state
@@ -230,7 +235,7 @@ def _finish_finished(
     state = journal.state
     result = _already_complete(plan, state, steps, finished)
     append_apply_records(
-        Ledger(deps.root, deps.signer),
+        _ledger(deps, plan),
         deps.actor,
         plan,
         result.apply_id,
@@ -305,7 +310,7 @@ def _record_dead_records(plan: Plan, deps: ApplyDeps, journal: Journal) -> None:
         if not step.change.is_noop
     )
     append_apply_records(
-        Ledger(deps.root, deps.signer),
+        _ledger(deps, plan),
         deps.actor,
         plan,
         state.apply_id,
@@ -414,10 +419,12 @@ def _run(
             changes = tuple(results.get(str(s.change.address)) or _pending(s) for s in steps)
             status = _status(changes, failure, interrupted)
             # The atomic end: ledger records durable first, then the journal's ``end``; a run
-            # killed between the two leaves a journal whose rerun finds the records there.
+            # killed between the two leaves a journal whose rerun finds the records there. The
+            # ledger's append talks to the universe (its chain head) and can fail: a journal
+            # without this run's ``end`` makes the next run write them.
             deps.stop.reached("before-ledger")
             append_apply_records(
-                Ledger(deps.root, deps.signer),
+                _ledger(deps, plan),
                 deps.actor,
                 plan,
                 apply_id,
@@ -459,7 +466,9 @@ def _record_lock_break(deps: ApplyDeps, broken: Lease) -> None:
         expires=broken.expires,
         expired=True,
     )
-    Ledger(deps.root, deps.signer).append([record], actor=deps.actor)
+    Ledger.of_universe(deps.root, deps.env.name, deps.api, deps.signer).append(
+        [record], actor=deps.actor
+    )
 
 
 def _release(lock: EnvironmentLock, deps: ApplyDeps) -> str | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import re
 import signal
 import sys
@@ -49,15 +47,20 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: int(match.group(1))})
 
 
-def current_actor() -> str:
-    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the local user."""
-    for name in ("DSGIT_ACTOR", "GITHUB_ACTOR"):
-        if os.environ.get(name):
-            return os.environ[name]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+def current_actor(root: Path | None = None) -> str:
+    """Who is applying: ``DSGIT_ACTOR``, the GitHub actor in Actions, else the git identity of
+    the repository at ``root`` (default: the current folder), never the OS user (see
+    :func:`dsgit.ledger.actor.resolve_actor`); warns on stderr when that is nobody."""
+    from dsgit.ledger.actor import resolve_actor
+
+    actor = resolve_actor(root)
+    if actor.source == "none":
+        click.echo(
+            "warning: the ledger will name nobody for this apply: configure git's user.name and "
+            "user.email, or set DSGIT_ACTOR",
+            err=True,
+        )
+    return actor
 
 
 def _declaration_for(root: Path, plan: Plan) -> Declaration:

@@ -28,6 +28,8 @@ __all__ = [
     "LastApplied",
     "LogFilter",
     "RecordedApply",
+    "describe",
+    "diff_text",
     "filter_records",
     "last_applied",
     "list_applies",
@@ -165,9 +167,19 @@ class LogFilter:
     actor: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    environment: str | None = None
+    apply_id: str | None = None
 
-    def matches(self, record: LedgerRecord) -> bool:
+    def matches(self, record: LedgerRecord, environments: Mapping[str, str] | None = None) -> bool:
+        """``environments`` maps apply ids to environments, for version 1 change records."""
         if self.actor is not None and record.actor != self.actor:
+            return False
+        if (
+            self.environment is not None
+            and _environment_of(record, environments or {}) != self.environment
+        ):
+            return False
+        if self.apply_id is not None and getattr(record.body, "apply_id", None) != self.apply_id:
             return False
         if self.since is not None and _record_time(record) < self.since:
             return False
@@ -182,6 +194,18 @@ class LogFilter:
             if self.key is not None and address.key != self.key:
                 return False
         return self.user is None or _mentions_user(record, self.user)
+
+
+def _environment_of(record: LedgerRecord, environments: Mapping[str, str]) -> str | None:
+    """The chain of a record; for version 1 records, the environment its body (or its apply's
+    record) names."""
+    if record.chain is not None:
+        return record.chain
+    named = getattr(record.body, "environment", None)
+    if isinstance(named, str):
+        return named
+    apply_id = getattr(record.body, "apply_id", None)
+    return environments.get(apply_id) if isinstance(apply_id, str) else None
 
 
 def _address_of(record: LedgerRecord) -> Address | None:
@@ -208,29 +232,59 @@ def _mentions_user(record: LedgerRecord, user: int) -> bool:
 
 
 def filter_records(records: Iterable[LedgerRecord], where: LogFilter) -> Iterator[LedgerRecord]:
-    for record in records:
-        if where.matches(record):
+    listed = list(records)
+    environments = {
+        record.body.apply_id: record.body.environment
+        for record in listed
+        if isinstance(record.body, ApplyRecord)
+    }
+    for record in listed:
+        if where.matches(record, environments):
             yield record
 
 
+def _short(digest: str | None) -> str:
+    return "none" if digest is None else digest.removeprefix("sha256:")[:12]
+
+
 def describe(record: LedgerRecord) -> str:
-    """One line of ``audit log`` text output."""
+    """One line of ``audit log`` text output: when, where in the chain, who, what and why.
+
+    Never a value: change lines show the old and new value digests (``--verbose`` adds the
+    diff lines, see :func:`diff_of`).
+    """
     body = record.body
-    head = f"{record.time} #{record.seq} {record.actor}"
+    position = f"{record.chain}#{record.seq}" if record.chain else f"#{record.seq}"
+    head = f"{record.time} {position} {record.actor}"
     match body:
         case ApplyRecord():
             counts = ", ".join(f"{k} {v}" for k, v in sorted(body.summary.items()) if v)
-            return (
-                f"{head} apply {body.apply_id} {body.status} env={body.environment}"
-                f" plan={body.plan_digest[:19]} ({counts or 'no changes'})"
-            )
+            commit = body.source_commit[:12] if body.source_commit else "none"
+            dirty = " (dirty)" if body.source_dirty else ""
+            parts = [
+                f"{head} {body.plan_kind} apply {body.apply_id} {body.status}",
+                f"env={body.environment}",
+                f"commit={commit}{dirty}",
+                f"plan={body.plan_digest[:19]}",
+                f"({counts or 'no changes'})",
+            ]
+            if body.approvals:
+                parts.append(f"approvals={len(body.approvals)}")
+            text = " ".join(parts)
+            for item in body.suppressions:
+                where = item.address or item.store or "plan"
+                text += f"\n    suppressed {item.code} {where}: {item.reason}"
+            return text
         case ChangeRecord():
             revision = body.after.revision_id or "-"
-            return f"{head} {body.action} {body.address} {body.outcome} rev={revision}"
+            digests = f"{_short(body.before.value_digest)}->{_short(body.after.value_digest)}"
+            return (
+                f"{head} {body.action} {body.address} {body.outcome} value={digests} rev={revision}"
+            )
         case ApprovalRecord():
             return (
-                f"{head} approval by {body.approver} ({body.method}) env={body.environment}"
-                f" plan={body.plan_digest[:19]}"
+                f"{head} approval by {body.approver} ({body.kind}) env={body.environment}"
+                f" plan={body.plan_digest[:19]} ref={body.reference[:19]}"
             )
         case ErasureRecord():
             return f"{head} erasure user={body.user[:19]} entries={body.entries}"
@@ -240,3 +294,23 @@ def describe(record: LedgerRecord) -> str:
                 f"{head} lock-break env={body.environment} {state} lease of {body.lease_actor}"
                 f" on {body.host} (apply {body.apply_id or '-'}, until {body.expires})"
             )
+
+
+def diff_text(body: ChangeRecord) -> list[str]:
+    """The diff lines a change record carries, as the plan renders them (``~ /price: 1 -> 2``).
+
+    Sensitive paths were masked before the record was written; nothing is unmasked here.
+    """
+    from dsgit.plan.model import DiffLine
+    from dsgit.render.values import diff_lines
+
+    lines: list[str] = []
+    for item in body.diff:
+        op = item.get("op")
+        if op not in ("add", "remove", "replace"):
+            continue
+        line = DiffLine(str(item.get("pointer", "")), op, item.get("old"), item.get("new"))
+        lines.extend(diff_lines(line))
+    if body.diff_truncated:
+        lines.append("… (more differences: see the plan or the pre-image)")
+    return lines

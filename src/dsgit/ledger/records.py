@@ -1,9 +1,14 @@
-"""The record types of the audit ledger (DESIGN.md §7) and their JSON form.
+"""The record types of the audit ledger (docs/ledger.md) and their JSON form.
 
-One line of ``audit/ledger.jsonl`` is one :class:`LedgerRecord`: the common envelope (``v``,
+One line of a ledger file is one :class:`LedgerRecord`: the common envelope (``v``, ``chain``,
 ``seq``, ``type``, ``time``, ``actor``, ``prev``, ``hash``, optional ``sig``) with the fields of
-its body flattened beside it. Bodies hold addresses, digests, revision ids and counts, never a
-value: a ledger is committed to git and must not carry anything sensitive.
+its body flattened beside it. Bodies hold addresses, digests, revision ids and counts, and of
+values only the plan's readable diff lines, which the planner masks where a path is sensitive:
+a ledger is committed to git and must not carry anything sensitive.
+
+Version 1 records (the single-file ledger of earlier releases) have no ``chain`` and none of the
+fields added in version 2; they are read with those fields at their defaults, and their hash is
+always checked over the stored JSON (``raw``), never over a re-serialisation.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dsgit.errors import ConfigError, Location
 __all__ = [
     "FORMAT_VERSION",
     "ApplyRecord",
+    "ApprovalKind",
     "ApprovalRecord",
     "Body",
     "ChangeOutcome",
@@ -28,12 +34,14 @@ __all__ = [
     "LockBreakRecord",
     "RecordType",
     "Signature",
+    "Suppression",
     "body_from_json",
     "body_to_json",
     "record_from_json",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class RecordType(StrEnum):
@@ -82,8 +90,43 @@ class EntryState:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A blocking diagnostic the plan let through: its code, where, and the reason given."""
+
+    code: str
+    reason: str
+    address: str | None = None
+    store: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "reason": self.reason,
+            "address": self.address,
+            "store": self.store,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Suppression:
+        return cls(
+            code=_str(data["code"]),
+            reason=_str(data["reason"]),
+            address=_opt_str(data.get("address")),
+            store=_opt_str(data.get("store")),
+        )
+
+
+@dataclass(frozen=True)
 class ApplyRecord:
-    """One run of an apply. ``status`` is complete, conflict, partial or interrupted."""
+    """One run of an apply. ``status`` is complete, conflict, partial or interrupted.
+
+    ``plan_kind`` is what made the plan (``plan``, ``rollback``, ``revert``, ``restore``...);
+    ``source_commit``, ``source_dirty`` and ``source_digest`` say which declaration it came
+    from (dirty: files differed from that commit); ``suppressions`` are the blocking
+    diagnostics it carried with their reasons; ``approvals`` cites, by record hash, the
+    ``approval`` records this run relied on; ``actor_source`` says where the envelope's
+    ``actor`` came from (``DSGIT_ACTOR``, ``GITHUB_ACTOR``, ``git`` or ``none``).
+    """
 
     apply_id: str
     plan_digest: str
@@ -97,13 +140,23 @@ class ApplyRecord:
     conflicts: tuple[str, ...] = ()
     snapshot_time: str | None = None
     started: str | None = None
+    source_dirty: bool = False
+    suppressions: tuple[Suppression, ...] = ()
+    approvals: tuple[str, ...] = ()
+    actor_source: str | None = None
 
     type: RecordType = field(default=RecordType.APPLY, init=False)
 
 
 @dataclass(frozen=True)
 class ChangeRecord:
-    """One planned change as carried out. ``users`` are hashed user ids (:func:`user_digest`)."""
+    """One planned change as carried out. ``users`` are hashed user ids (:func:`user_digest`).
+
+    ``before``/``after`` carry the old and new value digests. ``diff`` is the plan's readable
+    diff of the change (``{"pointer", "op", "old", "new"}``; sensitive paths are already masked
+    by the planner), shown only by ``audit log --verbose``; ``diff_truncated`` says that lines
+    were left out to keep the record small.
+    """
 
     apply_id: str
     address: str
@@ -113,13 +166,29 @@ class ChangeRecord:
     after: EntryState
     users: tuple[str, ...] = ()
     increment: int | None = None
+    diff: tuple[Mapping[str, Any], ...] = ()
+    diff_truncated: bool = False
 
     type: RecordType = field(default=RecordType.CHANGE, init=False)
 
 
+class ApprovalKind(StrEnum):
+    """How an approval was given."""
+
+    SIGNATURE = "signature"  # an Ed25519 signature over the plan digest (`dsgit approve`)
+    GITHUB_REVIEW = "github-review"  # an APPROVED pull-request review
+
+
 @dataclass(frozen=True)
 class ApprovalRecord:
-    """One approval of a plan (``method``: ``signature`` or ``github-review``)."""
+    """One approval of a plan that an apply relied on.
+
+    ``method`` is how it was given (an :class:`ApprovalKind` value: ``signature`` or
+    ``github-review``); ``signature_digest`` identifies the approval itself: ``sha256:`` of the
+    signed document for a signature, the review's id (``github-review:<id>``) for a review.
+    ``approved_at`` is when it was given (the envelope's ``time`` is when it was recorded);
+    ``apply_id`` is the apply that recorded it (set by ``append_apply_records``).
+    """
 
     plan_digest: str
     environment: str
@@ -128,8 +197,22 @@ class ApprovalRecord:
     method: str
     signature_digest: str | None = None
     expires: str | None = None
+    approved_at: str | None = None
+    apply_id: str | None = None
 
     type: RecordType = field(default=RecordType.APPROVAL, init=False)
+
+    def __post_init__(self) -> None:
+        ApprovalKind(self.method)  # ValueError for anything else
+
+    @property
+    def kind(self) -> ApprovalKind:
+        return ApprovalKind(self.method)
+
+    @property
+    def reference(self) -> str:
+        """What identifies the approval (its ``signature_digest``; empty when unknown)."""
+        return self.signature_digest or ""
 
 
 @dataclass(frozen=True)
@@ -176,7 +259,12 @@ class Signature:
 
 @dataclass(frozen=True)
 class LedgerRecord:
-    """One line of the ledger: the envelope around one body."""
+    """One line of the ledger: the envelope around one body.
+
+    ``chain`` is the environment whose hash chain the record belongs to (None for version 1
+    records). ``raw`` is the JSON object as read from disk, when the record was read: the
+    hash is checked over it, so reading never changes what is verified.
+    """
 
     seq: int
     time: str
@@ -185,6 +273,9 @@ class LedgerRecord:
     body: Body
     hash: str
     signature: Signature | None = None
+    chain: str | None = None
+    version: int = FORMAT_VERSION
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def type(self) -> RecordType:
@@ -192,18 +283,24 @@ class LedgerRecord:
 
     def unsigned_json(self) -> dict[str, Any]:
         """Everything ``hash`` covers: the record without ``hash`` and ``sig``."""
+        if self.raw is not None:
+            return {k: v for k, v in self.raw.items() if k not in ("hash", "sig")}
         data: dict[str, Any] = {
-            "v": FORMAT_VERSION,
+            "v": self.version,
             "seq": self.seq,
             "type": str(self.body.type),
             "time": self.time,
             "actor": self.actor,
             "prev": self.prev,
         }
+        if self.chain is not None:
+            data["chain"] = self.chain
         data.update(body_to_json(self.body))
         return data
 
     def to_json(self) -> dict[str, Any]:
+        if self.raw is not None:
+            return dict(self.raw)
         data = self.unsigned_json()
         data["hash"] = self.hash
         if self.signature is not None:
@@ -227,6 +324,10 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "conflicts": list(body.conflicts),
                 "snapshot_time": body.snapshot_time,
                 "started": body.started,
+                "source_dirty": body.source_dirty,
+                "suppressions": [item.to_json() for item in body.suppressions],
+                "approvals": list(body.approvals),
+                "actor_source": body.actor_source,
             }
         case ChangeRecord():
             return {
@@ -238,6 +339,8 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "after": body.after.to_json(),
                 "users": list(body.users),
                 "increment": body.increment,
+                "diff": [dict(line) for line in body.diff],
+                "diff_truncated": body.diff_truncated,
             }
         case ApprovalRecord():
             return {
@@ -248,6 +351,8 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "method": body.method,
                 "signature_digest": body.signature_digest,
                 "expires": body.expires,
+                "approved_at": body.approved_at,
+                "apply_id": body.apply_id,
             }
         case ErasureRecord():
             return {
@@ -288,6 +393,12 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 conflicts=tuple(_str(a) for a in data.get("conflicts") or ()),
                 snapshot_time=_opt_str(data.get("snapshot_time")),
                 started=_opt_str(data.get("started")),
+                source_dirty=_bool(data.get("source_dirty", False)),
+                suppressions=tuple(
+                    Suppression.from_json(item) for item in data.get("suppressions") or ()
+                ),
+                approvals=tuple(_str(h) for h in data.get("approvals") or ()),
+                actor_source=_opt_str(data.get("actor_source")),
             )
         case RecordType.CHANGE:
             increment = data.get("increment")
@@ -300,6 +411,8 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 after=EntryState.from_json(data["after"]),
                 users=tuple(_str(u) for u in data.get("users") or ()),
                 increment=None if increment is None else _int(increment),
+                diff=tuple(_object(line) for line in data.get("diff") or ()),
+                diff_truncated=_bool(data.get("diff_truncated", False)),
             )
         case RecordType.APPROVAL:
             return ApprovalRecord(
@@ -310,6 +423,8 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 method=_str(data["method"]),
                 signature_digest=_opt_str(data.get("signature_digest")),
                 expires=_opt_str(data.get("expires")),
+                approved_at=_opt_str(data.get("approved_at")),
+                apply_id=_opt_str(data.get("apply_id")),
             )
         case RecordType.ERASURE:
             return ErasureRecord(
@@ -341,8 +456,9 @@ def record_from_json(data: Any, *, file: str, line: int) -> LedgerRecord:
     try:
         if not isinstance(data, dict):
             raise TypeError("a record must be a JSON object")
-        if data.get("v") != FORMAT_VERSION:
-            raise ValueError(f"unknown record version {data.get('v')!r}")
+        version = data.get("v")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"unknown record version {version!r}")
         sig = data.get("sig")
         signature = None
         if sig is not None:
@@ -355,6 +471,9 @@ def record_from_json(data: Any, *, file: str, line: int) -> LedgerRecord:
             body=body_from_json(_str(data["type"]), data),
             hash=_str(data["hash"]),
             signature=signature,
+            chain=_opt_str(data.get("chain")) if version >= 2 else None,
+            version=version,
+            raw=data,
         )
     except (KeyError, ValueError, TypeError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -369,6 +488,18 @@ def _str(value: Any) -> str:
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else _str(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {value!r}")
+    return value
 
 
 def _int(value: Any) -> int:
