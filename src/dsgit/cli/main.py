@@ -33,6 +33,7 @@ Exit codes:
 COMMAND_MODULES: dict[str, str] = {
     "apply": "apply",
     "audit": "audit",
+    "codegen": "codegen",
     "completion": "completion",
     "drift": "plan",
     "emulator": "emulator",
