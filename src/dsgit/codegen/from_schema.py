@@ -263,6 +263,8 @@ class SchemaTranslator:
             if items is not False:
                 members.append(self.translate(items if items is not None else True, base))
             return ArrayType(union(members))
+        if node.get("maxItems") == 0:
+            return TableType()  # always empty: {}
         if items is None:
             return ArrayType(ANY)
         return ArrayType(self.translate(items, base))
@@ -271,6 +273,8 @@ class SchemaTranslator:
         self, node: dict[str, JSONValue], base: str, encrypted: frozenset[tuple[str, ...]]
     ) -> LuauType:
         properties = node.get("properties")
+        if node.get("maxProperties") == 0 and not properties:
+            return TableType()  # always empty: {}
         required_list = node.get("required")
         required = set(required_list) if isinstance(required_list, list) else set()
         fields: list[Field] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from dsgit.codegen.from_schema import RESERVED_TYPES, Alias, SchemaTranslator, Target
 from dsgit.codegen.identifiers import NameAllocator, pascal_case
-from dsgit.codegen.luau_types import ANY, NamedType, comment_lines, lua_string, render
+from dsgit.codegen.luau_types import ANY, NamedType, comment_lines, lua_string, render_alias
 from dsgit.model.declaration import Declaration, StoreDeclaration
 from dsgit.model.entry import JSONValue, StoreKind
 
@@ -208,17 +208,18 @@ def _header(lines: list[str]) -> list[str]:
 
 def _module_text(store: StoreDeclaration, schemas: tuple[str, ...], aliases: list[Alias]) -> str:
     policy = store.policy
-    source = policy.schema.partition("#")[0] if policy.schema else "no schema"
+    source = policy.schema if policy.schema else "no schema"
+    source_file = source.partition("#")[0]
     lines = _header(
         [
             f"{GENERATED_MARK} from {source} (data store {lua_string(store.name)}): do not edit.",
-            *(f"-- Also reads {path}." for path in schemas if path != source),
+            *(f"-- Also reads {path}." for path in schemas if path != source_file),
             "-- Regenerate with `dsgit codegen luau --out DIR` after changing a schema.",
         ]
     )
     for alias in aliases:
         lines.extend(f"--- {line}".rstrip() for line in alias.comments)
-        lines.append(f"export type {alias.name} = {render(alias.type)}")
+        lines.append(render_alias(alias.name, alias.type))
         lines.append("")
     lines.extend(
         [

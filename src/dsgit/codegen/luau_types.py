@@ -28,6 +28,7 @@ __all__ = [
     "intersection",
     "lua_string",
     "render",
+    "render_alias",
     "union",
 ]
 
@@ -129,12 +130,14 @@ def intersection(members: list[LuauType]) -> LuauType:
 
 
 def lua_string(text: str) -> str:
-    """A double-quoted Luau string literal (also a string singleton type)."""
-    out = ['"']
+    """A Luau string literal (also a string singleton type), quoted as StyLua quotes it:
+    double quotes, unless the text holds more double than single quotes."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = [quote]
     for char in text:
         code = ord(char)
-        if char == '"':
-            out.append('\\"')
+        if char == quote:
+            out.append("\\" + quote)
         elif char == "\\":
             out.append("\\\\")
         elif char == "\n":
@@ -147,7 +150,7 @@ def lua_string(text: str) -> str:
             out.append(f"\\{code:03d}")
         else:
             out.append(char)
-    out.append('"')
+    out.append(quote)
     return "".join(out)
 
 
@@ -169,44 +172,90 @@ def _comments(lines: tuple[str, ...], tabs: str) -> list[str]:
     return [f"{tabs}-- {line}".rstrip() if line else f"{tabs}--" for line in lines]
 
 
-def render(luau_type: LuauType, depth: int = 0) -> str:
-    """The type's text; a table with fields spans lines, indented ``depth`` tabs."""
+WIDTH = 120  # StyLua's default column width, a tab counting 4
+_TAB = 4
+
+
+def render(luau_type: LuauType, depth: int = 0, lead: int = 0, tail: int = 0) -> str:
+    """The type's text, as StyLua lays it out: a table with fields spans lines (indented
+    ``depth`` tabs), a union too long for its line breaks before each ``|``. ``lead`` and
+    ``tail`` are the columns before and after the type on its line."""
+    return _render(luau_type, depth, lead, tail, "hang")
+
+
+def render_alias(name: str, luau_type: LuauType) -> str:
+    """``export type name = T``."""
+    head = f"export type {name} ="
+    text = _render(luau_type, 0, len(head) + 1, 0, "alias")
+    return head + text if text.startswith("\n") else f"{head} {text}"
+
+
+def _fits(text: str, lead: int, tail: int) -> bool:
+    return "\n" not in text and lead + len(text) + tail <= WIDTH
+
+
+def _render(luau_type: LuauType, depth: int, lead: int, tail: int, context: str) -> str:
     match luau_type:
         case NamedType(text):
             return text
         case ArrayType(item):
-            inner = render(item, depth)
-            return f"{{ {inner} }}"
+            inner = _render(item, depth, lead + 2, tail + 2, "hang")
+            if _fits(inner, lead + 2, tail + 2):
+                return f"{{ {inner} }}"
+            tabs = "\t" * (depth + 1)
+            body = _render(item, depth + 1, (depth + 1) * _TAB, 0, "block")
+            return f"{{\n{tabs}{body}\n" + "\t" * depth + "}"
         case TableType(fields, indexer):
             if not fields and indexer is None:
                 return "{}"
             if not fields:
                 assert indexer is not None
-                return f"{{ [string]: {render(indexer, depth)} }}"
+                return f"{{ [string]: {_render(indexer, depth, lead + 12, tail + 2, 'hang')} }}"
             tabs = "\t" * (depth + 1)
+            column = (depth + 1) * _TAB
             lines = ["{"]
             for one in fields:
+                key = _key(one.name)
                 lines.extend(_comments(one.comments, tabs))
-                lines.append(f"{tabs}{_key(one.name)}: {render(one.type, depth + 1)},")
+                text = _render(one.type, depth + 1, column + len(key) + 2, 1, "hang")
+                lines.append(f"{tabs}{key}: {text},")
             if indexer is not None:
-                lines.append(f"{tabs}[string]: {render(indexer, depth + 1)},")
+                text = _render(indexer, depth + 1, column + 10, 1, "hang")
+                lines.append(f"{tabs}[string]: {text},")
             lines.append("\t" * depth + "}")
             return "\n".join(lines)
         case UnionType(members, nullable):
-            parts = [_operand(member, depth) for member in members]
-            if not nullable:
-                return " | ".join(parts)
-            if len(parts) == 1:
-                return f"{parts[0]}?"
-            return f"({' | '.join(parts)})?"
+            parts = [_operand(member, depth, lead) for member in members]
+            joined = " | ".join(parts)
+            if nullable:
+                joined = f"{parts[0]}?" if len(parts) == 1 else f"({joined})?"
+            if len(parts) == 1 or any("\n" in part for part in parts):
+                return joined
+            if _fits(joined, lead, tail):
+                return joined
+            return _broken(parts, depth, nullable, context)
         case IntersectionType(members):
-            return " & ".join(_operand(member, depth) for member in members)
+            return " & ".join(_operand(member, depth, lead) for member in members)
         case _:
             assert_never(luau_type)
 
 
-def _operand(luau_type: LuauType, depth: int) -> str:
-    text = render(luau_type, depth)
+def _broken(parts: list[str], depth: int, nullable: bool, context: str) -> str:
+    """A union on one line per member, each after ``| ``, as StyLua breaks a long one."""
+    inner = "\t" * (depth + 1)
+    if nullable:
+        rest = "".join(f"\n{inner}| {part}" for part in parts[1:])
+        return f"(\n{inner}{parts[0]}{rest}\n" + "\t" * depth + ")?"
+    if context == "alias":
+        return "".join(f"\n{inner}{'| ' if n else ''}{part}" for n, part in enumerate(parts))
+    if context == "block":
+        here = "\t" * depth
+        return parts[0] + "".join(f"\n{here}| {part}" for part in parts[1:])
+    return parts[0] + "".join(f"\n{inner}| {part}" for part in parts[1:])
+
+
+def _operand(luau_type: LuauType, depth: int, lead: int) -> str:
+    text = _render(luau_type, depth, lead, 0, "hang")
     if isinstance(luau_type, UnionType | IntersectionType):
         return f"({text})"
     return text
