@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IN_CI = bool(os.environ.get("CI"))
 _STYLUA_ENV = os.environ.get("STYLUA")  # an explicit binary, e.g. a system install
 
-LuauCheck = Callable[[Mapping[str, str]], None]
+LuauCheck = Callable[..., None]
 
 
 def stylua_path() -> Path | None:
@@ -58,9 +58,10 @@ def stylua() -> Path:
 @pytest.fixture
 def luau_check(stylua: Path, tmp_path_factory: pytest.TempPathFactory) -> LuauCheck:
     """Write the files to a fresh folder and run StyLua on them: every file must parse as
-    Luau (exit 2 is a parse error) and already be formatted as StyLua formats it (exit 1)."""
+    Luau (exit 2 is a parse error) and, unless ``formatted=False``, already be laid out as
+    StyLua formats it (exit 1 shows the difference)."""
 
-    def check(files: Mapping[str, str]) -> None:
+    def check(files: Mapping[str, str], *, formatted: bool = True) -> None:
         folder = tmp_path_factory.mktemp("luau")
         for relative, text in files.items():
             path = folder / relative
@@ -74,6 +75,8 @@ def luau_check(stylua: Path, tmp_path_factory: pytest.TempPathFactory) -> LuauCh
             check=False,
             timeout=120,
         )
-        assert result.returncode == 0, result.stdout + result.stderr
+        output = result.stdout + result.stderr
+        assert "error parsing" not in output, output
+        assert result.returncode in ((0,) if formatted else (0, 1)), output
 
     return check

@@ -210,7 +210,10 @@ def _render(luau_type: LuauType, depth: int, lead: int, tail: int, context: str)
                 return "{}"
             if not fields:
                 assert indexer is not None
-                return f"{{ [string]: {_render(indexer, depth, lead + 12, tail + 2, 'hang')} }}"
+                inner = _render(indexer, depth, lead + 12, tail + 2, "hang")
+                hugs = isinstance(indexer, TableType) and bool(indexer.fields)
+                if hugs or _fits(inner, lead + 12, tail + 2):
+                    return f"{{ [string]: {inner} }}"  # a table value hugs: { [string]: {
             tabs = "\t" * (depth + 1)
             column = (depth + 1) * _TAB
             lines = ["{"]
