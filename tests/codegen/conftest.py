@@ -25,11 +25,13 @@ LuauCheck = Callable[..., None]
 
 
 def stylua_path() -> Path | None:
-    candidates = [Path(_STYLUA_ENV)] if _STYLUA_ENV else []
-    candidates.append(ROOT / ".venv" / "node_modules" / ".bin" / "stylua")
-    found = shutil.which("stylua")
-    if found:
-        candidates.append(Path(found))
+    if _STYLUA_ENV:  # an explicit choice: only that one
+        candidates = [Path(_STYLUA_ENV)]
+    else:
+        candidates = [ROOT / ".venv" / "node_modules" / ".bin" / "stylua"]
+        found = shutil.which("stylua")
+        if found:
+            candidates.append(Path(found))
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate

@@ -3,7 +3,9 @@ and is already laid out as StyLua formats it (``stylua --syntax luau --check`` e
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from dsgit.codegen import generate_luau
 from dsgit.model.entry import JSONValue
 
-from .conftest import LuauCheck
+from .conftest import ROOT, LuauCheck
 from .fixtures import CATALOG_ITEM, DATASTORE2_BLOB, EDGES, PROFILE, declaration, one_store
 from .refresh_golden import GOLDEN
 
@@ -114,3 +116,27 @@ _schemas = st.recursive(_leaf, _composite, max_leaves=12)
 def test_any_schema_generates_luau_that_parses(luau_check: LuauCheck, schema: JSONValue) -> None:
     document = {"type": "object", "properties": {"root": schema}, "$defs": {"thing": schema}}
     luau_check(generate_luau(one_store(document)).files, formatted=False)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "error"), ("", "skipped")])
+def test_without_stylua_the_tests_fail_in_ci_and_skip_elsewhere(
+    tmp_path: Path, ci: str, outcome: str
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "CI": ci,
+        "STYLUA": str(tmp_path / "no-stylua"),
+    }
+    test = "tests/codegen/test_stylua.py::test_stylua_refuses_broken_luau"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert f"1 {outcome}" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == (1 if outcome == "error" else 0)  # an error fails the run
