@@ -26,14 +26,20 @@ def codegen() -> None:
     """Generate code that game servers require from the repository's declarations."""
 
 
-@codegen.command("luau", short_help="Write Luau types of every store's value schema.")
+@codegen.command(
+    "luau",
+    short_help="Write Luau types of every store's value schema.",
+    epilog="\b\nExit codes:\n  0  written, or (--check) up to date\n"
+    "  1  --check found stale, missing or extra files; or the repository has an error",
+)
 @click.option(
     "--out",
     "out",
     required=True,
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write into (e.g. src/shared of a Rojo project); the modules go in "
-    "OUT/<module>/.",
+    "DIR/<module>/.",
 )
 @click.option(
     "--check",
@@ -46,14 +52,15 @@ def codegen() -> None:
     "module",
     default="DsgitTypes",
     show_default=True,
+    metavar="NAME",
     callback=_module_name,
     help="Name of the generated folder (the ModuleScript game code requires).",
 )
 @format_option("text", "json")
 @pass_app
 def luau(app: AppContext, out: Path, check: bool, module: str, output_format: str) -> None:
-    """Write OUT/<module>/init.luau (the store names as constants and every store's value
-    type) and one OUT/<module>/<Store>.luau per standard store with a value schema (its
+    """Write DIR/<module>/init.luau (the store names as constants and every store's value
+    type) and one DIR/<module>/<Store>.luau per standard store with a value schema (its
     exported types and name), from the JSON Schemas the stores' `_store.yaml` name.
 
     The output is deterministic: the same repository gives the same bytes, so the folder can
