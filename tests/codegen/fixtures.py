@@ -139,6 +139,7 @@ EDGES: JSONValue = {
     "properties": {
         "end": {"type": "integer"},
         "function": {"type": "string"},
+        "type": {"type": "string"},
         "with-dash": {"type": "boolean"},
         "héllo wörld": {"type": "string"},
         "kind": {"enum": ['say "hi"', "back\\slash", "línea\nnueva", None, 3, True]},

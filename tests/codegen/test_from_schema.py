@@ -91,6 +91,7 @@ def test_field_names_that_are_not_identifiers_are_quoted_keys() -> None:
     text = value_type(EDGES)
     assert '\t["end"]: number,\n' in text
     assert '\t["function"]: string?,\n' in text
+    assert "\ttype: string?,\n" in text  # a contextual keyword is a fine field name
     assert '\t["with-dash"]: boolean?,\n' in text
     assert '\t["héllo wörld"]: string?,\n' in text
 

@@ -21,6 +21,11 @@ def test_sanitize_examples() -> None:
     assert sanitize("") == "_"
 
 
+def test_stores_named_like_builtin_types_get_other_module_names() -> None:
+    out = generate_luau(declaration({"schemas/c.json": CATALOG_ITEM}, {"number": "schemas/c.json"}))
+    assert "DsgitTypes/number_2.luau" in out.files  # `export type number` would redefine it
+
+
 def test_file_names_differ_by_more_than_case_and_avoid_reserved_names() -> None:
     names = NameAllocator(fold_case=True, reserved=frozenset({"init", "Name"}))
     taken = [names.take(n) for n in ["Bans", "bans", "BANS", "init", "INIT", "name", "a/b", "a_b"]]

@@ -41,7 +41,19 @@ Target = tuple[str, str]  # (repository path of a schema document, JSON pointer 
 
 # Luau's builtin type names and the aliases every store module defines itself.
 RESERVED_TYPES = frozenset(
-    {"any", "boolean", "buffer", "never", "nil", "number", "string", "thread", "unknown"}
+    {
+        "any",
+        "boolean",
+        "buffer",
+        "never",
+        "nil",
+        "number",
+        "string",
+        "thread",
+        "unknown",
+        "userdata",
+        "vector",
+    }
 )
 _NOT_SCHEMAS = frozenset({"enum", "const", "examples", "default"})
 _ANNOTATIONS = frozenset(

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "LUAU_KEYWORDS",
+    "LUAU_RESERVED",
     "NameAllocator",
+    "is_field_name",
     "is_identifier",
     "pascal_case",
     "sanitize",
 ]
 
-LUAU_KEYWORDS = frozenset(
+LUAU_RESERVED = frozenset(
     {
         "and",
         "break",
@@ -43,13 +45,11 @@ LUAU_KEYWORDS = frozenset(
         "true",
         "until",
         "while",
-        # contextual in Luau, but confusing (and refused by some tools) as names
-        "continue",
-        "export",
-        "type",
-        "typeof",
     }
 )
+# Reserved words and Luau's contextual keywords: never chosen as names (confusing, and
+# refused by some tools), though a table field may be called ``type``.
+LUAU_KEYWORDS = LUAU_RESERVED | {"continue", "export", "type", "typeof"}
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
@@ -58,6 +58,11 @@ _INVALID = re.compile(r"[^A-Za-z0-9_]")
 def is_identifier(name: str) -> bool:
     """``name`` can be written bare in Luau (``t.name``, ``{ name: T }``)."""
     return _IDENTIFIER.fullmatch(name) is not None and name not in LUAU_KEYWORDS
+
+
+def is_field_name(name: str) -> bool:
+    """``name`` can be a bare key of a table type (``{ type: string }``)."""
+    return _IDENTIFIER.fullmatch(name) is not None and name not in LUAU_RESERVED
 
 
 def sanitize(name: str) -> str:

@@ -103,7 +103,10 @@ def generate_luau(declaration: Declaration, module: str = DEFAULT_MODULE) -> Lua
     ordered = sorted(
         (s.name for s in declaration.stores.values() if s.kind is StoreKind.ORDERED),
     )
-    files_names = NameAllocator(fold_case=True, reserved=_INDEX_RESERVED | {module})
+    # a store module's name is also a type name in the index: never a builtin type's
+    files_names = NameAllocator(
+        fold_case=True, reserved=_INDEX_RESERVED | RESERVED_TYPES | {module}
+    )
     idents = {store.name: files_names.take(store.name) for store in standard}
     ordered_names = NameAllocator(reserved=frozenset({module}))
     ordered_idents = {name: ordered_names.take(name) for name in ordered}

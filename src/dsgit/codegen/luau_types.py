@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never
 
-from dsgit.codegen.identifiers import is_identifier
+from dsgit.codegen.identifiers import is_field_name
 
 __all__ = [
     "ANY",
@@ -165,7 +165,7 @@ def comment_lines(text: str) -> tuple[str, ...]:
 
 
 def _key(name: str) -> str:
-    return name if is_identifier(name) else f"[{lua_string(name)}]"
+    return name if is_field_name(name) else f"[{lua_string(name)}]"
 
 
 def _comments(lines: tuple[str, ...], tabs: str) -> list[str]:
