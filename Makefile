@@ -28,9 +28,10 @@ test: $(STAMP) stylua
 stylua: $(STAMP)
 	@if [ -f $(STYLUA_STAMP) ]; then :; \
 	elif command -v npm >/dev/null 2>&1; then \
-	  npm install --prefix $(VENV) --no-save --no-audit --no-fund --loglevel=error \
-	    @johnnymorganz/stylua-bin@$(STYLUA_VERSION) && \
-	  $(VENV)/node_modules/.bin/stylua --version && touch $(STYLUA_STAMP); \
+	  { npm install --prefix $(VENV) --no-save --no-audit --no-fund --loglevel=error \
+	      @johnnymorganz/stylua-bin@$(STYLUA_VERSION) && \
+	    $(VENV)/node_modules/.bin/stylua --version && touch $(STYLUA_STAMP); } || \
+	  echo "StyLua could not be installed: the Luau parser tests will skip, or fail in CI"; \
 	else echo "npm not found: the Luau parser tests (tests/codegen) will skip, or fail in CI"; fi
 
 ## lint: ruff and mypy, as CI runs them

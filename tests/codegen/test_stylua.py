@@ -140,3 +140,8 @@ def test_without_stylua_the_tests_fail_in_ci_and_skip_elsewhere(
     )
     assert f"1 {outcome}" in result.stdout, result.stdout + result.stderr
     assert result.returncode == (1 if outcome == "error" else 0)  # an error fails the run
+
+
+def test_an_index_without_store_modules_parses(luau_check: LuauCheck) -> None:
+    luau_check(generate_luau(declaration({}, {})).files)  # a new repository: no stores
+    luau_check(generate_luau(declaration({}, {"Plain": None}, ordered=("Wins",))).files)
