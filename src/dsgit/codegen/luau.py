@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from dsgit.codegen.from_schema import RESERVED_TYPES, Alias, SchemaTranslator, Target
 from dsgit.codegen.identifiers import NameAllocator, pascal_case
@@ -126,7 +127,7 @@ def generate_luau(declaration: Declaration, module: str = DEFAULT_MODULE) -> Lua
 
 def _reference(reference: str) -> Target:
     path, _, fragment = reference.partition("#")
-    return path, fragment
+    return path, unquote(fragment)  # as SchemaTranslator.resolve names targets
 
 
 def _store_module(
