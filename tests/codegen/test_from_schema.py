@@ -206,3 +206,16 @@ def test_stores_without_schema_and_ordered_stores_are_name_constants_only() -> N
     assert '\t\tDATA_12345 = "DATA/12345",\n\t\tPlain = "Plain",\n\t},' in index
     assert '\tOrderedDataStores = {\n\t\tDATA_12345 = "DATA/12345",\n\t\tWins = "Wins",\n' in index
     assert out.without_schema == ("DATA/12345", "Plain") and out.ordered == ("DATA/12345", "Wins")
+
+
+def test_a_percent_encoded_root_fragment_and_a_ref_to_it_are_one_type() -> None:
+    document = {
+        "$defs": {
+            "a b": {"type": "object", "properties": {"self": {"$ref": "#/$defs/a%20b"}}},
+        }
+    }
+    out = generate_luau(
+        declaration({"schemas/s.json": document}, {"S": "schemas/s.json#/$defs/a%20b"})
+    )
+    text = out.files["DsgitTypes/S.luau"]
+    assert "\tself: Value?,\n" in text and "export type AB" not in text
