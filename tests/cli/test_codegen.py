@@ -95,3 +95,11 @@ def test_a_repository_with_errors_is_refused_naming_the_file(
 def test_out_is_required(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, example)
     assert code == 1 and "--out" in err
+
+
+def test_help_summaries_are_whole_sentences(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = invoke_cli(["codegen", "--help"], capsys)
+    assert code == 0
+    assert "  luau  Write Luau types of every store's value schema.\n" in out
+    code, out, _ = invoke_cli(["codegen", "luau", "--help"], capsys)
+    assert code == 0 and "Exit codes:" in out and "--out DIR" in out
