@@ -172,6 +172,10 @@ EDGES: JSONValue = {
         "negated": {"not": {"type": "string"}},
         "dynamic": {"$dynamicRef": "#meta"},
         "described": {"description": "only a description"},
+        "sneaky": {
+            "description": "ends the comment?\rreturn nil\u2028--[[ or opens a block",
+            "$ref": "other.json#/x\nreturn 1",
+        },
     },
     "$defs": {
         "user-id": {"type": "integer"},

@@ -219,3 +219,10 @@ def test_a_percent_encoded_root_fragment_and_a_ref_to_it_are_one_type() -> None:
     )
     text = out.files["DsgitTypes/S.luau"]
     assert "\tself: Value?,\n" in text and "export type AB" not in text
+
+
+def test_line_breaks_in_schema_text_never_end_a_comment() -> None:
+    text = module(EDGES)
+    code = [line.strip() for line in text.splitlines() if not line.strip().startswith("--")]
+    assert "return nil" not in code and "return 1" not in code
+    assert "\t-- ends the comment?\n\t-- return nil\n\t-- --[[ or opens a block\n" in text

@@ -206,23 +206,33 @@ def _root_comments(
     return (*lines, *notes)
 
 
+def _one_line(text: str) -> str:
+    """``text`` for a comment line: any line break in it shown as a space."""
+    return " ".join(comment_lines(text))
+
+
 def _header(lines: list[str]) -> list[str]:
     return ["--!strict", *lines, ""]
 
 
 def _module_text(store: StoreDeclaration, schemas: tuple[str, ...], aliases: list[Alias]) -> str:
     policy = store.policy
-    source = policy.schema if policy.schema else "no schema"
-    source_file = source.partition("#")[0]
+    source = _one_line(policy.schema) if policy.schema else "no schema"
+    source_file = _one_line((policy.schema or "").partition("#")[0])
     lines = _header(
         [
             f"{GENERATED_MARK} from {source} (data store {lua_string(store.name)}): do not edit.",
-            *(f"-- Also reads {path}." for path in schemas if path != source_file),
+            *(
+                f"-- Also reads {_one_line(path)}."
+                for path in schemas
+                if _one_line(path) != source_file
+            ),
             "-- Regenerate with `dsgit codegen luau --out DIR` after changing a schema.",
         ]
     )
     for alias in aliases:
-        lines.extend(f"--- {line}".rstrip() for line in alias.comments)
+        flat = [part for line in alias.comments for part in (comment_lines(line) or ("",))]
+        lines.extend(f"--- {line}".rstrip() for line in flat)
         lines.append(render_alias(alias.name, alias.type))
         lines.append("")
     lines.extend(

@@ -6,6 +6,7 @@ A small closed union, so the translation from JSON Schema builds structure and o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -154,9 +155,12 @@ def lua_string(text: str) -> str:
     return "".join(out)
 
 
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+
+
 def comment_lines(text: str) -> tuple[str, ...]:
     """Free text (a schema ``description``) as comment lines: one per line, stripped."""
-    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [line.strip() for line in _LINE_BREAKS.split(text)]
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:
@@ -169,7 +173,9 @@ def _key(name: str) -> str:
 
 
 def _comments(lines: tuple[str, ...], tabs: str) -> list[str]:
-    return [f"{tabs}-- {line}".rstrip() if line else f"{tabs}--" for line in lines]
+    # a line break inside a comment (from a schema's text) must never end the comment
+    flat = [part for line in lines for part in (comment_lines(line) or ("",))]
+    return [f"{tabs}-- {line}".rstrip() if line else f"{tabs}--" for line in flat]
 
 
 WIDTH = 120  # StyLua's default column width, a tab counting 4
