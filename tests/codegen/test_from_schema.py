@@ -226,3 +226,10 @@ def test_line_breaks_in_schema_text_never_end_a_comment() -> None:
     code = [line.strip() for line in text.splitlines() if not line.strip().startswith("--")]
     assert "return nil" not in code and "return 1" not in code
     assert "\t-- ends the comment?\n\t-- return nil\n\t-- --[[ or opens a block\n" in text
+
+
+def test_lone_surrogates_from_json_still_give_utf8_text() -> None:
+    schema = {"description": "bad \ud800 text", "enum": ["x\udc00"]}
+    text = module(schema)
+    text.encode("utf-8")  # would raise on a lone surrogate
+    assert '"x\\u{DC00}"' in text and "bad ? text" in text

@@ -149,6 +149,8 @@ def lua_string(text: str) -> str:
             out.append("\\r")
         elif code < 32 or code == 127:
             out.append(f"\\{code:03d}")
+        elif 0xD800 <= code <= 0xDFFF:  # a lone surrogate (JSON allows it): not UTF-8
+            out.append(f"\\u{{{code:X}}}")
         else:
             out.append(char)
     out.append(quote)
@@ -160,6 +162,7 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 
 def comment_lines(text: str) -> tuple[str, ...]:
     """Free text (a schema ``description``) as comment lines: one per line, stripped."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
     lines = [line.strip() for line in _LINE_BREAKS.split(text)]
     while lines and not lines[-1]:
         lines.pop()
