@@ -1,10 +1,13 @@
-# Everything installs into .venv on first use; only Python 3.11+ and git are needed.
+# Everything installs into .venv on first use; only Python 3.11+ and git are needed
+# (and node/npm for the Luau parser the codegen tests use, installed into .venv/node_modules).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+STYLUA_VERSION := 2.5.2
+STYLUA_STAMP := $(VENV)/node_modules/.stylua-$(STYLUA_VERSION)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean stylua
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +20,19 @@ demo: $(STAMP)
 	$(BIN)/python -m dsgit.demo
 
 ## test: the whole test suite
-test: $(STAMP)
+test: $(STAMP) stylua
 	$(BIN)/python -m pytest -q
+
+## stylua: StyLua (npm @johnnymorganz/stylua-bin, a Luau parser) in .venv/node_modules, for
+## the codegen tests; without npm they skip, and fail when CI is set
+stylua: $(STAMP)
+	@if [ -f $(STYLUA_STAMP) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  { npm install --prefix $(VENV) --no-save --no-audit --no-fund --loglevel=error \
+	      @johnnymorganz/stylua-bin@$(STYLUA_VERSION) && \
+	    $(VENV)/node_modules/.bin/stylua --version && touch $(STYLUA_STAMP); } || \
+	  echo "StyLua could not be installed: the Luau parser tests will skip, or fail in CI"; \
+	else echo "npm not found: the Luau parser tests (tests/codegen) will skip, or fail in CI"; fi
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)

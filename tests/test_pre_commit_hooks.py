@@ -69,3 +69,43 @@ def test_hook_entry_passes_a_good_repository_and_fails_a_bad_one(tmp_path: Path)
     bad = subprocess.run(entry, cwd=root, capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert "datastores/GameConfig/global/welcome.yaml:1:" in bad.stdout
+
+
+def test_codegen_hook_names_a_real_command_and_checks_only() -> None:
+    codegen = hook("dsgit-codegen-luau")
+    program, *command = shlex.split(codegen["entry"])
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "scripts"
+    ]
+    assert program in scripts and command[0] in COMMAND_MODULES
+    assert command == ["codegen", "luau", "--check"]  # never writes in a hook
+    assert codegen["pass_filenames"] is False
+
+
+@pytest.mark.parametrize(
+    ("path", "runs"),
+    [
+        ("schemas/profile.schema.json", True),
+        ("datastores/Shop/_store.yaml", True),
+        ("src/shared/DsgitTypes/Shop.luau", True),  # an edited generated module
+        ("README.md", False),
+        ("src/server/main.server.lua", False),
+    ],
+)
+def test_codegen_hook_runs_for_its_inputs_and_outputs(path: str, runs: bool) -> None:
+    assert bool(re.search(hook("dsgit-codegen-luau")["files"], path)) is runs
+
+
+@pytest.mark.slow
+def test_codegen_hook_entry_fails_on_stale_types_and_passes_when_fresh(tmp_path: Path) -> None:
+    """Run the entry as pre-commit does, with the args a user configures."""
+    dsgit = Path(sys.executable).with_name("dsgit")
+    root = tmp_path / "game"
+    subprocess.run([str(dsgit), "init", str(root)], check=True, capture_output=True)
+    program, *command = shlex.split(hook("dsgit-codegen-luau")["entry"])
+    entry = [str(dsgit.with_name(program)), *command, "--out", "src/shared"]
+    stale = subprocess.run(entry, cwd=root, capture_output=True, text=True, check=False)
+    assert stale.returncode == 1 and "missing: src/shared/DsgitTypes/init.luau" in stale.stdout
+    subprocess.run([str(dsgit), "codegen", "luau", "--out", "src/shared"], cwd=root, check=True)
+    fresh = subprocess.run(entry, cwd=root, capture_output=True, text=True, check=False)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr

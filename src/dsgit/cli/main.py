@@ -36,6 +36,7 @@ COMMAND_MODULES: dict[str, str] = {
     "approvals": "approvals",
     "approve": "approvals",
     "audit": "audit",
+    "codegen": "codegen",
     "completion": "completion",
     "doctor": "doctor",
     "drift": "plan",

@@ -113,4 +113,5 @@ class Verdict:
         for rule in self.rules:
             for counted in rule.counted:
                 seen.setdefault(counted.approval.reference, counted)
-        return tuple(seen.values())
+        # By approver: the same verdict always cites (and the ledger records) in one order.
+        return tuple(sorted(seen.values(), key=lambda c: (c.approver, c.approval.reference)))
