@@ -164,7 +164,11 @@ _DOCS = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     ("page", "example"),
-    [("README.md", None), ("docs/quickstart.md", "obby-tycoon"), ("docs/commands.md", "obby-tycoon")],
+    [
+        ("README.md", None),
+        ("docs/quickstart.md", "obby-tycoon"),
+        ("docs/commands.md", "obby-tycoon"),
+    ],
 )
 def test_the_documented_file_counts_are_what_init_and_validate_print(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], page: str, example: str | None
