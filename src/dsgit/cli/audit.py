@@ -265,8 +265,6 @@ def log_command(
     verbose: bool,
     output_format: str,
 ) -> None:
-    if env_name is not None:
-        _known_environment(app, env_name)
     where = LogFilter(
         store=store,
         key=key,
