@@ -206,3 +206,33 @@ def test_with_roblox_versions_a_value_overwritten_in_its_hour_is_not_found(
     assert change.after is not None and change.after.value == "a"
     assert change.reason == "back to its value at 2026-12-03T10:15:00Z (written 1h 5m before it)"
     assert any(d.code == "DSP047" and "1h 5m before it" in d.message for d in plan.diagnostics)
+
+
+def test_an_entry_created_before_time_but_overwritten_in_its_hour_is_never_deleted() -> None:
+    """Created at 10:05 and written again at 10:30 (hourly versions, as Roblox): no version is
+    kept at or before 10:15, yet the entry existed then. The restore must not plan deleting it
+    as "did not exist": it is left alone with a DSP048 warning."""
+    from datetime import UTC, datetime
+
+    from dsgit.emulator import Emulator
+    from dsgit.remote.testing import emulated_client
+    from dsgit.undo import RestoreRequest, plan_restore
+
+    moments = {"now": datetime(2026, 12, 3, 10, 5, tzinfo=UTC)}
+    emulator = Emulator(clock=lambda: moments["now"])
+    with emulated_client(emulator) as client:
+        client.update_entry("Shop", "sword", EntryData("b"), allow_missing=True)
+        client.update_entry("Shop", "fresh", EntryData("x"), allow_missing=True)
+        moments["now"] = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+        client.update_entry("Shop", "sword", EntryData("c"), allow_missing=True)
+        client.update_entry("Shop", "late", EntryData("y"), allow_missing=True)
+        at = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
+        request = RestoreRequest(
+            at, "local", 1, stores=("Shop",), now=moments["now"], allow_deletes="cleanup"
+        )
+        plan = plan_restore(client, request, declaration=declaration_of({}))
+    emulator.close()
+    actions = {str(c.address): c.action for c in plan.changes if c.action is not Action.NOOP}
+    assert actions == {"Shop/global/late": Action.DELETE}  # created after TIME: really absent
+    [note] = [d for d in plan.diagnostics if d.code == "DSP048"]
+    assert note.address == "Shop/global/sword" and "not deleted" in note.message

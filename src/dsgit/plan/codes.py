@@ -161,6 +161,12 @@ _CODES = (
         "for the exact values an apply overwrote, revert it from its pre-images: "
         "`dsgit revert APPLY`",
     ),
+    Code(
+        "DSP048",
+        _W,
+        "restore: entry existed at TIME but no value of that time is kept (left as it is)",
+        "restore it to a later time, or revert the apply that changed it: `dsgit revert APPLY`",
+    ),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}

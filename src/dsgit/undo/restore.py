@@ -7,7 +7,9 @@ listed, deleted ones included, and every key is read twice: as it is and as it w
 
 - existed at TIME                  -> write that value back (create it again if deleted since);
 - did not exist at TIME, exists now -> delete it, with the usual destructive diagnostics (DSP001
-  per entry, DSP003 mass delete) unless ``--allow-deletes REASON`` suppresses DSP001;
+  per entry, DSP003 mass delete) unless ``--allow-deletes REASON`` suppresses DSP001; an entry
+  created at or before TIME whose versions all come later (overwritten in its hour) existed
+  then: it is left alone (DSP048), never deleted;
 - a failed listing or read         -> an error diagnostic: nothing in that scope is guessed.
 
 Roblox keeps revisions for 30 days, so TIME must be within them; ordered data stores keep no
@@ -147,6 +149,28 @@ def _ages(found: Mapping[Address, LiveValue | None], at: datetime) -> dict[Addre
     return ages
 
 
+def _created_by(entry: LiveEntry, at: datetime) -> bool:
+    """True when the entry as it is now was created at or before ``at``: it existed then, even
+    if no version of that time is kept (Roblox keeps each UTC hour's last write only)."""
+    if not entry.create_time:
+        return False
+    try:
+        return parse_time(entry.create_time) <= at
+    except ValueError:
+        return False
+
+
+def _unreadable(address: Address, entry: LiveEntry, when: str) -> Diagnostic:
+    """DSP048: an entry that existed at TIME is never deleted for lack of a kept version."""
+    return diagnostic(
+        "DSP048",
+        f"{address}: existed at {when} (created {entry.create_time}), but Roblox kept no "
+        "version of it at or before that time (each UTC hour keeps only its last write, and "
+        "this one was overwritten later in its hour): left as it is, not deleted",
+        address=str(address),
+    )
+
+
 def _closeness(ages: Mapping[Address, timedelta], when: str) -> Diagnostic | None:
     """DSP047: the nearest and farthest distance from TIME of the values found."""
     if not ages:
@@ -243,7 +267,10 @@ def plan_restore(
         if isinstance(old, LiveEntry):
             policy = undo_policy(declaration, address)
             entries[address] = desired_entry(address, old.data, policy, keyring)
-        elif current.entries.get(address) is not None:
+        elif (now_entry := current.entries.get(address)) is not None:
+            if isinstance(now_entry, LiveEntry) and _created_by(now_entry, at):
+                notes.append(_unreadable(address, now_entry, when))
+                continue
             kept = kept_ownership((declaration,), address)
             if kept is not None:
                 notes.append(kept_note(address, kept, reason))
