@@ -208,10 +208,10 @@ def test_with_roblox_versions_a_value_overwritten_in_its_hour_is_not_found(
     assert any(d.code == "DSP047" and "1h 5m before it" in d.message for d in plan.diagnostics)
 
 
-def test_an_entry_created_before_time_but_overwritten_in_its_hour_is_never_deleted() -> None:
+def test_a_delete_of_an_entry_created_before_time_carries_a_warning() -> None:
     """Created at 10:05 and written again at 10:30 (hourly versions, as Roblox): no version is
-    kept at or before 10:15, yet the entry existed then. The restore must not plan deleting it
-    as "did not exist": it is left alone with a DSP048 warning."""
+    kept at or before 10:15, yet the entry existed then. The planned delete (blocking as every
+    delete, DSP001) carries DSP048 saying so; an entry created after TIME does not."""
     from datetime import UTC, datetime
 
     from dsgit.emulator import Emulator
@@ -227,12 +227,16 @@ def test_an_entry_created_before_time_but_overwritten_in_its_hour_is_never_delet
         client.update_entry("Shop", "sword", EntryData("c"), allow_missing=True)
         client.update_entry("Shop", "late", EntryData("y"), allow_missing=True)
         at = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
-        request = RestoreRequest(
-            at, "local", 1, stores=("Shop",), now=moments["now"], allow_deletes="cleanup"
-        )
+        request = RestoreRequest(at, "local", 1, stores=("Shop",), now=moments["now"])
         plan = plan_restore(client, request, declaration=declaration_of({}))
     emulator.close()
-    actions = {str(c.address): c.action for c in plan.changes if c.action is not Action.NOOP}
-    assert actions == {"Shop/global/late": Action.DELETE}  # created after TIME: really absent
-    [note] = [d for d in plan.diagnostics if d.code == "DSP048"]
-    assert note.address == "Shop/global/sword" and "not deleted" in note.message
+    changes = {str(c.address): c for c in plan.changes if c.action is not Action.NOOP}
+    assert {a: c.action for a, c in changes.items()} == {
+        "Shop/global/late": Action.DELETE,
+        "Shop/global/sword": Action.DELETE,
+    }
+    assert [d.code for d in changes["Shop/global/late"].diagnostics] == ["DSP001"]
+    sword = changes["Shop/global/sword"].diagnostics
+    assert sorted(d.code for d in sword) == ["DSP001", "DSP048"]
+    [warning] = [d for d in sword if d.code == "DSP048"]
+    assert "removes an entry that existed at that time" in warning.message

@@ -164,8 +164,8 @@ _CODES = (
     Code(
         "DSP048",
         _W,
-        "restore: entry existed at TIME but no value of that time is kept (left as it is)",
-        "restore it to a later time, or revert the apply that changed it: `dsgit revert APPLY`",
+        "restore: a delete of an entry created before TIME, which may have existed then",
+        "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
     ),
 )
 
