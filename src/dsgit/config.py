@@ -160,6 +160,7 @@ def parse_project_config(text: str, root: Path, filename: str) -> ProjectConfig:
     document, problems = parse_yaml(text, filename)
     if document is not None:
         problems = problems + check_project(document.value, document.node, filename)
+    problems = [p for p in problems if p.is_error]  # warnings are for `dsgit validate`
     if problems:
         first = min(problems, key=lambda p: (p.line or 0, p.column or 0))
         raise ConfigError(

@@ -21,6 +21,7 @@ from dsgit.errors import (
     StalePlan,
 )
 from dsgit.model.declaration import SourceInfo
+from dsgit.plan.model import Diagnostic, Severity
 
 
 def env(**fields: object) -> Environment:
@@ -104,3 +105,20 @@ def test_apply_statuses_exit_through_the_same_map() -> None:
     assert set(EXIT_CODES) == set(Outcome)
     for status in ApplyStatus:
         assert status.exit_code == EXIT_CODES[status.outcome]
+
+
+def test_a_blocking_diagnostic_is_named_once_and_the_refusal_says_how_to_allow_it() -> None:
+    named = Diagnostic(
+        "DSP002",
+        Severity.BLOCKING,
+        "Shop/global/old: live key has no file and standard:Shop has prune: true",
+        None,
+        "Shop/global/old",
+    )
+    bare = Diagnostic("DSP003", Severity.BLOCKING, "would delete 9 entries", None, None, 9)
+    found = first_failure(given(replace(plan(), diagnostics=(named, bare))))
+    assert found is not None and found.check == "diagnostics"
+    assert found.outcome is Outcome.REFUSED
+    assert found.message.count("Shop/global/old:") == 1
+    assert "DSP003 blocking: plan: would delete 9 entries" in found.message
+    assert "--allow CODE=REASON" in found.message

@@ -190,3 +190,20 @@ def test_a_ledger_that_two_merged_branches_appended_to_migrates(
     archive.write_text("".join(t + "\n" for i, t in enumerate(lines) if i != 1))
     code, out, _ = run(repo, "audit", "verify", capsys=capsys)
     assert code == 1 and "follows a record that is not in the file" in out
+
+
+def test_verify_of_a_misspelt_environment_is_an_error_not_a_valid_empty_chain(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local(repo).append([change("S/global/a")], actor="ci")
+    code, out, err = run(repo, "audit", "verify", "-e", "locl", capsys=capsys)
+    assert code == 1 and "valid" not in out
+    assert "unknown environment 'locl'" in err
+    code, out, _ = run(repo, "audit", "verify", "-e", "local", capsys=capsys)
+    assert code == 0 and "1 record(s)" in out
+    # An environment since removed from dsgit.yaml still has its chain checked.
+    (repo / "dsgit.yaml").write_text(
+        "version: 1\nenvironments:\n  other:\n    universe_id: 2\n    emulator: .dsgit/o.db\n"
+    )
+    code, out, _ = run(repo, "audit", "verify", "-e", "local", capsys=capsys)
+    assert code == 0 and "1 record(s)" in out

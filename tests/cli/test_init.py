@@ -157,3 +157,33 @@ def test_failure_removes_the_folders_it_created(
     code, _, err = run(capsys, "-C", str(tmp_path), "init", "game", "--example", "obby-tycoon")
     assert code == 1 and "cannot write" in err
     assert sorted(p.name for p in (tmp_path / "game").iterdir()) == ["schemas"]
+
+
+_DOCS = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("page", "example"),
+    [
+        ("README.md", None),
+        ("docs/quickstart.md", "obby-tycoon"),
+        ("docs/commands.md", "obby-tycoon"),
+    ],
+)
+def test_the_documented_file_counts_are_what_init_and_validate_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], page: str, example: str | None
+) -> None:
+    """The console examples quote `init`'s and `validate`'s counts: they must be the real ones."""
+    import re
+
+    text = (_DOCS / page).read_text(encoding="utf-8")
+    game = tmp_path / "game"
+    code, out, err = run(capsys, "init", str(game), *(["--example", example] if example else []))
+    assert code == 0, err
+    created = re.search(r"\((\d+) files\)\.", out)
+    assert created is not None and f"({created.group(1)} files)." in text
+    code, out, err = run(capsys, "-C", str(game), "validate")
+    assert code == 0, err
+    counts = out.strip().splitlines()[-1].split(": ")[0]  # "40 files, 26 entries"
+    documented = re.findall(r"^(\d+ files, \d+ entr(?:y|ies)): no problems$", text, re.M)
+    assert documented and set(documented) == {counts}

@@ -96,6 +96,18 @@ def test_target_and_exclude(repo: Path) -> None:
     assert "Config/global/motd" in result.output and "secrets" not in result.output
 
 
+def test_a_target_that_matches_nothing_is_warned_of(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt --target must not read as "the live state matches" alone."""
+    assert run_main(repo, "plan", "--target", "Confg/*") == 0
+    out, err = capsys.readouterr()
+    assert "No changes" in out
+    assert "warning: --target Confg/* matched no declared or live entry" in err
+    assert run_main(repo, "plan", "--target", "Config/*") == 0
+    assert "matched no" not in capsys.readouterr().err
+
+
 def test_no_changes_after_live_matches(repo: Path) -> None:
     env = load_project_config(repo).environment("local")
     with open_client(env) as client:

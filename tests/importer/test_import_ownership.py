@@ -263,3 +263,9 @@ def test_ordinary_keys_are_not_player_data(key: str) -> None:
     value = {"Data": 1}  # Data alone is not a ProfileStore save
     assert player_data_reason(StoreKind.STANDARD, "Config", [SampledEntry(key, value)]) is None
     assert player_data_reason(StoreKind.STANDARD, "DATA", [SampledEntry(key, value)]) is None
+
+
+def test_several_user_id_keys_read_as_a_plural() -> None:
+    entries = [SampledEntry("48213907", 1), SampledEntry("99182736", 1)]
+    found = player_data_reason(StoreKind.STANDARD, "Coins", entries)
+    assert found == "the key '48213907' and 1 more embed user ids"

@@ -206,3 +206,37 @@ def test_with_roblox_versions_a_value_overwritten_in_its_hour_is_not_found(
     assert change.after is not None and change.after.value == "a"
     assert change.reason == "back to its value at 2026-12-03T10:15:00Z (written 1h 5m before it)"
     assert any(d.code == "DSP047" and "1h 5m before it" in d.message for d in plan.diagnostics)
+
+
+def test_a_delete_of_an_entry_created_before_time_carries_a_warning() -> None:
+    """Created at 10:05 and written again at 10:30 (hourly versions, as Roblox): no version is
+    kept at or before 10:15, yet the entry existed then. The planned delete (blocking as every
+    delete, DSP001) carries DSP048 saying so; an entry created after TIME does not."""
+    from datetime import UTC, datetime
+
+    from dsgit.emulator import Emulator
+    from dsgit.remote.testing import emulated_client
+    from dsgit.undo import RestoreRequest, plan_restore
+
+    moments = {"now": datetime(2026, 12, 3, 10, 5, tzinfo=UTC)}
+    emulator = Emulator(clock=lambda: moments["now"])
+    with emulated_client(emulator) as client:
+        client.update_entry("Shop", "sword", EntryData("b"), allow_missing=True)
+        client.update_entry("Shop", "fresh", EntryData("x"), allow_missing=True)
+        moments["now"] = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+        client.update_entry("Shop", "sword", EntryData("c"), allow_missing=True)
+        client.update_entry("Shop", "late", EntryData("y"), allow_missing=True)
+        at = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
+        request = RestoreRequest(at, "local", 1, stores=("Shop",), now=moments["now"])
+        plan = plan_restore(client, request, declaration=declaration_of({}))
+    emulator.close()
+    changes = {str(c.address): c for c in plan.changes if c.action is not Action.NOOP}
+    assert {a: c.action for a, c in changes.items()} == {
+        "Shop/global/late": Action.DELETE,
+        "Shop/global/sword": Action.DELETE,
+    }
+    assert [d.code for d in changes["Shop/global/late"].diagnostics] == ["DSP001"]
+    sword = changes["Shop/global/sword"].diagnostics
+    assert sorted(d.code for d in sword) == ["DSP001", "DSP048"]
+    [warning] = [d for d in sword if d.code == "DSP048"]
+    assert "removes an entry that existed at that time" in warning.message

@@ -27,7 +27,7 @@ from dsgit.apply.staleness import stale_inputs
 from dsgit.config import Environment
 from dsgit.errors import DsgitError, PolicyRefused, StalePlan
 from dsgit.model.declaration import Declaration, SourceInfo
-from dsgit.plan.model import Plan, parse_time
+from dsgit.plan.model import Diagnostic, Plan, parse_time
 from dsgit.policy.evaluate import evaluate
 from dsgit.policy.model import EvaluationContext, Policy
 from dsgit.policy.verdict import Verdict
@@ -184,17 +184,21 @@ def no_blocking_diagnostics(given: CheckInput) -> CheckFailure | None:
     blocking = given.plan.blocking
     if not blocking:
         return None
-    lines = "\n".join(
-        f"  {diag.code} {diag.severity}: {diag.address or diag.store or 'plan'}: {diag.message}"
-        for diag in blocking[:20]
-    )
+    lines = "\n".join(f"  {diag.code} {diag.severity}: {_about(diag)}" for diag in blocking[:20])
     more = f"\n  … and {len(blocking) - 20} more" if len(blocking) > 20 else ""
     return CheckFailure(
         "diagnostics",
         Outcome.REFUSED,
-        f"the plan has {len(blocking)} blocking diagnostic(s); fix them or suppress the "
-        f"destructive ones with a reason in the declaration, then plan again:\n{lines}{more}",
+        f"the plan has {len(blocking)} blocking diagnostic(s); fix them, or let a destructive "
+        "one through with a reason (a suppression in the declaration, or `dsgit plan --allow "
+        f"CODE=REASON`), then plan again:\n{lines}{more}",
     )
+
+
+def _about(diag: Diagnostic) -> str:
+    """The message, led by what it is about unless it already names that (most do)."""
+    subject = diag.address or diag.store or "plan"
+    return diag.message if diag.message.startswith(subject) else f"{subject}: {diag.message}"
 
 
 CHECKS: tuple[Check, ...] = (

@@ -99,6 +99,8 @@ def verify_command(
         raise click.UsageError("--env and --against name different environments")
     live: ChainHead | None = None
     environment = against or env_name
+    if env_name is not None:
+        _known_environment(app, env_name)
     if against is not None:
         from dsgit.remote.connect import open_client
 
@@ -124,6 +126,15 @@ def verify_command(
         click.echo(_report_text(report, against, live, failed, unrecorded))
     if failed:
         raise LedgerInvalid("the ledger failed verification")
+
+
+def _known_environment(app: AppContext, name: str) -> None:
+    """A name in dsgit.yaml, or one with a chain here (an environment since removed); else the
+    unknown-environment error, so a misspelt ``-e`` is not reported as a valid, empty chain."""
+    from dsgit.ledger.layout import environments
+
+    if name not in environments(app.root):
+        app.environment(name)
 
 
 def _unrecorded(root: Path) -> list[Unrecorded]:

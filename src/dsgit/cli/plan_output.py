@@ -226,6 +226,13 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
                 f"warning: --allow {allowance.code} matched no blocking diagnostic of this plan",
                 err=True,
             )
+    if output.targets and not any(plan.summary.values()):
+        patterns = " ".join(output.targets)
+        click.echo(
+            f"warning: --target {patterns} matched no declared or live entry (addresses read "
+            "store/scope/key, e.g. ShopCatalog/global/vip_pass)",
+            err=True,
+        )
     plan = _stamp_for_approvals(plan)
     out, output_format = output.out, output.output_format
     unread = [d for d in plan.all_diagnostics if d.code in READ_FAILURES]

@@ -106,6 +106,7 @@ def player_data_reason(kind: StoreKind, store: str, entries: Iterable[SampledEnt
         if _USER_KEY.match(entry.key):
             user_keys.append(entry.key)
     if user_keys:
-        more = f" and {len(user_keys) - 1} more" if len(user_keys) > 1 else ""
-        return f"the key {user_keys[0]!r}{more} embeds a user id"
+        if len(user_keys) > 1:
+            return f"the key {user_keys[0]!r} and {len(user_keys) - 1} more embed user ids"
+        return f"the key {user_keys[0]!r} embeds a user id"
     return None

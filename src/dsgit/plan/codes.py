@@ -161,6 +161,12 @@ _CODES = (
         "for the exact values an apply overwrote, revert it from its pre-images: "
         "`dsgit revert APPLY`",
     ),
+    Code(
+        "DSP048",
+        _W,
+        "restore: a delete of an entry created before TIME, which may have existed then",
+        "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
+    ),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}

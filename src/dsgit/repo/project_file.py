@@ -8,7 +8,7 @@ from yaml.nodes import Node
 
 from dsgit.model.entry import JSONValue
 from dsgit.repo.file_schemas import FileKind, check_file
-from dsgit.repo.problems import Problem
+from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.yamlload import locate
 
 __all__ = ["EMULATOR_DIR", "PROJECT_FILE", "check_project", "emulator_path_problem"]
@@ -23,6 +23,7 @@ def check_project(value: JSONValue, node: Node | None, file: str = PROJECT_FILE)
     if not isinstance(value, dict):
         return problems
     problems.extend(_emulator_paths(value.get("environments"), node, file))
+    problems.extend(_keyless_remotes(value.get("environments"), node, file))
     environments = value.get("environments")
     default = value.get("default_environment")
     if not isinstance(environments, dict) or not environments or not isinstance(default, str):
@@ -51,6 +52,26 @@ def emulator_path_problem(path: str) -> str | None:
     if not normal.startswith(f"{EMULATOR_DIR}/"):
         return f"emulator path {path!r} is not under {EMULATOR_DIR}/ (which git ignores)"
     return None
+
+
+def _keyless_remotes(environments: object, node: Node | None, file: str) -> list[Problem]:
+    """A warning for an environment reached over HTTP without ``api_key_env``: Open Cloud and a
+    served emulator refuse every request without a key, so each command using it stops."""
+    if not isinstance(environments, dict):
+        return []
+    problems = []
+    for name, body in environments.items():
+        if not isinstance(body, dict) or "emulator" in body or "api_key_env" in body:
+            continue
+        position = locate(node, ["environments", str(name)])
+        line, column = position if position is not None else (None, None)
+        target = body.get("url") if isinstance(body.get("url"), str) else "Open Cloud"
+        message = (
+            f"environment {name!r} talks to {target} but sets no `api_key_env` (the variable "
+            "holding its API key): every request needs a key, so commands using it will stop"
+        )
+        problems.append(Problem(file, line, column, "DS203", message, Severity.WARNING))
+    return problems
 
 
 def _emulator_paths(environments: object, node: Node | None, file: str) -> list[Problem]:

@@ -7,7 +7,9 @@ listed, deleted ones included, and every key is read twice: as it is and as it w
 
 - existed at TIME                  -> write that value back (create it again if deleted since);
 - did not exist at TIME, exists now -> delete it, with the usual destructive diagnostics (DSP001
-  per entry, DSP003 mass delete) unless ``--allow-deletes REASON`` suppresses DSP001;
+  per entry, DSP003 mass delete) unless ``--allow-deletes REASON`` suppresses DSP001; when the
+  entry was created before TIME the delete also carries a DSP048 warning (it may have existed
+  then, its version overwritten later in its hour);
 - a failed listing or read         -> an error diagnostic: nothing in that scope is guessed.
 
 Roblox keeps revisions for 30 days, so TIME must be within them; ordered data stores keep no
@@ -147,6 +149,29 @@ def _ages(found: Mapping[Address, LiveValue | None], at: datetime) -> dict[Addre
     return ages
 
 
+def _created_by(entry: LiveEntry, at: datetime) -> bool:
+    """True when the entry was created at or before ``at``: with no version kept from then, it
+    was deleted by then or its version was overwritten later in its hour."""
+    if not entry.create_time:
+        return False
+    try:
+        return parse_time(entry.create_time) <= at
+    except ValueError:
+        return False
+
+
+def _unreadable(address: Address, entry: LiveEntry, when: str) -> Diagnostic:
+    """DSP048: a delete planned for an entry created before TIME, which may have existed then."""
+    return diagnostic(
+        "DSP048",
+        f"{address}: created {entry.create_time}, before {when}, but no version of it is kept "
+        "at or before that time: it was deleted by then, or (Roblox keeps only each UTC "
+        "hour's last write) its value of that time was overwritten later in its hour; if so, "
+        "this delete removes an entry that existed at that time",
+        address=str(address),
+    )
+
+
 def _closeness(ages: Mapping[Address, timedelta], when: str) -> Diagnostic | None:
     """DSP047: the nearest and farthest distance from TIME of the values found."""
     if not ages:
@@ -238,15 +263,20 @@ def plan_restore(
     reason = f"did not exist at {when}"
     allow = (Suppression("DSP001", request.allow_deletes),) if request.allow_deletes else ()
     entries: dict[Address, DesiredEntry | Removal | None] = {}
+    unsure: dict[Address, list[Diagnostic]] = {}
     for address in sorted(addresses - then.failed - current.failed):
         old = then.entries.get(address)
         if isinstance(old, LiveEntry):
             policy = undo_policy(declaration, address)
             entries[address] = desired_entry(address, old.data, policy, keyring)
-        elif current.entries.get(address) is not None:
+        elif (now_entry := current.entries.get(address)) is not None:
             kept = kept_ownership((declaration,), address)
             if kept is not None:
                 notes.append(kept_note(address, kept, reason))
+                continue
+            if isinstance(now_entry, LiveEntry) and _created_by(now_entry, at):
+                unsure[address] = [_unreadable(address, now_entry, when)]
+                entries[address] = Removal(f"no version kept at {when}, created before", allow)
                 continue
             entries[address] = Removal(reason, allow)
     stores: dict[tuple[StoreKind, str], StoreSpec] = {
@@ -270,6 +300,8 @@ def plan_restore(
     )
     plan = build_plan(DesiredState(entries, stores, declaration.source), live, settings)
     warnings = schema_warnings(declaration, entries)
+    for address, doubts in unsure.items():
+        warnings.setdefault(address, []).extend(doubts)
     reasons = {
         Action.CREATE: f"existed at {when}, deleted since",
         Action.UPDATE: f"back to its value at {when}",
