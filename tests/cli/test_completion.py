@@ -140,6 +140,9 @@ def test_plan_files_complete_json_and_folders(
     assert values(complete(capsys, monkeypatch, "dsgit apply plans/")) == ["plans/staging.json"]
     assert values(complete(capsys, monkeypatch, "dsgit show plans/s")) == ["plans/staging.json"]
     assert values(complete(capsys, monkeypatch, "dsgit plan -o plans/")) == ["plans/staging.json"]
+    assert values(complete(capsys, monkeypatch, "dsgit approve plans/")) == ["plans/staging.json"]
+    found = values(complete(capsys, monkeypatch, "dsgit approvals check plans/"))
+    assert found == ["plans/staging.json"]
     fish = complete(capsys, monkeypatch, "dsgit apply plans/st", shell="fish")
     assert fish == [("plain", "plans/staging.json")]
 

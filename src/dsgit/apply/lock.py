@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from dsgit.errors import DsgitError, LockHeld, PreconditionFailed, RemoteError
+from dsgit.ledger.records import LockBreakRecord
 from dsgit.model.entry import RESERVED_STORE, EntryData, JSONValue, LiveEntry
 from dsgit.remote.api import OpenCloudApi
 
@@ -85,6 +86,19 @@ class Lease:
     acquired: str
     expires: str
     released: bool = False
+
+    def break_record(self, environment: str, universe_id: int, *, expired: bool) -> LockBreakRecord:
+        """The ledger record of this lease being broken (released by someone else)."""
+        return LockBreakRecord(
+            environment=environment,
+            universe_id=universe_id,
+            holder=self.holder,
+            apply_id=self.apply_id,
+            lease_actor=self.actor,
+            host=self.host,
+            expires=self.expires,
+            expired=expired,
+        )
 
     def to_json(self) -> dict[str, JSONValue]:
         return {

@@ -22,7 +22,6 @@ from dsgit.apply.lock import LeaseState, read_lease, release_lease
 from dsgit.config import Environment
 from dsgit.errors import LockHeld
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import LockBreakRecord
 from dsgit.ledger.signing import Signer
 from dsgit.remote.api import OpenCloudApi
 
@@ -132,18 +131,7 @@ def release_lock(
     released = release_lease(api, state)
     if released:
         ledger.append(
-            [
-                LockBreakRecord(
-                    environment=env.name,
-                    universe_id=env.universe_id,
-                    holder=lease.holder,
-                    apply_id=lease.apply_id,
-                    lease_actor=lease.actor,
-                    host=lease.host,
-                    expires=lease.expires,
-                    expired=lease.expired(now),
-                )
-            ],
+            [lease.break_record(env.name, env.universe_id, expired=lease.expired(now))],
             actor=actor,
         )
     return LockReport(state, None, released=released, broke=released)

@@ -39,7 +39,7 @@ from dsgit.crypto import Keyring
 from dsgit.crypto.errors import KeyNotAvailable
 from dsgit.errors import DsgitError, PolicyRefused
 from dsgit.ledger.file import Ledger
-from dsgit.ledger.records import ChangeOutcome, EntryState, LockBreakRecord
+from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
@@ -456,16 +456,7 @@ def _run(
 
 def _record_lock_break(deps: ApplyDeps, broken: Lease) -> None:
     """``--break-lock`` took over another apply's expired lease: the ledger says so."""
-    record = LockBreakRecord(
-        environment=deps.env.name,
-        universe_id=deps.env.universe_id,
-        holder=broken.holder,
-        apply_id=broken.apply_id,
-        lease_actor=broken.actor,
-        host=broken.host,
-        expires=broken.expires,
-        expired=True,
-    )
+    record = broken.break_record(deps.env.name, deps.env.universe_id, expired=True)
     Ledger.of_universe(deps.root, deps.env.name, deps.api, deps.signer).append(
         [record], actor=deps.actor
     )

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.cli.plan_output import read_plan_file
 from dsgit.errors import EXIT_OK, EXIT_POLICY, EXIT_STALE, ConfigError, StalePlan
@@ -78,7 +79,12 @@ repository is not at hand).
 Exit codes: 0 signed, 1 error (unknown key, unreadable plan), 4 the plan is stale (edited or
 expired).""",
 )
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=complete_plan_files,
+)
 @click.option(
     "--key",
     "key_file",
@@ -232,7 +238,12 @@ why, and what is still missing.
 Exit codes: 0 satisfied, 1 error, 3 not satisfied, 4 the plan is stale (edited or
 expired).""",
 )
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=complete_plan_files,
+)
 @approvals_paths_option
 @github_options
 @format_option("text", "markdown", "json")
