@@ -10,10 +10,10 @@ import click
 from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.plan_output import (
+    SHOW_LIMIT,
     PlanOutput,
     finish_plan,
     plan_output_options,
-    read_plan_file,
     render,
     report_errors,
 )
@@ -76,7 +76,11 @@ def plan_command(
 @click.command(
     "show",
     short_help="Render a saved plan file.",
-    help="Render a saved plan file (checks its digest: exit 4 if edited).",
+    help="""Render a saved plan file (checks its digest: exit 4 if edited).
+
+A segmented plan (a manifest and its JSON Lines segments) is shown as its summary, its
+plan-level diagnostics and one page of changes: --page N (from 1) of --limit changes; every
+segment's digest is checked first (exit 4 if one was edited).""",
 )
 @click.argument(
     "plan_file",
@@ -84,9 +88,36 @@ def plan_command(
     shell_complete=complete_plan_files,
 )
 @format_option("text", "markdown", "json")
-def show_command(plan_file: Path, output_format: str) -> None:
-    plan = read_plan_file(plan_file)
-    click.echo(render(plan, output_format), nl=False)
+@click.option(
+    "--page",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Which page of a segmented plan's changes.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=SHOW_LIMIT,
+    show_default=True,
+    help="Changes per page of a segmented plan.",
+)
+def show_command(plan_file: Path, output_format: str, page: int, limit: int) -> None:
+    from dsgit.planfile import SegmentedPlan, read_any_plan
+
+    found = read_any_plan(plan_file)
+    if isinstance(found, SegmentedPlan):
+        from dsgit.render.manifest import Page, render_manifest
+
+        found.verify()
+        manifest = found.manifest
+        changes = found.changes_at((page - 1) * limit, limit)
+        shown = Page(page, limit, manifest.total_changes, changes)
+        click.echo(render_manifest(manifest, shown, output_format, str(plan_file)), nl=False)
+        plan = found.header
+    else:
+        plan = found
+        click.echo(render(plan, output_format), nl=False)
     if plan.expired(datetime.now(UTC)):
         click.echo(f"note: this plan expired at {plan.expires}; apply will refuse it", err=True)
 

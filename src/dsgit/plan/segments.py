@@ -30,6 +30,7 @@ from referencing import Registry, Resource
 
 from dsgit.errors import ConfigError, Location
 from dsgit.model.entry import JSONValue
+from dsgit.model.shard import Shard
 from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.io import (
     change_from_dict,
@@ -38,8 +39,9 @@ from dsgit.plan.io import (
     plan_body,
     plan_from_dict,
     plan_schema,
+    with_digest,
 )
-from dsgit.plan.model import Action, Change, Plan, Precondition
+from dsgit.plan.model import Action, Change, Plan, Precondition, summarize
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
@@ -52,6 +54,7 @@ __all__ = [
     "is_manifest",
     "manifest_from_json",
     "manifest_to_json",
+    "of_shard",
     "review_change",
 ]
 
@@ -168,6 +171,13 @@ def change_from_line(line: bytes, source: str, number: int) -> Change:
             f"invalid change: {first.message}", Location(source, number, field=pointer)
         )
     return change_from_dict(raw, source, f"line {number}")
+
+
+def of_shard(plan: Plan, shard: Shard) -> Plan:
+    """The plan's changes of ``shard`` (by a stable hash of each key), its summary counting
+    them, its digest new; plan-level diagnostics stay (they are about stores, not shards)."""
+    changes = tuple(c for c in plan.changes if shard.holds(c.address.key))
+    return with_digest(replace(plan, changes=changes, summary=summarize(changes)))
 
 
 def review_change(change: Change) -> Change:

@@ -117,6 +117,20 @@ class SegmentedPlan:
         for index in range(len(self.manifest.segments)):
             yield from self.segment(index)
 
+    def changes_at(self, start: int, count: int) -> tuple[Change, ...]:
+        """``count`` changes from position ``start`` (0-based), reading only the segments
+        that hold them (a page of ``dsgit show``)."""
+        found: list[Change] = []
+        offset = 0
+        for index, ref in enumerate(self.manifest.segments):
+            end = offset + ref.changes
+            if end > start and len(found) < count:
+                changes = self.segment(index)
+                begin = max(start - offset, 0)
+                found.extend(changes[begin : begin + count - len(found)])
+            offset = end
+        return tuple(found)
+
     def review(self) -> Plan:
         """The plan as approvals and checks read it: the header, its digest (the manifest's),
         and each change without its value or diff (:func:`dsgit.plan.segments.review_change`).
