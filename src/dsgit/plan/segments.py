@@ -41,7 +41,7 @@ from dsgit.plan.io import (
     plan_schema,
     with_digest,
 )
-from dsgit.plan.model import Action, Change, Plan, Precondition, summarize
+from dsgit.plan.model import Action, Change, Plan, summarize
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
@@ -108,7 +108,7 @@ class Manifest:
 def change_order(change: Change) -> tuple[int, str]:
     """The canonical order: writes (create, update, increment, no-op) first, deletes last (a
     rename's create lands before its delete), then by plan address."""
-    return (1 if Action.DELETE in change.actions else 0, str(change.address))
+    return (1 if change.action is Action.DELETE else 0, str(change.address))
 
 
 def change_line(change: Change) -> bytes:
@@ -181,25 +181,10 @@ def of_shard(plan: Plan, shard: Shard) -> Plan:
 
 
 def review_change(change: Change) -> Change:
-    """What approvals and checks read of a change: address, actions, diagnostics, rename link
-    — no value, diff or precondition (those stay on disk until apply streams them)."""
-    return Change(
-        address=change.address,
-        actions=change.actions,
-        reason=change.reason,
-        precondition=_ABSENT,
-        after=None,
-        increment=change.increment,
-        diff=(),
-        sensitive=(),
-        encrypted=(),
-        diagnostics=change.diagnostics,
-        moved_from=change.moved_from,
-        ownership=change.ownership,
-    )
-
-
-_ABSENT = Precondition.absent()
+    """What approvals and checks read of a change: address, actions, precondition,
+    diagnostics, rename link — no value or diff (those stay on disk until apply streams
+    them). Never applied: without ``after`` it has nothing to write."""
+    return replace(change, after=None, diff=(), sensitive=(), encrypted=())
 
 
 def _manifest_body(
