@@ -165,3 +165,23 @@ def test_a_segment_outside_the_folder_is_refused_by_the_schema(tmp_path: Path) -
     path.write_bytes(canonical_json(raw) + b"\n")
     with pytest.raises(ConfigError, match="invalid plan manifest"):
         read_any_plan(path)
+
+
+def test_a_malformed_segment_line_names_its_line_and_field(tmp_path: Path) -> None:
+    from dsgit.plan.segments import change_from_line
+
+    first = next(c for c in big_plan(1).changes if c.action is Action.CREATE)
+    line = change_line_of(first).replace(b'"actions":["create"]', b'"actions":[]')
+    with pytest.raises(ConfigError, match=r"s\.jsonl:3: invalid change: .* \(/actions\)"):
+        change_from_line(line, "s.jsonl", 3)
+    with pytest.raises(ConfigError, match=r"s\.jsonl:4: segment line is not JSON"):
+        change_from_line(b"{nope\n", "s.jsonl", 4)
+    broken = line.replace(b'"reason":', b'"reasons":')
+    with pytest.raises(ConfigError, match=r"s\.jsonl:5: invalid change"):
+        change_from_line(broken, "s.jsonl", 5)
+
+
+def change_line_of(change: object) -> bytes:
+    from dsgit.plan.segments import change_line
+
+    return change_line(change)  # type: ignore[arg-type]

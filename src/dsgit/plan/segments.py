@@ -158,19 +158,33 @@ def _change_validator() -> Draft202012Validator:
 
 
 def change_from_line(line: bytes, source: str, number: int) -> Change:
-    """One segment line as a change; ``ConfigError`` naming ``source:number`` when it is not."""
+    """One segment line as a change; ``ConfigError`` naming ``source:number`` when it is not.
+
+    The line's bytes were checked against the segment's digest, which the manifest's digest
+    covers, so they are what dsgit wrote: the change is built directly, and only a line that
+    does not convert is checked against the schema, for a message naming the field (a schema
+    check of every line would cost more than the apply's own work per change).
+    """
     try:
         raw = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"segment line is not JSON: {exc}", Location(source, number)) from None
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError("not an object")
+        change = change_from_dict(raw, source, f"line {number}")
+        if not change.actions:
+            raise ValueError("a change has at least one action")
+        return change
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        failure = exc
     errors = sorted(_change_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
     if errors:
         first = errors[0]
         pointer = "/" + "/".join(str(part) for part in first.absolute_path)
-        raise ConfigError(
-            f"invalid change: {first.message}", Location(source, number, field=pointer)
-        )
-    return change_from_dict(raw, source, f"line {number}")
+        message = f"invalid change: {first.message}"
+        raise ConfigError(message, Location(source, number, field=pointer))
+    raise ConfigError(f"invalid change: {failure}", Location(source, number))
 
 
 def of_shard(plan: Plan, shard: Shard) -> Plan:
