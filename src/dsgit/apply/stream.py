@@ -372,12 +372,18 @@ class _Run:
             return failure, interrupted
 
     def _tally_finished(self, index: int, state: JournalState) -> None:
-        """Count a segment an earlier run finished; read it only to name its conflicts."""
-        actions: dict[str, Action] = {}
-        if any(r["outcome"] == str(ChangeOutcome.CONFLICT) for r in state.done.values()):
-            actions = {str(c.address): c.action for c in self.plan.segment(index)}
-        for address, record in state.done.items():
-            self.tally.add_done(record, actions.get(address, Action.UPDATE))
+        """Count a segment an earlier run finished. It is read (not run) for its actions and
+        its renames: a rename's delete in a later segment must know whether its create landed."""
+        for change in _mine(self.plan.segment(index), self.shard):
+            address = str(change.address)
+            if change.moved_from is not None:
+                self.tally.renames[address] = Step(change, None, None, False)
+            record = state.done.get(address)
+            if record is not None:
+                self.tally.add_done(record, change.action)
+                if change.moved_from is not None:
+                    step = self.tally.renames[address]
+                    self.tally.rename_results[address] = result_from_journal(step, record)
 
     def _count_unreached(self, start: int) -> None:
         """Changes of segments a stopped run did not reach count as pending."""
