@@ -11,6 +11,7 @@ import click
 from dsgit.cli.complete import complete_apply_ids
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.errors import ConfigError, DsgitError
+from dsgit.ledger.canonical import ZERO_DIGEST
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.head import ChainHead, UniverseHead
 from dsgit.ledger.migrate import migrate_ledger
@@ -151,7 +152,8 @@ def _report_json(report: VerifyReport, failed: bool) -> dict[str, object]:
         "intact": report.intact,
         "records": report.records,
         "signed": report.signed,
-        "head": report.head,
+        # the head of the one chain checked (-e, or the only one); with several, see `chains`
+        "head": report.head if len(report.chains) == 1 or report.head != ZERO_DIGEST else None,
         "unmigrated": report.unmigrated,
         "chains": [chain.to_json() for chain in report.chains],
         "missing": [gap.to_json() for gap in report.missing],
