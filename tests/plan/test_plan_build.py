@@ -116,8 +116,8 @@ def test_observed_is_never_written_and_reported() -> None:
         schemas={"schemas/p.json": schema},
     )
     from dsgit.plan.desired import desired_from_declaration
-    from dsgit.plan.read import read_live
-    from dsgit.plan.usecase import schema_check_for
+    from dsgit.planning.read import read_live
+    from dsgit.planning.usecase import schema_check_for
 
     desired = desired_from_declaration(decl)
     live = read_live(api, desired, AddressFilter())  # type: ignore[arg-type]
@@ -354,7 +354,7 @@ def test_schema_failure_is_never_suppressible() -> None:
         store("Config", {"k": {"n": "x"}}, policy=policy),
         schemas={"schemas/c.json": {"properties": {"n": {"type": "integer"}}}},
     )
-    from dsgit.plan.usecase import schema_check_for
+    from dsgit.planning.usecase import schema_check_for
 
     plan = plan_of(decl, api, schema_check=schema_check_for(decl))
     (diag,) = plan.blocking

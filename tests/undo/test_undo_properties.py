@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
-from dsgit.plan.usecase import PlanRequest
 from dsgit.plan.values import values_equal
+from dsgit.planning.usecase import PlanRequest
 from dsgit.repo import load_declaration, load_declaration_at
 from dsgit.undo import plan_rollback
 from support import declaration_of

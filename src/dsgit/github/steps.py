@@ -22,7 +22,7 @@ from dsgit.github.workspace import Workspace, status_context
 from dsgit.model.declaration import Declaration
 from dsgit.plan.io import plan_from_json
 from dsgit.plan.model import Plan
-from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
+from dsgit.planning.usecase import LedgerLookup, PlanRequest, make_plan
 from dsgit.policy.verdict import Verdict
 
 __all__ = [

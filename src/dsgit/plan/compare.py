@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from dsgit.crypto.pointers import parse_pointer
 from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, LiveOrderedEntry
 from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
+from dsgit.model.pointers import parse_pointer
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry
 from dsgit.plan.digest import entry_digest

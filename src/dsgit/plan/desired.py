@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from dsgit.crypto.pointers import format_pointer
-from dsgit.crypto.token import is_encrypted
 from dsgit.errors import ConfigError
 from dsgit.model.declaration import (
     Declaration,
@@ -21,6 +19,8 @@ from dsgit.model.declaration import (
     Suppression,
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
+from dsgit.model.pointers import format_pointer
+from dsgit.model.sealed import is_encrypted
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.model import Diagnostic
 

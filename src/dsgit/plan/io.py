@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
 from importlib import resources
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any, cast
 
 from dsgit.errors import ConfigError, Location, StalePlan
 from dsgit.model.declaration import SourceInfo
@@ -33,6 +31,9 @@ from dsgit.plan.model import (
     Severity,
 )
 from dsgit.plan.slice import DeclarationSlice, InputKind, SliceInput
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 __all__ = [
     "plan_body",
@@ -185,6 +186,10 @@ def plan_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    # Loaded when a plan file is read, not when the core is imported: jsonschema pulls in
+    # pathlib and threads, which the planning core does without.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(plan_schema())
 
 

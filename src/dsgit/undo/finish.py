@@ -12,7 +12,7 @@ from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, Removal
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import Action, Diagnostic, Plan, Severity
-from dsgit.plan.usecase import schema_check_for
+from dsgit.planning.usecase import schema_check_for
 
 __all__ = ["finish_plan", "schema_warnings"]
 

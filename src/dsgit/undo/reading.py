@@ -12,7 +12,7 @@ from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
-from dsgit.plan.read import fix_for
+from dsgit.planning.read import fix_for
 from dsgit.remote.api import OpenCloudApi
 from dsgit.remote.concurrent import map_concurrently
 

@@ -38,8 +38,8 @@ from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Action, Diagnostic, Plan, format_time, parse_time
-from dsgit.plan.read import fix_for
 from dsgit.plan.targets import AddressFilter
+from dsgit.planning.read import fix_for
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import (
     desired_entry,

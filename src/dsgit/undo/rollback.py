@@ -21,9 +21,9 @@ from dsgit.model.entry import Address
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.model import Action, Diagnostic, Plan, summarize
-from dsgit.plan.read import ReadObserver
 from dsgit.plan.targets import AddressFilter
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.read import ReadObserver
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import kept_note, kept_ownership
 from dsgit.undo.finish import finish_plan

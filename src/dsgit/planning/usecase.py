@@ -21,9 +21,9 @@ from dsgit.plan.desired import Decrypt, desired_from_declaration
 from dsgit.plan.io import with_digest
 from dsgit.plan.ledger import AppliedLookup, AppliedRecord, NoLedger
 from dsgit.plan.model import Action, Change, Diagnostic, Plan, Severity
-from dsgit.plan.read import ReadObserver, read_live
 from dsgit.plan.slice import slice_of
 from dsgit.plan.targets import AddressFilter
+from dsgit.planning.read import ReadObserver, read_live
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = [
