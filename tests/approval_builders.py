@@ -11,12 +11,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
+from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import (
     Action,
     Change,
     Diagnostic,
     Plan,
+    PlanKind,
     Precondition,
     Severity,
     format_time,
@@ -34,7 +36,11 @@ def change(address: str, action: Action = Action.UPDATE, *, blocking: bool = Fal
     store, key = address.split("/", 1)
     diags = ()
     if blocking:
-        diags = (Diagnostic("DSP001", Severity.BLOCKING, "delete", None, address, None, "ok"),)
+        diags = (
+            Diagnostic(
+                DiagnosticCode.ENTRY_DELETE, Severity.BLOCKING, "delete", None, address, None, "ok"
+            ),
+        )
     return Change(
         address=Address.standard(store, key),
         actions=(action,),
@@ -54,7 +60,7 @@ def plan(
     *,
     environment: str = "production",
     universe_id: int = 42,
-    kind: str = "plan",
+    kind: PlanKind = PlanKind.PLAN,
     policy_digest: str | None = None,
     commit: str = "c" * 40,
 ) -> Plan:

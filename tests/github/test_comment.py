@@ -12,7 +12,7 @@ from dsgit.github.sticky import GITHUB_BODY_LIMIT, marker
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.io import with_digest
-from dsgit.plan.model import Action, Change, DiffLine, Plan, Precondition, summarize
+from dsgit.plan.model import Action, Change, DiffLine, Plan, PlanKind, Precondition, summarize
 
 HEAD = "ab" * 20
 
@@ -44,7 +44,7 @@ def _big_plan(count: int) -> Plan:
     plan = Plan(
         format_version=1,
         dsgit_version=__version__,
-        kind="plan",
+        kind=PlanKind.PLAN,
         created="2026-12-03T08:00:00Z",
         expires="2026-12-04T08:00:00Z",
         environment="production",

@@ -12,7 +12,7 @@ from dsgit.plan.build import PlanSettings, build_plan
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveState, ScopeListing
-from dsgit.plan.model import Action, Severity
+from dsgit.plan.model import Action, PlanKind, Severity
 from dsgit.plan.targets import AddressFilter
 
 A = Address.standard
@@ -204,7 +204,7 @@ def test_removal_from_undo_is_an_entry_delete() -> None:
     live_entry = LiveEntry("S", "global", "k", 1, {}, (), "e1", "r1", "t", "t")
     desired = DesiredState({A("S", "k"): Removal("created by apply X")}, {})
     live = LiveState(entries={A("S", "k"): live_entry})
-    plan = build_plan(desired, live, PlanSettings("test", 1, NOW, kind="revert"))
+    plan = build_plan(desired, live, PlanSettings("test", 1, NOW, kind=PlanKind.REVERT))
     (change,) = plan.changes
     assert change.action is Action.DELETE and change.reason == "created by apply X"
     assert [d.code for d in plan.blocking] == ["DSP001"]
@@ -425,7 +425,7 @@ def test_desired_entries_can_come_from_anywhere() -> None:
         entries={address: live_entry},
     )
     plan = build_plan(
-        desired, live, PlanSettings("test", 1, NOW, kind="restore", context={"at": "x"})
+        desired, live, PlanSettings("test", 1, NOW, kind=PlanKind.RESTORE, context={"at": "x"})
     )
     assert plan.kind == "restore" and plan.context == {"at": "x"}
     assert plan.changes[0].action is Action.UPDATE

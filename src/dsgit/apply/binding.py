@@ -27,14 +27,13 @@ from dsgit.errors import StalePlan
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.allow import ALLOW_PREFIX
+from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.compare import masked_after
 from dsgit.plan.desired import DesiredEntry, desired_from_declaration
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.model import Action, Change, Plan
 
 __all__ = ["check_bound_to_declaration"]
-
-_FROM_DECLARATION = ("plan", "rollback")
 
 
 def _refuse(change: Change, why: str) -> StalePlan:
@@ -87,15 +86,15 @@ def _check_delete(
     policy = store.policy.for_key(address.key) if store is not None else None
     if policy is None or not policy.prune or policy.ownership is not Ownership.OWNED:
         raise _refuse(change, "the plan would delete an entry its store does not prune")
-    if not any(suppression.code == "DSP002" for suppression in policy.suppress) and not (
-        _allowed_here(change, plan, "DSP002")
-    ):
+    if not any(
+        suppression.code == DiagnosticCode.PRUNE_DELETE for suppression in policy.suppress
+    ) and not (_allowed_here(change, plan, DiagnosticCode.PRUNE_DELETE)):
         raise _refuse(change, "the plan would prune an entry without the reviewed DSP002")
 
 
 def check_bound_to_declaration(plan: Plan, declaration: Declaration | None) -> None:
     """Raise ``StalePlan`` unless every write of a plan made from ``declaration`` follows it."""
-    if plan.kind not in _FROM_DECLARATION or declaration is None:
+    if not plan.kind.from_declaration or declaration is None:
         return
     desired = desired_from_declaration(declaration)
     renamed_from = {

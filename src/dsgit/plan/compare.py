@@ -13,7 +13,7 @@ from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, LiveOrderedEntry
 from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
 from dsgit.model.pointers import parse_pointer
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.jsondiff import TypeChange, diff_data
@@ -106,7 +106,7 @@ def masked_after(entry: DesiredEntry) -> EntryData:
 
 def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> list[Diagnostic]:
     """Problems of the declared value itself: schema (DSP010) and size (DSP016/DSP023)."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[DiagnosticCode, str]] = []
     if entry.policy.schema is not None and schema_check is not None:
         masked = _patterns(entry.policy)
         for problem in schema_check(entry.policy.schema, entry.compare_data.value):
@@ -115,7 +115,7 @@ def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> lis
                 shown = "the (sensitive) value does not match the schema"
             found.append(
                 (
-                    "DSP010",
+                    DiagnosticCode.SCHEMA_INVALID,
                     f"value at {problem.pointer or '/'} fails schema {entry.policy.schema}: "
                     f"{shown}",
                 )
@@ -124,14 +124,14 @@ def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> lis
     if size > MAX_VALUE_CHARS:
         found.append(
             (
-                "DSP016",
+                DiagnosticCode.VALUE_TOO_LARGE,
                 f"value is {size:,} characters once JSON-encoded (limit {MAX_VALUE_CHARS:,})",
             )
         )
     elif size > NEAR_LIMIT * MAX_VALUE_CHARS:
         found.append(
             (
-                "DSP023",
+                DiagnosticCode.VALUE_NEAR_LIMIT,
                 f"value is {size:,} characters, {size / MAX_VALUE_CHARS:.0%} of the 4 MB limit",
             )
         )
@@ -160,7 +160,7 @@ def _write_diagnostics(
     if isinstance(live, LiveEntry) and active_session(live.value):
         found.append(
             diagnostic(
-                "DSP005",
+                DiagnosticCode.SESSION_LOCKED,
                 f"{text}: a game server holds this profile (MetaData.ActiveSession is set); "
                 "the write would fight the session or be lost at its next save",
                 address=text,
@@ -179,7 +179,7 @@ def _write_diagnostics(
             since = f" on {record.applied_at}" if record.applied_at else ""
             found.append(
                 diagnostic(
-                    "DSP020",
+                    DiagnosticCode.OUTSIDE_CHANGE_OVERWRITTEN,
                     f"{text}: the live value changed outside git since dsgit last applied "
                     f"it{since}; this change overwrites that edit",
                     address=text,
@@ -188,7 +188,7 @@ def _write_diagnostics(
     for change in types:
         found.append(
             diagnostic(
-                "DSP021",
+                DiagnosticCode.TYPE_CHANGE,
                 f"{text}: {change.pointer or '/'} changes type from {change.old_type} to "
                 f"{change.new_type}",
                 address=text,
@@ -291,7 +291,7 @@ def compare_entry(
     if counter:
         diagnostics.append(
             diagnostic(
-                "DSP024",
+                DiagnosticCode.COUNTER_NOT_INTEGER,
                 f"{address}: declared a counter, but the live and declared values are not both "
                 "integers with the same metadata; planned as an update",
                 address=str(address),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from dsgit.errors import ConfigError, Location, StalePlan
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.plan.codes import code_named
 from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.model import (
     PLAN_FORMAT_VERSION,
@@ -27,6 +28,7 @@ from dsgit.plan.model import (
     DiffLine,
     DiffOp,
     Plan,
+    PlanKind,
     Precondition,
     Severity,
 )
@@ -100,7 +102,7 @@ def plan_body(plan: Plan) -> dict[str, JSONValue]:
     body: dict[str, JSONValue] = {
         "format_version": plan.format_version,
         "dsgit_version": plan.dsgit_version,
-        "kind": plan.kind,
+        "kind": str(plan.kind),
         "created": plan.created,
         "expires": plan.expires,
         "environment": plan.environment,
@@ -255,9 +257,15 @@ def _address(text: str, source: str, where: str) -> Address:
         raise ConfigError(f"invalid address: {exc}", Location(source, field=where)) from None
 
 
-def _diagnostic(raw: Mapping[str, Any]) -> Diagnostic:
+def _diagnostic(raw: Mapping[str, Any], source: str) -> Diagnostic:
+    code = code_named(raw["code"])
+    if code is None:
+        raise ConfigError(
+            f"unknown diagnostic code {raw['code']!r} (was the plan made by a newer dsgit?)",
+            Location(source, field="diagnostics"),
+        )
     return Diagnostic(
-        code=raw["code"],
+        code=code,
         severity=Severity(raw["severity"]),
         message=raw["message"],
         fix=raw["fix"],
@@ -303,7 +311,7 @@ def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
         ),
         sensitive=tuple(raw["sensitive"]),
         encrypted=tuple(raw["encrypted"]),
-        diagnostics=tuple(_diagnostic(diag) for diag in raw["diagnostics"]),
+        diagnostics=tuple(_diagnostic(diag, source) for diag in raw["diagnostics"]),
         moved_from=(_address(moved, source, f"{where}/moved_from") if moved is not None else None),
         ownership=raw["ownership"],
     )
@@ -314,7 +322,7 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
     return Plan(
         format_version=raw["format_version"],
         dsgit_version=raw["dsgit_version"],
-        kind=raw["kind"],
+        kind=PlanKind(raw["kind"]),
         created=raw["created"],
         expires=raw["expires"],
         environment=raw["environment"],
@@ -324,7 +332,7 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
             _change(change, source, f"/changes/{index}")
             for index, change in enumerate(raw["changes"])
         ),
-        diagnostics=tuple(_diagnostic(diag) for diag in raw["diagnostics"]),
+        diagnostics=tuple(_diagnostic(diag, source) for diag in raw["diagnostics"]),
         summary=dict(raw["summary"]),
         digest=raw["digest"],
         context=dict(raw["context"]),

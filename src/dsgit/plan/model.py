@@ -23,12 +23,12 @@ from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
 
 if TYPE_CHECKING:
+    from dsgit.plan.codes import DiagnosticCode
     from dsgit.plan.slice import DeclarationSlice
 
 __all__ = [
     "MASK",
     "PLAN_FORMAT_VERSION",
-    "PLAN_KINDS",
     "SENSITIVE_KEY",
     "Action",
     "Allowance",
@@ -37,6 +37,7 @@ __all__ = [
     "DiffLine",
     "DiffOp",
     "Plan",
+    "PlanKind",
     "Precondition",
     "Severity",
     "format_precise_time",
@@ -46,7 +47,24 @@ __all__ = [
 ]
 
 PLAN_FORMAT_VERSION = 1
-PLAN_KINDS = ("plan", "rollback", "revert", "restore", "retention", "erasure", "migration")
+
+
+class PlanKind(StrEnum):
+    """Where a plan came from: the declaration (``plan``), an undo command, or a data job."""
+
+    PLAN = "plan"
+    ROLLBACK = "rollback"
+    REVERT = "revert"
+    RESTORE = "restore"
+    RETENTION = "retention"
+    ERASURE = "erasure"
+    MIGRATION = "migration"
+
+    @property
+    def from_declaration(self) -> bool:
+        """Plans whose writes the declaration at their source commit must account for."""
+        return self in (PlanKind.PLAN, PlanKind.ROLLBACK)
+
 
 MASK = "(sensitive)"  # what a diff line shows for a sensitive or encrypted value
 SENSITIVE_KEY = "$sensitive"  # the one key of a sensitive placeholder object in ``after``
@@ -83,7 +101,7 @@ class Diagnostic:
     set when a ``Suppression`` in the declaration let a BLOCKING diagnostic through.
     """
 
-    code: str
+    code: DiagnosticCode
     severity: Severity
     message: str
     fix: str | None
@@ -197,7 +215,7 @@ class Plan:
 
     format_version: int
     dsgit_version: str
-    kind: str
+    kind: PlanKind
     created: str
     expires: str
     environment: str

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from dsgit.model.declaration import StorePolicy, Suppression
 from dsgit.model.entry import Address, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.compare import live_data
 from dsgit.plan.desired import DesiredEntry, DesiredState, StoreSpec
 from dsgit.plan.digest import canonical_json
@@ -124,7 +124,7 @@ def mass_deletes(
         label = _label(kind, name, spec)
         of = f" of {live_count} live keys ({share:.0%})" if share is not None else ""
         diag = diagnostic(
-            "DSP003",
+            DiagnosticCode.MASS_DELETE,
             f"{label}: this plan deletes {count} entries{of}; the threshold is "
             f"{policy.mass_delete_threshold:.0%} of the store or {policy.mass_delete_min} "
             "entries",
@@ -156,10 +156,22 @@ def tally_diagnostics(
         label = _label(kind, name, spec)
         schema = spec.policy.schema if spec is not None else None
         for code, addresses, what in (
-            ("DSP022", tally.live_fails_schema, f"fail the store's schema {schema} live"),
-            ("DSP031", tally.seed_kept, "differ live and are kept (seed)"),
-            ("DSP032", tally.observed_differs, "differ live from the declaration (observed)"),
-            ("DSP033", tally.observed_missing, "are declared but missing live (observed)"),
+            (
+                DiagnosticCode.LIVE_FAILS_SCHEMA,
+                tally.live_fails_schema,
+                f"fail the store's schema {schema} live",
+            ),
+            (DiagnosticCode.SEED_DIFFERS, tally.seed_kept, "differ live and are kept (seed)"),
+            (
+                DiagnosticCode.OBSERVED_DIFFERS,
+                tally.observed_differs,
+                "differ live from the declaration (observed)",
+            ),
+            (
+                DiagnosticCode.OBSERVED_MISSING,
+                tally.observed_missing,
+                "are declared but missing live (observed)",
+            ),
         ):
             if not addresses:
                 continue

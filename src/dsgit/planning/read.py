@@ -48,7 +48,7 @@ from dsgit.errors import (
 )
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, LiveOrderedEntry, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, StoreSpec
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
@@ -121,7 +121,11 @@ def fix_for(exc: DsgitError, default: str | None) -> str | None:
 def _fail(reading: _Reading, key: ScopeKey, exc: DsgitError) -> None:
     kind, store, scope = key
     label = f"{kind.value}:{store}"
-    code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
+    code = (
+        DiagnosticCode.LISTING_THROTTLED
+        if isinstance(exc, RateLimitedError)
+        else DiagnosticCode.LISTING_FAILED
+    )
     found = diagnostic(
         code,
         f"{label}/{scope}: listing failed ({exc}); nothing in this scope is planned",
@@ -240,7 +244,7 @@ def _read_standard(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, 
         missing = reading.requested - reading.entries.keys()
         reading.diagnostics.append(
             diagnostic(
-                "DSP014",
+                DiagnosticCode.READ_FAILED,
                 f"reading live entries failed ({exc}); {len(missing)} entries were not read",
                 count=len(missing),
                 fix=fix_for(exc, None),
@@ -290,7 +294,7 @@ def _read_ordered(api: OpenCloudApi, reading: _Reading, wanted: dict[ScopeKey, s
     except DsgitError as exc:
         reading.diagnostics.append(
             diagnostic(
-                "DSP014",
+                DiagnosticCode.READ_FAILED,
                 f"reading live ordered entries failed ({exc})",
                 count=len(set(direct) - reading.entries.keys()),
                 fix=fix_for(exc, None),
@@ -310,7 +314,7 @@ def _check_spots(reading: _Reading) -> None:
         reading.listings[key] = ScopeListing.failed()
         reading.diagnostics.append(
             diagnostic(
-                "DSP013",
+                DiagnosticCode.LISTING_INCONSISTENT,
                 f"{label}/{scope}: the listing returned no keys, but {found[0]} exists live; "
                 "the listing cannot be trusted, nothing in this scope is planned",
                 store=label,

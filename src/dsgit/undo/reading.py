@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dsgit.errors import DsgitError, RunFatal
 from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
 from dsgit.planning.read import fix_for
@@ -40,7 +40,7 @@ class Reads:
 
 def _failure(what: str, exc: DsgitError, missing: int) -> Diagnostic:
     return diagnostic(
-        "DSP014",
+        DiagnosticCode.READ_FAILED,
         f"{what} failed ({exc}); {missing} entries were not read",
         count=missing,
         fix=fix_for(exc, None),
