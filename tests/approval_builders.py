@@ -21,6 +21,7 @@ from dsgit.plan.model import (
     PlanKind,
     Precondition,
     Severity,
+    change_of,
     format_time,
     summarize,
 )
@@ -41,13 +42,13 @@ def change(address: str, action: Action = Action.UPDATE, *, blocking: bool = Fal
                 DiagnosticCode.ENTRY_DELETE, Severity.BLOCKING, "delete", None, address, None, "ok"
             ),
         )
-    return Change(
+    return change_of(
+        action,
+        after=EntryData(1),
+        amount=1,
         address=Address.standard(store, key),
-        actions=(action,),
         reason="test",
         precondition=Precondition(exists=action is not Action.CREATE, etag="e1"),
-        after=EntryData(1) if action in (Action.CREATE, Action.UPDATE) else None,
-        increment=None,
         diff=(),
         sensitive=(),
         encrypted=(),

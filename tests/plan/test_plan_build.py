@@ -12,7 +12,7 @@ from dsgit.plan.build import PlanSettings, build_plan
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveState, ScopeListing
-from dsgit.plan.model import Action, PlanKind, Severity
+from dsgit.plan.model import Action, IncrementChange, PlanKind, Severity, increment_of
 from dsgit.plan.targets import AddressFilter
 
 A = Address.standard
@@ -322,10 +322,10 @@ def test_counters_plan_increments() -> None:
     plan = plan_of(decl, api)
     by = {str(c.address): c for c in plan.changes}
     visits = by["Stats/global/visits"]
-    assert visits.actions == (Action.INCREMENT,) and visits.increment == 5
+    assert isinstance(visits, IncrementChange) and visits.amount == 5
     assert visits.after == EntryData(15)
     alice = by["ordered:Wins/global/alice"]
-    assert alice.increment == -3 and alice.precondition.ordered_value == 7
+    assert increment_of(alice) == -3 and alice.precondition.ordered_value == 7
     label = by["Stats/global/label"]
     assert label.action is Action.UPDATE
     assert [d.code for d in label.diagnostics] == ["DSP021", "DSP024"]

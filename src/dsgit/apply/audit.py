@@ -54,7 +54,7 @@ from dsgit.ledger.records import (
 )
 from dsgit.model.pointers import parse_pointer
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import MASK, Change, Plan
+from dsgit.plan.model import MASK, Change, Plan, increment_of
 
 __all__ = [
     "MAX_DIFF_CHARS",
@@ -130,7 +130,7 @@ def append_apply_records(
                 before=change.before,
                 after=change.after,
                 users=tuple(user_digest(user) for user in change.users),
-                increment=source.increment if source is not None else None,
+                increment=increment_of(source) if source is not None else None,
                 diff=diff,
                 diff_truncated=truncated,
             )

@@ -31,7 +31,7 @@ from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.compare import masked_after
 from dsgit.plan.desired import DesiredEntry, desired_from_declaration
 from dsgit.plan.digest import entry_digest
-from dsgit.plan.model import Action, Change, Plan
+from dsgit.plan.model import Action, Change, IncrementChange, Plan, written_data
 
 __all__ = ["check_bound_to_declaration"]
 
@@ -51,12 +51,12 @@ def _check_write(change: Change, entry: DesiredEntry | None) -> None:
         ownership is Ownership.SEED and change.action is not Action.CREATE
     ):
         raise _refuse(change, f"the entry is {ownership.value}: dsgit does not {change.action} it")
-    if change.after != masked_after(entry):
+    if written_data(change) != masked_after(entry):
         raise _refuse(change, "the value the plan would write is not what the declaration says")
-    if change.action is not Action.INCREMENT:
+    if not isinstance(change, IncrementChange):
         return
-    after, amount, pre = change.after, change.increment, change.precondition
-    if not isinstance(after.value, int) or amount is None:
+    after, amount, pre = change.after, change.amount, change.precondition
+    if not isinstance(after.value, int):
         raise _refuse(change, "the increment has no integer result or amount")
     start = after.value - amount
     if pre.ordered_value is not None:

@@ -23,7 +23,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from dsgit.apply.journal import Journal
 from dsgit.apply.preimages import PreImage, PreImageStore
@@ -33,7 +33,17 @@ from dsgit.errors import NotFoundError, PreconditionFailed, RemoteError, WriteOu
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import EntryData, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.plan.digest import entry_digest
-from dsgit.plan.model import Action, Change, Precondition
+from dsgit.plan.model import (
+    Action,
+    Change,
+    CreateChange,
+    DeleteChange,
+    IncrementChange,
+    NoopChange,
+    Precondition,
+    UpdateChange,
+    increment_of,
+)
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["ChangeExecutor", "Step"]
@@ -107,11 +117,18 @@ class ChangeExecutor:
 
     def run(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
         """Carry out one step; ``intent`` is an earlier run's intent for it (resume)."""
-        if step.change.address.kind is StoreKind.ORDERED:
+        change = step.change
+        if change.address.kind is StoreKind.ORDERED:
             return self._ordered(step, intent)
-        if step.change.action is Action.INCREMENT:
-            return self._increment(step, intent)
-        return self._standard(step, intent)
+        match change:
+            case IncrementChange():
+                return self._increment(step, change, intent)
+            case CreateChange() | UpdateChange() | DeleteChange():
+                return self._standard(step, intent)
+            case NoopChange():
+                raise ValueError(f"{change.address}: a no-op is never executed")
+            case _:
+                assert_never(change)
 
     # --- journal helpers -----------------------------------------------------------------------
 
@@ -173,7 +190,7 @@ class ChangeExecutor:
                 revision_id=state.revision_id,
                 value_digest=state.value_digest,
                 action=str(change.action),
-                increment=change.increment,
+                increment=increment_of(change),
             ),
             encrypt=step.encrypt_preimage,
         )
@@ -288,10 +305,10 @@ class ChangeExecutor:
             if (_parse_time(revision.revision_create_time) or start) >= start
         )
 
-    def _increment(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
-        change = step.change
-        address, amount = change.address, change.increment
-        assert amount is not None
+    def _increment(
+        self, step: Step, change: IncrementChange, intent: Mapping[str, Any] | None
+    ) -> ChangeResult:
+        address, amount = change.address, change.amount
         store, key, scope = address.store, address.key, address.scope
         live = _active(self.api.get_entry(store, key, scope))
         before = _state(live)
@@ -337,7 +354,7 @@ class ChangeExecutor:
         self, step: Step, intent: Mapping[str, Any], live: LiveEntry | None
     ) -> bool:
         """True when exactly one revision followed the recorded one and holds before + amount."""
-        amount = step.change.increment or 0
+        amount = increment_of(step.change) or 0
         if live is None or live.value != intent.get("value", 0) + amount:
             return False
         if intent.get("revision") is None:
@@ -366,7 +383,7 @@ class ChangeExecutor:
         before = _ordered_state(live)
         live_value = live.value if live is not None else None
         if action is Action.INCREMENT:
-            amount = change.increment or 0
+            amount = increment_of(change) or 0
             if intent is not None and live_value != intent.get("value"):
                 earlier = EntryState.from_json(intent["before"])
                 if live_value == (intent.get("value") or 0) + amount:

@@ -40,9 +40,9 @@ from dsgit.plan.live import UNKNOWN, LiveState, Unknown
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import (
     PLAN_FORMAT_VERSION,
-    Action,
     Change,
     Diagnostic,
+    NoopChange,
     Plan,
     PlanKind,
     Severity,
@@ -212,13 +212,10 @@ class _Builder:
     def noop(self, want: DesiredEntry, live: LiveEntry | LiveOrderedEntry | None) -> Change:
         patterns = PointerPatterns((*want.policy.sensitive, *want.policy.encrypted))
         lines = diff_data(live_data(live), want.compare_data, patterns)[0] if live else []
-        return Change(
+        return NoopChange(
             address=want.address,
-            actions=(Action.NOOP,),
             reason=f"{want.policy.ownership.value}: not written",
             precondition=precondition_of(live),
-            after=None,
-            increment=None,
             diff=tuple(lines),
             sensitive=tuple(sorted(want.policy.sensitive)),
             encrypted=tuple(sorted(want.policy.encrypted)),

@@ -19,7 +19,15 @@ from dsgit.plan.digest import entry_digest
 from dsgit.plan.jsondiff import TypeChange, diff_data
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import Action, Change, Diagnostic, DiffLine, Precondition
+from dsgit.plan.model import (
+    Action,
+    Change,
+    DeleteChange,
+    Diagnostic,
+    DiffLine,
+    Precondition,
+    change_of,
+)
 from dsgit.plan.values import data_equal
 
 __all__ = [
@@ -220,20 +228,20 @@ def compare_entry(
         facts.live_fails_schema = bool(schema_check(policy.schema, live_data(live).value))
 
     def change(
-        actions: tuple[Action, ...],
+        action: Action,
         reason: str,
         diff: Sequence[DiffLine],
         diagnostics: Sequence[Diagnostic],
         *,
         increment: int | None = None,
     ) -> Change:
-        return Change(
+        return change_of(
+            action,
+            after=masked_after(entry),
+            amount=increment,
             address=address,
-            actions=actions,
             reason=reason,
             precondition=precondition_of(live),
-            after=masked_after(entry) if actions != (Action.NOOP,) else None,
-            increment=increment,
             diff=tuple(diff),
             sensitive=tuple(sorted(policy.sensitive)),
             encrypted=tuple(sorted(policy.encrypted)),
@@ -254,7 +262,7 @@ def compare_entry(
     if live is None:
         lines, _ = diff_data(None, want, patterns)
         reason = "declared, missing live" + (" (seed)" if ownership is Ownership.SEED else "")
-        return change((Action.CREATE,), reason, lines, ()), facts
+        return change(Action.CREATE, reason, lines, ()), facts
 
     if ownership is Ownership.SEED:
         if data_equal(live_data(live), want):
@@ -279,7 +287,7 @@ def compare_entry(
         diagnostics = _write_diagnostics(address, live, types, ledger, counter=True)
         return (
             change(
-                (Action.INCREMENT,),
+                Action.INCREMENT,
                 f"counter: increment by {amount:+d} (live {current.value}, declared {want.value})",
                 lines,
                 diagnostics,
@@ -298,7 +306,7 @@ def compare_entry(
             )
         )
     return change(
-        (Action.UPDATE,), "live value differs from the declaration", lines, diagnostics
+        Action.UPDATE, "live value differs from the declaration", lines, diagnostics
     ), facts
 
 
@@ -314,13 +322,10 @@ def delete_change(
     lines, _ = diff_data(live_data(live), None, _patterns(policy))
     found = list(diagnostics)
     found.extend(_write_diagnostics(address, live, (), ledger, counter=False))
-    return Change(
+    return DeleteChange(
         address=address,
-        actions=(Action.DELETE,),
         reason=reason,
         precondition=precondition_of(live),
-        after=None,
-        increment=None,
         diff=tuple(lines),
         sensitive=tuple(sorted(policy.sensitive)),
         encrypted=tuple(sorted(policy.encrypted)),

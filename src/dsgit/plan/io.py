@@ -31,6 +31,9 @@ from dsgit.plan.model import (
     PlanKind,
     Precondition,
     Severity,
+    change_of,
+    increment_of,
+    written_data,
 )
 from dsgit.plan.slice import DeclarationSlice, InputKind, SliceInput
 
@@ -71,10 +74,10 @@ def _entry_to_dict(data: EntryData) -> dict[str, JSONValue]:
 
 
 def _change_to_dict(change: Change) -> dict[str, JSONValue]:
-    pre = change.precondition
+    pre, after = change.precondition, written_data(change)
     return {
         "address": str(change.address),
-        "actions": [action.value for action in change.actions],
+        "actions": [change.action.value],
         "reason": change.reason,
         "precondition": {
             "exists": pre.exists,
@@ -83,8 +86,8 @@ def _change_to_dict(change: Change) -> dict[str, JSONValue]:
             "value_digest": pre.value_digest,
             "ordered_value": pre.ordered_value,
         },
-        "after": _entry_to_dict(change.after) if change.after is not None else None,
-        "increment": change.increment,
+        "after": _entry_to_dict(after) if after is not None else None,
+        "increment": increment_of(change),
         "diff": [
             {"pointer": line.pointer, "op": line.op, "old": line.old, "new": line.new}
             for line in change.diff
@@ -287,9 +290,9 @@ def _entry(raw: Mapping[str, Any]) -> EntryData:
 def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
     pre = raw["precondition"]
     moved = raw["moved_from"]
-    return Change(
+    (action,) = raw["actions"]
+    fields = dict(
         address=_address(raw["address"], source, f"{where}/address"),
-        actions=tuple(Action(action) for action in raw["actions"]),
         reason=raw["reason"],
         precondition=Precondition(
             exists=pre["exists"],
@@ -298,8 +301,6 @@ def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
             value_digest=pre["value_digest"],
             ordered_value=pre["ordered_value"],
         ),
-        after=_entry(raw["after"]) if raw["after"] is not None else None,
-        increment=raw["increment"],
         diff=tuple(
             DiffLine(
                 pointer=line["pointer"],
@@ -315,6 +316,11 @@ def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
         moved_from=(_address(moved, source, f"{where}/moved_from") if moved is not None else None),
         ownership=raw["ownership"],
     )
+    after = _entry(raw["after"]) if raw["after"] is not None else None
+    try:
+        return change_of(Action(action), after=after, amount=raw["increment"], **fields)
+    except ValueError as exc:
+        raise ConfigError(f"invalid change: {exc}", Location(source, field=where)) from None
 
 
 def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:

@@ -77,7 +77,7 @@ def rename_suspects(
     creates: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
     for address, change in changes.items():
         want = desired.entries.get(address)
-        if change.actions != (Action.CREATE,) or change.moved_from is not None:
+        if change.action is not Action.CREATE or change.moved_from is not None:
             continue
         if not isinstance(want, DesiredEntry) or not _substantial(want.compare_data.value):
             continue
@@ -86,7 +86,7 @@ def rename_suspects(
         return []
     deletes: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
     for address, change in changes.items():
-        if change.actions != (Action.DELETE,) or "renamed to" in change.reason:
+        if change.action is not Action.DELETE or "renamed to" in change.reason:
             continue
         found = live.lookup(address)
         if found is None or isinstance(found, Unknown):
@@ -107,7 +107,7 @@ def mass_deletes(
     suppression states a large enough ``count``)."""
     counts: dict[tuple[StoreKind, str], int] = defaultdict(int)
     for address, change in changes.items():
-        if Action.DELETE in change.actions:
+        if change.action is Action.DELETE:
             counts[(address.kind, address.store)] += 1
     found = []
     for (kind, name), count in sorted(counts.items()):

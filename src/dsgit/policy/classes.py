@@ -36,7 +36,7 @@ def change_classes(plan: Plan) -> Mapping[str, frozenset[ChangeClass]]:
         classes = {ChangeClass.ANY}
         destructive = (
             plan_wide
-            or Action.DELETE in change.actions
+            or change.action is Action.DELETE
             or any(diag.severity is Severity.BLOCKING for diag in change.diagnostics)
             or any(
                 d.severity is Severity.BLOCKING and d.address == address for d in plan.diagnostics
