@@ -22,7 +22,7 @@ from dsgit.model.declaration import Ownership, StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.model.limits import MAX_VALUE_CHARS
 from dsgit.plan.io import plan_from_json, plan_to_json, with_digest
-from dsgit.plan.model import Action, DeleteChange, Precondition, UpdateChange
+from dsgit.plan.model import Action, DeleteChange, StandardPrecondition, UpdateChange
 from support import declaration_of, drop_ledger
 
 from .conftest import World, keyring
@@ -68,7 +68,7 @@ def test_forged_delete_of_a_declared_entry_is_refused(world: World) -> None:
                 DeleteChange(
                     address=SETTINGS,
                     reason="no file (prune)",
-                    precondition=Precondition(True, live.etag, live.revision_id, None, None),
+                    precondition=StandardPrecondition(True, live.etag, live.revision_id),
                     diff=(),
                     sensitive=(),
                     encrypted=(),
@@ -108,7 +108,7 @@ def test_an_undeclared_store_cannot_be_pruned_by_a_forged_plan(world: World) -> 
     delete = DeleteChange(
         address=other,
         reason=first.reason,
-        precondition=Precondition(True, live.etag, live.revision_id, None, None),
+        precondition=StandardPrecondition(True, live.etag, live.revision_id),
         diff=first.diff,
         sensitive=first.sensitive,
         encrypted=first.encrypted,
@@ -417,7 +417,7 @@ def test_a_forged_write_of_an_entry_dsgit_does_not_own_is_refused(
     update = UpdateChange(
         address=SETTINGS,
         reason="live value differs from the declaration",
-        precondition=Precondition(True, live.etag, live.revision_id, None, None),
+        precondition=StandardPrecondition(True, live.etag, live.revision_id),
         after=EntryData({"motd": "seeded"}),
         diff=(),
         sensitive=(),

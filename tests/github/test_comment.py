@@ -12,7 +12,7 @@ from dsgit.github.sticky import GITHUB_BODY_LIMIT, marker
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.io import with_digest
-from dsgit.plan.model import DiffLine, Plan, PlanKind, Precondition, UpdateChange, summarize
+from dsgit.plan.model import DiffLine, Plan, PlanKind, StandardPrecondition, UpdateChange, summarize
 
 HEAD = "ab" * 20
 
@@ -24,7 +24,9 @@ def _big_plan(count: int) -> Plan:
                 UpdateChange(
                     address=Address.standard(f"Store{i % 5}", f"Player_{i:05}"),
                     reason="declared, differs live",
-                    precondition=Precondition(True, f"etag{i}", f"rev{i}", "sha256:" + "0" * 64),
+                    precondition=StandardPrecondition(
+                        True, f"etag{i}", f"rev{i}", "sha256:" + "0" * 64
+                    ),
                     after=EntryData({"Coins": i, "Items": ["sword", "shield"]}),
                     diff=(
                         DiffLine("/Coins", "replace", i - 1, i),

@@ -12,7 +12,14 @@ from dsgit.plan.build import PlanSettings, build_plan
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveState, ScopeListing
-from dsgit.plan.model import Action, IncrementChange, PlanKind, Severity, increment_of
+from dsgit.plan.model import (
+    Action,
+    IncrementChange,
+    OrderedPrecondition,
+    PlanKind,
+    Severity,
+    increment_of,
+)
 from dsgit.plan.targets import AddressFilter
 
 A = Address.standard
@@ -325,7 +332,9 @@ def test_counters_plan_increments() -> None:
     assert isinstance(visits, IncrementChange) and visits.amount == 5
     assert visits.after == EntryData(15)
     alice = by["ordered:Wins/global/alice"]
-    assert increment_of(alice) == -3 and alice.precondition.ordered_value == 7
+    assert increment_of(alice) == -3 and alice.precondition == OrderedPrecondition(
+        True, 7, alice.precondition.value_digest
+    )
     label = by["Stats/global/label"]
     assert label.action is Action.UPDATE
     assert [d.code for d in label.diagnostics] == ["DSP021", "DSP024"]

@@ -31,7 +31,14 @@ from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.compare import masked_after
 from dsgit.plan.desired import DesiredEntry, desired_from_declaration
 from dsgit.plan.digest import entry_digest
-from dsgit.plan.model import Action, Change, IncrementChange, Plan, written_data
+from dsgit.plan.model import (
+    Action,
+    Change,
+    IncrementChange,
+    OrderedPrecondition,
+    Plan,
+    written_data,
+)
 
 __all__ = ["check_bound_to_declaration"]
 
@@ -59,8 +66,8 @@ def _check_write(change: Change, entry: DesiredEntry | None) -> None:
     if not isinstance(after.value, int):
         raise _refuse(change, "the increment has no integer result or amount")
     start = after.value - amount
-    if pre.ordered_value is not None:
-        consistent = pre.ordered_value == start
+    if isinstance(pre, OrderedPrecondition) and pre.value is not None:
+        consistent = pre.value == start
     else:
         before = EntryData(start, after.attributes, after.users)
         consistent = pre.value_digest == entry_digest(before)

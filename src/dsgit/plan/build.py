@@ -215,7 +215,7 @@ class _Builder:
         return NoopChange(
             address=want.address,
             reason=f"{want.policy.ownership.value}: not written",
-            precondition=precondition_of(live),
+            precondition=precondition_of(want.address.kind, live),
             diff=tuple(lines),
             sensitive=tuple(sorted(want.policy.sensitive)),
             encrypted=tuple(sorted(want.policy.encrypted)),

@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dsgit.model.declaration import Ownership, StorePolicy
-from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, LiveOrderedEntry
+from dsgit.model.entry import (
+    Address,
+    EntryData,
+    JSONValue,
+    LiveEntry,
+    LiveOrderedEntry,
+    StoreKind,
+)
 from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
 from dsgit.model.pointers import parse_pointer
 from dsgit.plan.codes import DiagnosticCode, diagnostic
@@ -25,7 +32,9 @@ from dsgit.plan.model import (
     DeleteChange,
     Diagnostic,
     DiffLine,
+    OrderedPrecondition,
     Precondition,
+    StandardPrecondition,
     change_of,
 )
 from dsgit.plan.values import data_equal
@@ -75,15 +84,15 @@ def live_data(live: LiveEntry | LiveOrderedEntry) -> EntryData:
     return live.data
 
 
-def precondition_of(live: LiveEntry | LiveOrderedEntry | None) -> Precondition:
-    """What apply must find live: the etag and revision read, and the digest of the value."""
-    if live is None:
-        return Precondition.absent()
+def precondition_of(kind: StoreKind, live: LiveEntry | LiveOrderedEntry | None) -> Precondition:
+    """What apply must find live: the etag and revision read, and the digest of the value
+    (an ordered entry: its integer)."""
     if isinstance(live, LiveOrderedEntry):
-        return Precondition(
-            exists=True, value_digest=entry_digest(live_data(live)), ordered_value=live.value
-        )
-    return Precondition(
+        return OrderedPrecondition(True, live.value, entry_digest(live_data(live)))
+    if live is None:
+        absent = kind is StoreKind.ORDERED
+        return OrderedPrecondition(False) if absent else StandardPrecondition(False)
+    return StandardPrecondition(
         exists=True,
         etag=live.etag,
         revision_id=live.revision_id,
@@ -241,7 +250,7 @@ def compare_entry(
             amount=increment,
             address=address,
             reason=reason,
-            precondition=precondition_of(live),
+            precondition=precondition_of(address.kind, live),
             diff=tuple(diff),
             sensitive=tuple(sorted(policy.sensitive)),
             encrypted=tuple(sorted(policy.encrypted)),
@@ -325,7 +334,7 @@ def delete_change(
     return DeleteChange(
         address=address,
         reason=reason,
-        precondition=precondition_of(live),
+        precondition=precondition_of(address.kind, live),
         diff=tuple(lines),
         sensitive=tuple(sorted(policy.sensitive)),
         encrypted=tuple(sorted(policy.encrypted)),

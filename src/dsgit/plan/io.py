@@ -29,10 +29,11 @@ from dsgit.plan.model import (
     DiffOp,
     Plan,
     PlanKind,
-    Precondition,
     Severity,
     change_of,
     increment_of,
+    precondition_from_json,
+    precondition_to_json,
     written_data,
 )
 from dsgit.plan.slice import DeclarationSlice, InputKind, SliceInput
@@ -74,18 +75,12 @@ def _entry_to_dict(data: EntryData) -> dict[str, JSONValue]:
 
 
 def _change_to_dict(change: Change) -> dict[str, JSONValue]:
-    pre, after = change.precondition, written_data(change)
+    after = written_data(change)
     return {
         "address": str(change.address),
         "actions": [change.action.value],
         "reason": change.reason,
-        "precondition": {
-            "exists": pre.exists,
-            "etag": pre.etag,
-            "revision_id": pre.revision_id,
-            "value_digest": pre.value_digest,
-            "ordered_value": pre.ordered_value,
-        },
+        "precondition": precondition_to_json(change.precondition),
         "after": _entry_to_dict(after) if after is not None else None,
         "increment": increment_of(change),
         "diff": [
@@ -291,16 +286,11 @@ def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
     pre = raw["precondition"]
     moved = raw["moved_from"]
     (action,) = raw["actions"]
+    address = _address(raw["address"], source, f"{where}/address")
     fields = dict(
-        address=_address(raw["address"], source, f"{where}/address"),
+        address=address,
         reason=raw["reason"],
-        precondition=Precondition(
-            exists=pre["exists"],
-            etag=pre["etag"],
-            revision_id=pre["revision_id"],
-            value_digest=pre["value_digest"],
-            ordered_value=pre["ordered_value"],
-        ),
+        precondition=precondition_from_json(address.kind, pre),
         diff=tuple(
             DiffLine(
                 pointer=line["pointer"],

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, assert_never
 
 from dsgit.model.declaration import SourceInfo
-from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 
 if TYPE_CHECKING:
     from dsgit.plan.codes import DiagnosticCode
@@ -40,16 +40,20 @@ __all__ = [
     "DiffOp",
     "IncrementChange",
     "NoopChange",
+    "OrderedPrecondition",
     "Plan",
     "PlanKind",
     "Precondition",
     "Severity",
+    "StandardPrecondition",
     "UpdateChange",
     "change_of",
     "format_precise_time",
     "format_time",
     "increment_of",
     "parse_time",
+    "precondition_from_json",
+    "precondition_to_json",
     "summarize",
     "written_data",
 ]
@@ -129,23 +133,56 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
-class Precondition:
-    """The live state the plan was made against; apply writes only if it still holds.
+class StandardPrecondition:
+    """The standard entry the plan was made against; apply writes only if it still holds.
 
     ``value_digest`` is ``sha256:<hex>`` of the canonical JSON of the live
-    ``{"value", "attributes", "users"}`` (see :func:`dsgit.plan.digest.entry_digest`);
-    ``ordered_value`` is the live integer of an ordered entry.
+    ``{"value", "attributes", "users"}`` (see :func:`dsgit.plan.digest.entry_digest`).
     """
 
     exists: bool
     etag: str | None = None
     revision_id: str | None = None
     value_digest: str | None = None
-    ordered_value: int | None = None
 
-    @classmethod
-    def absent(cls) -> Precondition:
-        return cls(exists=False)
+
+@dataclass(frozen=True)
+class OrderedPrecondition:
+    """The ordered entry the plan was made against: its integer (ordered entries have no
+    etags or revisions), and the digest of that value as standard entries have one."""
+
+    exists: bool
+    value: int | None = None
+    value_digest: str | None = None
+
+
+Precondition: TypeAlias = StandardPrecondition | OrderedPrecondition
+"""The live state a change expects, one shape per resource kind (a closed union)."""
+
+
+def precondition_to_json(pre: Precondition) -> dict[str, JSONValue]:
+    """The plan file's ``precondition`` object: the same five members for every kind."""
+    match pre:
+        case StandardPrecondition():
+            etag, revision, ordered = pre.etag, pre.revision_id, None
+        case OrderedPrecondition():
+            etag, revision, ordered = None, None, pre.value
+        case _:
+            assert_never(pre)
+    return {
+        "exists": pre.exists,
+        "etag": etag,
+        "revision_id": revision,
+        "value_digest": pre.value_digest,
+        "ordered_value": ordered,
+    }
+
+
+def precondition_from_json(kind: StoreKind, raw: Mapping[str, Any]) -> Precondition:
+    """Invert :func:`precondition_to_json` for a change of ``kind``."""
+    if kind is StoreKind.ORDERED:
+        return OrderedPrecondition(raw["exists"], raw["ordered_value"], raw["value_digest"])
+    return StandardPrecondition(raw["exists"], raw["etag"], raw["revision_id"], raw["value_digest"])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,42 @@
+"""What a resource kind is: the one place that knows how its resources live on disk, how they
+are read live, what a change of them expects and how it is carried out.
+
+The built-in kinds are standard and ordered data stores (:mod:`dsgit.kinds.standard`,
+:mod:`dsgit.kinds.ordered`); each is one module registered with one line in
+:mod:`dsgit.kinds`. Everything generic (the loader, the live reader, the executor) asks the
+registry, never spells a kind out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dsgit.model.entry import StoreKind
+
+if TYPE_CHECKING:
+    from dsgit.apply.execute import ChangeExecutor
+    from dsgit.apply.result import ChangeResult
+    from dsgit.apply.step import Step
+
+__all__ = ["ResourceKind"]
+
+
+class ResourceKind(Protocol):
+    """One kind of resource dsgit manages (a Protocol: a kind is any object with these)."""
+
+    @property
+    def name(self) -> StoreKind:
+        """The kind's name: the ``<name>:`` prefix of its plan addresses."""
+        ...
+
+    @property
+    def directory(self) -> str:
+        """The top folder of the data repository that holds this kind's files."""
+        ...
+
+    def execute(
+        self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None
+    ) -> ChangeResult:
+        """Carry out one change of this kind (``intent``: an interrupted run's, to resume)."""
+        ...

@@ -1,0 +1,133 @@
+"""Ordered data stores: integers per key, no metadata, no revisions.
+
+Files: ``ordered/<store>/<scope>.yaml`` (one mapping of keys to integers per scope) and the
+store's ``_store.yaml``. Precondition: :class:`OrderedPrecondition` (the live integer).
+
+Execution has no precondition on the wire: the entry is read and compared just before each
+write. Ordered entries keep no revisions, so an interrupted write that may have landed and been
+undone since cannot be told from one that never landed: it is a conflict, never a second write.
+An increment's intent records the integer before, so a landed increment shows as exactly
+``before + amount``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dsgit.apply.step import ABSENT, EXISTS_STATUSES, Step
+from dsgit.errors import NotFoundError, RemoteError, WriteOutcomeUnknown
+from dsgit.ledger.records import ChangeOutcome, EntryState
+from dsgit.model.entry import EntryData, LiveOrderedEntry, StoreKind
+from dsgit.plan.digest import entry_digest
+from dsgit.plan.model import Action, OrderedPrecondition, increment_of
+from dsgit.remote.api import OrderedEntriesApi
+
+if TYPE_CHECKING:
+    from dsgit.apply.execute import ChangeExecutor
+    from dsgit.apply.result import ChangeResult
+
+__all__ = ["KIND", "OrderedKind"]
+
+
+def _ordered_state(live: LiveOrderedEntry | None) -> EntryState:
+    if live is None:
+        return ABSENT
+    return EntryState(True, None, None, entry_digest(EntryData(live.value)))
+
+
+def _ordered_data(live: LiveOrderedEntry | None) -> EntryData | None:
+    return EntryData(live.value) if live is not None else None
+
+
+def _execute(
+    run: ChangeExecutor, api: OrderedEntriesApi, step: Step, intent: Mapping[str, Any] | None
+) -> ChangeResult:
+    change = step.change
+    address, action, pre = change.address, change.action, change.precondition
+    store, key, scope = address.store, address.key, address.scope
+    live = api.get_ordered(store, key, scope)
+    before = _ordered_state(live)
+    live_value = live.value if live is not None else None
+    if action is Action.INCREMENT:
+        amount = increment_of(change) or 0
+        if intent is not None and live_value != intent.get("value"):
+            earlier = EntryState.from_json(intent["before"])
+            if live_value == (intent.get("value") or 0) + amount:
+                return run.done(step, ChangeOutcome.WRITTEN, earlier, before, "resumed")
+            return run.conflict(
+                step, before, "changed after an interrupted increment; not incremented again"
+            )
+        if live is None:
+            return run.conflict(step, before, "deleted since the plan; not incremented")
+        run.record_intent(
+            step, live is not None, _ordered_data(live), before, value=live_value or 0
+        )
+        try:
+            written = api.increment_ordered(store, key, amount, scope)
+        except WriteOutcomeUnknown:
+            now = api.get_ordered(store, key, scope)
+            if now is not None and now.value == (live_value or 0) + amount:
+                return run.done(step, ChangeOutcome.WRITTEN, before, _ordered_state(now))
+            raise
+        return run.done(step, ChangeOutcome.WRITTEN, before, _ordered_state(written))
+    target = step.data.value if step.data is not None else None
+    reached = (
+        (live is None) if action is Action.DELETE else (live is not None and live_value == target)
+    )
+    if reached:
+        return run.already_planned(step, intent, before, before)
+    if intent is not None:
+        # Ordered entries keep no revisions: an interrupted write that landed and was then
+        # undone by a game server cannot be told from one that never landed.
+        return run.conflict(
+            step,
+            before,
+            "an interrupted write may have landed and been undone since (ordered entries "
+            "keep no revisions to tell); not written again. Plan again",
+        )
+    moved = run.appeared_or_vanished(step, before, live is not None)
+    if moved is not None:
+        return moved
+    planned = pre.value if isinstance(pre, OrderedPrecondition) else None
+    if live is not None and planned is not None and live_value != planned:
+        return run.conflict(
+            step, before, f"changed since the plan (now {live_value}, planned {planned})"
+        )
+    run.record_intent(step, live is not None, _ordered_data(live), before)
+    if action is Action.CREATE:
+        assert isinstance(target, int)
+        try:
+            created = api.create_ordered(store, key, target, scope)
+        except RemoteError as exc:
+            if exc.status not in EXISTS_STATUSES:
+                raise
+            return run.conflict(step, before, "created by someone else meanwhile")
+        return run.done(step, ChangeOutcome.WRITTEN, before, _ordered_state(created))
+    if action is Action.UPDATE:
+        assert isinstance(target, int)
+        updated = api.update_ordered(store, key, target, scope)
+        return run.done(step, ChangeOutcome.WRITTEN, before, _ordered_state(updated))
+    if action is Action.DELETE:
+        with contextlib.suppress(NotFoundError):
+            api.delete_ordered(store, key, scope)
+        return run.done(step, ChangeOutcome.WRITTEN, before, ABSENT)
+    raise ValueError(f"{address}: cannot apply action {action}")
+
+
+@dataclass(frozen=True)
+class OrderedKind:
+    """Ordered data stores (see the module's docstring)."""
+
+    name: StoreKind = StoreKind.ORDERED
+    directory: str = "ordered"
+
+    def execute(
+        self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None
+    ) -> ChangeResult:
+        return _execute(run, run.api, step, intent)
+
+
+KIND = OrderedKind()

@@ -1,0 +1,268 @@
+"""Standard data stores: JSON values with attributes and user ids, revisions and etags.
+
+Files: ``datastores/<store>/<scope>/<key>.yaml`` (segments path-encoded) and the store's
+``_store.yaml``. Live reads: listings of owned stores, then one read per entry
+(:mod:`dsgit.planning.read`). Precondition: :class:`StandardPrecondition` (etag, revision,
+value digest).
+
+Execution: read the entry, decide, and only then write::
+
+    live already as planned         -> skipped (or written, when our earlier intent exists)
+    live differs from precondition  -> conflict: nothing written to this entry
+    otherwise                       -> save pre-image, journal intent, write, journal done
+
+Updates carry the planned ``etag``, creates use ``POST ?id=`` (fails if the entry exists).
+Deletes have no precondition on the wire: the entry is read and compared just before, which
+leaves a window of one round trip in which a game server's write could be lost (documented in
+docs/applying.md).
+
+Resume (an intent from a killed run, no completion): the live entry tells whether the write
+landed. Increments cannot be compared that way; the intent records the revision before, and a
+landed increment shows as exactly one new revision holding ``before + amount``. Anything
+ambiguous is a conflict, never a second write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, assert_never
+
+from dsgit.apply.step import ABSENT, EXISTS_STATUSES, Step, parse_time
+from dsgit.errors import NotFoundError, PreconditionFailed, RemoteError, WriteOutcomeUnknown
+from dsgit.ledger.records import ChangeOutcome, EntryState
+from dsgit.model.entry import LiveEntry, StoreKind
+from dsgit.plan.digest import entry_digest
+from dsgit.plan.model import (
+    Action,
+    CreateChange,
+    DeleteChange,
+    IncrementChange,
+    NoopChange,
+    Precondition,
+    StandardPrecondition,
+    UpdateChange,
+    increment_of,
+)
+from dsgit.remote.api import StandardEntriesApi
+
+if TYPE_CHECKING:
+    from dsgit.apply.execute import ChangeExecutor
+    from dsgit.apply.result import ChangeResult
+    from dsgit.remote.api import OpenCloudApi
+
+__all__ = ["KIND", "StandardKind"]
+
+
+def _state(live: LiveEntry | None) -> EntryState:
+    if live is None:
+        return ABSENT
+    return EntryState(True, live.etag, live.revision_id, entry_digest(live.data))
+
+
+def _active(live: LiveEntry | None) -> LiveEntry | None:
+    """A soft-deleted entry (``state`` DELETED) counts as absent."""
+    return live if live is not None and live.state != "DELETED" else None
+
+
+def _matches(live: LiveEntry, pre: Precondition) -> bool:
+    if not isinstance(pre, StandardPrecondition):
+        return False
+    if pre.etag is not None:
+        return live.etag == pre.etag
+    if pre.value_digest is not None:
+        return entry_digest(live.data) == pre.value_digest
+    return True
+
+
+def _planned_etag(pre: Precondition) -> str | None:
+    return pre.etag if isinstance(pre, StandardPrecondition) else None
+
+
+def _revision(live: LiveEntry | None) -> str | None:
+    return live.revision_id if live is not None else None
+
+
+def _after(written: LiveEntry, step: Step) -> EntryState:
+    return EntryState(True, written.etag, written.revision_id, step.after_digest)
+
+
+def _write(
+    run: ChangeExecutor, api: StandardEntriesApi, step: Step, intent: Mapping[str, Any] | None
+) -> ChangeResult:
+    change = step.change
+    address, action, pre = change.address, change.action, change.precondition
+    live = _active(api.get_entry(address.store, address.key, address.scope))
+    before = _state(live)
+    reached = (
+        (live is None)
+        if action is Action.DELETE
+        else (live is not None and entry_digest(live.data) == step.after_digest)
+    )
+    if reached:
+        earlier = before
+        if intent is not None and "before" in intent:
+            earlier = EntryState.from_json(intent["before"])
+        return run.already_planned(step, intent, earlier, before)
+    moved = run.appeared_or_vanished(step, before, live is not None)
+    if moved is not None:
+        return moved
+    if live is not None and pre.exists and not _matches(live, pre):
+        return run.conflict(
+            step, before, f"changed since the plan (etag {live.etag}, planned {_planned_etag(pre)})"
+        )
+    if live is None:
+        # "Absent" is what the plan saw, but a game server may have created and deleted the
+        # entry since (or our own interrupted create landed and was deleted): a tombstone
+        # shows as a revision newer than the plan, and then nothing is written.
+        newer = _revisions_since_plan(run, api, step)
+        if newer:
+            return run.conflict(
+                step,
+                before,
+                f"absent, but it has {newer} revision(s) newer than the plan (written and "
+                "deleted since); not created. Check `dsgit history`, then plan again",
+            )
+    run.record_intent(step, live is not None, live.data if live else None, before)
+    store, key, scope = address.store, address.key, address.scope
+    if action is Action.CREATE or (action is Action.UPDATE and live is None):
+        assert step.data is not None
+        try:
+            written = api.create_entry(store, key, step.data, scope)
+        except RemoteError as exc:
+            if exc.status not in EXISTS_STATUSES:
+                raise
+            now = _active(api.get_entry(store, key, scope))
+            if now is None:
+                raise
+            return run.conflict(step, _state(now), "created by someone else meanwhile")
+        return run.done(step, ChangeOutcome.WRITTEN, before, _after(written, step))
+    users = tuple(live.users) if live is not None else ()
+    if action is Action.UPDATE:
+        assert step.data is not None and live is not None
+        try:
+            written = api.update_entry(store, key, step.data, scope, etag=live.etag)
+        except PreconditionFailed:
+            return run.conflict(step, before, "changed by someone else meanwhile")
+        return run.done(
+            step, ChangeOutcome.WRITTEN, before, _after(written, step), live_users=users
+        )
+    if action is Action.DELETE:
+        with contextlib.suppress(NotFoundError):  # gone already: the planned state
+            api.delete_entry(store, key, scope)
+        return run.done(step, ChangeOutcome.WRITTEN, before, ABSENT, live_users=users)
+    raise ValueError(f"{address}: cannot apply action {action}")
+
+
+def _revisions_since_plan(run: ChangeExecutor, api: StandardEntriesApi, step: Step) -> int:
+    """How many revisions of the entry were written at or after the plan was made."""
+    start = run.plan_created
+    if start is None:
+        return 0
+    address = step.change.address
+    try:
+        revisions = list(api.list_revisions(address.store, address.key, address.scope, start=start))
+    except NotFoundError:
+        return 0  # the key never existed
+    return sum(
+        1 for revision in revisions if (parse_time(revision.revision_create_time) or start) >= start
+    )
+
+
+def _increment(
+    run: ChangeExecutor,
+    api: StandardEntriesApi,
+    step: Step,
+    change: IncrementChange,
+    intent: Mapping[str, Any] | None,
+) -> ChangeResult:
+    address, amount = change.address, change.amount
+    store, key, scope = address.store, address.key, address.scope
+    live = _active(api.get_entry(store, key, scope))
+    before = _state(live)
+    if intent is not None and _revision(live) != intent.get("revision"):
+        earlier = EntryState.from_json(intent["before"])
+        if _increment_landed(api, step, intent, live):
+            return run.done(step, ChangeOutcome.WRITTEN, earlier, before, "resumed")
+        return run.conflict(
+            step,
+            before,
+            "the entry changed after an interrupted increment and it cannot be told whether "
+            "the increment landed; check `dsgit history` before planning again",
+        )
+    if live is None:
+        # Open Cloud's increment would create the entry holding just the amount.
+        return run.conflict(step, before, "deleted since the plan; not incremented")
+    if isinstance(live.value, bool) or not isinstance(live.value, int):
+        return run.conflict(step, before, "is no longer an integer")
+    run.record_intent(
+        step,
+        live is not None,
+        live.data if live else None,
+        before,
+        revision=_revision(live),
+        revision_time=live.revision_create_time if live else None,
+        value=live.value if live else 0,
+    )
+    try:
+        written = api.increment_entry(store, key, amount, scope)
+    except WriteOutcomeUnknown:
+        now = _active(api.get_entry(store, key, scope))
+        record = {
+            "revision": _revision(live),
+            "revision_time": live.revision_create_time if live else None,
+            "value": live.value if live else 0,
+        }
+        if _revision(now) != _revision(live) and _increment_landed(api, step, record, now):
+            return run.done(step, ChangeOutcome.WRITTEN, before, _state(now))
+        raise
+    return run.done(step, ChangeOutcome.WRITTEN, before, _state(written))
+
+
+def _increment_landed(
+    api: StandardEntriesApi, step: Step, intent: Mapping[str, Any], live: LiveEntry | None
+) -> bool:
+    """True when exactly one revision followed the recorded one and holds before + amount."""
+    amount = increment_of(step.change) or 0
+    if live is None or live.value != intent.get("value", 0) + amount:
+        return False
+    if intent.get("revision") is None:
+        return True  # created by the increment: the value is the proof we have
+    address = step.change.address
+    start = parse_time(intent.get("revision_time"))
+    if start is None:
+        return False  # no time to count revisions from: cannot tell, so never write again
+    newer = [
+        revision
+        for revision in api.list_revisions(address.store, address.key, address.scope, start=start)
+        if revision.revision_id != intent["revision"]
+        and (parse_time(revision.revision_create_time) or start) >= start
+    ]
+    return len(newer) == 1
+
+
+@dataclass(frozen=True)
+class StandardKind:
+    """Standard data stores (see the module's docstring)."""
+
+    name: StoreKind = StoreKind.STANDARD
+    directory: str = "datastores"
+
+    def execute(
+        self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None
+    ) -> ChangeResult:
+        api: OpenCloudApi = run.api
+        change = step.change
+        match change:
+            case IncrementChange():
+                return _increment(run, api, step, change, intent)
+            case CreateChange() | UpdateChange() | DeleteChange():
+                return _write(run, api, step, intent)
+            case NoopChange():
+                raise ValueError(f"{change.address}: a no-op is never executed")
+            case _:
+                assert_never(change)
+
+
+KIND = StandardKind()
