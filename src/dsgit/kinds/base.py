@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
     from dsgit.apply.step import Step
+    from dsgit.planning.reading import Reading
+    from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["ResourceKind"]
 
@@ -33,6 +35,11 @@ class ResourceKind(Protocol):
     @property
     def directory(self) -> str:
         """The top folder of the data repository that holds this kind's files."""
+        ...
+
+    def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
+        """Read what planning ``reading.desired`` needs of this kind into ``reading``
+        (listings, entries, diagnostics for what could not be read)."""
         ...
 
     def execute(

@@ -15,21 +15,29 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dsgit.apply.step import ABSENT, EXISTS_STATUSES, Step
-from dsgit.errors import NotFoundError, RemoteError, WriteOutcomeUnknown
+from dsgit.errors import DsgitError, NotFoundError, RemoteError, RunFatal, WriteOutcomeUnknown
 from dsgit.ledger.records import ChangeOutcome, EntryState
-from dsgit.model.entry import EntryData, LiveOrderedEntry, StoreKind
+from dsgit.model.entry import Address, EntryData, LiveOrderedEntry, StoreKind
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.digest import entry_digest
+from dsgit.plan.live import ScopeKey, ScopeListing
 from dsgit.plan.model import Action, OrderedPrecondition, increment_of
+from dsgit.planning.reading import LISTING_WORKERS, SPOT_CHECKS, Reading, fail, fix_for, listed
 from dsgit.remote.api import OrderedEntriesApi
+from dsgit.remote.concurrent import map_concurrently
 
 if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
+    from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["KIND", "OrderedKind"]
+
+_READ_WORKERS = 8  # ordered entries read at once (no batched read exists)
 
 
 def _ordered_state(live: LiveOrderedEntry | None) -> EntryState:
@@ -117,12 +125,84 @@ def _execute(
     raise ValueError(f"{address}: cannot apply action {action}")
 
 
+# --- live reads --------------------------------------------------------------------------------
+
+
+def _list_ordered(api: OrderedEntriesApi, reading: Reading, key: ScopeKey) -> None:
+    _kind, store, scope = key
+    try:
+        values = {item.key: item.value for item in api.list_ordered(store, scope)}
+    except NotFoundError:
+        values = {}  # the data store does not exist (yet): an empty listing, checked later
+    except RunFatal:
+        raise
+    except DsgitError as exc:
+        fail(reading, key, exc)
+        return
+    with reading.lock:
+        reading.listings[key] = ScopeListing(ok=True, values=values)
+
+
+def _read_live(api: OrderedEntriesApi, reading: Reading) -> None:
+    wanted = reading.wanted
+    direct: list[Address] = []
+    listings: list[ScopeKey] = []
+    for (kind, name), spec in sorted(reading.desired.stores.items()):
+        if kind is not StoreKind.ORDERED or not reading.select.may_select_store(kind, name):
+            continue
+        scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
+        if listed(spec):
+            listings.extend((kind, name, scope) for scope in sorted(scopes))
+    for _ in map_concurrently(
+        partial(_list_ordered, api, reading), listings, workers=LISTING_WORKERS
+    ):
+        pass
+    for key, names in sorted(wanted.items()):
+        kind, store, scope = key
+        if kind is not StoreKind.ORDERED:
+            continue
+        listing = reading.listings.get(key)
+        if listing is not None and listing.ok and not listing.values and names:
+            reading.spot[key] = [
+                Address(kind, store, scope, n) for n in sorted(names)[:SPOT_CHECKS]
+            ]
+            direct.extend(reading.spot[key])
+        elif listing is None:
+            direct.extend(Address(kind, store, scope, name) for name in sorted(names))
+
+    reading.requested.update(direct)
+
+    def read(address: Address) -> LiveOrderedEntry | None:
+        return api.get_ordered(address.store, address.key, address.scope)
+
+    try:
+        for address, live in map_concurrently(read, direct, workers=_READ_WORKERS):
+            reading.entries[address] = live
+    except RunFatal:
+        raise
+    except DsgitError as exc:
+        reading.diagnostics.append(
+            diagnostic(
+                DiagnosticCode.READ_FAILED,
+                f"reading live ordered entries failed ({exc})",
+                count=len(set(direct) - reading.entries.keys()),
+                fix=fix_for(exc, None),
+            )
+        )
+
+
+# --- the kind --------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class OrderedKind:
     """Ordered data stores (see the module's docstring)."""
 
     name: StoreKind = StoreKind.ORDERED
     directory: str = "ordered"
+
+    def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
+        _read_live(api, reading)
 
     def execute(
         self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None

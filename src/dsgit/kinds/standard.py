@@ -25,15 +25,25 @@ ambiguous is a conflict, never a second write.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, assert_never
 
 from dsgit.apply.step import ABSENT, EXISTS_STATUSES, Step, parse_time
-from dsgit.errors import NotFoundError, PreconditionFailed, RemoteError, WriteOutcomeUnknown
+from dsgit.errors import (
+    DsgitError,
+    NotFoundError,
+    PreconditionFailed,
+    RemoteError,
+    RunFatal,
+    WriteOutcomeUnknown,
+)
 from dsgit.ledger.records import ChangeOutcome, EntryState
-from dsgit.model.entry import LiveEntry, StoreKind
+from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.digest import entry_digest
+from dsgit.plan.live import ScopeKey, ScopeListing
 from dsgit.plan.model import (
     Action,
     CreateChange,
@@ -45,7 +55,9 @@ from dsgit.plan.model import (
     UpdateChange,
     increment_of,
 )
+from dsgit.planning.reading import LISTING_WORKERS, SPOT_CHECKS, Reading, fail, fix_for, listed
 from dsgit.remote.api import StandardEntriesApi
+from dsgit.remote.concurrent import merge_concurrently
 
 if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
@@ -242,12 +254,125 @@ def _increment_landed(
     return len(newer) == 1
 
 
+# --- live reads --------------------------------------------------------------------------------
+
+
+def _list_scope(
+    api: StandardEntriesApi, reading: Reading, key: ScopeKey, prune: bool, wanted: set[str]
+) -> Iterator[tuple[str, str, str]]:
+    """List one standard scope, yielding read requests as pages arrive."""
+    kind, store, scope = key
+    keys: set[str] = set()
+    try:
+        for item in api.list_keys(store, scope):
+            if item.deleted:
+                continue
+            keys.add(item.key)
+            address = Address(kind, store, scope, item.key)
+            if item.key in wanted or (prune and reading.select.selects(address)):
+                with reading.lock:
+                    reading.requested.add(address)
+                yield (store, scope, item.key)
+    except NotFoundError:
+        keys = set()  # the data store does not exist (yet): an empty listing, checked below
+    except RunFatal:
+        raise
+    except DsgitError as exc:
+        fail(reading, key, exc)
+        return
+    with reading.lock:
+        reading.listings[key] = ScopeListing(ok=True, keys=frozenset(keys))
+    if not keys and wanted:
+        # An empty listing is suspicious when keys are declared: confirm with a few reads.
+        checks = [Address(kind, store, scope, name) for name in sorted(wanted)[:SPOT_CHECKS]]
+        with reading.lock:
+            reading.spot[key] = checks
+            reading.requested.update(checks)
+        for address in checks:
+            yield (store, scope, address.key)
+
+
+def _direct(
+    reading: Reading, requests: list[tuple[str, str, str]]
+) -> Iterator[tuple[str, str, str]]:
+    for store, scope, name in requests:
+        with reading.lock:
+            reading.requested.add(Address(StoreKind.STANDARD, store, scope, name))
+        yield (store, scope, name)
+
+
+def _requests(
+    api: StandardEntriesApi, reading: Reading, wanted: dict[ScopeKey, set[str]]
+) -> Generator[tuple[str, str, str], None, None]:
+    """Every standard read the plan needs, interleaved with the listings that find them.
+
+    Listings of different scopes run concurrently; reads of unlisted (seed, observed) stores
+    are a source of their own, so they start at once too.
+    """
+    scanned: set[ScopeKey] = set()
+    sources: list[Callable[[], Iterator[tuple[str, str, str]]]] = []
+    for (kind, name), spec in sorted(reading.desired.stores.items()):
+        if kind is not StoreKind.STANDARD or name == RESERVED_STORE or not listed(spec):
+            continue
+        if not reading.select.may_select_store(kind, name):
+            continue
+        scopes = set(spec.scopes) | {s for (k, st, s) in wanted if k is kind and st == name}
+        for scope in sorted(scopes):
+            key = (kind, name, scope)
+            scanned.add(key)
+            sources.append(
+                partial(_list_scope, api, reading, key, spec.policy.prune, wanted.get(key, set()))
+            )
+    direct = [
+        (store, scope, name)
+        for scope_key, names in sorted(wanted.items())
+        if scope_key[0] is StoreKind.STANDARD and scope_key not in scanned
+        for _, store, scope in [scope_key]
+        for name in sorted(names)
+    ]
+    if direct:
+        sources.append(partial(_direct, reading, direct))
+    yield from merge_concurrently(sources, workers=LISTING_WORKERS + 1)
+
+
+def _read_live(api: StandardEntriesApi, reading: Reading) -> None:
+    wanted = reading.wanted
+    requests = _requests(api, reading, wanted)
+    try:
+        try:
+            for (store, scope, key), live in api.get_entries(requests):
+                reading.entries[Address(StoreKind.STANDARD, store, scope, key)] = live
+        finally:
+            requests.close()  # stops the listing threads before their findings are read
+    except RunFatal:
+        raise
+    except DsgitError as exc:
+        missing = reading.requested - reading.entries.keys()
+        reading.diagnostics.append(
+            diagnostic(
+                DiagnosticCode.READ_FAILED,
+                f"reading live entries failed ({exc}); {len(missing)} entries were not read",
+                count=len(missing),
+                fix=fix_for(exc, None),
+            )
+        )
+        for scope_key in wanted:
+            if scope_key[0] is StoreKind.STANDARD and scope_key not in reading.listings:
+                reading.listings[scope_key] = ScopeListing.failed()
+
+
+# --- the kind --------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class StandardKind:
     """Standard data stores (see the module's docstring)."""
 
     name: StoreKind = StoreKind.STANDARD
     directory: str = "datastores"
+
+    def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
+        _read_live(api, reading)
 
     def execute(
         self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None
