@@ -9,7 +9,7 @@ registry, never spells a kind out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsgit.model.entry import StoreKind
@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
     from dsgit.apply.step import Step
+    from dsgit.model.declaration import StoreDeclaration
     from dsgit.planning.reading import Reading
     from dsgit.remote.api import OpenCloudApi
+    from dsgit.repo.loader import RepositoryReader
 
 __all__ = ["ResourceKind"]
 
@@ -35,6 +37,11 @@ class ResourceKind(Protocol):
     @property
     def directory(self) -> str:
         """The top folder of the data repository that holds this kind's files."""
+        ...
+
+    def load(self, loader: RepositoryReader) -> Iterator[StoreDeclaration]:
+        """Parse this kind's files (under :attr:`directory`) into declared stores; problems
+        go to ``loader``, never raised."""
         ...
 
     def read_live(self, api: OpenCloudApi, reading: Reading) -> None:

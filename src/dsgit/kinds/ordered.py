@@ -13,7 +13,7 @@ An increment's intent records the integer before, so a landed increment shows as
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from dsgit.apply.step import ABSENT, EXISTS_STATUSES, Step
 from dsgit.errors import DsgitError, NotFoundError, RemoteError, RunFatal, WriteOutcomeUnknown
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address, EntryData, LiveOrderedEntry, StoreKind
+from dsgit.model.layout import ORDERED_DIR
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import ScopeKey, ScopeListing
@@ -33,9 +34,13 @@ from dsgit.remote.concurrent import map_concurrently
 if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
+    from dsgit.model.declaration import StoreDeclaration
     from dsgit.remote.api import OpenCloudApi
+    from dsgit.repo.loader import RepositoryReader
 
 __all__ = ["KIND", "OrderedKind"]
+
+_LAYOUT = "ordered/<store>/<scope>.yaml"
 
 _READ_WORKERS = 8  # ordered entries read at once (no batched read exists)
 
@@ -199,7 +204,13 @@ class OrderedKind:
     """Ordered data stores (see the module's docstring)."""
 
     name: StoreKind = StoreKind.ORDERED
-    directory: str = "ordered"
+    directory: str = ORDERED_DIR
+
+    def load(self, loader: RepositoryReader) -> Iterator[StoreDeclaration]:
+        for _segment, files in sorted(loader.group(self.directory, 2, _LAYOUT).items()):
+            store = loader.ordered_store(files)
+            if store is not None:
+                yield store
 
     def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
         _read_live(api, reading)

@@ -41,6 +41,7 @@ from dsgit.errors import (
 )
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
+from dsgit.model.layout import DATASTORES_DIR
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import ScopeKey, ScopeListing
@@ -62,9 +63,13 @@ from dsgit.remote.concurrent import merge_concurrently
 if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
+    from dsgit.model.declaration import StoreDeclaration
     from dsgit.remote.api import OpenCloudApi
+    from dsgit.repo.loader import RepositoryReader
 
 __all__ = ["KIND", "StandardKind"]
+
+_LAYOUT = "datastores/<store>/<scope>/<key>.yaml"
 
 
 def _state(live: LiveEntry | None) -> EntryState:
@@ -369,7 +374,13 @@ class StandardKind:
     """Standard data stores (see the module's docstring)."""
 
     name: StoreKind = StoreKind.STANDARD
-    directory: str = "datastores"
+    directory: str = DATASTORES_DIR
+
+    def load(self, loader: RepositoryReader) -> Iterator[StoreDeclaration]:
+        for _segment, files in sorted(loader.group(self.directory, 3, _LAYOUT).items()):
+            store = loader.standard_store(files)
+            if store is not None:
+                yield store
 
     def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
         _read_live(api, reading)
