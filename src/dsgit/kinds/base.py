@@ -9,16 +9,18 @@ registry, never spells a kind out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dsgit.model.entry import StoreKind
+from dsgit.model.entry import Address, StoreKind
 
 if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
     from dsgit.apply.step import Step
     from dsgit.model.declaration import StoreDeclaration
+    from dsgit.plan.live import LiveValue
+    from dsgit.plan.model import Diagnostic
     from dsgit.planning.reading import Reading
     from dsgit.remote.api import OpenCloudApi
     from dsgit.repo.loader import RepositoryReader
@@ -47,6 +49,13 @@ class ResourceKind(Protocol):
     def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
         """Read what planning ``reading.desired`` needs of this kind into ``reading``
         (listings, entries, diagnostics for what could not be read)."""
+        ...
+
+    def read_current(
+        self, api: OpenCloudApi, addresses: Sequence[Address], into: dict[Address, LiveValue | None]
+    ) -> Diagnostic | None:
+        """Read the latest state of ``addresses`` (all of this kind) into ``into`` (None:
+        absent), for undo plans; a failure is returned as a diagnostic, never "absent"."""
         ...
 
     def execute(

@@ -13,7 +13,7 @@ An increment's intent records the integer before, so a landed increment shows as
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,15 @@ from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import ScopeKey, ScopeListing
 from dsgit.plan.model import Action, OrderedPrecondition, increment_of
-from dsgit.planning.reading import LISTING_WORKERS, SPOT_CHECKS, Reading, fail, fix_for, listed
+from dsgit.planning.reading import (
+    LISTING_WORKERS,
+    SPOT_CHECKS,
+    Reading,
+    fail,
+    fix_for,
+    listed,
+    read_failure,
+)
 from dsgit.remote.api import OrderedEntriesApi
 from dsgit.remote.concurrent import map_concurrently
 
@@ -35,6 +43,8 @@ if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
     from dsgit.model.declaration import StoreDeclaration
+    from dsgit.plan.live import LiveValue
+    from dsgit.plan.model import Diagnostic
     from dsgit.remote.api import OpenCloudApi
     from dsgit.repo.loader import RepositoryReader
 
@@ -214,6 +224,22 @@ class OrderedKind:
 
     def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
         _read_live(api, reading)
+
+    def read_current(
+        self, api: OpenCloudApi, addresses: Sequence[Address], into: dict[Address, LiveValue | None]
+    ) -> Diagnostic | None:
+        def read(address: Address) -> LiveOrderedEntry | None:
+            return api.get_ordered(address.store, address.key, address.scope)
+
+        try:
+            for address, found in map_concurrently(read, addresses, workers=_READ_WORKERS):
+                into[address] = found
+        except RunFatal:
+            raise  # the run is over (unreachable, key refused): one error, no plan
+        except DsgitError as exc:
+            missing = sum(1 for a in addresses if a not in into)
+            return read_failure("reading live ordered entries", exc, missing)
+        return None
 
     def execute(
         self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None

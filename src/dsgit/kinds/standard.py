@@ -25,7 +25,7 @@ ambiguous is a conflict, never a second write.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, assert_never
@@ -56,7 +56,15 @@ from dsgit.plan.model import (
     UpdateChange,
     increment_of,
 )
-from dsgit.planning.reading import LISTING_WORKERS, SPOT_CHECKS, Reading, fail, fix_for, listed
+from dsgit.planning.reading import (
+    LISTING_WORKERS,
+    SPOT_CHECKS,
+    Reading,
+    fail,
+    fix_for,
+    listed,
+    read_failure,
+)
 from dsgit.remote.api import StandardEntriesApi
 from dsgit.remote.concurrent import merge_concurrently
 
@@ -64,6 +72,8 @@ if TYPE_CHECKING:
     from dsgit.apply.execute import ChangeExecutor
     from dsgit.apply.result import ChangeResult
     from dsgit.model.declaration import StoreDeclaration
+    from dsgit.plan.live import LiveValue
+    from dsgit.plan.model import Diagnostic
     from dsgit.remote.api import OpenCloudApi
     from dsgit.repo.loader import RepositoryReader
 
@@ -384,6 +394,20 @@ class StandardKind:
 
     def read_live(self, api: OpenCloudApi, reading: Reading) -> None:
         _read_live(api, reading)
+
+    def read_current(
+        self, api: OpenCloudApi, addresses: Sequence[Address], into: dict[Address, LiveValue | None]
+    ) -> Diagnostic | None:
+        try:
+            requests = ((a.store, a.scope, a.key) for a in addresses)
+            for (store, scope, key), live in api.get_entries(requests):
+                into[Address.standard(store, key, scope)] = live
+        except RunFatal:
+            raise  # the run is over (unreachable, key refused): one error, no plan
+        except DsgitError as exc:
+            missing = sum(1 for a in addresses if a not in into)
+            return read_failure("reading live entries", exc, missing)
+        return None
 
     def execute(
         self, run: ChangeExecutor, step: Step, intent: Mapping[str, Any] | None

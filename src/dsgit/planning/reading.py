@@ -27,7 +27,7 @@ from dsgit.plan.live import LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
 from dsgit.plan.targets import AddressFilter
 
-__all__ = ["SPOT_CHECKS", "Reading", "fail", "fix_for", "listed"]
+__all__ = ["SPOT_CHECKS", "Reading", "fail", "fix_for", "listed", "read_failure"]
 
 SPOT_CHECKS = 3  # declared keys read to confirm an empty listing
 LISTING_WORKERS = 8  # scopes listed at once (each listing pages one request at a time)
@@ -105,3 +105,13 @@ def fail(reading: Reading, key: ScopeKey, exc: DsgitError) -> None:
     with reading.lock:
         reading.listings[key] = ScopeListing.failed()
         reading.diagnostics.append(fixed)
+
+
+def read_failure(what: str, exc: DsgitError, missing: int) -> Diagnostic:
+    """DSP014 for reads that failed part way: ``missing`` entries were not read."""
+    return diagnostic(
+        DiagnosticCode.READ_FAILED,
+        f"{what} failed ({exc}); {missing} entries were not read",
+        count=missing,
+        fix=fix_for(exc, None),
+    )
