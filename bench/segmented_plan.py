@@ -30,7 +30,7 @@ from pathlib import Path
 
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
-from dsgit.plan.model import Action, Change, Plan, Precondition, summarize
+from dsgit.plan.model import Change, CreateChange, Plan, PlanKind, StandardPrecondition, summarize
 from dsgit.planfile import SegmentedPlan, SegmentWriter, read_any_plan
 
 SEGMENT = 5_000  # dsgit's default; --quick uses 1,000 so both sizes span several segments
@@ -40,7 +40,7 @@ def header() -> Plan:
     return Plan(
         format_version=1,
         dsgit_version="bench",
-        kind="plan",
+        kind=PlanKind.PLAN,
         created="2026-12-03T12:00:00.000000Z",
         expires="2026-12-04T12:00:00Z",
         environment="bench",
@@ -61,13 +61,11 @@ def changes(count: int) -> Iterator[Change]:
             "Data": {"Coins": n, "Inventory": [f"item-{i}" for i in range(60)]},
             "MetaData": {"ProfileCreateTime": 1_700_000_000 + n, "SessionLoadCount": n % 97},
         }
-        yield Change(
+        yield CreateChange(
             address=Address.standard("PlayerData", f"Player_{n:07d}"),
-            actions=(Action.CREATE,),
             reason="declared, missing live",
-            precondition=Precondition.absent(),
+            precondition=StandardPrecondition(exists=False),
             after=EntryData(value, users=(n,)),
-            increment=None,
             diff=(),
             sensitive=(),
             encrypted=(),

@@ -57,7 +57,7 @@ from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address
 from dsgit.model.shard import Shard
-from dsgit.plan.model import Action, Change, Plan
+from dsgit.plan.model import Action, Change, Plan, written_data
 from dsgit.planfile.read import SegmentedPlan
 from dsgit.policy.verdict import Verdict
 
@@ -219,7 +219,7 @@ def _record_dead_run(plan: SegmentedPlan, deps: ApplyDeps, shard: Shard | None) 
                     tally.add_done(record, Action.UPDATE)
                 tally.counts["pending"] += max(ref.changes - len(done), 0) if shard is None else 0
                 continue
-            steps = [Step(c, c.after, None, False) for c in changes if not c.is_noop]
+            steps = [Step(c, written_data(c), None, False) for c in changes if not c.is_noop]
             finished = _finished(steps, JournalState(done=done))
             append_change_records(
                 ledger, deps.actor, state.apply_id, list(finished.values()), steps

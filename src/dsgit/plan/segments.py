@@ -23,13 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from dsgit.errors import ConfigError, Location
-from dsgit.model.entry import JSONValue
+from dsgit.model.entry import EntryData, JSONValue
 from dsgit.model.shard import Shard
 from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.io import (
@@ -41,10 +38,25 @@ from dsgit.plan.io import (
     plan_schema,
     with_digest,
 )
-from dsgit.plan.model import Action, Change, Plan, summarize
+from dsgit.plan.model import (
+    Action,
+    Change,
+    CreateChange,
+    DeleteChange,
+    IncrementChange,
+    NoopChange,
+    Plan,
+    UpdateChange,
+    summarize,
+)
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
+    "WITHHELD",
     "Manifest",
     "SegmentRef",
     "change_from_line",
@@ -131,6 +143,8 @@ def sorted_lines(changes: Iterable[Change]) -> list[bytes]:
 
 @cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+
     schema = plan_schema()
     registry: Registry[Any] = Registry().with_resource(
         schema["$id"], Resource.from_contents(schema)
@@ -147,11 +161,16 @@ def manifest_schema() -> dict[str, Any]:
 
 @cache
 def _manifest_validator() -> Draft202012Validator:
+    # Loaded when a plan file is read, not when the core is imported (as plan.io does).
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(manifest_schema(), registry=_registry())
 
 
 @cache
 def _change_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = plan_schema()
     change = {"$schema": schema["$schema"], "$defs": schema["$defs"], **schema["$defs"]["change"]}
     return Draft202012Validator(change)
@@ -172,10 +191,7 @@ def change_from_line(line: bytes, source: str, number: int) -> Change:
     try:
         if not isinstance(raw, dict):
             raise TypeError("not an object")
-        change = change_from_dict(raw, source, f"line {number}")
-        if not change.actions:
-            raise ValueError("a change has at least one action")
-        return change
+        return change_from_dict(raw, source, f"line {number}")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         failure = exc
     errors = sorted(_change_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
@@ -194,11 +210,22 @@ def of_shard(plan: Plan, shard: Shard) -> Plan:
     return with_digest(replace(plan, changes=changes, summary=summarize(changes)))
 
 
+WITHHELD = EntryData({"$dsgit": "withheld: a review of a segmented plan carries no values"})
+"""The one ``after`` of every review change that writes (one object, so no memory per change);
+apply refuses a change holding it (:func:`dsgit.apply.run.prepare_steps`)."""
+
+
 def review_change(change: Change) -> Change:
-    """What approvals and checks read of a change: address, actions, precondition,
-    diagnostics, rename link — no value or diff (those stay on disk until apply streams
-    them). Never applied: without ``after`` it has nothing to write."""
-    return replace(change, after=None, diff=(), sensitive=(), encrypted=())
+    """What approvals and checks read of a change: its kind, address, precondition,
+    diagnostics and rename link — its value and diff withheld (they stay on disk until apply
+    streams them). Never applied: apply refuses a change whose ``after`` is :data:`WITHHELD`."""
+    match change:
+        case CreateChange() | UpdateChange() | IncrementChange():
+            return replace(change, after=WITHHELD, diff=(), sensitive=(), encrypted=())
+        case DeleteChange() | NoopChange():
+            return replace(change, diff=(), sensitive=(), encrypted=())
+        case _:
+            assert_never(change)
 
 
 def _manifest_body(
