@@ -2,8 +2,8 @@
 
 An address is selected when it matches at least one target (or no target was given) and no
 exclude. Patterns are ``fnmatch`` globs over the plan address as printed (``store/scope/key``,
-each part path-encoded, ``<kind>:`` prefix for every kind but standard stores); ``*`` also crosses ``/``, so
-``PlayerData/*`` selects a whole store.
+each part path-encoded, ``<kind>:`` prefix for every kind but standard stores); ``*`` also
+crosses ``/``, so ``PlayerData/*`` selects a whole store.
 """
 
 from __future__ import annotations
