@@ -1,0 +1,1 @@
+"""Right to erasure (docs/erasure.md): the policy file, ``dsgit erase``, and the webhook."""

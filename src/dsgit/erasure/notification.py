@@ -1,0 +1,82 @@
+"""A ``RightToErasureRequest`` notification as Roblox POSTs it.
+
+``{"NotificationId": "<uuid>", "EventType": "RightToErasureRequest", "EventTime":
+"<RFC 3339>", "EventPayload": {"UserId": <int>, "GameIds": [<universe ids>]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ERASURE_EVENT", "ErasureNotification", "NotificationRejected", "parse_notification"]
+
+ERASURE_EVENT = "RightToErasureRequest"
+_MAX_ID = 200
+
+
+class NotificationRejected(Exception):
+    """The body is not a notification dsgit can act on (the message says which field)."""
+
+
+@dataclass(frozen=True)
+class ErasureNotification:
+    """One right-to-erasure request: whose data, in which universes."""
+
+    notification_id: str
+    user_id: int
+    universe_ids: tuple[int, ...]
+    event_time: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notification_id": self.notification_id,
+            "user_id": self.user_id,
+            "universe_ids": list(self.universe_ids),
+            "event_time": self.event_time,
+        }
+
+
+def _positive_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise NotificationRejected(f"{field} is not a number")
+    text = str(value)
+    if not text.isdigit() or int(text) <= 0:
+        raise NotificationRejected(f"{field} is not a positive integer")
+    return int(text)
+
+
+def parse_notification(body: bytes) -> ErasureNotification:
+    """The request in ``body``; :class:`NotificationRejected` names what is wrong."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotificationRejected(f"body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise NotificationRejected("body is not a JSON object")
+    notification_id = data.get("NotificationId")
+    if not isinstance(notification_id, str) or not notification_id.strip():
+        raise NotificationRejected("NotificationId is missing")
+    if len(notification_id) > _MAX_ID or any(c in notification_id for c in "/\\\0"):
+        raise NotificationRejected("NotificationId is not an id")
+    event = data.get("EventType")
+    if event != ERASURE_EVENT:
+        raise NotificationRejected(f"EventType {event!r} is not {ERASURE_EVENT}")
+    payload = data.get("EventPayload")
+    if not isinstance(payload, dict):
+        raise NotificationRejected("EventPayload is missing")
+    user_id = _positive_int(payload.get("UserId"), "EventPayload.UserId")
+    games = payload.get("GameIds")
+    if not isinstance(games, list) or not games:
+        raise NotificationRejected("EventPayload.GameIds is not a list of universe ids")
+    universes = tuple(
+        dict.fromkeys(_positive_int(g, f"EventPayload.GameIds[{i}]") for i, g in enumerate(games))
+    )
+    event_time = data.get("EventTime")
+    return ErasureNotification(
+        notification_id.strip(),
+        user_id,
+        universes,
+        event_time if isinstance(event_time, str) else "",
+    )
