@@ -122,6 +122,10 @@ class RepositoryReader(FileReader):
                         from dsgit.approvals.policy_file import policy_problems
 
                         self.problems.extend(policy_problems(document.value, document.node))
+                    if clean and document is not None and item.path == "policies/erasure.yaml":
+                        from dsgit.erasure.policy_file import erasure_problems
+
+                        self.problems.extend(erasure_problems(document.value, document.node))
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}

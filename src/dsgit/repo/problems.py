@@ -65,6 +65,14 @@ CODES: dict[str, str] = {
     "DS602": "value under an encrypted pointer is not encrypted",
     "DS603": "sensitive or encrypted pointer matches nothing",
     "DS604": "encrypted values not verified",
+    # erasure policy (policies/erasure.yaml)
+    "DS871": "erasure policy does not match its schema",
+    "DS872": "unknown field in the erasure policy",
+    "DS873": "erasure template or rule without the {UserId} token",
+    "DS874": "whole-store erasure template for an ordered store",
+    "DS875": "more than 100 erasure templates",
+    "DS876": "duplicate erasure template or rule",
+    "DS877": "erasure rule that cannot be run",
 }
 
 
