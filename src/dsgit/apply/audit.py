@@ -39,6 +39,7 @@ from dsgit.apply.execute import Step
 from dsgit.apply.journal import JOURNAL_DIR
 from dsgit.apply.preimages import PREIMAGE_DIR, apply_ids
 from dsgit.apply.result import ApplyStatus, ChangeResult
+from dsgit.erasure.proof import addresses_digest, hashed_address, repository_salt
 from dsgit.errors import LedgerError
 from dsgit.ledger.actor import Actor
 from dsgit.ledger.canonical import canonical_json, user_digest
@@ -50,11 +51,12 @@ from dsgit.ledger.records import (
     Body,
     ChangeOutcome,
     ChangeRecord,
+    ErasureRecord,
     Suppression,
 )
 from dsgit.model.pointers import parse_pointer
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import MASK, Change, Plan, increment_of
+from dsgit.plan.model import MASK, Change, Plan, PlanKind, increment_of
 
 __all__ = [
     "MAX_DIFF_CHARS",
@@ -117,7 +119,8 @@ def append_apply_records(
             assert isinstance(written.body, ApprovalRecord)
             cited.setdefault(_identity(written.body), written.hash)
     citations = tuple(dict.fromkeys(cited[_identity(a)] for a in approvals))
-    bodies: list[Body] = list(_change_records(apply_id, changes, steps, recorded))
+    salt = repository_salt(ledger.root) if plan.kind is PlanKind.ERASURE else None
+    bodies: list[Body] = list(_change_records(apply_id, changes, steps, recorded, salt))
     if not bodies and (str(status) in statuses or (any_status and statuses)):
         # This run's records are there already (a run killed after writing them); make sure
         # the universe's chain head covers them.
@@ -138,34 +141,62 @@ def append_apply_records(
             snapshot_time=snapshot_time,
             started=started,
             source_dirty=plan.source.dirty,
-            suppressions=suppressions_of(plan),
+            suppressions=suppressions_of(plan, salt),
             approvals=citations,
             actor_source=actor.source if isinstance(actor, Actor) else None,
         )
     )
+    if plan.kind is PlanKind.ERASURE and str(status) == "complete":
+        assert salt is not None
+        bodies.insert(len(bodies) - 1, _erasure_record(salt, plan, apply_id, changes))
     ledger.append(bodies, actor=str(actor), batch=apply_id)
 
 
+def _erasure_record(
+    salt: str, plan: Plan, apply_id: str, changes: Sequence[ChangeResult]
+) -> ErasureRecord:
+    """The proof of one erasure: the salted user hash, how many entries, their addresses'
+    digest (docs/erasure.md, "Answering an auditor")."""
+    erased = [str(c.address) for c in changes if c.outcome is ChangeOutcome.WRITTEN]
+    return ErasureRecord(
+        user=plan.context.get("erasure_user", ""),
+        entries=len(erased),
+        addresses_digest=addresses_digest(salt, erased),
+        apply_id=apply_id,
+        plan_digest=plan.digest,
+        notification_id=plan.context.get("notification_id"),
+    )
+
+
 def _change_records(
-    apply_id: str, changes: Sequence[ChangeResult], steps: Sequence[Step], recorded: set[str]
+    apply_id: str,
+    changes: Sequence[ChangeResult],
+    steps: Sequence[Step],
+    recorded: set[str],
+    salt: str | None = None,
 ) -> list[ChangeRecord]:
+    """The change records; ``salt`` given (an erasure): they name no address, user or value
+    in clear, only the address's salted hash."""
     planned = {str(step.change.address): step.change for step in steps}
     bodies: list[ChangeRecord] = []
     for change in changes:
         address = str(change.address)
-        if change.outcome is None or address in recorded:
+        shown = address if salt is None else hashed_address(salt, address)
+        if change.outcome is None or address in recorded or shown in recorded:
             continue
         source = planned.get(address)
         diff, truncated = _diff_of(source) if source is not None else ((), False)
+        if salt is not None:
+            diff, truncated = (), False
         bodies.append(
             ChangeRecord(
                 apply_id=apply_id,
-                address=address,
+                address=shown,
                 action=str(change.action),
                 outcome=change.outcome,
                 before=change.before,
                 after=change.after,
-                users=tuple(user_digest(user) for user in change.users),
+                users=() if salt is not None else tuple(user_digest(u) for u in change.users),
                 increment=increment_of(source) if source is not None else None,
                 diff=diff,
                 diff_truncated=truncated,
@@ -211,13 +242,18 @@ def _check_approvals(plan: Plan, approvals: Sequence[ApprovalRecord]) -> None:
             )
 
 
-def suppressions_of(plan: Plan) -> tuple[Suppression, ...]:
-    """Every blocking diagnostic the plan let through, with its code, place and reason."""
+def suppressions_of(plan: Plan, salt: str | None = None) -> tuple[Suppression, ...]:
+    """Every blocking diagnostic the plan let through, with its code, place and reason (an
+    erasure's, with ``salt``: its address as the salted hash, and no store name)."""
     found: dict[tuple[str, str | None, str | None, str], Suppression] = {}
     for diag in plan.all_diagnostics:
         if diag.suppressed_reason is None:
             continue
-        item = Suppression(diag.code, diag.suppressed_reason, diag.address, diag.store)
+        address, store = diag.address, diag.store
+        if salt is not None:
+            address = hashed_address(salt, address) if address is not None else None
+            store = None
+        item = Suppression(diag.code, diag.suppressed_reason, address, store)
         found.setdefault((item.code, item.address, item.store, item.reason), item)
     return tuple(found.values())
 

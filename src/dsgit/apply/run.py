@@ -7,6 +7,7 @@ was made from, keys, the clock) and returns an :class:`ApplyResult`; the CLI onl
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +46,15 @@ from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import Action, Change, CreateChange, Plan, UpdateChange, written_data
+from dsgit.plan.model import (
+    Action,
+    Change,
+    CreateChange,
+    Plan,
+    PlanKind,
+    UpdateChange,
+    written_data,
+)
 from dsgit.plan.segments import WITHHELD
 from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
@@ -233,6 +242,18 @@ def apply_plan(
         return _run(plan, deps, options, journal, steps, finished, verdict)
 
 
+def _purge_after_erasure(plan: Plan, deps: ApplyDeps, apply_id: str, status: ApplyStatus) -> None:
+    """A complete erasure purges the pre-images its plan lists and its own (which hold what it
+    erased); a rerun of the finished plan purges again what the journal restored."""
+    if plan.kind is not PlanKind.ERASURE or status is not ApplyStatus.COMPLETE:
+        return
+    from dsgit.erasure.preimage_scan import purge
+    from dsgit.erasure.proof import repository_salt
+
+    listed = json.loads(plan.context.get("purge_preimages", "[]"))
+    purge(deps.root, repository_salt(deps.root), [str(p) for p in listed], apply_id)
+
+
 def _finish_finished(
     plan: Plan,
     deps: ApplyDeps,
@@ -263,6 +284,7 @@ def _finish_finished(
     )
     if state.ended < state.runs:
         journal.write({"t": "end", "status": str(result.status), "time": _text(deps.clock())})
+    _purge_after_erasure(plan, deps, result.apply_id, result.status)
     failure = _release_own_lease(deps, state.holder)
     return replace(result, lock_failure=failure)
 
@@ -458,6 +480,7 @@ def _run(
             )
             deps.stop.reached("after-ledger")
             journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+            _purge_after_erasure(plan, deps, apply_id, status)
             deps.stop.reached("before-release")
         finally:
             lock_failure = _release(lock, deps)

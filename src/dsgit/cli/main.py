@@ -41,6 +41,7 @@ COMMAND_MODULES: dict[str, str] = {
     "doctor": "doctor",
     "drift": "plan",
     "emulator": "emulator",
+    "erase": "erasure",
     "get": "read",
     "github": "github",
     "history": "read",
@@ -56,6 +57,7 @@ COMMAND_MODULES: dict[str, str] = {
     "secrets": "secrets",
     "show": "plan",
     "validate": "validate",
+    "webhook": "erasure",
 }
 
 

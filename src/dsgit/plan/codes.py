@@ -51,6 +51,9 @@ class DiagnosticCode(StrEnum):
     UNDO_KEEPS_SEED_OR_OBSERVED = "DSP046"
     RESTORE_VALUE_AGE = "DSP047"
     RESTORE_DELETE_MAY_HAVE_EXISTED = "DSP048"
+    ERASURE_LEFT_LOCKED = "DSP095"
+    ERASURE_SUMMARY = "DSP096"
+    ERASURE_PURGES_PREIMAGES = "DSP097"
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,22 @@ _CODES = (
         _W,
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
+    ),
+    # erasure (dsgit erase, docs/erasure.md)
+    Code(
+        _D.ERASURE_LEFT_LOCKED,
+        _W,
+        "erasure: entries left out, held by a game server's session lock",
+        "run `dsgit erase` again once the player has left, or plan them with "
+        "`--allow DSP005=REASON`",
+    ),
+    Code(_D.ERASURE_SUMMARY, _I, "erasure: what was read and what is planned", None),
+    Code(
+        _D.ERASURE_PURGES_PREIMAGES,
+        _W,
+        "erasure: pre-images holding the user's entries are purged when applied; a later "
+        "revert cannot bring the user's data back",
+        None,
     ),
 )
 

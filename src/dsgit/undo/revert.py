@@ -25,6 +25,8 @@ from pathlib import Path
 
 from dsgit.apply.preimages import PreImage, apply_ids, load_preimages
 from dsgit.crypto import Keyring
+from dsgit.erasure.preimage_scan import erased_addresses
+from dsgit.erasure.proof import hashed_address, repository_salt
 from dsgit.errors import ConfigError
 from dsgit.ledger.query import AppliedRun, LastApplied, last_applied, list_applies
 from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
@@ -145,6 +147,11 @@ def plan_revert(
     ``applied`` is the declaration at the apply's source commit: an entry that it, or the
     current ``declaration``, makes ``seed`` or ``observed`` is not deleted (DSP046).
     """
+    if run.plan_kind == PlanKind.ERASURE:
+        raise ConfigError(
+            f"apply {run.apply_id} was an erasure: the user's data is gone by design (its "
+            "pre-images were purged, its ledger records hold only hashes); it cannot be reverted"
+        )
     now = request.now or datetime.now(UTC)  # before the reads (apply compares revisions with it)
     select = AddressFilter(request.targets, request.excludes)
     written = {
@@ -157,6 +164,8 @@ def plan_revert(
     kept = written and run.apply_id in apply_ids(root)
     images: Mapping[Address, PreImage] = load_preimages(root, run.apply_id, keyring) if kept else {}
     reads = read_now(api, written)
+    salt = repository_salt(root, create=False)
+    erased = erased_addresses(root, run.apply_id) if kept else frozenset()
     later = last_applied(root)
     overwrite = request.overwrite_reason
     entries: dict[Address, DesiredEntry | Removal | None] = {}
@@ -168,6 +177,17 @@ def plan_revert(
             (address.kind, address.store), store_spec(declaration, address.kind, address.store)
         )
         image = images.get(address)
+        if image is None and hashed_address(salt, str(address)) in erased:
+            plan_notes.append(
+                diagnostic(
+                    DiagnosticCode.NO_PREIMAGE,
+                    f"{address}: its pre-image from apply {run.apply_id} was purged by a "
+                    "right-to-erasure request; it cannot be reverted (the user's data cannot "
+                    "be brought back)",
+                    address=str(address),
+                )
+            )
+            continue
         if image is None or (image.exists and image.data is None):
             plan_notes.append(
                 diagnostic(

@@ -1,0 +1,273 @@
+"""``dsgit erase`` and ``dsgit webhook serve``: right to erasure (docs/erasure.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from dsgit.cli.context import AppContext, pass_app
+from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
+
+if TYPE_CHECKING:
+    from dsgit.config import Environment
+    from dsgit.erasure.notification import ErasureNotification
+    from dsgit.erasure.policy import ErasurePolicy
+
+__all__ = ["COMMANDS", "erase_command", "webhook_group"]
+
+DEFAULT_SECRET_ENV = "DSGIT_WEBHOOK_SECRET"
+ERASURE_DIR = ".dsgit/erasure"
+
+
+def _positive_user(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    if not value.isdigit() or int(value) <= 0:
+        raise click.BadParameter(f"{value!r} is not a Roblox user id (a positive integer)")
+    return int(value)
+
+
+@click.command(
+    "erase",
+    short_help="Plan (or verify) the erasure of one user's data.",
+    help="""Plan every deletion and edit that erases user ID's data in the environment:
+the entries policies/erasure.yaml's templates name (read directly), and those its rules find
+(users metadata, ids inside values, key patterns, DataStore2's ordered stores). The plan is of
+the `erasure` change class for approvals; diff lines show where the user was, never what they
+held. Applying it purges the pre-images holding the user's data (a later revert cannot bring
+them back) and writes an erasure record of hashes only.
+
+A profile held by a game server's session lock is left out (DSP095) unless
+`--allow DSP005=REASON`.
+
+With --verify: read everything again and prove nothing of the user is left (live or in
+pre-images), listing the ledger's erasure records of the user.
+
+\b
+Exit codes:
+  0  plan made; --verify: nothing of the user left
+  1  error
+  2  changes found, with --detailed-exitcode; --verify: something of the user is left
+""",
+)
+@click.option("--user", "user", required=True, metavar="ID", callback=_positive_user)
+@click.option("--verify", is_flag=True, help="Prove nothing of the user is left.")
+@plan_output_options
+@pass_app
+def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) -> None:
+    from dsgit.erasure.planner import ErasureRequest, plan_erasure
+    from dsgit.erasure.policy_file import load_erasure
+    from dsgit.plan.codes import DiagnosticCode
+    from dsgit.remote.connect import open_client
+
+    env = app.environment(output.env_name)
+    policy = load_erasure(app.root)
+    if verify:
+        _verify(app, env, policy, user, output.output_format)
+    allow_locked = any(a.code == DiagnosticCode.SESSION_LOCKED for a in output.allowances)
+    request = ErasureRequest(
+        env.name, env.universe_id, user, allow_locked=allow_locked, expires_in=output.expires_in
+    )
+    with open_client(env) as api:
+        run = plan_erasure(api, policy, request, app.root)
+    finish_plan(run.plan, output)
+
+
+def _verify(
+    app: AppContext, env: Environment, policy: ErasurePolicy, user: int, output_format: str
+) -> None:
+    from dsgit.erasure.verify import verify_erased
+    from dsgit.errors import EXIT_CHANGES, EXIT_OK
+    from dsgit.ledger import Ledger
+    from dsgit.remote.connect import open_client
+
+    if policy.empty:
+        from dsgit.errors import ConfigError, Location
+
+        raise ConfigError("no erasure templates or rules to verify", Location(policy.source))
+    records = tuple(Ledger(app.root).records(skip_malformed=True))
+    with open_client(env) as api:
+        result = verify_erased(api, policy, user, app.root, records)
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "clean": result.clean,
+                    "left": list(result.left),
+                    "preimages": list(result.preimages),
+                    "read": result.read,
+                    "erasure_records": [
+                        {"seq": r.seq, "time": r.time, "hash": r.hash} for r in result.records
+                    ],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    else:
+        read = ", ".join(f"{label}: {count} read" for label, count in result.read.items())
+        if result.clean:
+            click.echo(f"Nothing of the user is left in {env.name} ({read}).")
+        else:
+            click.echo(f"The user's data is still in {env.name} ({read}):")
+            for address in result.left:
+                click.echo(f"  live: {address}")
+            for path in result.preimages:
+                click.echo(f"  pre-image: {path}")
+        for record in result.records:
+            click.echo(f"Erasure record #{record.seq} at {record.time} ({record.hash}).")
+    raise click.exceptions.Exit(EXIT_OK if result.clean else EXIT_CHANGES)
+
+
+@click.group(
+    "webhook",
+    short_help="Serve Roblox's right-to-erasure webhook.",
+    help="Roblox's webhooks (docs/erasure.md).",
+)
+def webhook_group() -> None:
+    pass
+
+
+@webhook_group.command(
+    "serve",
+    short_help="Take RightToErasureRequest notifications and plan each erasure.",
+    help=f"""Serve Roblox's right-to-erasure webhook: POSTs at any path (it prints its URL).
+
+Each request is checked (its `roblox-signature` over the raw body with the secret from
+${DEFAULT_SECRET_ENV} or --secret-env, a timestamp at most 10 minutes old and not in the
+future, the body size, the JSON, a universe dsgit.yaml knows, a NotificationId not seen
+before), answered 200 at once, and queued. A background worker plans the erasure for each
+environment whose universe the request names, writes it to
+{ERASURE_DIR}/<NotificationId>.json (<NotificationId>.<env>.json when several; or --out), and
+applies it (`dsgit apply`) only where policies/erasure.yaml says `auto_apply`; other plans
+wait for approval, listed in queue.jsonl beside them. The secret is never printed.
+""",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--secret-env",
+    default=DEFAULT_SECRET_ENV,
+    show_default=True,
+    metavar="NAME",
+    help="The environment variable holding the webhook secret.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Where plans are written (default {ERASURE_DIR}).",
+)
+@pass_app
+def serve_command(app: AppContext, host: str, port: int, secret_env: str, out: Path | None) -> None:
+    from dsgit.erasure.policy_file import load_erasure
+    from dsgit.erasure.seen import SeenNotifications
+    from dsgit.erasure.server import WebhookServer, WebhookSettings
+    from dsgit.errors import ConfigError
+
+    secret = os.environ.get(secret_env, "")
+    if not secret:
+        raise ConfigError(
+            f"no webhook secret: set ${secret_env} to the secret configured for the webhook "
+            "in the Creator Hub"
+        )
+    load_erasure(app.root)  # a broken policy fails now, not at the first request
+    folder = out if out is not None else app.root / ERASURE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    universes: dict[int, tuple[str, ...]] = {}
+    for name, env in sorted(app.config.environments.items()):
+        universes[env.universe_id] = (*universes.get(env.universe_id, ()), name)
+    worker = _Worker(app, folder)
+    server = WebhookServer(
+        WebhookSettings(secret, universes),
+        SeenNotifications(app.root / ".dsgit" / "webhook-seen.sqlite"),
+        worker,
+        host=host,
+        port=port,
+        log=lambda line: click.echo(line, err=True),
+    )
+    click.echo(f"Listening on {server.url} (Ctrl-C stops)", err=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+
+
+class _Worker:
+    """Plans (and where the policy says so, applies) one notification's erasures."""
+
+    def __init__(self, app: AppContext, folder: Path) -> None:
+        self.app = app
+        self.folder = folder
+        self.lock = threading.Lock()
+
+    def __call__(self, notification: ErasureNotification, environments: tuple[str, ...]) -> None:
+        from dsgit.approvals.stamp import stamp_plan
+        from dsgit.erasure.planner import ErasureRequest, plan_erasure
+        from dsgit.erasure.policy_file import load_erasure
+        from dsgit.planfile import write_plan
+        from dsgit.remote.connect import open_client
+
+        policy = load_erasure(self.app.root)
+        for name in environments:
+            env = self.app.environment(name)
+            request = ErasureRequest(
+                env.name,
+                env.universe_id,
+                notification.user_id,
+                notification_id=notification.notification_id,
+            )
+            with open_client(env) as api:
+                run = plan_erasure(api, policy, request, self.app.root)
+            plan = stamp_plan(run.plan, self.app.root)
+            suffix = f".{name}" if len(environments) > 1 else ""
+            path = self.folder / f"{notification.notification_id}{suffix}.json"
+            write_plan(path, plan)
+            status = "awaiting-approval"
+            if policy.auto_applies(name):
+                status = self._apply(path, name)
+            self._queue(notification.notification_id, name, path, status, plan.digest)
+
+    def _apply(self, path: Path, environment: str) -> str:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dsgit",
+                "-C",
+                str(self.app.root),
+                "apply",
+                str(path),
+                "-e",
+                environment,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return "applied" if done.returncode == 0 else f"apply-failed (exit {done.returncode})"
+
+    def _queue(self, notification_id: str, env: str, path: Path, status: str, digest: str) -> None:
+        line = {
+            "notification_id": notification_id,
+            "environment": env,
+            "plan": str(path),
+            "plan_digest": digest,
+            "status": status,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        with self.lock, (self.folder / "queue.jsonl").open("a", encoding="utf-8") as queue:
+            queue.write(json.dumps(line, sort_keys=True) + "\n")
+        click.echo(f"webhook: {notification_id} {env}: {status} ({path})", err=True)
+
+
+COMMANDS = [erase_command, webhook_group]

@@ -1,0 +1,211 @@
+"""``dsgit erase --user ID``: one plan, of kind ``erasure``, of every deletion and edit.
+
+:func:`dsgit.erasure.collect.collect` finds the user's entries; each becomes a ``delete``
+(carrying DSP001, suppressed by the reviewed erasure policy) or an ``update`` writing the entry
+without the user, with the live etag as precondition. Diff lines show where the user was, never
+what they held: old values are masked, so the plan can be pasted into a pull request.
+
+An entry held by a game server's session lock (ProfileService / ProfileStore
+``MetaData.ActiveSession``) is left out and reported (DSP095) unless ``allow_locked``
+(``--allow DSP005=REASON``): then it is planned carrying DSP005, which that allowance
+suppresses. The plan's ``context`` holds the salted user hash, the policy digest, the
+webhook's notification id, and the pre-images to purge (DSP097) once it is applied.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dsgit import __version__
+from dsgit.erasure.collect import Found, Survey, collect
+from dsgit.erasure.policy import ErasurePolicy
+from dsgit.erasure.preimage_scan import preimages_holding
+from dsgit.erasure.proof import hashed_user, repository_salt
+from dsgit.errors import ConfigError, Location
+from dsgit.model.declaration import SourceInfo, StorePolicy
+from dsgit.model.entry import StoreKind
+from dsgit.plan.build import DEFAULT_EXPIRY, change_order
+from dsgit.plan.codes import DiagnosticCode, diagnostic
+from dsgit.plan.compare import active_session, delete_change, live_data, precondition_of
+from dsgit.plan.io import with_digest
+from dsgit.plan.jsondiff import diff_data
+from dsgit.plan.ledger import NoLedger
+from dsgit.plan.model import (
+    MASK,
+    PLAN_FORMAT_VERSION,
+    Change,
+    Diagnostic,
+    DiffLine,
+    Plan,
+    PlanKind,
+    UpdateChange,
+    format_precise_time,
+    format_time,
+    summarize,
+)
+from dsgit.remote.api import OpenCloudApi
+
+__all__ = ["ErasureRequest", "ErasureRun", "plan_erasure"]
+
+_EXAMPLES = 5
+POLICY_REASON = "erasure: policies/erasure.yaml"
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """Whose data, where, and the overrides given."""
+
+    environment: str
+    universe_id: int
+    user: int
+    allow_locked: bool = False  # --allow DSP005=REASON was given (it suppresses their DSP005)
+    notification_id: str | None = None
+    expires_in: timedelta = DEFAULT_EXPIRY
+
+
+@dataclass(frozen=True)
+class ErasureRun:
+    """The plan and what was found (for ``--verify`` and the summary)."""
+
+    plan: Plan
+    survey: Survey
+    locked: tuple[str, ...]
+    preimages: tuple[str, ...]
+
+
+def _masked(lines: tuple[DiffLine, ...] | list[DiffLine]) -> tuple[DiffLine, ...]:
+    return tuple(
+        DiffLine(line.pointer, line.op, MASK if line.old is not None else None, line.new)
+        for line in lines
+    )
+
+
+def _change(found: Found, held: bool) -> Change:
+    extra: list[Diagnostic] = []
+    if held:  # blocking until --allow DSP005=REASON suppresses it (finish_plan does)
+        extra.append(
+            diagnostic(
+                DiagnosticCode.SESSION_LOCKED,
+                "a game server holds this profile (MetaData.ActiveSession): its next save "
+                "may write the user's data back",
+                address=str(found.address),
+            )
+        )
+    if found.decision.after is None:
+        extra.insert(
+            0,
+            diagnostic(
+                DiagnosticCode.ENTRY_DELETE,
+                "the user's entry is deleted",
+                address=str(found.address),
+                suppressed_reason=POLICY_REASON,
+            ),
+        )
+        change = delete_change(
+            found.address, found.live, StorePolicy(), found.decision.why, extra, NoLedger()
+        )
+        # delete_change adds its own DSP005 for a held profile: keep one of each code
+        unique = {d.code: d for d in reversed(change.diagnostics)}
+        kept = tuple(d for d in change.diagnostics if unique[d.code] is d)
+        return replace(change, diff=_masked(change.diff), diagnostics=kept)
+    lines, _ = diff_data(live_data(found.live), found.decision.after)
+    return UpdateChange(
+        address=found.address,
+        reason=found.decision.why,
+        precondition=precondition_of(found.address.kind, found.live),
+        diff=_masked(lines),
+        sensitive=(),
+        encrypted=(),
+        diagnostics=tuple(extra),
+        after=found.decision.after,
+    )
+
+
+def plan_erasure(
+    api: OpenCloudApi, policy: ErasurePolicy, request: ErasureRequest, root: Path
+) -> ErasureRun:
+    """Read, decide and plan (see the module docstring)."""
+    if policy.empty:
+        raise ConfigError(
+            "no erasure templates or rules: policies/erasure.yaml is missing or empty "
+            "(docs/erasure.md shows one)",
+            Location(policy.source),
+        )
+    survey = collect(api, policy, request.user)
+    changes: list[Change] = []
+    locked: list[str] = []
+    for address in sorted(survey.found, key=change_order):
+        found = survey.found[address]
+        held = address.kind is StoreKind.STANDARD and active_session(found.live.value)
+        if held and not request.allow_locked:
+            locked.append(str(address))
+            continue
+        changes.append(_change(found, held))
+    preimages = preimages_holding(root, policy, request.user, survey.found)
+    diagnostics = _diagnostics(survey, changes, locked, preimages)
+    salt = repository_salt(root)
+    context = {
+        "erasure_user": hashed_user(salt, request.user),
+        "erasure_policy": policy.digest,
+        "purge_preimages": json.dumps(preimages),
+    }
+    if request.notification_id:
+        context["notification_id"] = request.notification_id
+    created = datetime.now(UTC)
+    plan = Plan(
+        format_version=PLAN_FORMAT_VERSION,
+        dsgit_version=__version__,
+        kind=PlanKind.ERASURE,
+        created=format_precise_time(created),
+        expires=format_time(created + request.expires_in),
+        environment=request.environment,
+        universe_id=request.universe_id,
+        source=SourceInfo(None, True, ""),
+        changes=tuple(changes),
+        diagnostics=tuple(diagnostics),
+        summary=summarize(tuple(changes)),
+        digest="",
+        context=context,
+    )
+    return ErasureRun(with_digest(plan), survey, tuple(locked), tuple(preimages))
+
+
+def _diagnostics(
+    survey: Survey, changes: list[Change], locked: list[str], preimages: list[str]
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    if locked:
+        more = f" and {len(locked) - _EXAMPLES} more" if len(locked) > _EXAMPLES else ""
+        found.append(
+            diagnostic(
+                DiagnosticCode.ERASURE_LEFT_LOCKED,
+                f"{len(locked)} of the user's entries left out, held by a game server's "
+                f"session lock: {', '.join(locked[:_EXAMPLES])}{more}; run `dsgit erase` "
+                "again once the player has left",
+                count=len(locked),
+            )
+        )
+    if preimages:
+        found.append(
+            diagnostic(
+                DiagnosticCode.ERASURE_PURGES_PREIMAGES,
+                f"applying this plan purges {len(preimages)} pre-image(s) in audit/preimages "
+                "holding the user's data (and its own): a later revert of those applies "
+                "cannot bring the user's data back",
+                count=len(preimages),
+            )
+        )
+    deletes = sum(1 for c in changes if c.action.value == "delete")
+    edits = len(changes) - deletes
+    read = ", ".join(f"{label}: {count} read" for label, count in survey.read.items())
+    found.append(
+        diagnostic(
+            DiagnosticCode.ERASURE_SUMMARY,
+            f"erasure: {deletes} deletion(s) and {edits} edit(s) planned ({read})",
+            count=len(changes),
+        )
+    )
+    return found

@@ -1,0 +1,51 @@
+"""``dsgit erase --verify --user ID``: read again, prove nothing of the user is left.
+
+Reads everything the policy's templates and rules select, as the plan did; any entry still
+holding the user (session-locked ones included), or any pre-image in ``audit/preimages/``
+still holding them, fails the proof. The ledger's erasure records of the user (found by the
+salted hash) are listed as the evidence of what was done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsgit.erasure.collect import collect
+from dsgit.erasure.policy import ErasurePolicy
+from dsgit.erasure.preimage_scan import preimages_holding
+from dsgit.erasure.proof import hashed_user, repository_salt
+from dsgit.ledger.records import ErasureRecord, LedgerRecord
+from dsgit.remote.api import OpenCloudApi
+
+__all__ = ["Verification", "verify_erased"]
+
+
+@dataclass(frozen=True)
+class Verification:
+    left: tuple[str, ...]  # live addresses still holding the user
+    preimages: tuple[str, ...]  # pre-image files still holding the user
+    read: dict[str, int]
+    records: tuple[LedgerRecord, ...]  # the user's erasure records
+
+    @property
+    def clean(self) -> bool:
+        return not self.left and not self.preimages
+
+
+def verify_erased(
+    api: OpenCloudApi,
+    policy: ErasurePolicy,
+    user: int,
+    root: Path,
+    ledger_records: tuple[LedgerRecord, ...] = (),
+) -> Verification:
+    survey = collect(api, policy, user)
+    left = tuple(sorted(str(a) for a in survey.found))
+    preimages = tuple(preimages_holding(root, policy, user, survey.found))
+    salt = repository_salt(root, create=False)
+    digest = hashed_user(salt, user) if salt else None
+    records = tuple(
+        r for r in ledger_records if isinstance(r.body, ErasureRecord) and r.body.user == digest
+    )
+    return Verification(left, preimages, dict(survey.read), records)
