@@ -66,6 +66,7 @@ def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) 
     from dsgit.erasure.policy_file import load_erasure
     from dsgit.plan.codes import DiagnosticCode
     from dsgit.remote.connect import open_client
+    from dsgit.repo import load_declaration
 
     env = app.environment(output.env_name)
     policy = load_erasure(app.root)
@@ -73,7 +74,12 @@ def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) 
         _verify(app, env, policy, user, output.output_format)
     allow_locked = any(a.code == DiagnosticCode.SESSION_LOCKED for a in output.allowances)
     request = ErasureRequest(
-        env.name, env.universe_id, user, allow_locked=allow_locked, expires_in=output.expires_in
+        env.name,
+        env.universe_id,
+        user,
+        allow_locked=allow_locked,
+        expires_in=output.expires_in,
+        source=load_declaration(app.root).source,
     )
     with open_client(env) as api:
         run = plan_erasure(api, policy, request, app.root)
@@ -216,8 +222,10 @@ class _Worker:
         from dsgit.erasure.policy_file import load_erasure
         from dsgit.planfile import write_plan
         from dsgit.remote.connect import open_client
+        from dsgit.repo import load_declaration
 
         policy = load_erasure(self.app.root)
+        source = load_declaration(self.app.root).source
         for name in environments:
             env = self.app.environment(name)
             request = ErasureRequest(
@@ -225,6 +233,7 @@ class _Worker:
                 env.universe_id,
                 notification.user_id,
                 notification_id=notification.notification_id,
+                source=source,
             )
             with open_client(env) as api:
                 run = plan_erasure(api, policy, request, self.app.root)
@@ -254,7 +263,10 @@ class _Worker:
             text=True,
             check=False,
         )
-        return "applied" if done.returncode == 0 else f"apply-failed (exit {done.returncode})"
+        if done.returncode == 0:
+            return "applied"
+        reason = (done.stderr.strip().splitlines() or [""])[-1][:300]
+        return f"apply-failed (exit {done.returncode}: {reason})"
 
     def _queue(self, notification_id: str, env: str, path: Path, status: str, digest: str) -> None:
         line = {

@@ -64,6 +64,8 @@ class ErasureRequest:
     allow_locked: bool = False  # --allow DSP005=REASON was given (it suppresses their DSP005)
     notification_id: str | None = None
     expires_in: timedelta = DEFAULT_EXPIRY
+    # the declaration the plan was made beside (apply checks it has not changed since)
+    source: SourceInfo = SourceInfo(None, True, "")
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def plan_erasure(
         expires=format_time(created + request.expires_in),
         environment=request.environment,
         universe_id=request.universe_id,
-        source=SourceInfo(None, True, ""),
+        source=request.source,
         changes=tuple(changes),
         diagnostics=tuple(diagnostics),
         summary=summarize(tuple(changes)),

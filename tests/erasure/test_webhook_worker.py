@@ -1,0 +1,69 @@
+"""``dsgit webhook serve``'s worker: a notification becomes a plan file per environment,
+applied only where erasure.yaml's auto_apply says so (the embedded emulator, in process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dsgit.cli.context import AppContext
+from dsgit.cli.erasure import _Worker
+from dsgit.erasure.notification import ErasureNotification
+from dsgit.model.entry import EntryData
+from dsgit.plan.model import PlanKind
+from dsgit.planfile import read_any_plan
+from dsgit.remote.connect import open_client
+from support import write_files
+
+USER = 45348281
+CONFIG = """\
+version: 1
+default_environment: staging
+environments:
+  staging: {universe_id: 7, emulator: .dsgit/staging.db}
+  production: {universe_id: 7, emulator: .dsgit/production.db}
+"""
+POLICY = """\
+version: 1
+user_data_templates:
+  - key_template: {data_store_type: STANDARD, data_store_name: PlayerStore, key_pattern: "{UserId}"}
+auto_apply: [staging]
+"""
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> AppContext:
+    root = write_files(tmp_path / "repo", {"dsgit.yaml": CONFIG, "policies/erasure.yaml": POLICY})
+    made = AppContext(cwd=root)
+    for name in ("staging", "production"):
+        with open_client(made.environment(name)) as api:
+            api.create_entry("PlayerStore", str(USER), EntryData({"Coins": 1}, {}, (USER,)))
+            api.create_entry("PlayerStore", "7", EntryData({"Coins": 2}))
+    return made
+
+
+def test_each_environment_gets_a_plan_and_only_auto_apply_ones_are_applied(
+    app: AppContext, tmp_path: Path
+) -> None:
+    out = tmp_path / "plans"
+    out.mkdir()
+    worker = _Worker(app, out)
+    worker(ErasureNotification("n-1", USER, (7,), ""), ("staging", "production"))
+    for name in ("staging", "production"):
+        plan = read_any_plan(out / f"n-1.{name}.json")
+        assert plan.kind is PlanKind.ERASURE  # type: ignore[union-attr]
+        assert plan.context["notification_id"] == "n-1"  # type: ignore[union-attr]
+        assert [str(c.address) for c in plan.changes] == [f"PlayerStore/global/{USER}"]  # type: ignore[union-attr]
+    lines = [json.loads(line) for line in (out / "queue.jsonl").read_text().splitlines()]
+    assert {line["environment"]: line["status"] for line in lines} == {
+        "staging": "applied",
+        "production": "awaiting-approval",
+    }
+    assert all(str(USER) not in json.dumps(line) or "plan" in line for line in lines)
+    with open_client(app.environment("staging")) as api:
+        assert api.get_entry("PlayerStore", str(USER)) is None
+        assert api.get_entry("PlayerStore", "7") is not None
+    with open_client(app.environment("production")) as api:
+        assert api.get_entry("PlayerStore", str(USER)) is not None
