@@ -43,5 +43,7 @@ def test_plan_apply_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     assert "Nothing of the user is left in local" in out
     assert "Erasure record #" in out
+    code, out, _ = invoke_cli([*base, "audit", "log", "--user", str(USER)], capsys)
+    assert code == 0 and "erasure user=" in out
     code, _, err = invoke_cli([*base, "erase", "--user", "abc"], capsys)
     assert code == 1 and "not a Roblox user id" in err

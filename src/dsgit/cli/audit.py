@@ -288,6 +288,7 @@ def log_command(
         until=parse_time(until) if until else None,
         environment=env_name,
         apply_id=apply_id,
+        erasure_user=_erasure_user(app.root, user),
     )
     records = list(filter_records(Ledger(app.root).records(), where))
     if output_format == "json":
@@ -351,3 +352,11 @@ def keygen_command(app: AppContext, private_file: Path, name: str) -> None:
 
 
 COMMANDS = [audit_group]
+
+
+def _erasure_user(root: Path, user: int | None) -> str | None:
+    """The user's hash in erasure records (salted per repository; None without a salt)."""
+    from dsgit.erasure.proof import hashed_user, repository_salt
+
+    salt = repository_salt(root, create=False) if user is not None else ""
+    return hashed_user(salt, user) if salt and user is not None else None

@@ -15,7 +15,7 @@ webhook's notification id, and the pre-images to purge (DSP097) once it is appli
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,7 +65,7 @@ class ErasureRequest:
     notification_id: str | None = None
     expires_in: timedelta = DEFAULT_EXPIRY
     # the declaration the plan was made beside (apply checks it has not changed since)
-    source: SourceInfo = SourceInfo(None, True, "")
+    source: SourceInfo = field(default_factory=lambda: SourceInfo(None, True, ""))
 
 
 @dataclass(frozen=True)

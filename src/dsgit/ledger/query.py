@@ -169,6 +169,7 @@ class LogFilter:
     until: datetime | None = None
     environment: str | None = None
     apply_id: str | None = None
+    erasure_user: str | None = None  # the user's salted hash (erasure records, docs/erasure.md)
 
     def matches(self, record: LedgerRecord, environments: Mapping[str, str] | None = None) -> bool:
         """``environments`` maps apply ids to environments, for version 1 change records."""
@@ -193,7 +194,7 @@ class LogFilter:
                 return False
             if self.key is not None and address.key != self.key:
                 return False
-        return self.user is None or _mentions_user(record, self.user)
+        return self.user is None or _mentions_user(record, self.user, self.erasure_user)
 
 
 def _environment_of(record: LedgerRecord, environments: Mapping[str, str]) -> str | None:
@@ -217,12 +218,13 @@ def _address_of(record: LedgerRecord) -> Address | None:
         return None
 
 
-def _mentions_user(record: LedgerRecord, user: int) -> bool:
-    """A change touching the user's entry (``users`` metadata or the id in its key), an erasure."""
+def _mentions_user(record: LedgerRecord, user: int, erasure_user: str | None = None) -> bool:
+    """A change touching the user's entry (``users`` metadata or the id in its key), an erasure
+    (its ``user`` is the id hashed with the repository's salt: ``erasure_user``)."""
     digest = user_digest(user)
     body = record.body
     if isinstance(body, ErasureRecord):
-        return body.user == digest
+        return body.user in (digest, erasure_user)
     if isinstance(body, ChangeRecord):
         if digest in body.users:
             return True
