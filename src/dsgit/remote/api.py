@@ -16,16 +16,14 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dsgit.model.entry import EntryData, JSONValue, LiveEntry, LiveOrderedEntry
+from dsgit.model.entry import EntryData, LiveEntry, LiveOrderedEntry
 
 __all__ = [
-    "ConfigRepository",
-    "ConfigRevision",
     "DataStoreInfo",
     "EntryKey",
     "OpenCloudApi",
@@ -69,27 +67,9 @@ class SnapshotResult:
     latest_snapshot_time: str
 
 
-@dataclass(frozen=True)
-class ConfigRepository:
-    """A configs repository (draft or published): entries and the hash a publish must quote."""
-
-    entries: dict[str, JSONValue]
-    draft_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class ConfigRevision:
-    """One published revision of a configs repository (newest first in listings)."""
-
-    revision_id: str
-    version: int | None
-    time: str | None
-    message: str | None = None
-    published_by: str | None = None
-
-
 class OpenCloudApi(Protocol):
-    """Data store operations of Open Cloud v2 for one universe."""
+    """Data store operations of Open Cloud v2 for one universe (Experience Configs have their
+    own port, :class:`dsgit.remote.configs_api.ConfigsApi`)."""
 
     universe_id: int
 
@@ -199,34 +179,3 @@ class OpenCloudApi(Protocol):
     ) -> LiveOrderedEntry: ...
 
     def delete_ordered(self, store: str, key: str, scope: str = "global") -> None: ...
-
-    # --- configs repositories ----------------------------------------------------------------
-    def get_config(self, repository: str) -> ConfigRepository: ...
-
-    def get_config_draft(self, repository: str) -> ConfigRepository: ...
-
-    def overwrite_config_draft(
-        self, repository: str, entries: dict[str, JSONValue]
-    ) -> ConfigRepository: ...
-
-    def publish_config(self, repository: str, draft_hash: str, message: str) -> None: ...
-
-    def update_config_draft(
-        self,
-        repository: str,
-        changes: Mapping[str, JSONValue],
-        *,
-        draft_hash: str | None = None,
-    ) -> str:
-        """Change some draft keys (``None`` removes one); returns the new draft hash."""
-        ...
-
-    def delete_config_draft(self, repository: str, *, draft_hash: str | None = None) -> str:
-        """Discard the draft; returns the new draft hash."""
-        ...
-
-    def list_config_revisions(self, repository: str) -> Iterator[ConfigRevision]: ...
-
-    def restore_config_revision(self, repository: str, revision_id: str) -> str:
-        """Stage a revert to ``revision_id`` in the draft; returns the new draft hash."""
-        ...
