@@ -68,3 +68,24 @@ def seed_repository(root: Path, **kw: Any) -> int:
     (root / ".dsgit").mkdir(exist_ok=True)
     with Emulator(db=root / ".dsgit/emulator.db") as emulator:
         return publish_live(emulator, **kw)
+
+
+def start_experiment(
+    emulator: Emulator, key: str, value: Any, *, universe: int = 1, name: str = "Experiment"
+) -> str:
+    """Create and start an in-experience experiment on ``key`` (as Creator Hub would)."""
+    variants = [
+        {"variantMeta": {"label": "Control", "isBaseline": True}, "configEntry": {"key": key}},
+        {"variantMeta": {"label": "Variant"}, "configEntry": {"key": key, "entryValue": value}},
+    ]
+    body = {
+        "name": name,
+        "experimentConfiguration": {
+            "productType": "EXPERIMENT_PRODUCT_TYPE_IN_GAME_CONFIGS",
+            "inGameConfigExperimentConfiguration": {"variants": variants},
+        },
+    }
+    now = emulator.now_ticks()
+    created = emulator.experiments.create(universe, body, now)["experiment"]
+    emulator.experiments.start(universe, created["id"], now)
+    return str(created["id"])
