@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dsgit.model.entry import JSONValue
+from dsgit.model.layout import CONFIGS_DIR
 
 __all__ = [
     "CONFIGS_DIR",
@@ -33,7 +34,6 @@ __all__ = [
     "value_size",
 ]
 
-CONFIGS_DIR = "configs"
 # The configs API's public repositories (its ``Repository`` enum).
 REPOSITORY_NAMES = (
     "InExperienceConfig",

@@ -1,4 +1,4 @@
-"""The port through which everything reads and writes live data stores.
+"""The ports through which everything reads and writes live state, one Protocol per API.
 
 ``OpenCloudClient`` (``dsgit.remote.client``) implements it over httpx, against Roblox or the
 emulator; tests may use it with the in-process emulator transport. Keys, scopes and store names
@@ -12,6 +12,9 @@ Conventions:
   otherwise ``PreconditionFailed`` is raised and nothing is written;
 - ``*_many`` methods run requests concurrently within the rate budget and yield results in
   completion order, each paired with the request it answers.
+
+``ConfigsApi`` (Experience Configs and the experiments that lock their keys) lives in
+``dsgit.remote.configs_api`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from datetime import datetime
 from typing import Protocol
 
 from dsgit.model.entry import EntryData, LiveEntry, LiveOrderedEntry
+from dsgit.remote.configs_api import ConfigsApi
 
 __all__ = [
+    "ConfigsApi",
     "DataStoreInfo",
+    "DataStoresApi",
     "EntryKey",
     "OpenCloudApi",
+    "OrderedEntriesApi",
     "RevisionInfo",
     "SnapshotResult",
+    "StandardEntriesApi",
 ]
 
 
@@ -67,13 +75,11 @@ class SnapshotResult:
     latest_snapshot_time: str
 
 
-class OpenCloudApi(Protocol):
-    """Data store operations of Open Cloud v2 for one universe (Experience Configs have their
-    own port, :class:`dsgit.remote.configs_api.ConfigsApi`)."""
+class DataStoresApi(Protocol):
+    """Data stores as a whole (listing, delete and undelete, snapshots) of one universe."""
 
     universe_id: int
 
-    # --- data stores -------------------------------------------------------------------------
     def list_data_stores(
         self, *, prefix: str | None = None, show_deleted: bool = False
     ) -> Iterator[DataStoreInfo]: ...
@@ -84,7 +90,12 @@ class OpenCloudApi(Protocol):
 
     def snapshot(self) -> SnapshotResult: ...
 
-    # --- standard entries --------------------------------------------------------------------
+
+class StandardEntriesApi(Protocol):
+    """Entries of standard data stores: JSON values with metadata, revisions and etags."""
+
+    universe_id: int
+
     def list_keys(
         self,
         store: str,
@@ -145,7 +156,12 @@ class OpenCloudApi(Protocol):
         end: datetime | None = None,
     ) -> Iterator[RevisionInfo]: ...
 
-    # --- ordered entries ---------------------------------------------------------------------
+
+class OrderedEntriesApi(Protocol):
+    """Entries of ordered data stores: integers, no metadata, no revisions."""
+
+    universe_id: int
+
     def list_ordered(
         self,
         store: str,
@@ -179,3 +195,11 @@ class OpenCloudApi(Protocol):
     ) -> LiveOrderedEntry: ...
 
     def delete_ordered(self, store: str, key: str, scope: str = "global") -> None: ...
+
+
+class OpenCloudApi(DataStoresApi, StandardEntriesApi, OrderedEntriesApi, ConfigsApi, Protocol):
+    """Every Open Cloud API dsgit uses, for one universe (what ``OpenCloudClient`` implements).
+
+    Code that needs one API takes its Protocol (``StandardEntriesApi``...), so a fake in a test
+    implements only what that code calls.
+    """
