@@ -14,7 +14,7 @@ from dsgit.cli.progress import read_progress
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
 from dsgit.importer.ownership import OwnershipSource
-from dsgit.importer.policies import repository_policies
+from dsgit.importer.policies import placement_of, policies_of, read_store_settings
 from dsgit.importer.store_settings import OwnershipChooser
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import StoreKind
@@ -178,6 +178,8 @@ def import_command(
     """
     root = app.root
     environment = app.environment(env_name)
+    declaration = read_store_settings(root)
+    names = tuple(app.config.environments)
     options = ImportOptions(
         stores=stores,
         scope=scope,
@@ -186,9 +188,10 @@ def import_command(
         ordered=kinds != "standard",
         dry_run=dry_run,
         ownership=Ownership(ownership) if ownership is not None else None,
+        placement=placement_of(declaration, environment.name, names),
     )
     keyring = load_keyring(root, key_file=key_file)
-    policies = repository_policies(root)
+    policies = policies_of(declaration)
     with (
         open_client(environment) as client,
         read_progress(environment, client.meter, "import", interrupted="run it again to finish"),

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from dsgit.crypto.keys import Keyring
 from dsgit.crypto.walk import find_encrypted
 from dsgit.errors import ConfigError, Location
+from dsgit.importer.environments import EnvironmentPlacement
 from dsgit.importer.files import ordered_scope_text, standard_entry_text
 from dsgit.importer.layout import (
     ORDERED_DIR,
@@ -70,6 +71,7 @@ class ImportOptions:
     ordered: bool = True
     dry_run: bool = False
     ownership: Ownership | None = None
+    placement: EnvironmentPlacement | None = None  # the environment imported, and the others
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,17 @@ class _Planner:
                 self.notes.append(f"skipped {store}: dsgit's own store (the apply lock)")
                 continue
             policy = self.policies(StoreKind.STANDARD, store)
+            placement = options.placement
+            others: tuple[str, ...] = ()
+            if placement is not None:
+                others = placement.others(StoreKind.STANDARD, store)
+                allowed = placement.stores.get((StoreKind.STANDARD, store))
+                if allowed is not None and placement.environment not in allowed:
+                    self.notes.append(
+                        f"skipped {store}: its _store.yaml says it exists only in "
+                        f"{', '.join(allowed)}, not in {placement.environment}"
+                    )
+                    continue
             for entry in _standard_entries(api, store, policy, options):
                 relative = entry_file(entry.address)
                 if not self.writable(relative, f"entry {entry.address}"):
@@ -204,6 +217,8 @@ class _Planner:
                     encrypted=policy.for_key(entry.key).encrypted,
                     keyring=self.keyring,
                     header=schema_header("entry", self.root, relative),
+                    environment=placement.environment if placement is not None else None,
+                    others=others,
                 )
                 text = _line_endings(_safe_path(self.root, relative), text)
                 self.sample(
