@@ -9,11 +9,12 @@ loader with the same checks as the declared value (:func:`environment_problems`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from yaml.nodes import Node
 
+from dsgit.crypto.pointers import parse_pointer
 from dsgit.model.entry import JSONValue
 from dsgit.model.overrides import EnvironmentOverride
 from dsgit.repo.file_reader import position
@@ -123,8 +124,26 @@ def entry_overrides(
     return found, problems
 
 
-# Checks one effective value; ``base`` is where its problems point in the file.
-ValueCheck = Callable[[JSONValue, tuple[str, ...]], Iterable[Problem]]
+# Checks one effective value; ``base`` is where its problems point in the file. Gives each
+# problem with the JSON pointer into the value it is about.
+ValueCheck = Callable[[JSONValue, tuple[str, ...]], Iterable[tuple[Problem, str]]]
+
+
+def _patched(patch: JSONValue, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The paths a merge patch sets or removes (an object patch's members, recursively)."""
+    if not isinstance(patch, dict):
+        yield path
+        return
+    if not patch and path:  # {} below the top replaces a non-object
+        yield path
+    for name, item in patch.items():
+        yield from _patched(item, (*path, name))
+
+
+def _related(pointer: str, paths: list[tuple[str, ...]]) -> bool:
+    """Whether a problem at ``pointer`` is about what the patch changed (at, above or below)."""
+    parts = parse_pointer(pointer)
+    return any(parts[: len(p)] == p or p[: len(parts)] == parts for p in paths)
 
 
 def environment_problems(
@@ -135,7 +154,8 @@ def environment_problems(
 ) -> list[Problem]:
     """The problems of each overridden environment's effective value that the declared value
     does not already have, each naming its environment (the declared value is what every
-    environment without an override sees, and is checked as such)."""
+    environment without an override sees, and is checked as such). A problem the declared
+    value has too counts as the environment's own when it is about what the patch changed."""
     already = {(p.code, p.message) for p in declared}
     problems: list[Problem] = []
     for name in sorted(overrides):
@@ -143,8 +163,9 @@ def environment_problems(
         if not override.has_patch:
             continue
         base = (OVERRIDES_FIELD, name, "value")
-        for problem in check(effective(override), base):
-            if (problem.code, problem.message) in already:
+        paths = list(_patched(override.patch))
+        for problem, pointer in check(effective(override), base):
+            if (problem.code, problem.message) in already and not _related(pointer, paths):
                 continue
             problems.append(
                 Problem(

@@ -313,7 +313,7 @@ class _Reader(FileReader):
         self.problems.extend(problems)
         if overrides:
 
-            def check(effective: JSONValue, base: tuple[str, ...]) -> list[Problem]:
+            def check(effective: JSONValue, base: tuple[str, ...]) -> list[tuple[Problem, str]]:
                 found = check_value(
                     effective,
                     address=address,
@@ -326,7 +326,7 @@ class _Reader(FileReader):
                     base=base,
                 )
                 matched.update(found.matched)
-                return found.problems
+                return list(zip(found.problems, found.pointers, strict=True))
 
             self.problems.extend(
                 environment_problems(
