@@ -13,6 +13,7 @@ from dsgit.model.overrides import (
     EnvironmentOverride,
     diff_patch,
     effective_data,
+    effective_key_value,
     for_environment,
     merge_patch,
 )
@@ -110,3 +111,10 @@ def test_for_environment_resolves_entries_and_leaves_out_stores() -> None:
     assert for_environment(staging, "staging") is staging
     with pytest.raises(ValueError, match="already resolved"):
         for_environment(staging, "production")
+
+
+def test_a_config_key_patch_sits_right_under_the_environment() -> None:
+    environments: dict[str, JSONValue] = {"staging": True, "qa": {"b": None}}
+    assert effective_key_value(False, environments, "staging") is True
+    assert effective_key_value(False, environments, "production") is False
+    assert effective_key_value({"a": 1, "b": 2}, environments, "qa") == {"a": 1}

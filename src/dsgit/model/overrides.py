@@ -23,6 +23,7 @@ __all__ = [
     "EnvironmentOverride",
     "diff_patch",
     "effective_data",
+    "effective_key_value",
     "effective_value",
     "for_environment",
     "merge_patch",
@@ -89,6 +90,16 @@ def effective_value(value: JSONValue, override: EnvironmentOverride | None) -> J
     if override is None or not override.has_patch:
         return value
     return merge_patch(value, override.patch)
+
+
+def effective_key_value(
+    value: JSONValue, environments: Mapping[str, JSONValue], environment: str
+) -> JSONValue:
+    """The value a config key (DESIGN.md §13) has in ``environment``: its ``environments:``
+    maps an environment name straight to a merge patch of the value (``staging: true``)."""
+    if environment not in environments:
+        return value
+    return merge_patch(value, environments[environment])
 
 
 def effective_data(data: EntryData, override: EnvironmentOverride | None) -> EntryData:

@@ -28,6 +28,7 @@ __all__ = [
     "entry_overrides",
     "environment_problems",
     "store_environments",
+    "unknown_environments",
 ]
 
 OVERRIDES_FIELD = "environments"
@@ -58,9 +59,31 @@ def store_environments(
     for index, name in enumerate(raw[OVERRIDES_FIELD]):
         if known is not None and isinstance(name, str) and name and name not in known:
             line, column = position(node, [OVERRIDES_FIELD, index])
-            message = _unknown(name, known, "`environments`")
+            message = _unknown(name, known, "the store's `environments`")
             problems.append(Problem(file, line, column, "DS620", message))
     return names, problems
+
+
+def unknown_environments(
+    section: Mapping[str, object],
+    node: Node | None,
+    file: str,
+    path: list[str | int],
+    known: tuple[str, ...] | None,
+    owner: str,
+) -> list[Problem]:
+    """DS620 for each name of an ``environments:`` mapping at ``path`` that ``dsgit.yaml`` does
+    not declare (entry files here; config keys, DESIGN.md §13, use it the same way)."""
+    problems: list[Problem] = []
+    if known is None:
+        return problems
+    for name in section:
+        if name not in known:
+            found = key_node(node, [str(part) for part in (*path, name)])
+            line, column = node_position(found) if found is not None else (None, None)
+            message = _unknown(name, known, f"{owner}'s `environments`")
+            problems.append(Problem(file, line, column, "DS620", message))
+    return problems
 
 
 def _users(raw: object) -> tuple[int, ...] | None:
@@ -86,12 +109,12 @@ def entry_overrides(
     section = raw.get(OVERRIDES_FIELD)
     if not isinstance(section, dict):
         return found, problems
+    unknown = unknown_environments(section, node, file, [OVERRIDES_FIELD], known, "the entry")
+    problems.extend(unknown)
     for name, body in section.items():
         found_key = key_node(node, [OVERRIDES_FIELD, name])
         line, column = node_position(found_key) if found_key is not None else (None, None)
         if known is not None and name not in known:
-            message = _unknown(name, known, "the entry's `environments`")
-            problems.append(Problem(file, line, column, "DS620", message))
             continue
         if allowed is not None and name not in allowed:
             problems.append(
