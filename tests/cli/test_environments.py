@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 
 from dsgit.config import load_project_config
-from dsgit.model.entry import EntryData
+from dsgit.model.entry import Address, EntryData
+from dsgit.model.overrides import for_environment
 from dsgit.remote.connect import open_client
+from dsgit.repo import load_declaration
+from dsgit.repo.scaffold import init_repository
 from support import invoke_cli, write_files
 
+KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 CONFIG = """\
 version: 1
 default_environment: staging
@@ -114,3 +118,15 @@ def test_a_change_to_one_environment_leaves_the_others_plan_applicable(
     code, out, err = invoke_cli(["-C", str(repo), "apply", str(repo / "staging.json")], capsys)
     assert code == 4, out + err  # stale: what staging's plan depends on changed
     assert "sword" in out + err
+
+
+def test_the_example_rolls_a_flag_out_further_in_staging(tmp_path: Path) -> None:
+    root = tmp_path / "game"
+    init_repository(root, "obby-tycoon", env={"DSGIT_ENCRYPTION_KEY": KEY})
+    declaration = load_declaration(root)
+    flag = Address.standard("FeatureFlags", "new_checkpoint_ui")
+    rollout = {
+        env: for_environment(declaration, env).data(flag).value["rollout_percent"]  # type: ignore[union-attr,index,call-overload]
+        for env in ("local", "staging", "production")
+    }
+    assert rollout == {"local": 25, "staging": 100, "production": 25}
