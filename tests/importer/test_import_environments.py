@@ -139,3 +139,20 @@ def test_a_store_of_other_environments_is_not_imported(
     assert code == 0, out
     assert "exists only in staging" in out
     assert not (repo / "datastores/Beta/global").exists()
+
+
+def test_ordered_values_of_another_environment_are_kept(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = load_project_config(repo)
+    for env, wins in (("staging", {"alice": 9}), ("production", {"alice": 12, "bob": 4})):
+        with open_client(config.environment(env)) as client:
+            for key, number in wins.items():
+                client.update_ordered("Wins", key, number, allow_missing=True)
+    args = ("import", "--store", "Wins", "--ordered-only", "--ownership", "seed")
+    assert cli(repo, capsys, *args, "-e", "staging")[0] == 0
+    code, out = cli(repo, capsys, *args, "-e", "production")
+    assert code == 0, out
+    assert "kept the declared values of 'alice'" in out and "staging use the same file" in out
+    text = (repo / "ordered/Wins/global.yaml").read_text(encoding="utf-8")
+    assert "alice: 9" in text and "bob: 4" in text

@@ -28,7 +28,7 @@ from dsgit.yamlio.document import from_plain, to_plain
 from dsgit.yamlio.equality import json_equal
 from dsgit.yamlio.merge import set_member
 
-__all__ = ["EnvironmentPlacement", "effective_in", "place_in_environment"]
+__all__ = ["EnvironmentPlacement", "declared_ordered", "effective_in", "place_in_environment"]
 
 _SECTION = "environments"
 
@@ -50,6 +50,18 @@ class EnvironmentPlacement:
             for name in self.environments
             if name != self.environment and (allowed is None or name in allowed)
         )
+
+
+def declared_ordered(document: object) -> dict[str, int]:
+    """The integers an ordered scope file declares, by key (short and long form)."""
+    if not isinstance(document, CommentedMap):
+        return {}
+    found: dict[str, int] = {}
+    for key, node in document.items():
+        number = node.get("value") if isinstance(node, CommentedMap) else node
+        if isinstance(number, int) and not isinstance(number, bool):
+            found[str(key)] = number
+    return found
 
 
 def _overrides(document: CommentedMap) -> dict[str, dict[str, Any]]:
