@@ -152,21 +152,27 @@ def entry_overrides(
 ValueCheck = Callable[[JSONValue, tuple[str, ...]], Iterable[tuple[Problem, str]]]
 
 
-def _patched(patch: JSONValue, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The paths a merge patch sets or removes (an object patch's members, recursively)."""
+def _patched(
+    patch: JSONValue, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """The paths a merge patch sets (False) or removes (True), an object patch recursively."""
     if not isinstance(patch, dict):
-        yield path
+        yield path, patch is None
         return
     if not patch and path:  # {} below the top replaces a non-object
-        yield path
+        yield path, False
     for name, item in patch.items():
         yield from _patched(item, (*path, name))
 
 
-def _related(pointer: str, paths: list[tuple[str, ...]]) -> bool:
-    """Whether a problem at ``pointer`` is about what the patch changed (at, above or below)."""
+def _related(pointer: str, paths: list[tuple[tuple[str, ...], bool]]) -> bool:
+    """Whether a problem at ``pointer`` is about what the patch changed: at or below a path
+    it sets, or above one it removes (a field now missing)."""
     parts = parse_pointer(pointer)
-    return any(parts[: len(p)] == p or p[: len(parts)] == parts for p in paths)
+    return any(
+        parts[: len(path)] == path or (removed and path[: len(parts)] == parts)
+        for path, removed in paths
+    )
 
 
 def environment_problems(
