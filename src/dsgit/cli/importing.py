@@ -175,6 +175,10 @@ def import_command(
     Re-importing changes only what changed live: comments, key order and layout of existing
     files are kept, and files already up to date are not rewritten. Values under a store's
     `encrypted` pointers are written encrypted. Import never deletes files.
+
+    With several environments in dsgit.yaml, importing one (-e ENV) changes only what it
+    sees: while another environment sees an entry's declared value as it is, that value
+    stays and ENV's differences become a merge patch under `environments: ENV:`.
     """
     root = app.root
     environment = app.environment(env_name)
