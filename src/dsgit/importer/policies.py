@@ -7,10 +7,10 @@ from pathlib import Path
 from dsgit.config import CONFIG_FILE
 from dsgit.crypto.keys import Keyring
 from dsgit.importer.environments import EnvironmentPlacement
-from dsgit.importer.layout import STORE_FILE
 from dsgit.importer.run import PolicySource
 from dsgit.model.declaration import Declaration, StorePolicy
 from dsgit.model.entry import StoreKind
+from dsgit.model.layout import STORE_FILE
 from dsgit.repo import read_worktree
 
 __all__ = ["placement_of", "policies_of", "read_store_settings", "repository_policies"]

@@ -14,9 +14,9 @@ from typing import Any
 
 from yaml.nodes import Node
 
-from dsgit.crypto.pointers import parse_pointer
 from dsgit.model.entry import JSONValue
 from dsgit.model.overrides import EnvironmentOverride
+from dsgit.model.pointers import parse_pointer
 from dsgit.repo.file_reader import position
 from dsgit.repo.limits import attribute_problems
 from dsgit.repo.problems import Problem, Severity
