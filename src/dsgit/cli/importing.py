@@ -11,11 +11,14 @@ import click
 from dsgit.cli.complete import complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.progress import read_progress
+from dsgit.config import Environment
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
+from dsgit.importer.configs import import_configs
 from dsgit.importer.ownership import OwnershipSource
 from dsgit.importer.policies import placement_of, policies_of, read_store_settings
 from dsgit.importer.store_settings import OwnershipChooser
+from dsgit.model.configs import REPOSITORY_NAMES
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import StoreKind
 from dsgit.remote.connect import open_client
@@ -140,6 +143,20 @@ def _chooser(ownership: Ownership | None) -> OwnershipChooser | None:
     "player data (those are always observed). Without it: asked on a terminal, refused "
     "otherwise.",
 )
+@click.option(
+    "--configs",
+    "configs",
+    is_flag=True,
+    help="Import the published Experience Configs into configs/<repository>.yaml instead of "
+    "data stores (values, types, descriptions, conditions and conditional values).",
+)
+@click.option(
+    "--repository",
+    default="InExperienceConfig",
+    show_default=True,
+    type=click.Choice(REPOSITORY_NAMES),
+    help="The configs repository --configs imports.",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option(
     "--key-file",
@@ -158,6 +175,8 @@ def import_command(
     prefix: str | None,
     kinds: str | None,
     ownership: str | None,
+    configs: bool,
+    repository: str,
     dry_run: bool,
     key_file: Path | None,
     output_format: str,
@@ -182,6 +201,9 @@ def import_command(
     """
     root = app.root
     environment = app.environment(env_name)
+    if configs:
+        _import_configs(environment, root, repository, dry_run, output_format)
+        return
     declaration = read_store_settings(root)
     names = tuple(app.config.environments)
     options = ImportOptions(
@@ -213,6 +235,41 @@ def import_command(
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(report, environment.name, environment.universe_id))
+
+
+def _import_configs(
+    environment: Environment, root: Path, repository: str, dry_run: bool, output_format: str
+) -> None:
+    with (
+        open_client(environment) as client,
+        read_progress(environment, client.meter, "import", interrupted="run it again"),
+    ):
+        done = import_configs(client, root, repository, dry_run=dry_run)
+    if output_format == "json":
+        payload = {
+            "environment": environment.name,
+            "universe_id": environment.universe_id,
+            **done.to_json(),
+            "notes": list(done.notes),
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    verb = {FileAction.CREATED: "create", FileAction.UPDATED: "update"}.get(done.action)
+    lines = []
+    if verb is not None:
+        lines.append(f"{verb if dry_run else done.action.value:<8} {done.path}")
+    what = (
+        f"{_plural(done.keys, 'config key')} and {_plural(done.conditions, 'condition')} "
+        f"of {repository} (configVersion {done.version}) from {environment.name} "
+        f"(universe {environment.universe_id})"
+    )
+    state = "unchanged" if done.action is FileAction.UNCHANGED else done.action.value
+    if dry_run:
+        lines.append(f"Dry run, nothing written: would import {what} into {done.path} ({state}).")
+    else:
+        lines.append(f"Imported {what} into {done.path} ({state}).")
+    lines.extend(f"note: {note}" for note in done.notes)
+    click.echo("\n".join(lines))
 
 
 COMMANDS = [import_command]

@@ -38,6 +38,7 @@ class FileKind(StrEnum):
     ENTRY = "entry.schema.json"
     ORDERED_SCOPE = "ordered-scope.schema.json"
     APPROVALS = "approvals.schema.json"
+    CONFIGS = "configs.schema.json"
 
 
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
@@ -94,8 +95,28 @@ _FIELD_CODES: dict[FileKind, dict[str, str]] = {
 }
 
 
+def _configs_code(path: list[str], error: ValidationError) -> str:
+    """Codes of ``configs/*.yaml`` schema errors (docs/validation-codes.md, DS7xx)."""
+    if error.validator == "additionalProperties":
+        return "DS702"
+    if path == ["max_keys"]:
+        return "DS713"
+    if path == ["conditions"] and error.validator == "maxItems":
+        return "DS708"
+    if len(path) >= 1 and path[0] == "entries":
+        if len(path) == 1 or "propertyNames" in error.relative_schema_path:
+            return "DS705"
+        if len(path) >= 3 and path[2] == "conditional" and error.validator == "maxProperties":
+            return "DS709"
+        if len(path) >= 3 and path[2] in ("value", "conditional"):
+            return "DS706" if error.validator == "maxLength" else "DS704"
+    return "DS701"
+
+
 def _code(kind: FileKind, error: ValidationError) -> str:
     path = [str(part) for part in error.absolute_path]
+    if kind is FileKind.CONFIGS:
+        return _configs_code(path, error)
     if kind is FileKind.ORDERED_SCOPE and path:
         return "DS208" if "suppress" in path else "DS304"
     overrides = kind is FileKind.STORE and len(path) >= 3 and path[0] == "overrides"
@@ -117,6 +138,7 @@ _SHAPES = {
     FileKind.ENTRY: "an entry file is a mapping with `value` (and optional attributes, users)",
     FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
     FileKind.APPROVALS: "policies/approvals.yaml is a mapping with version, approvers and rules",
+    FileKind.CONFIGS: "a configs file is a mapping with repository and entries",
 }
 
 

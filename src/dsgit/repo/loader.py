@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from yaml.nodes import Node
 
 from dsgit.crypto import Keyring, find_encrypted
 from dsgit.kinds import registered
+from dsgit.model.configs import CONFIGS_DIR, REPOSITORY_NAMES, ConfigsDeclaration
 from dsgit.model.declaration import (
     Declaration,
     DeclaredEntry,
@@ -24,6 +26,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.model.overrides import effective_value
+from dsgit.repo.configs_file import parse_configs_file, repository_of
 from dsgit.repo.digest import declaration_digest, policy_digests
 from dsgit.repo.entry_schemas import EDITOR_DIR
 from dsgit.repo.environments import (
@@ -41,6 +44,7 @@ from dsgit.repo.layout import (
     OTHER_YAML_DIRS,
     StoreFiles,
     group_stores,
+    ignored,
 )
 from dsgit.repo.limits import attribute_problems, name_problem
 from dsgit.repo.problems import Problem, Severity
@@ -71,6 +75,7 @@ class RepositoryReading:
     problems: tuple[Problem, ...]
     files: int
     entries: int
+    configs: Mapping[str, ConfigsDeclaration] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -484,6 +489,77 @@ class RepositoryReader(FileReader):
                 suppress,
             )
 
+    # --- configs/<repository>.yaml -------------------------------------------------------------
+    def configs(self) -> dict[str, ConfigsDeclaration]:
+        found: dict[str, ConfigsDeclaration] = {}
+        for item in self.source.files(CONFIGS_DIR):
+            name = item.path.rsplit("/", 1)[-1]
+            if item.path != CONFIGS_DIR and ignored(name):
+                continue
+            if item.type is not FileType.FILE:
+                self.text(item)  # the folder or a file is a symlink, a submodule, …
+                continue
+            repository = repository_of(item.path)
+            if repository is None:
+                self.add(
+                    item.path,
+                    "DS716",
+                    f"unexpected file: {CONFIGS_DIR}/ holds one <repository>.yaml per configs "
+                    "repository",
+                )
+                continue
+            if repository not in REPOSITORY_NAMES:
+                self.add(
+                    item.path,
+                    "DS703",
+                    f"{repository!r} is not a configs repository "
+                    f"(known: {', '.join(REPOSITORY_NAMES)})",
+                )
+                continue
+            document = self.yaml(item)
+            if document is None:
+                continue
+            declaration, problems = parse_configs_file(item.path, document.value, document.node)
+            self.problems.extend(problems)
+            if declaration is not None:
+                self.config_schemas(declaration, document.node)
+                found[repository] = declaration
+        return found
+
+    def config_schemas(self, declaration: ConfigsDeclaration, node: Node | None) -> None:
+        """DS712: json values (and their conditional values) against the key's ``schema``."""
+        for key, entry in declaration.entries.items():
+            if entry.schema is None:
+                continue
+            validator = self.schemas.validator(entry.schema)
+            where = ["entries", key, "schema"]
+            if validator is None:
+                if not self.schemas.is_broken(entry.schema):
+                    line, column = position(node, where)
+                    self.add(
+                        declaration.file,
+                        "DS712",
+                        f"`entries.{key}.schema`: schema {entry.schema!r} not found under "
+                        f"{SCHEMA_DIR}/",
+                        line,
+                        column,
+                    )
+                continue
+            values = [(["value"], entry.value)]
+            values += [(["conditional", rule], v) for rule, v in entry.conditional.items()]
+            for path, value in values:
+                for error in list(validator.iter_errors(value))[:5]:
+                    inner = [str(part) for part in error.absolute_path]
+                    line, column = position(node, ["entries", key, *path, *inner])
+                    label = ".".join(["entries", key, *path, *inner])
+                    self.add(
+                        declaration.file,
+                        "DS712",
+                        f"`{label}`: {error.message[:200]}",
+                        line,
+                        column,
+                    )
+
     def group(self, top: str, entry_depth: int, layout: str) -> dict[str, StoreFiles]:
         """The store folders under ``top`` whose entry files sit ``entry_depth`` folders down
         (``layout`` names the layout in problems), by folder name."""
@@ -511,6 +587,7 @@ def read_repository(
     reader.value_schemas()
     reader.other_yaml()
     stores = reader.stores()
+    configs = reader.configs()
     if reader.tokens and keyring is None:
         reader.add(
             PROJECT_FILE,
@@ -528,7 +605,7 @@ def read_repository(
     policies = policy_digests(source)
     declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest), policies)
     count = sum(len(store.entries) for store in stores.values())
-    return RepositoryReading(declaration, tuple(problems), reader.files, count)
+    return RepositoryReading(declaration, tuple(problems), reader.files, count, configs)
 
 
 def _one_per_place(problems: list[Problem]) -> list[Problem]:

@@ -68,6 +68,23 @@ CODES: dict[str, str] = {
     # per-environment values
     "DS620": "unknown environment",
     "DS621": "override for an environment the store does not exist in",
+    # Experience Configs (configs/<repository>.yaml)
+    "DS701": "configs file does not match its schema",
+    "DS702": "unknown field in a configs file",
+    "DS703": "wrong or unknown configs repository",
+    "DS704": "config value does not match its type",
+    "DS705": "config key too long, empty or reserved",
+    "DS706": "config value too large",
+    "DS707": "too many config keys",
+    "DS708": "too many conditions",
+    "DS709": "too many conditional values on a key",
+    "DS710": "conditional value for an unknown condition",
+    "DS711": "condition listed twice",
+    "DS712": "json config value does not match its schema",
+    "DS713": "invalid max_keys",
+    "DS714": "number not exact in Roblox",
+    "DS716": "unexpected file in configs/",
+    "DS717": "DataStoresConfig is not declared in configs/",
 }
 
 
