@@ -70,7 +70,7 @@ def unknown_environments(
     file: str,
     path: list[str | int],
     known: tuple[str, ...] | None,
-    owner: str,
+    where: str,
 ) -> list[Problem]:
     """DS620 for each name of an ``environments:`` mapping at ``path`` that ``dsgit.yaml`` does
     not declare (entry files here; config keys, DESIGN.md §13, use it the same way)."""
@@ -81,7 +81,7 @@ def unknown_environments(
         if name not in known:
             found = key_node(node, [str(part) for part in (*path, name)])
             line, column = node_position(found) if found is not None else (None, None)
-            message = _unknown(name, known, f"{owner}'s `environments`")
+            message = _unknown(name, known, where)
             problems.append(Problem(file, line, column, "DS620", message))
     return problems
 
@@ -109,7 +109,8 @@ def entry_overrides(
     section = raw.get(OVERRIDES_FIELD)
     if not isinstance(section, dict):
         return found, problems
-    unknown = unknown_environments(section, node, file, [OVERRIDES_FIELD], known, "the entry")
+    label = "the entry's `environments`"
+    unknown = unknown_environments(section, node, file, [OVERRIDES_FIELD], known, label)
     problems.extend(unknown)
     for name, body in section.items():
         found_key = key_node(node, [OVERRIDES_FIELD, name])

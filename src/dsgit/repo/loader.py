@@ -26,6 +26,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.model.overrides import effective_value
+from dsgit.repo.config_environments import config_environment_problems, environment_values
 from dsgit.repo.configs_file import parse_configs_file, repository_of
 from dsgit.repo.digest import declaration_digest, policy_digests
 from dsgit.repo.entry_schemas import EDITOR_DIR
@@ -523,6 +524,8 @@ class RepositoryReader(FileReader):
             self.problems.extend(problems)
             if declaration is not None:
                 self.config_schemas(declaration, document.node)
+                known = self.environments
+                self.problems.extend(config_environment_problems(declaration, document.node, known))
                 found[repository] = declaration
         return found
 
@@ -547,6 +550,7 @@ class RepositoryReader(FileReader):
                 continue
             values = [(["value"], entry.value)]
             values += [(["conditional", rule], v) for rule, v in entry.conditional.items()]
+            values += environment_values(entry, self.environments)
             for path, value in values:
                 for error in list(validator.iter_errors(value))[:5]:
                     inner = [str(part) for part in error.absolute_path]
