@@ -47,10 +47,18 @@ from dsgit.model.overrides import for_environment
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, CreateChange, Plan, UpdateChange, written_data
+from dsgit.plan.segments import WITHHELD
 from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
-__all__ = ["ApplyDeps", "ApplyOptions", "apply_plan", "new_apply_id", "prepare_steps"]
+__all__ = [
+    "ApplyDeps",
+    "ApplyOptions",
+    "apply_plan",
+    "new_apply_id",
+    "prepare_steps",
+    "result_from_journal",
+]
 
 
 def _utc_now() -> datetime:
@@ -126,6 +134,12 @@ def prepare_steps(
     for change in plan.changes:
         if change.is_noop:
             continue
+        if written_data(change) is WITHHELD:
+            # What approvals read of a segmented plan: its values stay in the segments.
+            raise DsgitError(
+                f"{change.address}: this is the review of a segmented plan, without its values; "
+                "apply the plan file itself (it streams its segments)"
+            )
         if change.address.store == LOCK_STORE:
             raise PolicyRefused(
                 f"{change.address}: the plan writes the reserved store {LOCK_STORE!r} "
@@ -161,6 +175,9 @@ def _result_from_journal(step: Step, record: dict[str, Any]) -> ChangeResult:
         EntryState.from_json(record["after"]),
         step.data.users if step.data is not None else (),
     )
+
+
+result_from_journal = _result_from_journal  # the segmented apply's (dsgit.apply.stream)
 
 
 def _pending(step: Step, message: str = "not applied yet") -> ChangeResult:
