@@ -65,6 +65,9 @@ CODES: dict[str, str] = {
     "DS602": "value under an encrypted pointer is not encrypted",
     "DS603": "sensitive or encrypted pointer matches nothing",
     "DS604": "encrypted values not verified",
+    # per-environment values
+    "DS620": "unknown environment",
+    "DS621": "override for an environment the store does not exist in",
     # Experience Configs (configs/<repository>.yaml)
     "DS701": "configs file does not match its schema",
     "DS702": "unknown field in a configs file",
