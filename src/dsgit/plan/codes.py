@@ -167,6 +167,26 @@ _CODES = (
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
     ),
+    # live-data scans: retention (docs/lifecycle.md)
+    Code(
+        "DSP070",
+        _W,
+        "entries left out: a game server holds their session lock (retried by a later run)",
+        "plan again once the players have left; `--allow DSP005=REASON` plans them anyway",
+    ),
+    Code(
+        "DSP071",
+        _E,
+        "retention rule over its max_deletes guard",
+        "check the rule selects what you mean, then raise its max_deletes",
+    ),
+    Code(
+        "DSP072",
+        _W,
+        "entries kept: no readable timestamp where the rule looks",
+        "check the rule's `timestamp` pointer (RFC 3339, unix seconds or milliseconds)",
+    ),
+    Code("DSP073", _I, "retention rule summary", None),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}

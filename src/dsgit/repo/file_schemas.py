@@ -38,6 +38,7 @@ class FileKind(StrEnum):
     ENTRY = "entry.schema.json"
     ORDERED_SCOPE = "ordered-scope.schema.json"
     APPROVALS = "approvals.schema.json"
+    RETENTION = "retention.schema.json"
 
 
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
@@ -117,6 +118,7 @@ _SHAPES = {
     FileKind.ENTRY: "an entry file is a mapping with `value` (and optional attributes, users)",
     FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
     FileKind.APPROVALS: "policies/approvals.yaml is a mapping with version, approvers and rules",
+    FileKind.RETENTION: "policies/retention.yaml is a mapping with version and rules",
 }
 
 
