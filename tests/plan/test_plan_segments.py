@@ -13,7 +13,8 @@ from plan_fakes import FakeApi, declaration, plan_of, store
 
 from dsgit.errors import ConfigError, StalePlan
 from dsgit.model.declaration import StorePolicy
-from dsgit.plan.model import Action, Plan
+from dsgit.model.entry import EntryData
+from dsgit.plan.model import Action, Plan, written_data
 from dsgit.plan.segments import (
     change_order,
     change_set_digest,
@@ -59,7 +60,7 @@ def test_a_large_plan_is_a_manifest_of_segments(tmp_path: Path) -> None:
     review = found.review()
     assert review.digest == found.digest
     assert [str(c.address) for c in review.changes] == [str(c.address) for c in changes]
-    assert all(c.after is None and c.diff == () for c in review.changes)
+    assert all(written_data(c) in (None, EntryData(None)) and c.diff == () for c in review.changes)
     assert review.destructive == plan.destructive
     assert review.all_diagnostics == tuple(
         d for c in [plan, *sorted(plan.changes, key=change_order)] for d in c.diagnostics

@@ -23,13 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from dsgit.errors import ConfigError, Location
-from dsgit.model.entry import JSONValue
+from dsgit.model.entry import EntryData, JSONValue
 from dsgit.model.shard import Shard
 from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.io import (
@@ -41,7 +38,21 @@ from dsgit.plan.io import (
     plan_schema,
     with_digest,
 )
-from dsgit.plan.model import Action, Change, Plan, summarize
+from dsgit.plan.model import (
+    Action,
+    Change,
+    CreateChange,
+    DeleteChange,
+    IncrementChange,
+    NoopChange,
+    Plan,
+    UpdateChange,
+    summarize,
+)
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
@@ -131,6 +142,9 @@ def sorted_lines(changes: Iterable[Change]) -> list[bytes]:
 
 @cache
 def _registry() -> Registry[Any]:
+    # Loaded when a segmented plan is read, not when the core is imported (as plan.io does).
+    from referencing import Registry, Resource
+
     schema = plan_schema()
     registry: Registry[Any] = Registry().with_resource(
         schema["$id"], Resource.from_contents(schema)
@@ -147,11 +161,15 @@ def manifest_schema() -> dict[str, Any]:
 
 @cache
 def _manifest_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(manifest_schema(), registry=_registry())
 
 
 @cache
 def _change_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = plan_schema()
     change = {"$schema": schema["$schema"], "$defs": schema["$defs"], **schema["$defs"]["change"]}
     return Draft202012Validator(change)
@@ -183,8 +201,15 @@ def of_shard(plan: Plan, shard: Shard) -> Plan:
 def review_change(change: Change) -> Change:
     """What approvals and checks read of a change: address, actions, precondition,
     diagnostics, rename link — no value or diff (those stay on disk until apply streams
-    them). Never applied: without ``after`` it has nothing to write."""
-    return replace(change, after=None, diff=(), sensitive=(), encrypted=())
+    them). Never applied: its ``after`` holds no value (JSON null) where the kind has one."""
+    stripped = replace(change, diff=(), sensitive=(), encrypted=())
+    match stripped:
+        case CreateChange() | UpdateChange() | IncrementChange():
+            return replace(stripped, after=EntryData(None))
+        case DeleteChange() | NoopChange():
+            return stripped
+        case _:
+            assert_never(stripped)
 
 
 def _manifest_body(

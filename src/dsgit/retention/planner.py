@@ -31,7 +31,7 @@ from dsgit.model.declaration import Declaration, SourceInfo, StorePolicy
 from dsgit.model.entry import Address, JSONValue, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.model.sessions import session_lock
 from dsgit.plan.build import DEFAULT_EXPIRY, change_order
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.compare import delete_change
 from dsgit.plan.io import with_digest
 from dsgit.plan.ledger import NoLedger
@@ -40,6 +40,7 @@ from dsgit.plan.model import (
     Change,
     Diagnostic,
     Plan,
+    PlanKind,
     Severity,
     format_precise_time,
     format_time,
@@ -269,7 +270,7 @@ def _rule_diagnostics(
         if _over(rule, tally, shards):
             found.append(
                 diagnostic(
-                    "DSP071",
+                    DiagnosticCode.RETENTION_OVER_MAX_DELETES,
                     f"retention rule {rule.name}{where} would delete {tally.deletes:,} "
                     f"entries{_across(tally.deletes, shards)}, over its max_deletes of "
                     f"{rule.max_deletes:,}: none of its deletions are planned",
@@ -283,7 +284,7 @@ def _rule_diagnostics(
             more = _more(tally.locked, tally.locked_examples)
             found.append(
                 diagnostic(
-                    "DSP070",
+                    DiagnosticCode.LEFT_OUT_SESSION_LOCKED,
                     f"retention rule {rule.name}: {tally.locked:,} "
                     f"{'entry' if tally.locked == 1 else 'entries'} left out, held by a game "
                     f"server's session lock (MetaData.ActiveSession): {shown}{more}; the next "
@@ -299,7 +300,7 @@ def _rule_diagnostics(
             )
             found.append(
                 diagnostic(
-                    "DSP072",
+                    DiagnosticCode.RETENTION_NO_TIMESTAMP,
                     f"retention rule {rule.name}: {tally.no_time:,} "
                     f"{'entry' if tally.no_time == 1 else 'entries'} kept: no readable time at "
                     f"{looked}: "
@@ -312,7 +313,7 @@ def _rule_diagnostics(
         planned = 0 if _over(rule, tally, shards) else tally.deletes
         found.append(
             diagnostic(
-                "DSP073",
+                DiagnosticCode.RETENTION_SUMMARY,
                 f"retention rule {rule.name} ({rule.describe()}): {tally.selected:,} "
                 f"selected, {planned:,} deletions planned, ages measured from "
                 f"{format_time(visitor.now)}",
@@ -357,7 +358,7 @@ def _mass_deletes(
         of = f" of {seen:,} scanned ({share:.0%})" if share is not None else ""
         found.append(
             diagnostic(
-                "DSP003",
+                DiagnosticCode.MASS_DELETE,
                 f"{label}: this plan deletes {count:,} entries{of}{_across(count, shards)}; "
                 "the threshold is "
                 f"{policy.mass_delete_threshold:.0%} of the store or {policy.mass_delete_min} "
@@ -388,7 +389,7 @@ def _changes(
         address = Address.parse(record["address"])
         live = _live_from_json(address, record["live"])
         chosen = diagnostic(
-            "DSP001",
+            DiagnosticCode.ENTRY_DELETE,
             f"{address}: deleted by retention rule {rule.name}",
             address=str(address),
             file="policies/retention.yaml",
@@ -469,7 +470,7 @@ def plan_retention(
     plan = Plan(
         format_version=PLAN_FORMAT_VERSION,
         dsgit_version=__version__,
-        kind="retention",
+        kind=PlanKind.RETENTION,
         created=format_precise_time(created),
         expires=format_time(created + request.expires_in),
         environment=request.environment,
