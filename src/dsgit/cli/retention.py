@@ -72,7 +72,8 @@ RULE names rules of policies/retention.yaml (default: every rule). The plan is a
 (kind `retention`): show, approve, apply and revert it as any other. Entries a game server holds
 (ProfileService / ProfileStore session locks) are left out and retried by a later run, unless
 --allow DSP005=REASON is given. The scan checkpoints as it goes: run the same command again
-after a kill or Ctrl-C to resume.
+after a kill or Ctrl-C to resume. With --shard K/N the scan reads only shard K's entries, with
+share/N of the environment's budget; `dsgit plan combine` joins the N shard plans.
 
 \b
 Exit codes:
