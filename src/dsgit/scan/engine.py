@@ -384,6 +384,7 @@ class _Scan:
             self.resumed = True
             visitor.restore(state.visitor)
         self.state = state
+        self.done = set(state.done)  # finished lanes (thousands for DataStore2's stores)
         self.lanes = [_lane_from_json(raw) for raw in state.lanes]
         self.counters = {
             name: state.counters.get(name, 0)
@@ -442,7 +443,8 @@ class _Scan:
             self.counters["selected"] += done.selected
             self.counters["pages"] += 1
         if book.listed_all and not book.pages:
-            if book.lane.id not in self.state.done:
+            if book.lane.id not in self.done:
+                self.done.add(book.lane.id)
                 self.state.done.append(book.lane.id)
             self.state.positions.pop(book.lane.id, None)
             book.skip.clear()
@@ -552,7 +554,7 @@ class _Scan:
     # --- running ------------------------------------------------------------------------------
 
     def pending_lanes(self) -> list[Lane]:
-        done = set(self.state.done)
+        done = self.done
         return [lane for lane in self.lanes if lane.id not in done]
 
     def pages(self, lanes: Sequence[Lane]) -> Iterator[_Page]:
