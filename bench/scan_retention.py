@@ -124,13 +124,17 @@ def scan(
         "bench", 1, shard=shard, checkpoint=checkpoint, every_entries=every, now=NOW
     )
     started = time.perf_counter()
+    cpu_started = time.process_time()
     with client_for(url, budget) as client:
         run = plan_retention(client, policy(store), request)
         reads = client.meter.snapshot().get(Operation.READ, 0)
         lists = client.meter.snapshot().get(Operation.LIST, 0)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     figure = {
         "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_ms_per_entry": round(1000 * cpu / max(1, run.scan.counters["visited"]), 2),
         "visited": run.scan.counters["visited"],
         "deletions": len(run.plan.changes),
         "reads": reads,
