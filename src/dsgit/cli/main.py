@@ -51,6 +51,7 @@ COMMAND_MODULES: dict[str, str] = {
     "ls": "read",
     "plan": "plan",
     "restore": "undo",
+    "retention": "retention",
     "revert": "undo",
     "rollback": "undo",
     "secrets": "secrets",

@@ -51,6 +51,11 @@ class DiagnosticCode(StrEnum):
     UNDO_KEEPS_SEED_OR_OBSERVED = "DSP046"
     RESTORE_VALUE_AGE = "DSP047"
     RESTORE_DELETE_MAY_HAVE_EXISTED = "DSP048"
+    # live-data scans (docs/lifecycle.md)
+    LEFT_OUT_SESSION_LOCKED = "DSP070"
+    RETENTION_OVER_MAX_DELETES = "DSP071"
+    RETENTION_NO_TIMESTAMP = "DSP072"
+    RETENTION_SUMMARY = "DSP073"
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,26 @@ _CODES = (
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
     ),
+    # live-data scans: retention (docs/lifecycle.md)
+    Code(
+        _D.LEFT_OUT_SESSION_LOCKED,
+        _W,
+        "entries left out: a game server holds their session lock (retried by a later run)",
+        "plan again once the players have left; `--allow DSP005=REASON` plans them anyway",
+    ),
+    Code(
+        _D.RETENTION_OVER_MAX_DELETES,
+        _E,
+        "retention rule over its max_deletes guard",
+        "check the rule selects what you mean, then raise its max_deletes",
+    ),
+    Code(
+        _D.RETENTION_NO_TIMESTAMP,
+        _W,
+        "entries kept: no readable timestamp where the rule looks",
+        "check the rule's `timestamp` pointer (RFC 3339, unix seconds or milliseconds)",
+    ),
+    Code(_D.RETENTION_SUMMARY, _I, "retention rule summary", None),
 )
 
 CATALOG: dict[DiagnosticCode, Code] = {code.code: code for code in _CODES}

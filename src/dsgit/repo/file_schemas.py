@@ -39,6 +39,7 @@ class FileKind(StrEnum):
     ORDERED_SCOPE = "ordered-scope.schema.json"
     APPROVALS = "approvals.schema.json"
     CONFIGS = "configs.schema.json"
+    RETENTION = "retention.schema.json"
 
 
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
@@ -139,6 +140,7 @@ _SHAPES = {
     FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
     FileKind.APPROVALS: "policies/approvals.yaml is a mapping with version, approvers and rules",
     FileKind.CONFIGS: "a configs file is a mapping with repository and entries",
+    FileKind.RETENTION: "policies/retention.yaml is a mapping with version and rules",
 }
 
 

@@ -137,6 +137,10 @@ class RepositoryReader(FileReader):
                         from dsgit.approvals.policy_file import policy_problems
 
                         self.problems.extend(policy_problems(document.value, document.node))
+                    if clean and document is not None and item.path == "policies/retention.yaml":
+                        from dsgit.retention.policy_file import retention_problems
+
+                        self.problems.extend(retention_problems(document.value, document.node))
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}

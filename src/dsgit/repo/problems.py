@@ -85,6 +85,12 @@ CODES: dict[str, str] = {
     "DS714": "number not exact in Roblox",
     "DS716": "unexpected file in configs/",
     "DS717": "DataStoresConfig is not declared in configs/",
+    # retention policy (policies/retention.yaml)
+    "DS801": "retention policy does not match its schema",
+    "DS802": "unknown field in the retention policy",
+    "DS803": "duplicate retention rule name",
+    "DS804": "retention rule without a condition",
+    "DS805": "retention action or condition the store kind cannot have",
 }
 
 
