@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsgit.migrate.files import with_lines
 from dsgit.migrate.model import Migration
 from dsgit.migrate.parse import migration_from_document
 from dsgit.repo.file_schemas import FileKind, check_file
@@ -19,7 +20,7 @@ def migration_of(text: str, migration_id: str = "m1") -> Migration:
     value: Any = document.value
     migration, issues = migration_from_document(migration_id, file, value)
     assert not issues, issues
-    return migration
+    return with_lines(migration, document.node)
 
 
 def steps_yaml(*lines: str) -> str:

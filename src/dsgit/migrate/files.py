@@ -30,6 +30,7 @@ __all__ = [
     "load_migration",
     "migration_id",
     "migration_problems",
+    "with_lines",
 ]
 
 MIGRATIONS_DIR = "migrations"
@@ -142,10 +143,15 @@ def load_migration(root: Path, wanted: str, schemas: ValueSchemas | None = None)
         raise error
     assert document is not None and isinstance(document.value, dict)
     migration, _issues = migration_from_document(wanted, file, document.value)
+    migration = with_lines(migration, document.node)
+    return MigrationFile(migration, "sha256:" + hashlib.sha256(data).hexdigest())
+
+
+def with_lines(migration: Migration, node: Node | None) -> Migration:
+    """``migration`` knowing the line of each step (diagnostics name it)."""
     lines = {}
     for index in range(len(migration.steps)):
-        place = locate(document.node, ["transform", str(index)])
+        place = locate(node, ["transform", str(index)])
         if place is not None:
             lines[index + 1] = place[0]
-    migration = replace(migration, lines=lines)
-    return MigrationFile(migration, "sha256:" + hashlib.sha256(data).hexdigest())
+    return replace(migration, lines=lines)

@@ -167,6 +167,35 @@ _CODES = (
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
     ),
+    # migrations (dsgit migrate plan; docs/lifecycle.md)
+    Code(
+        "DSP080",
+        _E,
+        "migrated value fails the store's schema",
+        "fix the migration's steps (or the store's schema) so that migrated values satisfy it",
+    ),
+    Code(
+        "DSP081",
+        _E,
+        "migration step failed on an entry",
+        "make the step fit every selected value, or narrow `select` / `select.match`",
+    ),
+    Code(
+        "DSP082",
+        _E,
+        "migration not idempotent",
+        "add a `select.match` schema that migrated values do not satisfy, or guard the JSON "
+        "Patch with a `test` operation",
+    ),
+    Code(
+        "DSP083",
+        _W,
+        "entries held by a session lock left out",
+        "run the migration again later (the game releases the lock when the player leaves); "
+        "to write them anyway: --allow DSP005=REASON",
+    ),
+    Code("DSP084", _I, "selected entries that do not match the migration", None),
+    Code("DSP085", _I, "migration summary", None),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}
