@@ -14,8 +14,9 @@ from dsgit.crypto import Keyring, generate_key, parse_key
 from dsgit.crypto.keys import encode_key
 from dsgit.errors import RemoteError
 from dsgit.migrate.files import MigrationFile
-from dsgit.migrate.planner import MigrationRequest, plan_migration
-from dsgit.migrate.reading import ApiScan
+from dsgit.migrate.planner import MigrationRequest
+from dsgit.migrate.usecase import ScanSettings, plan_migration
+from dsgit.migrate.visitor import Tally
 from dsgit.model.declaration import Declaration, Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.allow import allow
@@ -43,19 +44,24 @@ def migrate(
     world: World,
     text: str = PROFILE_MIGRATION,
     declaration: Declaration | None = None,
+    *,
+    keyring: Keyring | None = None,
+    scan: ScanSettings | None = None,
+    client: Any = None,
     **request: Any,
-) -> tuple[Plan, Any]:
+) -> tuple[Plan, Tally]:
     migration = migration_of(text)
     source = MigrationFile(migration, "sha256:" + "0" * 64)
     declared = declaration if declaration is not None else declaration_of({}, OBSERVED)
-    keyring = request.pop("keyring", None)
-    return plan_migration(
+    plan, visitor = plan_migration(
+        client if client is not None else world.client,
         source,
-        ApiScan(world.client, migration.selection),
         declared,
         MigrationRequest("local", UNIVERSE, **request),
         keyring=keyring,
+        scan=scan,
     )
+    return plan, visitor.tally
 
 
 @pytest.fixture
@@ -204,26 +210,36 @@ transform:
     assert (tally.read, tally.unchanged) == (3, 1)
 
 
-def test_a_failed_listing_is_an_error_never_nothing_to_migrate(world: World) -> None:
+def test_a_failed_listing_is_an_error_and_the_next_run_resumes(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dsgit.remote.client
+
+    monkeypatch.setattr(dsgit.remote.client, "_ENTRIES_PAGE", 10)
+    world.seed({player(str(n)): profile(PROFILE_V1, n) for n in range(1, 40)})
+
     class Failing:
+        """The client, whose listing fails after the first page (a 503 after retries)."""
+
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self.inner, name)
 
-        def list_keys(self, *args: Any, **kwargs: Any) -> Any:
-            raise RemoteError("GET", "/v2/universes/7/data-stores/PlayerStore/entries", 503)
+        def list_keys_page(self, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("page_token") is not None:
+                raise RemoteError("GET", "/v2/universes/7/data-stores/PlayerStore/entries", 503)
+            return self.inner.list_keys_page(*args, **kwargs)
 
-    migration = migration_of(PROFILE_MIGRATION)
-    plan, _ = plan_migration(
-        MigrationFile(migration, "sha256:" + "0" * 64),
-        ApiScan(Failing(world.client), migration.selection),  # type: ignore[arg-type]
-        declaration_of({}),
-        MigrationRequest("local", UNIVERSE),
-    )
-    assert [d.code for d in plan.diagnostics if d.code == "DSP011"] == ["DSP011"]
-    assert not plan.applicable
+    settings = ScanSettings(checkpoint=tmp_path / "scan.json", every_entries=1)
+    with pytest.raises(RemoteError):
+        migrate(world, scan=settings, client=Failing(world.client))
+    assert settings.checkpoint is not None and settings.checkpoint.exists()
+    plan, tally = migrate(world, scan=settings)
+    assert tally.read == 39 and tally.migrated == 39  # every entry counted once
+    assert len(plan.changes) == 39
+    assert not settings.checkpoint.exists()  # a finished plan leaves no checkpoint behind
 
 
 CANARY = "canary-51d2-never-in-a-plan"

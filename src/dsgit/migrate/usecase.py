@@ -1,0 +1,92 @@
+"""``dsgit migrate plan``: the live scan with the migration's visitor, then the plan.
+
+The scan (:mod:`dsgit.scan`) lists and reads within the budget, streams entries to
+:class:`~dsgit.migrate.visitor.MigrationVisitor` and checkpoints to
+``.dsgit/scans/migrate-<env>-<id>.json``: a killed plan resumes where it stopped (``restart``
+starts again). Once the plan is made the checkpoint and its records are removed, so the next
+run reads live data afresh (after an apply, it finds the entries migrated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsgit.crypto import Keyring
+from dsgit.migrate.files import MigrationFile
+from dsgit.migrate.planner import MigrationRequest, plan_from_records
+from dsgit.migrate.visitor import MigrationVisitor
+from dsgit.model.declaration import Declaration
+from dsgit.plan.model import Plan
+from dsgit.scan import ScanClient, ScanObserver, ScanOptions, Selection, Shard, run_scan
+
+__all__ = ["ScanSettings", "checkpoint_path", "plan_migration"]
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """How the scan runs: where it checkpoints, whether it starts again, which shard."""
+
+    checkpoint: Path | None = None
+    restart: bool = False
+    shard: Shard | None = None
+    every_entries: int = 1000
+    every_seconds: float = 30.0
+
+
+def checkpoint_path(root: Path, environment: str, migration_id: str) -> Path:
+    return root / ".dsgit" / "scans" / f"migrate-{environment}-{migration_id}.json"
+
+
+def plan_migration(
+    client: ScanClient,
+    source: MigrationFile,
+    declaration: Declaration,
+    request: MigrationRequest,
+    *,
+    keyring: Keyring | None = None,
+    scan: ScanSettings | None = None,
+    observer: ScanObserver | None = None,
+) -> tuple[Plan, MigrationVisitor]:
+    """Scan the migration's selection and plan it; the visitor holds the counts."""
+    settings = scan or ScanSettings()
+    migration = source.migration
+    chosen = migration.selection
+    selection = Selection(
+        (chosen.store,), scopes=(chosen.scope,), keys=chosen.keys, prefix=chosen.prefix
+    )
+    visitor = MigrationVisitor(
+        migration, declaration, select=request.select, allow_locked=request.allow_locked
+    )
+    options = ScanOptions(
+        shard=settings.shard,
+        checkpoint=settings.checkpoint,
+        every_entries=settings.every_entries,
+        every_seconds=settings.every_seconds,
+        # what else decides the result: a resumed scan must be of the same migration and run
+        identity={
+            "migration": source.digest,
+            "declaration": declaration.source.digest,
+            "allow_locked": request.allow_locked,
+            "targets": list(request.targets),
+            "excludes": list(request.excludes),
+        },
+        restart=settings.restart,
+    )
+    result = run_scan(client, [selection], visitor, options, observer=observer)
+    try:
+        context = {"shard": str(settings.shard)} if settings.shard is not None else {}
+        plan = plan_from_records(
+            source,
+            result.records(),
+            visitor.tally,
+            declaration,
+            request,
+            keyring=keyring,
+            context=context,
+        )
+    except BaseException:
+        result.close()
+        raise
+    result.discard()
+    return plan, visitor
