@@ -17,6 +17,7 @@ from dsgit.crypto.pointers import format_pointer
 from dsgit.migrate.model import Migration
 from dsgit.migrate.transform import Matcher
 from dsgit.model.entry import JSONValue
+from dsgit.repo.schema_messages import safe_message
 from dsgit.repo.value_schemas import ValueSchemas, format_checker, schema_uri
 
 __all__ = ["matcher_for", "unresolved_match"]
@@ -63,12 +64,11 @@ def matcher_for(
         if error is None:
             return None
         path = tuple(str(part) for part in error.absolute_path)
-        where = format_pointer(list(path)) or "/"
+        where = f"`{format_pointer(list(path)) or '/'}`"
         if hidden(path):
             return f"{where}: the (sensitive) value does not match"
-        message = error.message
-        if len(message) > _LIMIT:
-            message = message[:_LIMIT] + "…"
-        return f"{where}: {message}"
+        # never the value itself: it may be large, or a player's data
+        message = safe_message(error, where) or f"{where} fails `{error.validator}`"
+        return message[:_LIMIT] + "…" if len(message) > _LIMIT else message
 
     return matches

@@ -68,11 +68,15 @@ def _listing(samples: Sequence[str], total: int) -> str:
     return ", ".join(samples) + (f" and {more} more" if more > 0 else "")
 
 
+def _entries(count: int, one: str = "entry", many: str = "entries") -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     notes = [
         diagnostic(
             "DSP085",
-            f"migration {name}: {tally.read} entries read: {tally.migrated} to migrate, "
+            f"migration {name}: {_entries(tally.read)} read: {tally.migrated} to migrate, "
             f"{tally.unchanged} already migrated, {tally.not_matched} not matching, "
             f"{tally.locked} held by a session lock, {tally.failed} failed",
             count=tally.read,
@@ -82,8 +86,8 @@ def _summary(name: str, tally: Tally) -> list[Diagnostic]:
         notes.append(
             diagnostic(
                 "DSP084",
-                f"migration {name}: {tally.not_matched} selected entries do not match and are "
-                f"left alone: {_listing(tally.not_matched_samples, tally.not_matched)}",
+                f"migration {name}: {_entries(tally.not_matched)} not matching, left alone: "
+                f"{_listing(tally.not_matched_samples, tally.not_matched)}",
                 count=tally.not_matched,
             )
         )
@@ -91,8 +95,8 @@ def _summary(name: str, tally: Tally) -> list[Diagnostic]:
         notes.append(
             diagnostic(
                 "DSP083",
-                f"migration {name}: {tally.locked} entries are held by a game server "
-                "(MetaData.ActiveSession) and are not written; run the migration again later "
+                f"migration {name}: {_entries(tally.locked)} held by a game server "
+                "(MetaData.ActiveSession), not written; run the migration again later "
                 f"to migrate them: {_listing(tally.locked_samples, tally.locked)}",
                 count=tally.locked,
             )

@@ -12,6 +12,7 @@ holds is counted and left out, unless the run allows it (``--allow DSP005=REASON
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -92,6 +93,13 @@ def live_from_record(raw: Mapping[str, Any]) -> LiveEntry:
     )
 
 
+def _keep(samples: list[str], item: str) -> None:
+    """Keep the first :data:`SAMPLES` items in sorted order (entries arrive in no order: the
+    same live state names the same entries)."""
+    bisect.insort(samples, item)
+    del samples[SAMPLES:]
+
+
 class MigrationVisitor:
     """Classifies each entry (see the module docstring); records are JSON:
 
@@ -139,8 +147,7 @@ class MigrationVisitor:
         match outcome:
             case NotMatched(reason=reason):
                 tally.not_matched += 1
-                if len(tally.not_matched_samples) < SAMPLES:
-                    tally.not_matched_samples.append(f"{address} ({reason})")
+                _keep(tally.not_matched_samples, f"{address} ({reason})")
             case Unchanged():
                 tally.unchanged += 1
             case Failed(step=step, message=message):
@@ -151,8 +158,7 @@ class MigrationVisitor:
                 lock = session_lock(live.value)
                 if lock is not None and not self.allow_locked:
                     tally.locked += 1
-                    if len(tally.locked_samples) < SAMPLES:
-                        tally.locked_samples.append(f"{address} ({lock.describe()})")
+                    _keep(tally.locked_samples, f"{address} ({lock.describe()})")
                     return
                 tally.migrated += 1
                 emit(
