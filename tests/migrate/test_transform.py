@@ -7,6 +7,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsgit.migrate.convert import ConversionError, convert_value
 from dsgit.migrate.matching import matcher_for
@@ -238,3 +240,57 @@ def test_a_patch_guarded_by_a_test_is_idempotent() -> None:
 
 def test_whole_value_conversion() -> None:
     assert migrated(steps_yaml("convert: {path: '', to: integer}"), "41") == 41
+
+
+V1_SCHEMA = {"type": "object", "required": ["Data"], "properties": {"Data": {"required": ["Gold"]}}}
+
+
+@pytest.mark.parametrize(
+    "match",
+    [
+        "match: schemas/PlayerV1.json",
+        "match: {$ref: ../schemas/PlayerV1.json}",
+    ],
+)
+def test_match_schema_from_schemas_folder(match: str) -> None:
+    text = f"version: 1\nselect: {{store: PlayerStore, {match}}}\ntransform:\n"
+    text += "  - rename: {path: /Data/Gold, to: Coins}\n"
+    migration = migration_of(text)
+    schemas = ValueSchemas.from_documents({"schemas/PlayerV1.json": V1_SCHEMA})
+    matches = matcher_for(migration, schemas)
+    assert matches is not None
+    assert isinstance(migrate_value(migration, PROFILE_V1, matches), Migrated)
+    outcome = migrate_value(migration, PROFILE_V2, matches)
+    assert outcome == NotMatched("`/Data` is missing required field `Gold`")
+
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["7", "x", " 3 ", "true"])
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["Gold", "Coins", "Items", "Level", "Data"]), inner, max_size=4
+        ),
+    ),
+    max_leaves=12,
+)
+DECLARATIVE = steps_yaml(
+    "rename: {path: /Data/Gold, to: Coins}",
+    "move: {from: /Data/Items, to: /Data/Inventory/Items}",
+    "default: {path: /Data/Inventory/Capacity, value: 20}",
+    "convert: {path: /Data/Level, to: string}",
+    "rename: {path: /Data/*/Gold, to: Coins}",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_values)
+def test_declarative_steps_are_idempotent(data: Any) -> None:
+    migration = migration_of(DECLARATIVE)
+    outcome = migrate_value(migration, {"Data": data}, None)
+    if isinstance(outcome, Migrated):
+        assert outcome.rerun_problem is None
+        assert isinstance(migrate_value(migration, outcome.value, None), Unchanged)
