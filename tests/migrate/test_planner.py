@@ -258,3 +258,52 @@ def test_sensitive_values_travel_sealed(world: World, tmp_path: Path) -> None:
     live = world.live(player("1"))
     assert isinstance(live, EntryData) and live.value["Data"]["Secret"] == CANARY  # type: ignore[index]
     assert live.value["Data"]["Coins"] == 120  # type: ignore[index]
+
+
+@pytest.mark.parametrize("stops", [(7,), (3, 20, 21), (1, 50)])  # visits per interrupted run
+def test_interrupted_plan_resumes_to_the_same_plan(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stops: tuple[int, ...]
+) -> None:
+    import dsgit.remote.client
+    from dsgit.migrate.visitor import MigrationVisitor
+
+    monkeypatch.setattr(dsgit.remote.client, "_ENTRIES_PAGE", 16)
+    seeded = {player(str(n)): profile(PROFILE_V1, n) for n in range(1, 61)}
+    seeded[player("13")] = profile(with_session(PROFILE_V1), 13)
+    seeded[player("14")] = profile(PROFILE_V2, 14)
+    world.seed(seeded)
+    clean, clean_tally = migrate(world)
+    settings = ScanSettings(checkpoint=tmp_path / "scan.json", every_entries=5)
+    original = MigrationVisitor.visit
+    for stop in stops:
+        calls = {"n": 0}
+
+        def visit(
+            self: MigrationVisitor, entry: Any, emit: Any, limit: int = stop, calls: Any = calls
+        ) -> None:
+            calls["n"] += 1
+            if calls["n"] > limit:
+                raise KeyboardInterrupt  # as Ctrl-C (or a kill) stops the scan
+            original(self, entry, emit)
+
+        monkeypatch.setattr(MigrationVisitor, "visit", visit)
+        with pytest.raises(KeyboardInterrupt):
+            migrate(world, scan=settings)
+    monkeypatch.setattr(MigrationVisitor, "visit", original)
+    resumed, tally = migrate(world, scan=settings)
+    assert [(c.address, c.after) for c in resumed.changes] == [
+        (c.address, c.after) for c in clean.changes
+    ]
+    assert tally.context() == clean_tally.context()  # every entry counted once
+    assert (tally.read, tally.migrated, tally.locked, tally.not_matched) == (60, 58, 1, 1)
+
+
+def test_a_released_profile_is_migrated_by_a_later_run(world: World) -> None:
+    world.seed({player("1"): profile(with_session(PROFILE_V1), 1)})
+    plan, tally = migrate(world)
+    assert not plan.has_changes and tally.locked == 1
+    world.write(player("1"), profile(PROFILE_V1, 1))  # the player left: the session is released
+    plan, tally = migrate(world)
+    assert [str(c.address) for c in plan.changes] == ["PlayerStore/global/1"]
+    assert world.apply(plan, None).exit_code == 0
+    assert world.live(player("1")) == profile(PROFILE_V2, 1)
