@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import click
 
+from dsgit.cli.complete import complete_migrations
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 
@@ -103,7 +104,7 @@ def list_command(app: AppContext, output_format: str) -> None:
 
 
 @migrate_group.command("show", short_help="Show one migration: selection and steps.")
-@click.argument("migration_id", metavar="ID")
+@click.argument("migration_id", metavar="ID", shell_complete=complete_migrations)
 @pass_app
 def show_command(app: AppContext, migration_id: str) -> None:
     """Show migration ID (its file checked as `dsgit validate` does)."""
@@ -152,7 +153,7 @@ unless --allow DSP005=REASON. Running a finished migration again plans nothing.
 """
     + _EXIT_HELP,
 )
-@click.argument("migration_id", metavar="ID")
+@click.argument("migration_id", metavar="ID", shell_complete=complete_migrations)
 @click.option(
     "--sample-diffs",
     type=click.IntRange(min=0),
@@ -213,10 +214,27 @@ def plan_command(
         read_progress(env, api.meter, f"migrate {source.migration.id}", interrupted=_resume_hint()),
     ):
         plan, _visitor = plan_migration(
-            api, source, declaration, request, keyring=load_keyring(app.root), scan=scan
+            api,
+            source,
+            declaration,
+            request,
+            keyring=load_keyring(app.root),
+            scan=scan,
+            observer=_Notes(),
         )
     sample = sample_diffs if sample_diffs is not None else source.migration.sample_diffs
     finish_plan(plan, output, sample=sample)
+
+
+class _Notes:
+    """What the scan says besides progress (which the request meter shows): e.g. that it
+    resumes from a checkpoint."""
+
+    def progress(self, stats: object) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        click.echo(f"note: {text}", err=True)
 
 
 def _resume_hint() -> str:
