@@ -26,7 +26,7 @@ from support import declaration_of
 from undo.world import UNIVERSE, World
 
 from .fixtures import DS2_NEW, DS2_OLD, PROFILE_MIGRATION, PROFILE_V1, PROFILE_V2, with_session
-from .support import migration_of
+from .support import migration_of, steps_yaml
 
 STORE = "PlayerStore"
 OBSERVED = {(StoreKind.STANDARD, STORE): StorePolicy(ownership=Ownership.OBSERVED)}
@@ -307,3 +307,31 @@ def test_a_released_profile_is_migrated_by_a_later_run(world: World) -> None:
     assert [str(c.address) for c in plan.changes] == ["PlayerStore/global/1"]
     assert world.apply(plan, None).exit_code == 0
     assert world.live(player("1")) == profile(PROFILE_V2, 1)
+
+
+def test_a_save_between_plan_and_apply_is_a_conflict_not_an_overwrite(world: World) -> None:
+    world.seed({player("1"): profile(PROFILE_V1, 1), player("2"): profile(PROFILE_V1, 2)})
+    plan, _ = migrate(world)
+    saved = copy.deepcopy(PROFILE_V1)
+    saved["Data"]["Gold"] = 999  # the game saved the profile after the plan was made
+    world.write(player("2"), profile(saved, 2))
+    result = world.apply(plan, None)
+    assert result.exit_code == 5
+    assert world.live(player("1")) == profile(PROFILE_V2, 1)
+    assert world.live(player("2")) == profile(saved, 2)  # nothing written to it
+    again, tally = migrate(world)  # the next run migrates what the game saved
+    assert [str(c.address) for c in again.changes] == ["PlayerStore/global/2"]
+    assert again.changes[0].after is not None
+    assert again.changes[0].after.value["Data"]["Coins"] == 999  # type: ignore[index]
+
+
+def test_type_changes_a_convert_step_declares_are_not_warned(world: World) -> None:
+    world.seed({player("1"): profile(PROFILE_V1, 1)})
+    text = steps_yaml(
+        "convert: {path: /Data/Level, to: integer}",
+        "patch: [{op: replace, path: /Data/Gold, value: '120'}]",
+    )
+    plan, _ = migrate(world, text)
+    (change,) = plan.changes
+    warned = [d.message for d in change.diagnostics if d.code == "DSP021"]
+    assert warned == ["PlayerStore/global/1: /Data/Gold changes type from number to string"]

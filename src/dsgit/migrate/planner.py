@@ -28,7 +28,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dsgit.crypto import Keyring
+from dsgit.crypto.pointers import parse_pointer
 from dsgit.migrate.files import MigrationFile
+from dsgit.migrate.model import Convert, Migration
 from dsgit.migrate.visitor import Tally, live_from_record
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address, EntryData, StoreKind
@@ -36,7 +38,8 @@ from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import LiveState, LiveValue
-from dsgit.plan.model import Action, Diagnostic, Plan
+from dsgit.plan.masking import PointerPatterns
+from dsgit.plan.model import Action, Change, Diagnostic, Plan
 from dsgit.plan.targets import AddressFilter
 from dsgit.plan.usecase import schema_check_for
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
@@ -168,6 +171,31 @@ class _Builder:
                 )
 
 
+def _declared_conversions(plan: Plan, migration: Migration) -> tuple[Change, ...]:
+    """The changes without the DSP021 type-change warnings a ``convert`` step asked for (the
+    migration says so in the file under review; other type changes keep their warning)."""
+    converted = PointerPatterns(
+        tuple(step.path for step in migration.steps if isinstance(step, Convert))
+    )
+    if not converted:
+        return plan.changes
+    changes = []
+    for change in plan.changes:
+        intended = tuple(
+            f"{change.address}: {line.pointer or '/'} changes type"
+            for line in change.diff
+            if not line.pointer.startswith("@")  # metadata lines: @attributes/…, @users
+            and converted.covers(parse_pointer(line.pointer))
+        )
+        kept = tuple(
+            d
+            for d in change.diagnostics
+            if not (d.code == "DSP021" and d.message.startswith(intended))
+        )
+        changes.append(replace(change, diagnostics=kept) if intended else change)
+    return tuple(changes)
+
+
 def plan_from_records(
     source: MigrationFile,
     records: Iterable[Mapping[str, Any]],
@@ -202,8 +230,9 @@ def plan_from_records(
     plan = build_plan(desired, LiveState(entries=builder.live), settings)
     summary = dict(plan.summary)
     summary[Action.NOOP.value] += tally.unchanged
+    plan = replace(plan, summary=summary, changes=_declared_conversions(plan, migration))
     return finish_plan(
-        replace(plan, summary=summary),
+        plan,
         kind="migration",
         change_diagnostics=builder.change_notes,
         plan_diagnostics=[*builder.plan_notes, *_summary(migration.id, tally)],
