@@ -319,7 +319,7 @@ def test_a_save_between_plan_and_apply_is_a_conflict_not_an_overwrite(world: Wor
     assert result.exit_code == 5
     assert world.live(player("1")) == profile(PROFILE_V2, 1)
     assert world.live(player("2")) == profile(saved, 2)  # nothing written to it
-    again, tally = migrate(world)  # the next run migrates what the game saved
+    again, _ = migrate(world)  # the next run migrates what the game saved
     assert [str(c.address) for c in again.changes] == ["PlayerStore/global/2"]
     assert again.changes[0].after is not None
     assert again.changes[0].after.value["Data"]["Coins"] == 999  # type: ignore[index]
