@@ -62,7 +62,7 @@ def test_plan_apply_rerun_revert(repo: Path, capsys: pytest.CaptureFixture[str])
         repo, "migrate", "plan", "save-v2", "--sample-diffs", "1", "-o", str(plan), capsys=capsys
     )
     assert code == 0, err
-    assert "DSP083 WARNING" in out and "PlayerStore/global/4" in out
+    assert "DSP070 WARNING" in out and "PlayerStore/global/4" in out
     assert "… 2 more changes in the plan file" in out
     assert "Plan: 0 to create, 3 to update" in out
     saved = json.loads(plan.read_text())

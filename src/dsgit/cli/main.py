@@ -52,6 +52,7 @@ COMMAND_MODULES: dict[str, str] = {
     "migrate": "migrate",
     "plan": "plan",
     "restore": "undo",
+    "retention": "retention",
     "revert": "undo",
     "rollback": "undo",
     "secrets": "secrets",

@@ -8,8 +8,8 @@ What the scan's visitor (:mod:`dsgit.migrate.visitor`) found becomes:
   overwritten), with DSP080 (error) when the new value fails the store's schema and DSP082
   (error) when running the migration again would change it once more;
 - each failed step -> DSP081 (error) naming the entry and the step's line in the file;
-- the counts -> DSP085; entries that did not match -> DSP084; entries held by a session lock,
-  left out and retried by a later run -> DSP083 (a warning: one online player must not stop
+- the counts -> DSP084; entries that did not match -> DSP083; entries held by a session lock,
+  left out and retried by a later run -> DSP070 (a warning: one online player must not stop
   a migration of a million profiles). With ``--allow DSP005=REASON`` locked entries are
   planned, and their DSP005 is let through with that reason.
 
@@ -78,7 +78,7 @@ def _entries(count: int, one: str = "entry", many: str = "entries") -> str:
 def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     notes = [
         diagnostic(
-            "DSP085",
+            "DSP084",
             f"migration {name}: {_entries(tally.read)} read: {tally.migrated} to migrate, "
             f"{tally.unchanged} already migrated, {tally.not_matched} not matching, "
             f"{tally.locked} held by a session lock, {tally.failed} failed",
@@ -88,7 +88,7 @@ def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     if tally.not_matched:
         notes.append(
             diagnostic(
-                "DSP084",
+                "DSP083",
                 f"migration {name}: {_entries(tally.not_matched)} not matching, left alone: "
                 f"{_listing(tally.not_matched_samples, tally.not_matched)}",
                 count=tally.not_matched,
@@ -97,10 +97,10 @@ def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     if tally.locked:
         notes.append(
             diagnostic(
-                "DSP083",
-                f"migration {name}: {_entries(tally.locked)} held by a game server "
-                "(MetaData.ActiveSession), not written; run the migration again later "
-                f"to migrate them: {_listing(tally.locked_samples, tally.locked)}",
+                "DSP070",
+                f"migration {name}: {_entries(tally.locked)} left out, held by a game server's "
+                "session lock (MetaData.ActiveSession): "
+                f"{_listing(tally.locked_samples, tally.locked)}; the next run retries them",
                 count=tally.locked,
             )
         )

@@ -167,6 +167,26 @@ _CODES = (
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
     ),
+    # live-data scans: retention (docs/lifecycle.md)
+    Code(
+        "DSP070",
+        _W,
+        "entries left out: a game server holds their session lock (retried by a later run)",
+        "plan again once the players have left; `--allow DSP005=REASON` plans them anyway",
+    ),
+    Code(
+        "DSP071",
+        _E,
+        "retention rule over its max_deletes guard",
+        "check the rule selects what you mean, then raise its max_deletes",
+    ),
+    Code(
+        "DSP072",
+        _W,
+        "entries kept: no readable timestamp where the rule looks",
+        "check the rule's `timestamp` pointer (RFC 3339, unix seconds or milliseconds)",
+    ),
+    Code("DSP073", _I, "retention rule summary", None),
     # migrations (dsgit migrate plan; docs/lifecycle.md)
     Code(
         "DSP080",
@@ -187,15 +207,8 @@ _CODES = (
         "add a `select.match` schema that migrated values do not satisfy, or guard the JSON "
         "Patch with a `test` operation",
     ),
-    Code(
-        "DSP083",
-        _W,
-        "entries held by a session lock left out",
-        "run the migration again later (the game releases the lock when the player leaves); "
-        "to write them anyway: --allow DSP005=REASON",
-    ),
-    Code("DSP084", _I, "selected entries that do not match the migration", None),
-    Code("DSP085", _I, "migration summary", None),
+    Code("DSP083", _I, "selected entries that do not match the migration", None),
+    Code("DSP084", _I, "migration summary", None),
 )
 
 CATALOG: dict[str, Code] = {code.code: code for code in _CODES}

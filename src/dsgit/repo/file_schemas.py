@@ -39,6 +39,7 @@ class FileKind(StrEnum):
     ORDERED_SCOPE = "ordered-scope.schema.json"
     APPROVALS = "approvals.schema.json"
     MIGRATION = "migration.schema.json"
+    RETENTION = "retention.schema.json"
 
 
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
@@ -125,6 +126,7 @@ _SHAPES = {
     FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
     FileKind.APPROVALS: "policies/approvals.yaml is a mapping with version, approvers and rules",
     FileKind.MIGRATION: "a migration is a mapping with version, select and transform",
+    FileKind.RETENTION: "policies/retention.yaml is a mapping with version and rules",
 }
 
 

@@ -119,6 +119,10 @@ class _Reader(FileReader):
                         from dsgit.approvals.policy_file import policy_problems
 
                         self.problems.extend(policy_problems(document.value, document.node))
+                    if clean and document is not None and item.path == "policies/retention.yaml":
+                        from dsgit.retention.policy_file import retention_problems
+
+                        self.problems.extend(retention_problems(document.value, document.node))
                     if top == "migrations":
                         self.migration(item.path, document if clean else None)
 

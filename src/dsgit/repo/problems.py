@@ -65,6 +65,12 @@ CODES: dict[str, str] = {
     "DS602": "value under an encrypted pointer is not encrypted",
     "DS603": "sensitive or encrypted pointer matches nothing",
     "DS604": "encrypted values not verified",
+    # retention policy (policies/retention.yaml)
+    "DS801": "retention policy does not match its schema",
+    "DS802": "unknown field in the retention policy",
+    "DS803": "duplicate retention rule name",
+    "DS804": "retention rule without a condition",
+    "DS805": "retention action or condition the store kind cannot have",
     # migrations (migrations/<id>.yaml, docs/lifecycle.md)
     "DS821": "migration file does not match its schema",
     "DS822": "invalid migration selection",

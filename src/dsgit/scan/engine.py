@@ -363,6 +363,7 @@ class _Scan:
         self.expected_pages: int | None = None
         self._stop = threading.Event()
         self.resumed = False
+        self.consistent = True
         fingerprint = scan_fingerprint(selections, options, client.universe_id)
         state = None
         if options.checkpoint is not None and not options.restart:
@@ -457,10 +458,27 @@ class _Scan:
         live: LiveEntry | LiveOrderedEntry | None,
         done: Callable[[], None] | None = None,
     ) -> None:
-        if live is None:
+        """Hand one read entry to the visitor (None: it vanished since the listing)."""
+        entry = ScanEntry.from_live(live, candidate.selections) if live is not None else None
+        self._record(candidate, entry, done)
+
+    def visit_keys_only(
+        self, candidate: _Candidate, done: Callable[[], None] | None = None
+    ) -> None:
+        address = Address(candidate.lane.kind, candidate.lane.store, candidate.scope, candidate.key)
+        value = candidate.ordered.value if candidate.ordered is not None else None
+        entry = ScanEntry(address, value, live=candidate.ordered, selections=candidate.selections)
+        self._record(candidate, entry, done)
+
+    def _record(
+        self, candidate: _Candidate, entry: ScanEntry | None, done: Callable[[], None] | None
+    ) -> None:
+        # Between the visitor's first effect and the bookkeeping below the state is not
+        # consistent: an interrupt there must not be checkpointed (the last checkpoint stands).
+        self.consistent = False
+        if entry is None:
             self.counters["vanished"] += 1
         else:
-            entry = ScanEntry.from_live(live, candidate.selections)
             self.visitor.visit(entry, self.log.append)
             self.counters["visited"] += 1
         self.since_checkpoint += 1
@@ -473,25 +491,7 @@ class _Scan:
             book = self.books.get(candidate.lane.id)
             if book is not None:
                 self.advance(book)
-        self.maybe_checkpoint()
-
-    def visit_keys_only(
-        self, candidate: _Candidate, done: Callable[[], None] | None = None
-    ) -> None:
-        address = Address(candidate.lane.kind, candidate.lane.store, candidate.scope, candidate.key)
-        value = candidate.ordered.value if candidate.ordered is not None else None
-        entry = ScanEntry(address, value, live=candidate.ordered, selections=candidate.selections)
-        self.visitor.visit(entry, self.log.append)
-        self.counters["visited"] += 1
-        self.since_checkpoint += 1
-        if done is not None:
-            done()
-        if candidate.page is not None:
-            candidate.page.remaining -= 1
-            candidate.page.visited.append((candidate.scope, candidate.key))
-            book = self.books.get(candidate.lane.id)
-            if book is not None:
-                self.advance(book)
+        self.consistent = True
         self.maybe_checkpoint()
 
     def read(self, candidate: _Candidate) -> LiveEntry | LiveOrderedEntry | None:
@@ -611,7 +611,8 @@ class _Scan:
             self.checkpoint(finished=True)
         except BaseException:
             self._stop.set()
-            self.checkpoint()
+            if self.consistent:
+                self.checkpoint()
             raise
         finally:
             self._stop.set()
