@@ -67,7 +67,7 @@ def test_plan_apply_rerun_revert(repo: Path, capsys: pytest.CaptureFixture[str])
     assert "Plan: 0 to create, 3 to update" in out
     saved = json.loads(plan.read_text())
     assert saved["kind"] == "migration" and saved["context"]["migration"] == "save-v2"
-    assert not (repo / ".dsgit/scans/migrate-local-save-v2.json").exists()
+    assert not (repo / ".dsgit/scans/migrate-save-v2-local.json").exists()
     code, out, _ = run(repo, "show", str(plan), capsys=capsys)
     assert code == 0 and "PlayerStore/global/3" in out  # show lists every change
     code, out, err = run(repo, "apply", str(plan), capsys=capsys)

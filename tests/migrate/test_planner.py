@@ -53,7 +53,7 @@ def migrate(
     migration = migration_of(text)
     source = MigrationFile(migration, "sha256:" + "0" * 64)
     declared = declaration if declaration is not None else declaration_of({}, OBSERVED)
-    plan, visitor = plan_migration(
+    run = plan_migration(
         client if client is not None else world.client,
         source,
         declared,
@@ -61,7 +61,8 @@ def migrate(
         keyring=keyring,
         scan=scan,
     )
-    return plan, visitor.tally
+    run.done()
+    return run.plan, run.tally
 
 
 @pytest.fixture

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
 from dsgit.cli.complete import complete_migrations
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
+from dsgit.cli.retention import default_checkpoint, scan_options, shard_option
 
 __all__ = ["COMMANDS", "migrate_group"]
 
@@ -23,6 +25,7 @@ Exit codes:
   0  plan made (no changes, or changes without --detailed-exitcode)
   1  error (a bad migration file, a failed listing or read, error diagnostics)
   2  changes found, with --detailed-exitcode
+  130 interrupted (the checkpoint is saved)
 """
 
 
@@ -127,29 +130,19 @@ def show_command(app: AppContext, migration_id: str) -> None:
         click.echo(f"  {index}. {_step_text(step)}{where}")
 
 
-def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-    if value is None:
-        return None
-    from dsgit.scan import Shard
-
-    try:
-        return Shard.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @migrate_group.command(
     "plan",
     short_help="Plan a migration over the matching live entries.",
     help="""Plan migration ID (migrations/ID.yaml) against live data.
 
-Lists and reads the selected entries within the environment's budget (checkpointed to
-.dsgit/scans/: a killed run resumes; --restart starts again), runs the steps on each value and
-plans an update of every entry they change. Shows the counts (read, to migrate, already
-migrated, not matching, held by a session lock, failed), the first --sample-diffs changes in
-full, and every entry whose migrated value would fail the store's schema (DSP080, blocking).
-Profiles a game server holds (MetaData.ActiveSession) are left out and retried by a later run,
-unless --allow DSP005=REASON. Running a finished migration again plans nothing.
+Lists and reads the selected entries within the environment's budget, runs the steps on each
+value and plans an update of every entry they change. Shows the counts (read, to migrate,
+already migrated, not matching, held by a session lock, failed), the first --sample-diffs
+changes in full, and every entry whose migrated value would fail the store's schema (DSP080,
+blocking). Profiles a game server holds (MetaData.ActiveSession) are left out and retried by a
+later run, unless --allow DSP005=REASON. Running a finished migration again plans nothing. The
+scan checkpoints as it goes (default .dsgit/scans/migrate-ID-ENV.json): run the same command
+again after a kill or Ctrl-C to resume.
 """
     + _EXIT_HELP,
 )
@@ -161,14 +154,8 @@ unless --allow DSP005=REASON. Running a finished migration again plans nothing.
     metavar="N",
     help="Changes shown in full in the text output (default: the migration's sample_diffs, 5).",
 )
-@click.option(
-    "--shard",
-    default=None,
-    metavar="K/N",
-    callback=_parse_shard,
-    help="Scan only shard K of N (a stable hash of the key), with share/N of the budget.",
-)
-@click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and scan from the start.")
+@shard_option
+@scan_options
 @plan_output_options
 @pass_app
 def plan_command(
@@ -176,14 +163,17 @@ def plan_command(
     migration_id: str,
     sample_diffs: int | None,
     shard: object,
+    checkpoint: Path | None,
     restart: bool,
+    every_entries: int,
+    every_seconds: float,
     output: PlanOutput,
 ) -> None:
-    from dsgit.cli.progress import read_progress
+    from dsgit.cli.scan_progress import ScanProgress
     from dsgit.crypto import load_keyring
     from dsgit.migrate.files import load_migration
     from dsgit.migrate.planner import MigrationRequest
-    from dsgit.migrate.usecase import ScanSettings, checkpoint_path, plan_migration
+    from dsgit.migrate.usecase import ScanSettings, plan_migration
     from dsgit.remote.connect import open_client
     from dsgit.repo import load_declaration
     from dsgit.repo.value_schemas import ValueSchemas
@@ -194,6 +184,7 @@ def plan_command(
     source = load_migration(
         app.root, migration_id, ValueSchemas.from_documents(declaration.schemas)
     )
+    name = source.migration.id
     env = app.environment(output.env_name)
     if shard is not None:
         env = replace(env, budget=shard.budget(env.budget))
@@ -205,40 +196,39 @@ def plan_command(
         excludes=output.excludes,
         expires_in=output.expires_in,
     )
-    name = source.migration.id if shard is None else f"{source.migration.id}.shard{shard.index}"
     scan = ScanSettings(
-        checkpoint=checkpoint_path(app.root, env.name, name), restart=restart, shard=shard
+        checkpoint=checkpoint or default_checkpoint(app.root, f"migrate-{name}", env.name, shard),
+        restart=restart,
+        shard=shard,
+        every_entries=every_entries,
+        every_seconds=every_seconds,
     )
-    with (
-        open_client(env) as api,
-        read_progress(env, api.meter, f"migrate {source.migration.id}", interrupted=_resume_hint()),
-    ):
-        plan, _visitor = plan_migration(
-            api,
-            source,
-            declaration,
-            request,
-            keyring=load_keyring(app.root),
-            scan=scan,
-            observer=_Notes(),
+    progress = ScanProgress(f"migrate {name}", env.name)
+    try:
+        with open_client(env) as api:
+            run = plan_migration(
+                api,
+                source,
+                declaration,
+                request,
+                keyring=load_keyring(app.root),
+                scan=scan,
+                observer=progress,
+            )
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(
+            f"migrate {name}: interrupted; the scan resumes from {scan.checkpoint} next run",
+            err=True,
         )
+        raise
+    progress.close()
     sample = sample_diffs if sample_diffs is not None else source.migration.sample_diffs
-    finish_plan(plan, output, sample=sample)
-
-
-class _Notes:
-    """What the scan says besides progress (which the request meter shows): e.g. that it
-    resumes from a checkpoint."""
-
-    def progress(self, stats: object) -> None:
-        return None
-
-    def note(self, text: str) -> None:
-        click.echo(f"note: {text}", err=True)
-
-
-def _resume_hint() -> str:
-    return "no plan was saved; run it again to resume from the checkpoint"
+    try:
+        finish_plan(run.plan, output, sample=sample)
+    except click.exceptions.Exit:
+        run.done()  # the plan is out (saved when asked): the finished scan is not needed
+        raise
 
 
 COMMANDS = [migrate_group]

@@ -1,10 +1,11 @@
 """``dsgit migrate plan``: the live scan with the migration's visitor, then the plan.
 
 The scan (:mod:`dsgit.scan`) lists and reads within the budget, streams entries to
-:class:`~dsgit.migrate.visitor.MigrationVisitor` and checkpoints to
-``.dsgit/scans/migrate-<env>-<id>.json``: a killed plan resumes where it stopped (``restart``
-starts again). Once the plan is made the checkpoint and its records are removed, so the next
-run reads live data afresh (after an apply, it finds the entries migrated).
+:class:`~dsgit.migrate.visitor.MigrationVisitor` and checkpoints (``.dsgit/scans/
+migrate-<id>-<env>.json`` from the CLI): a killed plan resumes where it stopped (``restart``
+starts again). Once the plan is out, :meth:`MigrationRun.done` removes the checkpoint and its
+records, so the next run reads live data afresh (after an apply, it finds the entries
+migrated); until then a rerun rebuilds the same plan from the finished checkpoint.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ from pathlib import Path
 from dsgit.crypto import Keyring
 from dsgit.migrate.files import MigrationFile
 from dsgit.migrate.planner import MigrationRequest, plan_from_records
-from dsgit.migrate.visitor import MigrationVisitor
+from dsgit.migrate.visitor import MigrationVisitor, Tally
 from dsgit.model.declaration import Declaration
 from dsgit.plan.model import Plan
-from dsgit.scan import ScanClient, ScanObserver, ScanOptions, Selection, Shard, run_scan
+from dsgit.scan import (
+    ScanClient,
+    ScanObserver,
+    ScanOptions,
+    ScanResult,
+    Selection,
+    Shard,
+    run_scan,
+)
 
-__all__ = ["ScanSettings", "checkpoint_path", "plan_migration"]
+__all__ = ["MigrationRun", "ScanSettings", "plan_migration"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,17 @@ class ScanSettings:
     every_seconds: float = 30.0
 
 
-def checkpoint_path(root: Path, environment: str, migration_id: str) -> Path:
-    return root / ".dsgit" / "scans" / f"migrate-{environment}-{migration_id}.json"
+@dataclass(frozen=True)
+class MigrationRun:
+    """The plan, the counts, and the finished scan behind them: call :meth:`done` once the
+    plan is out."""
+
+    plan: Plan
+    tally: Tally
+    scan: ScanResult
+
+    def done(self) -> None:
+        self.scan.discard()
 
 
 def plan_migration(
@@ -47,8 +65,8 @@ def plan_migration(
     keyring: Keyring | None = None,
     scan: ScanSettings | None = None,
     observer: ScanObserver | None = None,
-) -> tuple[Plan, MigrationVisitor]:
-    """Scan the migration's selection and plan it; the visitor holds the counts."""
+) -> MigrationRun:
+    """Scan the migration's selection and plan it (see the module docstring)."""
     settings = scan or ScanSettings()
     migration = source.migration
     chosen = migration.selection
@@ -88,5 +106,5 @@ def plan_migration(
     except BaseException:
         result.close()
         raise
-    result.discard()
-    return plan, visitor
+    result.close()
+    return MigrationRun(plan, visitor.tally, result)
