@@ -336,3 +336,18 @@ def test_type_changes_a_convert_step_declares_are_not_warned(world: World) -> No
     (change,) = plan.changes
     warned = [d.message for d in change.diagnostics if d.code == "DSP021"]
     assert warned == ["PlayerStore/global/1: /Data/Gold changes type from number to string"]
+
+
+def test_every_scope_with_a_star(world: World) -> None:
+    world.seed(
+        {
+            player("1"): profile(PROFILE_V1, 1),
+            Address.standard(STORE, "1", "beta"): profile(PROFILE_V1, 1),
+        }
+    )
+    text = PROFILE_MIGRATION.replace('  keys: "*"\n', '  keys: "*"\n  scope: "*"\n')
+    plan, _ = migrate(world, text)
+    assert [str(c.address) for c in plan.changes] == [
+        "PlayerStore/beta/1",
+        "PlayerStore/global/1",
+    ]

@@ -20,6 +20,7 @@ from dsgit.migrate.visitor import MigrationVisitor, Tally
 from dsgit.model.declaration import Declaration
 from dsgit.plan.model import Plan
 from dsgit.scan import (
+    ALL_SCOPES,
     ScanClient,
     ScanObserver,
     ScanOptions,
@@ -70,9 +71,8 @@ def plan_migration(
     settings = scan or ScanSettings()
     migration = source.migration
     chosen = migration.selection
-    selection = Selection(
-        (chosen.store,), scopes=(chosen.scope,), keys=chosen.keys, prefix=chosen.prefix
-    )
+    scope = ALL_SCOPES if chosen.scope in ("*", ALL_SCOPES) else chosen.scope
+    selection = Selection((chosen.store,), scopes=(scope,), keys=chosen.keys, prefix=chosen.prefix)
     visitor = MigrationVisitor(
         migration, declaration, select=request.select, allow_locked=request.allow_locked
     )
