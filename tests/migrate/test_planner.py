@@ -351,3 +351,21 @@ def test_every_scope_with_a_star(world: World) -> None:
         "PlayerStore/beta/1",
         "PlayerStore/global/1",
     ]
+
+
+def test_failure_messages_never_quote_values_of_a_sensitive_store(world: World) -> None:
+    value = copy.deepcopy(PROFILE_V1)
+    value["Data"]["Secret"] = CANARY
+    world.seed({player("1"): profile(value, 1), player("2"): profile(value, 2)})
+    policy = StorePolicy(ownership=Ownership.OBSERVED, sensitive=("/Data/Secret",))
+    declared = declaration_of({}, {(StoreKind.STANDARD, STORE): policy})
+    text = steps_yaml("convert: {path: /Data/Secret, to: integer}")
+    plan, tally = migrate(world, text, declared)
+    assert tally.failed == 2
+    text = steps_yaml(f"patch: [{{op: test, path: /Data/Secret, value: not-{CANARY}}}]")
+    plan2, tally2 = migrate(world, text, declared)
+    assert tally2.not_matched == 2
+    for made in (plan, plan2):
+        assert CANARY not in plan_to_json(made).decode()
+    failed = [d.message for d in plan.diagnostics if d.code == "DSP081"]
+    assert all("/Data/Secret: (details hidden" in message for message in failed)

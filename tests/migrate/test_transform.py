@@ -294,3 +294,12 @@ def test_declarative_steps_are_idempotent(data: Any) -> None:
     if isinstance(outcome, Migrated):
         assert outcome.rerun_problem is None
         assert isinstance(migrate_value(migration, outcome.value, None), Unchanged)
+
+
+def test_rename_inside_an_empty_luau_table_saved_as_an_array_is_a_noop() -> None:
+    text = steps_yaml("rename: {path: /Data/Settings/Theme, to: Skin}")
+    assert isinstance(run(text, PROFILE_V1), Unchanged)  # Settings is []
+    value = copy.deepcopy(PROFILE_V1)
+    value["Data"]["Settings"] = ["dark"]
+    outcome = run(text, value)
+    assert isinstance(outcome, Failed) and "is an array" in outcome.message

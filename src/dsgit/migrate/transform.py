@@ -94,7 +94,7 @@ def _container(box: list[JSONValue], segments: Sequence[str], *, create: bool) -
     slot: str | int = 0
     for depth, segment in enumerate(segments):
         node = holder[slot]  # type: ignore[index]
-        if isinstance(node, list) and not node and not segment.isdigit():
+        if create and isinstance(node, list) and not node and not segment.isdigit():
             node = {}
             holder[slot] = node  # type: ignore[index]
         if isinstance(node, dict):
@@ -138,7 +138,7 @@ def _parents(box: list[JSONValue], pattern: str) -> Iterator[tuple[str, JSONValu
 def _rename(box: list[JSONValue], step: Rename) -> None:
     for pointer, parent, member in _parents(box, step.path):
         if not isinstance(parent, dict):
-            if isinstance(parent, list):
+            if isinstance(parent, list) and parent:  # an empty one is an empty Luau table
                 raise StepError(f"{pointer or 'the value'} is an array: members cannot be renamed")
             continue
         if member not in parent or member == step.to:

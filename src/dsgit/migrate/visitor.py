@@ -100,6 +100,15 @@ def _keep(samples: list[str], item: str) -> None:
     del samples[SAMPLES:]
 
 
+def _masked(message: str) -> str:
+    """A step's message without the values it may quote (a store with sensitive values): the
+    pointer it starts with, if any."""
+    head, colon, _rest = message.partition(": ")
+    if colon and head.startswith(("/", "step ")):
+        return f"{head}: (details hidden: the store has sensitive values)"
+    return "(details hidden: the store has sensitive values)"
+
+
 class MigrationVisitor:
     """Classifies each entry (see the module docstring); records are JSON:
 
@@ -123,10 +132,14 @@ class MigrationVisitor:
         self.matchers: dict[tuple[str, ...], Matcher | None] = {}
         self.tally = Tally()
 
+    def hidden(self, address: Address) -> tuple[str, ...]:
+        """The store's sensitive and encrypted pointers at ``address``."""
+        policy = undo_policy(self.declaration, address)
+        return tuple(sorted({*policy.sensitive, *policy.encrypted}))
+
     def matcher(self, address: Address) -> Matcher | None:
         """The match check, naming only the pointer where the value is sensitive."""
-        policy = undo_policy(self.declaration, address)
-        hidden = tuple(sorted({*policy.sensitive, *policy.encrypted}))
+        hidden = self.hidden(address)
         if hidden not in self.matchers:
             patterns = PointerPatterns(hidden)
             self.matchers[hidden] = matcher_for(self.migration, self.schemas, patterns.touches)
@@ -147,11 +160,15 @@ class MigrationVisitor:
         match outcome:
             case NotMatched(reason=reason):
                 tally.not_matched += 1
+                if reason.startswith("step ") and self.hidden(entry.address):
+                    reason = _masked(reason)  # a JSON Patch test names the values it compared
                 _keep(tally.not_matched_samples, f"{address} ({reason})")
             case Unchanged():
                 tally.unchanged += 1
             case Failed(step=step, message=message):
                 tally.failed += 1
+                if self.hidden(entry.address):
+                    message = _masked(message)
                 where: JSONValue = [live.store, live.scope, live.key]
                 emit({"kind": "failed", "address": where, "step": step, "message": message})
             case Migrated(value=value, rerun_problem=rerun):
