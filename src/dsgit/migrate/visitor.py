@@ -178,6 +178,8 @@ class MigrationVisitor:
                     _keep(tally.locked_samples, f"{address} ({lock.describe()})")
                     return
                 tally.migrated += 1
+                if rerun is not None and self.hidden(entry.address):
+                    rerun = rerun.split(" (", 1)[0]  # without the step's message (values)
                 emit(
                     {
                         "kind": "migrated",
