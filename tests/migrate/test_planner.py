@@ -81,8 +81,8 @@ def players(world: World) -> World:
 def test_plan_counts_and_reports(players: World) -> None:
     plan, tally = migrate(players)
     assert plan.kind == "migration"
-    assert [(str(c.address), c.actions) for c in plan.changes] == [
-        ("PlayerStore/global/1001", (Action.UPDATE,))
+    assert [(str(c.address), c.action) for c in plan.changes] == [
+        ("PlayerStore/global/1001", Action.UPDATE)
     ]
     change = plan.changes[0]
     assert change.after == EntryData(PROFILE_V2, {"source": "game"}, (1001,))

@@ -13,10 +13,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from dsgit.crypto.pointers import format_pointer
 from dsgit.migrate.model import Migration
 from dsgit.migrate.transform import Matcher
 from dsgit.model.entry import JSONValue
+from dsgit.model.pointers import format_pointer
 from dsgit.repo.schema_messages import safe_message
 from dsgit.repo.value_schemas import ValueSchemas, format_checker, schema_uri
 

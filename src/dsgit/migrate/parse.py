@@ -17,7 +17,6 @@ import jsonpatch
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from dsgit.crypto.pointers import WILDCARD, parse_pointer
 from dsgit.migrate.model import (
     Convert,
     Default,
@@ -30,6 +29,7 @@ from dsgit.migrate.model import (
     Step,
 )
 from dsgit.model.entry import DEFAULT_SCOPE
+from dsgit.model.pointers import WILDCARD, parse_pointer
 
 __all__ = ["ID_PATTERN", "MigrationIssue", "migration_from_document"]
 

@@ -28,20 +28,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dsgit.crypto import Keyring
-from dsgit.crypto.pointers import parse_pointer
 from dsgit.migrate.files import MigrationFile
 from dsgit.migrate.model import Convert, Migration
 from dsgit.migrate.visitor import Tally, live_from_record
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address, EntryData, StoreKind
+from dsgit.model.pointers import parse_pointer
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import LiveState, LiveValue
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import Action, Change, Diagnostic, Plan
+from dsgit.plan.model import Action, Change, Diagnostic, Plan, PlanKind
 from dsgit.plan.targets import AddressFilter
-from dsgit.plan.usecase import schema_check_for
+from dsgit.planning.usecase import schema_check_for
 from dsgit.undo.desired import desired_entry, store_spec, undo_policy
 from dsgit.undo.finish import finish_plan
 
@@ -78,7 +78,7 @@ def _entries(count: int, one: str = "entry", many: str = "entries") -> str:
 def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     notes = [
         diagnostic(
-            "DSP084",
+            DiagnosticCode.MIGRATION_SUMMARY,
             f"migration {name}: {_entries(tally.read)} read: {tally.migrated} to migrate, "
             f"{tally.unchanged} already migrated, {tally.not_matched} not matching, "
             f"{tally.locked} held by a session lock, {tally.failed} failed",
@@ -88,7 +88,7 @@ def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     if tally.not_matched:
         notes.append(
             diagnostic(
-                "DSP083",
+                DiagnosticCode.MIGRATION_NOT_MATCHING,
                 f"migration {name}: {_entries(tally.not_matched)} not matching, left alone: "
                 f"{_listing(tally.not_matched_samples, tally.not_matched)}",
                 count=tally.not_matched,
@@ -97,7 +97,7 @@ def _summary(name: str, tally: Tally) -> list[Diagnostic]:
     if tally.locked:
         notes.append(
             diagnostic(
-                "DSP070",
+                DiagnosticCode.LEFT_OUT_SESSION_LOCKED,
                 f"migration {name}: {_entries(tally.locked)} left out, held by a game server's "
                 "session lock (MetaData.ActiveSession): "
                 f"{_listing(tally.locked_samples, tally.locked)}; the next run retries them",
@@ -127,7 +127,7 @@ class _Builder:
             address = Address.standard(store, key, scope)
             self.plan_notes.append(
                 diagnostic(
-                    "DSP081",
+                    DiagnosticCode.MIGRATION_STEP_FAILED,
                     f"{address}: step {raw['step']} of migration {self.migration.id} cannot be "
                     f"carried out: {raw['message']}",
                     address=str(address),
@@ -150,7 +150,7 @@ class _Builder:
         if raw.get("rerun") is not None:
             notes.append(
                 diagnostic(
-                    "DSP082",
+                    DiagnosticCode.MIGRATION_NOT_IDEMPOTENT,
                     f"{address}: migration {self.migration.id} is not idempotent here: "
                     f"{raw['rerun']}",
                     address=str(address),
@@ -163,7 +163,7 @@ class _Builder:
                 pointers = ", ".join(sorted({p.pointer or "/" for p in problems})[:5])
                 notes.append(
                     diagnostic(
-                        "DSP080",
+                        DiagnosticCode.MIGRATED_FAILS_SCHEMA,
                         f"{address}: the migrated value fails the store's schema "
                         f"{policy.schema} at {pointers}",
                         address=str(address),
@@ -190,7 +190,7 @@ def _declared_conversions(plan: Plan, migration: Migration) -> tuple[Change, ...
         kept = tuple(
             d
             for d in change.diagnostics
-            if not (d.code == "DSP021" and d.message.startswith(intended))
+            if not (d.code is DiagnosticCode.TYPE_CHANGE and d.message.startswith(intended))
         )
         changes.append(replace(change, diagnostics=kept) if intended else change)
     return tuple(changes)
@@ -215,7 +215,7 @@ def plan_from_records(
         environment=request.environment,
         universe_id=request.universe_id,
         now=request.now or datetime.now(UTC),
-        kind="migration",
+        kind=PlanKind.MIGRATION,
         expires_in=request.expires_in,
         select=request.select,
         context={
@@ -233,7 +233,7 @@ def plan_from_records(
     plan = replace(plan, summary=summary, changes=_declared_conversions(plan, migration))
     return finish_plan(
         plan,
-        kind="migration",
+        kind=PlanKind.MIGRATION,
         change_diagnostics=builder.change_notes,
         plan_diagnostics=[*builder.plan_notes, *_summary(migration.id, tally)],
         reasons={Action.UPDATE: f"migration {migration.id}"},

@@ -24,10 +24,10 @@ from typing import TypeAlias, assert_never
 
 import jsonpatch
 
-from dsgit.crypto.pointers import WILDCARD, expand, format_pointer, parse_pointer, resolve
 from dsgit.migrate.convert import ConversionError, convert_value
 from dsgit.migrate.model import Convert, Default, Migration, Move, Patch, Rename, Step
 from dsgit.model.entry import JSONValue
+from dsgit.model.pointers import WILDCARD, expand, format_pointer, parse_pointer, resolve
 from dsgit.plan.values import values_equal
 
 __all__ = [
