@@ -114,3 +114,33 @@ def test_bad_migration_is_one_error_naming_file_line_field(
     (repo / "migrations/broken.yaml").unlink()
     code, _, err = run(repo, "migrate", "plan", "nope", capsys=capsys)
     assert code == 1 and "no migration 'nope'" in err and "(migrations here: save-v2)" in err
+
+
+def test_shard_plans_combine_to_the_single_plan(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Emulator(db=repo / ".dsgit/emulator.db") as emulator, emulated_client(emulator) as client:
+        for user in range(5, 41):
+            client.create_entry("PlayerStore", str(user), EntryData(PROFILE_V1, {}, (user,)))
+    code, _, err = run(
+        repo, "migrate", "plan", "save-v2", "-o", str(repo / "all.json"), capsys=capsys
+    )
+    assert code == 0, err
+    shards = []
+    for index in (1, 2, 3):
+        path = repo / f"shard{index}.json"
+        args = ("migrate", "plan", "save-v2", "--shard", f"{index}/3", "-o", str(path))
+        code, _, err = run(repo, *args, capsys=capsys)
+        assert code == 0, err
+        shards.append(str(path))
+    code, _, err = run(
+        repo, "plan", "combine", *shards, "-o", str(repo / "combined.json"), capsys=capsys
+    )
+    assert code == 0, err
+    code, out, _ = run(repo, "show", str(repo / "combined.json"), "--format", "json", capsys=capsys)
+    assert code == 0
+    single = json.loads((repo / "all.json").read_text())
+    combined = json.loads(out)
+    addresses = sorted(c["address"] for c in single["changes"])
+    assert len(addresses) == 39  # 1-3 and 5-40; 4 is held by a game server
+    assert sorted(c["address"] for c in combined["changes"]) == addresses

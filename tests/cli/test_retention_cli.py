@@ -99,4 +99,26 @@ def test_unknown_rule_and_bad_policy(game: Path, capsys: pytest.CaptureFixture[s
 
 def test_bad_shard(game: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _dsgit(game, capsys, "retention", "plan", "--shard", "5/4")
-    assert code != EXIT_OK and "K/N" in err
+    assert code != EXIT_OK and "shard 5 is not one of 1..4" in err
+
+
+def test_four_shard_plans_combine_to_the_single_plan(
+    game: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _dsgit(game, capsys, "retention", "plan", "-o", "plans/all.json")
+    assert code == EXIT_OK, out + err
+    single = json.loads((game / "plans/all.json").read_text())
+    for index in range(1, 5):
+        code, out, err = _dsgit(
+            game, capsys, "retention", "plan", "--shard", f"{index}/4", "-o", f"plans/{index}.json"
+        )
+        assert code == EXIT_OK, out + err
+    shards = [f"plans/{index}.json" for index in range(1, 5)]
+    code, out, err = _dsgit(game, capsys, "plan", "combine", *shards, "-o", "plans/combined.json")
+    assert code == EXIT_OK, out + err
+    from dsgit.planfile.read import SegmentedPlan, read_any_plan
+
+    combined = read_any_plan(game / "plans/combined.json")
+    assert isinstance(combined, SegmentedPlan)
+    addresses = sorted(str(change.address) for change in combined.changes())
+    assert addresses == sorted(change["address"] for change in single["changes"])

@@ -94,10 +94,11 @@ def test_kill_nine_at_random_points_then_resume(tmp_path: Path) -> None:
     plan = json.loads((root / "plan.json").read_text())
     keys = [int(change["address"].rsplit("/", 1)[1]) for change in plan["changes"]]
     assert sorted(keys) == [u for u in range(1, PROFILES + 1) if u % 5], f"seed {seed}"
-    assert plan["context"]["read"] == str(PROFILES), seed  # every entry counted once
-    assert plan["context"]["session_locked"] == str(PROFILES // 5), seed
     (summary,) = [d for d in plan["diagnostics"] if d["code"] == "DSP084"]
+    assert summary["count"] == PROFILES, seed  # every entry counted once
     assert re.search(rf"{PROFILES:,} entries read", summary["message"]), seed
+    (locked,) = [d for d in plan["diagnostics"] if d["code"] == "DSP070"]
+    assert locked["count"] == PROFILES // 5, seed
     assert not checkpoint.exists()
     applied = _run(root, "apply", "plan.json")
     _out, err = applied.communicate(timeout=600)
@@ -107,4 +108,5 @@ def test_kill_nine_at_random_points_then_resume(tmp_path: Path) -> None:
     assert again.returncode == 0, err
     rerun = json.loads(out)
     assert not [c for c in rerun["changes"] if c["actions"] != ["no-op"]]
-    assert rerun["context"]["not_matched"] == str(PROFILES - PROFILES // 5)
+    (matching,) = [d for d in rerun["diagnostics"] if d["code"] == "DSP083"]
+    assert matching["count"] == PROFILES - PROFILES // 5

@@ -138,9 +138,13 @@ def test_shards_partition_the_entries() -> None:
 
 def test_shard_text() -> None:
     assert Shard.parse("2/4") == Shard(2, 4)
+    assert isinstance(Shard.parse("2/4"), Shard)  # the scan's shard, with its budget
     for bad in ("0/4", "5/4", "x", "1/0"):
-        with pytest.raises(ValueError, match="K/N"):
+        with pytest.raises(ValueError, match="shard"):
             Shard.parse(bad)
+    from dsgit.config import Budget
+
+    assert Shard(1, 4).budget(Budget(ccu=1000, share=0.5)) == Budget(ccu=1000, share=0.125)
 
 
 def test_sample_is_a_fixed_subset_and_reads_only_it() -> None:

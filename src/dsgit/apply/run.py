@@ -49,7 +49,14 @@ from dsgit.plan.model import Action, Change, CreateChange, Plan, UpdateChange, w
 from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
-__all__ = ["ApplyDeps", "ApplyOptions", "apply_plan", "new_apply_id", "prepare_steps"]
+__all__ = [
+    "ApplyDeps",
+    "ApplyOptions",
+    "apply_plan",
+    "new_apply_id",
+    "prepare_steps",
+    "result_from_journal",
+]
 
 
 def _utc_now() -> datetime:
@@ -160,6 +167,9 @@ def _result_from_journal(step: Step, record: dict[str, Any]) -> ChangeResult:
         EntryState.from_json(record["after"]),
         step.data.users if step.data is not None else (),
     )
+
+
+result_from_journal = _result_from_journal  # the segmented apply's (dsgit.apply.stream)
 
 
 def _pending(step: Step, message: str = "not applied yet") -> ChangeResult:

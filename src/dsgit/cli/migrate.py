@@ -15,7 +15,7 @@ import click
 from dsgit.cli.complete import complete_migrations
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
-from dsgit.cli.retention import default_checkpoint, scan_options, shard_option
+from dsgit.cli.retention import default_checkpoint, scan_options
 
 __all__ = ["COMMANDS", "migrate_group"]
 
@@ -142,7 +142,8 @@ changes in full, and every entry whose migrated value would fail the store's sch
 blocking). Profiles a game server holds (MetaData.ActiveSession) are left out and retried by a
 later run, unless --allow DSP005=REASON. Running a finished migration again plans nothing. The
 scan checkpoints as it goes (default .dsgit/scans/migrate-ID-ENV.json): run the same command
-again after a kill or Ctrl-C to resume.
+again after a kill or Ctrl-C to resume. With --shard K/N the scan reads only shard K's entries,
+with share/N of the environment's budget; `dsgit plan combine` joins the N shard plans.
 """
     + _EXIT_HELP,
 )
@@ -154,7 +155,6 @@ again after a kill or Ctrl-C to resume.
     metavar="N",
     help="Changes shown in full in the text output (default: the migration's sample_diffs, 5).",
 )
-@shard_option
 @scan_options
 @plan_output_options
 @pass_app
@@ -162,7 +162,6 @@ def plan_command(
     app: AppContext,
     migration_id: str,
     sample_diffs: int | None,
-    shard: object,
     checkpoint: Path | None,
     restart: bool,
     every_entries: int,
@@ -179,7 +178,9 @@ def plan_command(
     from dsgit.repo.value_schemas import ValueSchemas
     from dsgit.scan import Shard
 
-    assert shard is None or isinstance(shard, Shard)
+    # --shard (of the plan options): the scan reads only this shard's entries, with share/N
+    # of the budget, so the plan holds exactly this shard's changes (`dsgit plan combine`).
+    shard = Shard.of(output.shard) if output.shard is not None else None
     declaration = load_declaration(app.root)
     source = load_migration(
         app.root, migration_id, ValueSchemas.from_documents(declaration.schemas)

@@ -11,28 +11,7 @@ import click
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 
-__all__ = ["COMMANDS", "retention_group", "scan_options", "shard_option"]
-
-
-def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-    from dsgit.scan import Shard
-
-    if value is None:
-        return None
-    try:
-        return Shard.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-shard_option = click.option(
-    "--shard",
-    metavar="K/N",
-    default=None,
-    callback=_shard,
-    help="Scan only shard K of N (a stable hash of each address), with share/N of the "
-    "budget; N runs (or matrix jobs) together cover everything once.",
-)
+__all__ = ["COMMANDS", "default_checkpoint", "retention_group", "scan_options"]
 
 
 def scan_options(function: click.decorators.FC) -> click.decorators.FC:
@@ -74,6 +53,7 @@ def scan_options(function: click.decorators.FC) -> click.decorators.FC:
 
 
 def default_checkpoint(root: Path, command: str, env: str, shard: object) -> Path:
+    """``.dsgit/scans/<command>-<env>[-shard-K-of-N].json``."""
     suffix = f"-shard-{str(shard).replace('/', '-of-')}" if shard is not None else ""
     return root / ".dsgit" / "scans" / f"{command}-{env}{suffix}.json"
 
@@ -92,7 +72,8 @@ RULE names rules of policies/retention.yaml (default: every rule). The plan is a
 (kind `retention`): show, approve, apply and revert it as any other. Entries a game server holds
 (ProfileService / ProfileStore session locks) are left out and retried by a later run, unless
 --allow DSP005=REASON is given. The scan checkpoints as it goes: run the same command again
-after a kill or Ctrl-C to resume.
+after a kill or Ctrl-C to resume. With --shard K/N the scan reads only shard K's entries, with
+share/N of the environment's budget; `dsgit plan combine` joins the N shard plans.
 
 \b
 Exit codes:
@@ -103,14 +84,12 @@ Exit codes:
 """,
 )
 @click.argument("rules", nargs=-1, metavar="[RULE]...")
-@shard_option
 @scan_options
 @plan_output_options
 @pass_app
 def retention_plan_command(
     app: AppContext,
     rules: tuple[str, ...],
-    shard: object,
     checkpoint: Path | None,
     restart: bool,
     every_entries: int,
@@ -124,7 +103,9 @@ def retention_plan_command(
     from dsgit.retention import RetentionRequest, load_retention, plan_retention
     from dsgit.scan import Shard
 
-    assert shard is None or isinstance(shard, Shard)
+    # --shard (of the plan options): the scan reads only this shard's entries, with share/N
+    # of the budget, so the plan holds exactly this shard's changes.
+    shard = Shard.of(output.shard) if output.shard is not None else None
     env = app.environment(output.env_name)
     policy = load_retention(app.root)
     declaration = load_declaration(app.root)

@@ -222,7 +222,8 @@ def plan_from_records(
             "migration": migration.id,
             "migration_file": migration.file,
             "migration_digest": source.digest,
-            **tally.context(),
+            # no counts or shard here: the context is the same in every shard plan, so that
+            # `dsgit plan combine` joins them (the counts are DSP084's)
             **(context or {}),
         },
     )

@@ -93,15 +93,8 @@ def plan_migration(
     )
     result = run_scan(client, [selection], visitor, options, observer=observer)
     try:
-        context = {"shard": str(settings.shard)} if settings.shard is not None else {}
         plan = plan_from_records(
-            source,
-            result.records(),
-            visitor.tally,
-            declaration,
-            request,
-            keyring=keyring,
-            context=context,
+            source, result.records(), visitor.tally, declaration, request, keyring=keyring
         )
     except BaseException:
         result.close()

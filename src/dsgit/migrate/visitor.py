@@ -47,8 +47,8 @@ class Tally:
     not_matched_samples: list[str] = field(default_factory=list)
     locked_samples: list[str] = field(default_factory=list)
 
-    def context(self) -> dict[str, str]:
-        """The counts as a plan's ``context`` holds them."""
+    def counts(self) -> dict[str, str]:
+        """The counts by name."""
         return {
             "read": str(self.read),
             "migrated": str(self.migrated),

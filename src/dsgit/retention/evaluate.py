@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dsgit.crypto.pointers import resolve
 from dsgit.model.entry import JSONValue
+from dsgit.model.pointers import resolve
 from dsgit.retention.rules import Action, Predicate, RetentionRule
 from dsgit.retention.timestamps import read_timestamp
 from dsgit.scan.entry import ScanEntry

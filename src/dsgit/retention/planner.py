@@ -31,7 +31,7 @@ from dsgit.model.declaration import Declaration, SourceInfo, StorePolicy
 from dsgit.model.entry import Address, JSONValue, LiveEntry, LiveOrderedEntry, StoreKind
 from dsgit.model.sessions import session_lock
 from dsgit.plan.build import DEFAULT_EXPIRY, change_order
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.compare import delete_change
 from dsgit.plan.io import with_digest
 from dsgit.plan.ledger import NoLedger
@@ -40,6 +40,7 @@ from dsgit.plan.model import (
     Change,
     Diagnostic,
     Plan,
+    PlanKind,
     Severity,
     format_precise_time,
     format_time,
@@ -248,19 +249,31 @@ def _more(total: int, shown: list[str]) -> str:
     return f" and {total - len(shown):,} more" if total > len(shown) else ""
 
 
+def _over(rule: RetentionRule, tally: _Tally, shards: int) -> bool:
+    """Over ``max_deletes``: in a shard plan, this shard's part times N (the shards split the
+    keys by a stable hash, so each holds about 1/N; erring towards refusing is the safe side)."""
+    return rule.max_deletes is not None and tally.deletes * shards > rule.max_deletes
+
+
+def _across(count: int, shards: int) -> str:
+    if shards == 1:
+        return ""
+    return f" (this shard's part of about {count * shards:,} across {shards} shards)"
+
+
 def _rule_diagnostics(
-    rules: Sequence[RetentionRule], visitor: RetentionVisitor
+    rules: Sequence[RetentionRule], visitor: RetentionVisitor, shards: int
 ) -> list[Diagnostic]:
     found = []
     for rule, tally in zip(rules, visitor.tallies, strict=True):
         where = f" (policies/retention.yaml line {rule.line})" if rule.line else ""
-        if rule.max_deletes is not None and tally.deletes > rule.max_deletes:
+        if _over(rule, tally, shards):
             found.append(
                 diagnostic(
-                    "DSP071",
-                    f"retention rule {rule.name}{where} would delete {tally.deletes:,} entries, "
-                    f"over its max_deletes of {rule.max_deletes:,}: none of its deletions are "
-                    "planned",
+                    DiagnosticCode.RETENTION_OVER_MAX_DELETES,
+                    f"retention rule {rule.name}{where} would delete {tally.deletes:,} "
+                    f"entries{_across(tally.deletes, shards)}, over its max_deletes of "
+                    f"{rule.max_deletes:,}: none of its deletions are planned",
                     count=tally.deletes,
                     file="policies/retention.yaml",
                     line=rule.line,
@@ -271,7 +284,7 @@ def _rule_diagnostics(
             more = _more(tally.locked, tally.locked_examples)
             found.append(
                 diagnostic(
-                    "DSP070",
+                    DiagnosticCode.LEFT_OUT_SESSION_LOCKED,
                     f"retention rule {rule.name}: {tally.locked:,} "
                     f"{'entry' if tally.locked == 1 else 'entries'} left out, held by a game "
                     f"server's session lock (MetaData.ActiveSession): {shown}{more}; the next "
@@ -287,7 +300,7 @@ def _rule_diagnostics(
             )
             found.append(
                 diagnostic(
-                    "DSP072",
+                    DiagnosticCode.RETENTION_NO_TIMESTAMP,
                     f"retention rule {rule.name}: {tally.no_time:,} "
                     f"{'entry' if tally.no_time == 1 else 'entries'} kept: no readable time at "
                     f"{looked}: "
@@ -297,16 +310,13 @@ def _rule_diagnostics(
                     line=rule.line,
                 )
             )
-        planned = (
-            0
-            if rule.max_deletes is not None and tally.deletes > rule.max_deletes
-            else tally.deletes
-        )
+        planned = 0 if _over(rule, tally, shards) else tally.deletes
         found.append(
             diagnostic(
-                "DSP073",
+                DiagnosticCode.RETENTION_SUMMARY,
                 f"retention rule {rule.name} ({rule.describe()}): {tally.selected:,} "
-                f"selected, {planned:,} deletions planned",
+                f"selected, {planned:,} deletions planned, ages measured from "
+                f"{format_time(visitor.now)}",
                 count=planned,
             )
         )
@@ -318,32 +328,39 @@ def _mass_deletes(
     rules_of: Mapping[Address, RetentionRule],
     scanned: Mapping[str, int],
     declaration: Declaration | None,
+    shards: int,
 ) -> list[Diagnostic]:
-    """DSP003 per store, as ``dsgit plan`` does; the rules' ``max_deletes`` state the count."""
+    """DSP003 per store, as ``dsgit plan`` does; the rules' ``max_deletes`` state the count.
+    A shard plan counts its part times N against the thresholds (shards split by a stable
+    hash), so N shard plans that each stay under the minimum cannot add up to a mass delete
+    nobody was asked about."""
     by_store: dict[str, list[Address]] = defaultdict(list)
     for change in changes:
         by_store[_store_label(change.address)].append(change.address)
     found = []
     for label, addresses in sorted(by_store.items()):
         count = len(addresses)
+        estimate = count * shards
         first = addresses[0]
         policy = _policy_for(declaration, Address(first.kind, first.store, first.scope, ""))
         seen = scanned.get(label, 0)
         share = count / seen if seen else None
         over_share = share is not None and share > policy.mass_delete_threshold
-        if count < 2 or not (count >= policy.mass_delete_min or over_share):
+        if estimate < 2 or not (estimate >= policy.mass_delete_min or over_share):
             continue
         rules = {rules_of[a].name: rules_of[a] for a in addresses}
         stated = [rule.max_deletes for rule in rules.values()]
         reason = None
-        if all(m is not None for m in stated) and sum(m for m in stated if m is not None) >= count:
+        total = sum(m for m in stated if m is not None)
+        if all(m is not None for m in stated) and total >= estimate:
             names = ", ".join(sorted(rules))
             reason = f"max_deletes of retention rule {names} (policies/retention.yaml)"
         of = f" of {seen:,} scanned ({share:.0%})" if share is not None else ""
         found.append(
             diagnostic(
-                "DSP003",
-                f"{label}: this plan deletes {count:,} entries{of}; the threshold is "
+                DiagnosticCode.MASS_DELETE,
+                f"{label}: this plan deletes {count:,} entries{of}{_across(count, shards)}; "
+                "the threshold is "
                 f"{policy.mass_delete_threshold:.0%} of the store or {policy.mass_delete_min} "
                 "entries",
                 count=count,
@@ -372,7 +389,7 @@ def _changes(
         address = Address.parse(record["address"])
         live = _live_from_json(address, record["live"])
         chosen = diagnostic(
-            "DSP001",
+            DiagnosticCode.ENTRY_DELETE,
             f"{address}: deleted by retention rule {rule.name}",
             address=str(address),
             file="policies/retention.yaml",
@@ -433,29 +450,27 @@ def plan_retention(
     result = run_scan(
         client, [rule.selection() for rule in rules], visitor, options, observer=observer
     )
+    shards = request.shard.count if request.shard is not None else 1
     over = {
         index
         for index, (rule, tally) in enumerate(zip(rules, visitor.tallies, strict=True))
-        if rule.max_deletes is not None and tally.deletes > rule.max_deletes
+        if _over(rule, tally, shards)
     }
     changes, rules_of = _changes(result.records(), rules, over, declaration)
-    diagnostics = _rule_diagnostics(rules, visitor)
-    diagnostics.extend(_mass_deletes(changes, rules_of, visitor.scanned, declaration))
+    diagnostics = _rule_diagnostics(rules, visitor, shards)
+    diagnostics.extend(_mass_deletes(changes, rules_of, visitor.scanned, declaration, shards))
     diagnostics.sort(key=lambda d: (_RANK[d.severity], d.code, d.store or "", d.message))
     created = datetime.now(UTC)
+    # The same for every shard of one run, so `dsgit plan combine` joins their plans.
     context = {
         "retention_policy": policy.digest,
         "rules": ",".join(rule.name for rule in rules),
-        "measured_from": format_time(visitor.now),
-        "scanned": str(result.counters["visited"]),
     }
-    if request.shard is not None:
-        context["shard"] = str(request.shard)
     unchanged = max(0, result.counters["visited"] - len(changes))
     plan = Plan(
         format_version=PLAN_FORMAT_VERSION,
         dsgit_version=__version__,
-        kind="retention",
+        kind=PlanKind.RETENTION,
         created=format_precise_time(created),
         expires=format_time(created + request.expires_in),
         environment=request.environment,

@@ -330,9 +330,7 @@ class _Matcher:
             matched.append(index)
         if not matched:
             return ()
-        if self.shard is not None and not self.shard.owns(
-            str(Address(lane.kind, lane.store, scope, key))
-        ):
+        if self.shard is not None and not self.shard.owns(key):
             return ()
         return tuple(matched)
 
