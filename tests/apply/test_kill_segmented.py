@@ -94,3 +94,39 @@ def test_kill_9_a_segmented_apply_then_resume(tmp_path: Path, shards: int) -> No
         if isinstance(r.body, ChangeRecord) and r.body.outcome == "written"
     ]
     assert len(written) == len(set(written)) == STORES + COUNTERS
+
+
+@pytest.mark.slow
+def test_a_killed_segmented_apply_refused_later_is_still_recorded(tmp_path: Path) -> None:
+    from dsgit.ledger import ApplyRecord
+
+    root = tmp_path / "repo"
+    emulator = revision_counting_emulator(faults=FaultSpec(latency_min=0.03, latency_max=0.06))
+    with emulator.serve() as served, emulated_client(emulator) as client:
+        write_repo(root, served.url)
+        planned = dsgit(root, "plan", "-o", str(root / "plan.json"), "--segment-size", "7")
+        assert planned.communicate(timeout=60) and planned.returncode == 0
+        killed = _kill_at_random(
+            [dsgit(root, "apply", "plan.json", "--workers", "2")], root, random.Random(7)
+        )
+        assert killed == 1
+        manifest = json.loads((root / "plan.json").read_text())
+        last = root / manifest["segments"][-1]["file"]
+        last.write_bytes(last.read_bytes().replace(b'"reason":"', b'"reason":"edited ', 1))
+        refused = dsgit(root, "apply", "plan.json")
+        _, err = refused.communicate(timeout=60)
+        assert refused.returncode == 4, err.decode()
+        written = {
+            f"Data/global/k{n}"
+            for n in range(STORES)
+            if client.get_entry("Data", f"k{n}") is not None
+        }
+    records = [r.body for r in Ledger(root).records()]
+    (apply_record,) = [b for b in records if isinstance(b, ApplyRecord)]
+    assert apply_record.status == "partial" and apply_record.plan_digest == manifest["digest"]
+    recorded = {
+        b.address for b in records if isinstance(b, ChangeRecord) and b.outcome == "written"
+    }
+    # every entry the dead run wrote is in the ledger, the ones of the segment it died in too
+    assert written <= recorded
+    assert verify_ledger(root).ok

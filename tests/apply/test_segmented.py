@@ -161,3 +161,73 @@ def test_a_shard_lease_excludes_other_applies_and_the_same_shard(world: World) -
     assert not read_lease(world.client, world.deps(None).clock()).held
     other.acquire()  # the last shard out released it
     other.release()
+
+
+class _StopAfter:
+    """Progress that interrupts the apply (as Ctrl-C does) at the ``n``-th finished change."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def start(self, total: int, done: int) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def close(self) -> None: ...
+
+    def update(self, result: object) -> None:
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+
+
+def renamed(world: World) -> tuple[Declaration, Address, Address]:
+    from dataclasses import replace
+
+    from dsgit.repo.digest import declaration_digest
+
+    old, new = Address.standard("Items", "sword"), Address.standard("Items", "blade")
+    world.seed({old: EntryData({"dmg": 5})})
+    policies = {
+        (StoreKind.STANDARD, "Items"): StorePolicy(
+            prune=True, suppress=(Suppression("DSP002", "renamed"),)
+        )
+    }
+    fillers = {Address.standard("Z", f"a{n}"): EntryData(n) for n in range(6)}
+    declaration = declaration_of({new: EntryData({"dmg": 5}), **fillers}, policies)
+    key = (StoreKind.STANDARD, "Items")
+    entries = dict(declaration.stores[key].entries)
+    entries[("global", "blade")] = replace(entries[("global", "blade")], moved_from=old)
+    stores = {**declaration.stores, key: replace(declaration.stores[key], entries=entries)}
+    source = replace(declaration.source, digest=declaration_digest(stores, {}))
+    return replace(declaration, stores=stores, source=source), old, new
+
+
+def test_a_rename_delete_in_a_later_segment_waits_for_its_create_across_a_resume(
+    world: World,
+) -> None:
+    declaration, old, new = renamed(world)
+    found = segmented(world, world.plan(declaration), size=3)
+    segments = [[str(c.address) for c in found.segment(i)] for i in range(3)]
+    assert segments[0][0] == str(new) and segments[-1][-1] == str(old)
+    # a game server creates the new key first: the create conflicts
+    world.client.create_entry("Items", "blade", EntryData({"dmg": 1}))
+    first = apply_segmented(found, world.deps(declaration, progress=_StopAfter(4)))
+    assert first.status is ApplyStatus.INTERRUPTED
+    assert 1 <= first.count(None) <= 3  # segment 1 finished; 2 stopped (changes in flight end)
+    again = apply_segmented(found, world.deps(declaration))  # segment 1 is only counted
+    assert again.status is ApplyStatus.CONFLICT and again.resumed
+    assert world.live(old) == EntryData({"dmg": 5})  # never deleted: its rename did not land
+    assert {str(c.address) for c in again.conflicts} == {str(old), str(new)}
+    assert again.totals == {"written": 6, "skipped": 0, "conflict": 2, "pending": 0}
+
+
+def test_the_review_of_a_segmented_plan_is_never_applied(world: World) -> None:
+    from dsgit.apply.run import apply_plan
+    from dsgit.errors import DsgitError
+
+    declaration = scenario(world)
+    found = segmented(world, world.plan(declaration))
+    with pytest.raises(DsgitError, match="review of a segmented plan, without its values"):
+        apply_plan(found.review(), world.deps(declaration))
+    assert all(world.live(a) is None for a in NEW if a != CHANGED)

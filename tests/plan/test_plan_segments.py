@@ -13,9 +13,9 @@ from plan_fakes import FakeApi, declaration, plan_of, store
 
 from dsgit.errors import ConfigError, StalePlan
 from dsgit.model.declaration import StorePolicy
-from dsgit.model.entry import EntryData
 from dsgit.plan.model import Action, Plan, written_data
 from dsgit.plan.segments import (
+    WITHHELD,
     change_order,
     change_set_digest,
     manifest_schema,
@@ -60,7 +60,7 @@ def test_a_large_plan_is_a_manifest_of_segments(tmp_path: Path) -> None:
     review = found.review()
     assert review.digest == found.digest
     assert [str(c.address) for c in review.changes] == [str(c.address) for c in changes]
-    assert all(written_data(c) in (None, EntryData(None)) and c.diff == () for c in review.changes)
+    assert all(written_data(c) in (None, WITHHELD) and c.diff == () for c in review.changes)
     assert review.destructive == plan.destructive
     assert review.all_diagnostics == tuple(
         d for c in [plan, *sorted(plan.changes, key=change_order)] for d in c.diagnostics
@@ -166,3 +166,23 @@ def test_a_segment_outside_the_folder_is_refused_by_the_schema(tmp_path: Path) -
     path.write_bytes(canonical_json(raw) + b"\n")
     with pytest.raises(ConfigError, match="invalid plan manifest"):
         read_any_plan(path)
+
+
+def test_a_malformed_segment_line_names_its_line_and_field(tmp_path: Path) -> None:
+    from dsgit.plan.segments import change_from_line
+
+    first = next(c for c in big_plan(1).changes if c.action is Action.CREATE)
+    line = change_line_of(first).replace(b'"actions":["create"]', b'"actions":[]')
+    with pytest.raises(ConfigError, match=r"s\.jsonl:3: invalid change: .* \(/actions\)"):
+        change_from_line(line, "s.jsonl", 3)
+    with pytest.raises(ConfigError, match=r"s\.jsonl:4: segment line is not JSON"):
+        change_from_line(b"{nope\n", "s.jsonl", 4)
+    broken = line.replace(b'"reason":', b'"reasons":')
+    with pytest.raises(ConfigError, match=r"s\.jsonl:5: invalid change"):
+        change_from_line(broken, "s.jsonl", 5)
+
+
+def change_line_of(change: object) -> bytes:
+    from dsgit.plan.segments import change_line
+
+    return change_line(change)  # type: ignore[arg-type]

@@ -46,6 +46,7 @@ from dsgit.model.entry import EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, CreateChange, Plan, UpdateChange, written_data
+from dsgit.plan.segments import WITHHELD
 from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
@@ -132,6 +133,12 @@ def prepare_steps(
     for change in plan.changes:
         if change.is_noop:
             continue
+        if written_data(change) is WITHHELD:
+            # What approvals read of a segmented plan: its values stay in the segments.
+            raise DsgitError(
+                f"{change.address}: this is the review of a segmented plan, without its values; "
+                "apply the plan file itself (it streams its segments)"
+            )
         if change.address.store == LOCK_STORE:
             raise PolicyRefused(
                 f"{change.address}: the plan writes the reserved store {LOCK_STORE!r} "

@@ -26,6 +26,7 @@ id (``…-s2of4``), so N jobs on one machine or many never share a file.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -56,8 +57,9 @@ from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address
 from dsgit.model.shard import Shard
-from dsgit.plan.model import Action, Change, Plan
+from dsgit.plan.model import Action, Change, Plan, written_data
 from dsgit.planfile.read import SegmentedPlan
+from dsgit.policy.verdict import Verdict
 
 __all__ = ["apply_segmented", "shard_journal_path"]
 
@@ -131,6 +133,26 @@ def apply_segmented(
 ) -> ApplyResult:
     """Apply a segmented plan (or, with ``shard``, the changes of that shard) to ``deps.env``."""
     options = options or ApplyOptions()
+    try:
+        cited, verdict, total = _preflight(plan, deps, options, requested_env, shard)
+    except DsgitError:
+        with contextlib.suppress(DsgitError):  # the refusal is what the user must see
+            _record_dead_run(plan, deps, shard)
+        raise
+    path = shard_journal_path(deps.root, plan.digest, shard)
+    with Journal(path, plan.digest, on_line=deps.stop.journal_line) as journal:
+        return _Run(plan, deps, options, journal, shard, cited, verdict, total).run()
+
+
+def _preflight(
+    plan: SegmentedPlan,
+    deps: ApplyDeps,
+    options: ApplyOptions,
+    requested_env: str | None,
+    shard: Shard | None,
+) -> tuple[Plan, Verdict, int]:
+    """Everything checked before anything is written: the plan to cite in the ledger, the
+    approvals' verdict and the number of changes to write."""
     header = plan.header
     plan.verify()  # every segment's bytes, before anything else
     review = plan.review()
@@ -153,15 +175,71 @@ def apply_segmented(
         part = replace(header, changes=_mine(plan.segment(index), shard))
         total += len(prepare_steps(part, deps.declaration, deps.keyring))
         check_bound_to_declaration(part, deps.declaration)
+    Ledger.of_universe(deps.root, header.environment, deps.api, deps.signer).check_appendable()
     # The apply record cites the suppressions of every diagnostic; nothing else of the review
     # is needed from here on.
-    cited = replace(review, changes=tuple(c for c in review.changes if _suppressed(c)))
-    del review
-    ledger = Ledger.of_universe(deps.root, header.environment, deps.api, deps.signer)
-    ledger.check_appendable()
+    return (
+        replace(review, changes=tuple(c for c in review.changes if _suppressed(c))),
+        verdict,
+        total,
+    )
+
+
+def _record_dead_run(plan: SegmentedPlan, deps: ApplyDeps, shard: Shard | None) -> None:
+    """Record in the ledger what an earlier run of this plan (or shard) wrote before it died,
+    when this run is refused (the plan expired, went stale, a segment was edited): no resume
+    would record it otherwise. The segments finished by that run have their ``change``
+    records already; the one it was in gets the missing ones (when it can still be read), and
+    the apply gets its ``partial`` record. Nothing is sent to the data stores."""
     path = shard_journal_path(deps.root, plan.digest, shard)
-    with Journal(path, plan.digest, on_line=deps.stop.journal_line) as journal:
-        return _Run(plan, deps, options, journal, shard, cited, verdict, total).run()
+    if not path.exists():
+        return
+    try:
+        journal = Journal(path, plan.digest)
+    except DsgitError:
+        return  # another apply of this plan runs, or the journal is unreadable: leave it
+    with journal:
+        state = journal.state
+        if state.apply_id is None or state.ended >= state.runs:
+            return
+        ledger = Ledger.of_universe(deps.root, plan.header.environment, deps.api, deps.signer)
+        tally = _Tally()
+        for index, ref in enumerate(plan.manifest.segments):
+            try:
+                changes = _mine(plan.segment(index), shard)
+            except DsgitError:
+                changes = None  # edited: its completions count, its records cannot be made
+            segment = _segment_journal(path, index)
+            done: dict[str, dict[str, Any]] = {}
+            if segment.exists():
+                with Journal(segment, plan.digest) as part:
+                    done = part.state.done
+            if changes is None:
+                for record in done.values():
+                    tally.add_done(record, Action.UPDATE)
+                tally.counts["pending"] += max(ref.changes - len(done), 0) if shard is None else 0
+                continue
+            steps = [Step(c, written_data(c), None, False) for c in changes if not c.is_noop]
+            finished = _finished(steps, JournalState(done=done))
+            append_change_records(
+                ledger, deps.actor, state.apply_id, list(finished.values()), steps
+            )
+            for step in steps:
+                tally.add(finished.get(str(step.change.address)) or _pending(step))
+        append_apply_records(
+            ledger,
+            deps.actor,
+            plan.header,
+            state.apply_id,
+            tuple(tally.kept),
+            ApplyStatus.PARTIAL,
+            state.snapshot_time,
+            state.started or _text(deps.clock()),
+            (),
+            any_status=True,
+            summary=tally.counts,
+        )
+        journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
 
 
 def _suppressed(change: Change) -> bool:
@@ -179,7 +257,7 @@ class _Run:
         journal: Journal,
         shard: Shard | None,
         cited: Plan,
-        verdict: Any,
+        verdict: Verdict,
         total: int,
     ) -> None:
         self.plan, self.deps, self.options = plan, deps, options
@@ -372,12 +450,18 @@ class _Run:
             return failure, interrupted
 
     def _tally_finished(self, index: int, state: JournalState) -> None:
-        """Count a segment an earlier run finished; read it only to name its conflicts."""
-        actions: dict[str, Action] = {}
-        if any(r["outcome"] == str(ChangeOutcome.CONFLICT) for r in state.done.values()):
-            actions = {str(c.address): c.action for c in self.plan.segment(index)}
-        for address, record in state.done.items():
-            self.tally.add_done(record, actions.get(address, Action.UPDATE))
+        """Count a segment an earlier run finished. It is read (not run) for its actions and
+        its renames: a rename's delete in a later segment must know whether its create landed."""
+        for change in _mine(self.plan.segment(index), self.shard):
+            address = str(change.address)
+            if change.moved_from is not None:
+                self.tally.renames[address] = Step(change, None, None, False)
+            record = state.done.get(address)
+            if record is not None:
+                self.tally.add_done(record, change.action)
+                if change.moved_from is not None:
+                    step = self.tally.renames[address]
+                    self.tally.rename_results[address] = result_from_journal(step, record)
 
     def _count_unreached(self, start: int) -> None:
         """Changes of segments a stopped run did not reach count as pending."""

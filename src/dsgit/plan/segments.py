@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
+    "WITHHELD",
     "Manifest",
     "SegmentRef",
     "change_from_line",
@@ -142,7 +143,6 @@ def sorted_lines(changes: Iterable[Change]) -> list[bytes]:
 
 @cache
 def _registry() -> Registry[Any]:
-    # Loaded when a segmented plan is read, not when the core is imported (as plan.io does).
     from referencing import Registry, Resource
 
     schema = plan_schema()
@@ -161,6 +161,7 @@ def manifest_schema() -> dict[str, Any]:
 
 @cache
 def _manifest_validator() -> Draft202012Validator:
+    # Loaded when a plan file is read, not when the core is imported (as plan.io does).
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(manifest_schema(), registry=_registry())
@@ -176,19 +177,30 @@ def _change_validator() -> Draft202012Validator:
 
 
 def change_from_line(line: bytes, source: str, number: int) -> Change:
-    """One segment line as a change; ``ConfigError`` naming ``source:number`` when it is not."""
+    """One segment line as a change; ``ConfigError`` naming ``source:number`` when it is not.
+
+    The line's bytes were checked against the segment's digest, which the manifest's digest
+    covers, so they are what dsgit wrote: the change is built directly, and only a line that
+    does not convert is checked against the schema, for a message naming the field (a schema
+    check of every line would cost more than the apply's own work per change).
+    """
     try:
         raw = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"segment line is not JSON: {exc}", Location(source, number)) from None
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError("not an object")
+        return change_from_dict(raw, source, f"line {number}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        failure = exc
     errors = sorted(_change_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
     if errors:
         first = errors[0]
         pointer = "/" + "/".join(str(part) for part in first.absolute_path)
-        raise ConfigError(
-            f"invalid change: {first.message}", Location(source, number, field=pointer)
-        )
-    return change_from_dict(raw, source, f"line {number}")
+        message = f"invalid change: {first.message}"
+        raise ConfigError(message, Location(source, number, field=pointer))
+    raise ConfigError(f"invalid change: {failure}", Location(source, number))
 
 
 def of_shard(plan: Plan, shard: Shard) -> Plan:
@@ -198,18 +210,22 @@ def of_shard(plan: Plan, shard: Shard) -> Plan:
     return with_digest(replace(plan, changes=changes, summary=summarize(changes)))
 
 
+WITHHELD = EntryData({"$dsgit": "withheld: a review of a segmented plan carries no values"})
+"""The one ``after`` of every review change that writes (one object, so no memory per change);
+apply refuses a change holding it (:func:`dsgit.apply.run.prepare_steps`)."""
+
+
 def review_change(change: Change) -> Change:
-    """What approvals and checks read of a change: address, actions, precondition,
-    diagnostics, rename link — no value or diff (those stay on disk until apply streams
-    them). Never applied: its ``after`` holds no value (JSON null) where the kind has one."""
-    stripped = replace(change, diff=(), sensitive=(), encrypted=())
-    match stripped:
+    """What approvals and checks read of a change: its kind, address, precondition,
+    diagnostics and rename link — its value and diff withheld (they stay on disk until apply
+    streams them). Never applied: apply refuses a change whose ``after`` is :data:`WITHHELD`."""
+    match change:
         case CreateChange() | UpdateChange() | IncrementChange():
-            return replace(stripped, after=EntryData(None))
+            return replace(change, after=WITHHELD, diff=(), sensitive=(), encrypted=())
         case DeleteChange() | NoopChange():
-            return stripped
+            return replace(change, diff=(), sensitive=(), encrypted=())
         case _:
-            assert_never(stripped)
+            assert_never(change)
 
 
 def _manifest_body(
