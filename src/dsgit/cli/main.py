@@ -49,6 +49,7 @@ COMMAND_MODULES: dict[str, str] = {
     "keys": "approvals",
     "lock": "lock",
     "ls": "read",
+    "migrate": "migrate",
     "plan": "plan",
     "restore": "undo",
     "retention": "retention",

@@ -60,6 +60,7 @@ from dsgit.repo.value_schemas import (
     locate_in_schema,
     parse_schema_file,
 )
+from dsgit.repo.yamlload import YamlDocument
 
 __all__ = ["RepositoryReading", "read_repository"]
 
@@ -141,6 +142,20 @@ class RepositoryReader(FileReader):
                         from dsgit.retention.policy_file import retention_problems
 
                         self.problems.extend(retention_problems(document.value, document.node))
+                    if top == "migrations":
+                        self.migration(item.path, document if clean else None)
+
+    def migration(self, path: str, document: YamlDocument | None) -> None:
+        """DS821-DS826 of one file under ``migrations/`` (docs/lifecycle.md)."""
+        from dsgit.migrate.files import migration_problems, name_problem
+
+        problem = name_problem(path)
+        if problem is not None:
+            self.problems.append(problem)
+        elif document is not None:
+            self.problems.extend(
+                migration_problems(document.value, document.node, path, self.schemas)
+            )
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}
