@@ -358,6 +358,20 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
     metavar="TIME",
     help="Only revisions created at or before TIME.",
 )
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show what each revision changed from the one before, by JSON pointer.",
+)
+@click.option(
+    "--field",
+    "field_pointer",
+    default=None,
+    metavar="POINTER",
+    help="Only when the value at POINTER (e.g. /Data/Coins, @attributes/Tag, @users) "
+    "changed, from what to what.",
+)
 @env_option
 @format_option("text", "json")
 @pass_app
@@ -368,15 +382,34 @@ def history(
     scope: str,
     since_text: str | None,
     until_text: str | None,
+    show_diff: bool,
+    field_pointer: str | None,
     env_name: str | None,
     output_format: str,
 ) -> None:
     """List the revisions of one entry (Open Cloud keeps them about 30 days).
 
-    Read any of them with `dsgit get STORE KEY --revision R`.
+    Read any of them with `dsgit get STORE KEY --revision R`. With --diff, each revision
+    with what it changed from the one before (one read per revision); with --field POINTER,
+    only the revisions where that field changed. Values under the store's `sensitive` and
+    `encrypted` pointers show as "(sensitive)".
     """
     since = browse.parse_time(since_text) if since_text is not None else None
     until = browse.parse_time(until_text) if until_text is not None else None
+    if show_diff and field_pointer is not None:
+        raise DsgitError("give either --diff or --field, not both")
+    if show_diff or field_pointer is not None:
+        from dsgit.cli.history_diff import show_history_changes
+
+        show_history_changes(
+            app,
+            app.environment(env_name),
+            (store, key, scope),
+            (since, until),
+            field_pointer,
+            as_json=output_format == "json",
+        )
+        return
     env = app.environment(env_name)
     with open_client(env) as client:
         revisions = browse.entry_history(client, store, key, scope, since=since, until=until)
