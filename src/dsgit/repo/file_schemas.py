@@ -91,7 +91,15 @@ _FIELD_CODES: dict[FileKind, dict[str, str]] = {
     },
     FileKind.STORE: {"suppress": "DS208", "sensitive": "DS204", "encrypted": "DS204"},
     FileKind.ORDERED_STORE: {"suppress": "DS208"},
+    FileKind.PROJECT: {"notifications": "DS861"},
 }
+
+
+def _secret_in_file(path: list[str], error: ValidationError) -> bool:
+    """A notification sink's URL or secret written into dsgit.yaml (DS863), not a typo."""
+    if path[2:3] in (["url"], ["secret"]):
+        return True
+    return path[2:3] in (["url_env"], ["secret_env"]) and "://" in str(error.instance)
 
 
 def _code(kind: FileKind, error: ValidationError) -> str:
@@ -101,6 +109,8 @@ def _code(kind: FileKind, error: ValidationError) -> str:
     overrides = kind is FileKind.STORE and len(path) >= 3 and path[0] == "overrides"
     if overrides and path[2] in ("sensitive", "encrypted"):
         return "DS204"
+    if kind is FileKind.PROJECT and path[:1] == ["notifications"] and _secret_in_file(path, error):
+        return "DS863"
     if path and path[0] in _FIELD_CODES.get(kind, {}):
         return _FIELD_CODES[kind][path[0]]
     return "DS202" if error.validator == "additionalProperties" else "DS201"

@@ -65,6 +65,10 @@ CODES: dict[str, str] = {
     "DS602": "value under an encrypted pointer is not encrypted",
     "DS603": "sensitive or encrypted pointer matches nothing",
     "DS604": "encrypted values not verified",
+    # notifications (dsgit.yaml)
+    "DS861": "invalid notification sink",
+    "DS862": "notification environment not defined",
+    "DS863": "notification secret in the repository",
 }
 
 

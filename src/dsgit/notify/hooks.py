@@ -1,0 +1,109 @@
+"""The events of apply, built at the command edges (``dsgit apply``, ``dsgit github apply``).
+
+Kept apart from :mod:`dsgit.notify.events` so the event model imports nothing of apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from dsgit.apply.result import ApplyResult, ApplyStatus
+from dsgit.errors import DsgitError, PolicyRefused, StalePlan
+from dsgit.notify.events import NOBODY, Context, Event, EventKind, Severity
+from dsgit.plan.model import Action, Plan
+
+__all__ = ["apply_error_event", "apply_event"]
+
+
+def _apply_counts(result: ApplyResult) -> dict[str, int]:
+    return {
+        "written": len(result.written),
+        "already as planned": len(result.skipped),
+        "conflicts": len(result.conflicts),
+        "not applied": len(result.pending),
+    }
+
+
+def apply_event(plan: Plan, result: ApplyResult, context: Context = NOBODY) -> Event:
+    """The event of an apply that ran: ``conflict`` when entries conflicted, else ``apply``."""
+    counts = _apply_counts(result)
+    words = ", ".join(f"{n} {what}" for what, n in counts.items())
+    event = Event(
+        EventKind.APPLY,
+        environment=result.environment,
+        summary=f"Apply complete: {words}.",
+        outcome="applied",
+        severity=Severity.OK,
+        universe_id=plan.universe_id,
+        counts=counts,
+        addresses=tuple(str(c.address) for c in result.written),
+        reasons=(result.failure,) if result.failure else (),
+        plan_digest=result.plan_digest,
+        apply_id=result.apply_id,
+        actor=context.actor,
+        commit=plan.source.commit,
+        link=context.link,
+    )
+    match result.status:
+        case ApplyStatus.COMPLETE if result.already_complete:
+            return replace(event, summary="This plan had already been applied: nothing to do.")
+        case ApplyStatus.COMPLETE:
+            return event
+        case ApplyStatus.CONFLICT:
+            return replace(
+                event,
+                kind=EventKind.CONFLICT,
+                summary=f"Apply finished with conflicts: {words}. The conflicting entries "
+                "changed since the plan and were not written; make a new plan.",
+                outcome="conflict",
+                severity=Severity.WARNING,
+                addresses=tuple(str(c.address) for c in result.conflicts),
+            )
+        case ApplyStatus.PARTIAL:
+            return replace(
+                event,
+                summary=f"Apply stopped part way: {words}. Run it again to resume.",
+                outcome="partial",
+                severity=Severity.ERROR,
+            )
+        case ApplyStatus.INTERRUPTED:
+            return replace(
+                event,
+                summary=f"Apply interrupted: {words}. Run it again to resume.",
+                outcome="interrupted",
+                severity=Severity.WARNING,
+            )
+        case _:
+            assert_never(result.status)
+
+
+def apply_error_event(
+    plan: Plan, environment: str, error: DsgitError, context: Context = NOBODY
+) -> Event:
+    """The event of an apply stopped before it ran: ``refused`` (policy, or a stale plan) or
+    ``apply`` with outcome ``error``. Nothing was written in any of them."""
+    match error:
+        case PolicyRefused():
+            kind, outcome, severity = EventKind.REFUSED, "refused", Severity.WARNING
+            summary = "Apply refused by policy: nothing was written."
+        case StalePlan():
+            kind, outcome, severity = EventKind.REFUSED, "stale", Severity.WARNING
+            summary = "Apply refused: the plan is stale; nothing was written. Make a new plan."
+        case _:
+            kind, outcome, severity = EventKind.APPLY, "error", Severity.ERROR
+            summary = "Apply failed before writing anything."
+    return Event(
+        kind,
+        environment=environment,
+        summary=summary,
+        outcome=outcome,
+        severity=severity,
+        universe_id=plan.universe_id,
+        counts={"planned changes": sum(1 for c in plan.changes if c.action is not Action.NOOP)},
+        reasons=(str(error),),
+        plan_digest=plan.digest,
+        actor=context.actor,
+        commit=plan.source.commit,
+        link=context.link,
+    )
