@@ -277,6 +277,45 @@ def apply_command(
         plan_file = app.cwd / plan_file  # -C: as if started there
     plan = read_plan_file(plan_file)
     env = app.environment(env_name or plan.environment)
+    from dsgit.cli.notify import notify_apply
+
+    with notify_apply(app, plan, env) as notify:
+        result = _apply(
+            app,
+            plan,
+            env,
+            plan_file,
+            env_name,
+            snapshot,
+            output_format,
+            lock_ttl,
+            break_lock,
+            workers,
+            approval_paths,
+            (github_pr, github_repo, github_head),
+            allow_dirty,
+        )
+        notify(result)
+    return result.exit_code
+
+
+def _apply(
+    app: AppContext,
+    plan: Plan,
+    env: Environment,
+    plan_file: Path,
+    env_name: str | None,
+    snapshot: bool,
+    output_format: str,
+    lock_ttl: timedelta,
+    break_lock: bool,
+    workers: int,
+    approval_paths: tuple[Path, ...],
+    github: tuple[int | None, str | None, str | None],
+    allow_dirty: bool,
+) -> ApplyResult:
+    """Everything of ``dsgit apply`` after the plan and its environment are known."""
+    github_pr, github_repo, github_head = github
     root = app.root
     declaration = _declaration_for(root, plan)
     keyring = load_keyring(root)
@@ -335,7 +374,7 @@ def apply_command(
         click.echo(f"error: {result.lock_failure}", err=True)
     if result.status is ApplyStatus.INTERRUPTED:
         click.echo("Interrupted.", err=True)  # as every other command says on Ctrl-C
-    return result.exit_code
+    return result
 
 
 COMMANDS = [apply_command]

@@ -49,6 +49,7 @@ COMMAND_MODULES: dict[str, str] = {
     "keys": "approvals",
     "lock": "lock",
     "ls": "read",
+    "notify": "notify",
     "plan": "plan",
     "restore": "undo",
     "revert": "undo",

@@ -5,15 +5,18 @@ Kept apart from :mod:`dsgit.notify.events` so the event model imports nothing of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import assert_never
 
 from dsgit.apply.result import ApplyResult, ApplyStatus
+from dsgit.config import Environment
 from dsgit.errors import DsgitError, PolicyRefused, StalePlan
-from dsgit.notify.events import NOBODY, Context, Event, EventKind, Severity
+from dsgit.notify.events import NOBODY, Context, Event, EventKind, Severity, drift_event
 from dsgit.plan.model import Action, Plan
+from dsgit.plan.usecase import DriftReport
 
-__all__ = ["apply_error_event", "apply_event"]
+__all__ = ["apply_error_event", "apply_event", "ci_link", "drift_report_event"]
 
 
 def _apply_counts(result: ApplyResult) -> dict[str, int]:
@@ -79,10 +82,11 @@ def apply_event(plan: Plan, result: ApplyResult, context: Context = NOBODY) -> E
 
 
 def apply_error_event(
-    plan: Plan, environment: str, error: DsgitError, context: Context = NOBODY
+    environment: Environment, error: DsgitError, plan: Plan | None, context: Context = NOBODY
 ) -> Event:
-    """The event of an apply stopped before it ran: ``refused`` (policy, or a stale plan) or
-    ``apply`` with outcome ``error``. Nothing was written in any of them."""
+    """The event of an apply stopped by an error: ``refused`` (policy, or a stale or untrusted
+    plan: nothing was written) or ``apply`` with outcome ``error``. ``plan`` is None when it
+    could not even be read (the GitHub Action's artifact)."""
     match error:
         case PolicyRefused():
             kind, outcome, severity = EventKind.REFUSED, "refused", Severity.WARNING
@@ -92,18 +96,42 @@ def apply_error_event(
             summary = "Apply refused: the plan is stale; nothing was written. Make a new plan."
         case _:
             kind, outcome, severity = EventKind.APPLY, "error", Severity.ERROR
-            summary = "Apply failed before writing anything."
+            summary = "Apply stopped with an error (run it again once mended: it resumes)."
+    counts = {}
+    if plan is not None:
+        counts["planned changes"] = sum(1 for c in plan.changes if c.action is not Action.NOOP)
     return Event(
         kind,
-        environment=environment,
+        environment=environment.name,
         summary=summary,
         outcome=outcome,
         severity=severity,
-        universe_id=plan.universe_id,
-        counts={"planned changes": sum(1 for c in plan.changes if c.action is not Action.NOOP)},
+        universe_id=environment.universe_id,
+        counts=counts,
         reasons=(str(error),),
-        plan_digest=plan.digest,
+        plan_digest=plan.digest if plan is not None else None,
         actor=context.actor,
-        commit=plan.source.commit,
+        commit=plan.source.commit if plan is not None else None,
         link=context.link,
     )
+
+
+def ci_link(environ: Mapping[str, str]) -> str | None:
+    """The GitHub Actions run this command runs in, if any (its page, for "details" links)."""
+    repository, run_id = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_RUN_ID")
+    if not repository or not run_id:
+        return None
+    server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    return f"{server}/{repository}/actions/runs/{run_id}"
+
+
+def drift_report_event(report: DriftReport, context: Context = NOBODY) -> Event | None:
+    """The drift event of a complete report that found drift (None: no drift, or the live
+    state could not be read completely, which is an error and not drift)."""
+    if not report.items or report.errors:
+        return None
+    items: dict[str, list[str]] = {}
+    for item in report.items:
+        items.setdefault(item.kind, []).append(str(item.change.address))
+    grouped = {kind: tuple(addresses) for kind, addresses in items.items()}
+    return drift_event(report.plan.environment, report.plan.universe_id, grouped, context)
