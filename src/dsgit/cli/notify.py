@@ -54,8 +54,9 @@ def notify_apply(
     that stops it is reported (refused, stale, or an apply error) and raised on unchanged."""
 
     def report(result: ApplyResult) -> None:
-        if has_sinks(app):
-            notify_cli(app, apply_event(plan, result, cli_context(app)))
+        event = apply_event(plan, result, cli_context(app)) if has_sinks(app) else None
+        if event is not None:
+            notify_cli(app, event)
 
     try:
         yield report

@@ -108,7 +108,9 @@ def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
             append_summary(ws.ctx.step_summary, body)
             emit(apply_error_event(env, exc, plan, _context(ws)), ws.config)
             raise
-        emit(apply_event(plan, applied.result, _context(ws)), ws.config)
+        event = apply_event(plan, applied.result, _context(ws))
+        if event is not None:
+            emit(event, ws.config)
         body = _result_body(env.name, applied)
         upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
         append_summary(ws.ctx.step_summary, body)

@@ -28,8 +28,11 @@ def _apply_counts(result: ApplyResult) -> dict[str, int]:
     }
 
 
-def apply_event(plan: Plan, result: ApplyResult, context: Context = NOBODY) -> Event:
-    """The event of an apply that ran: ``conflict`` when entries conflicted, else ``apply``."""
+def apply_event(plan: Plan, result: ApplyResult, context: Context = NOBODY) -> Event | None:
+    """The event of an apply that ran: ``conflict`` when entries conflicted, else ``apply``;
+    None for a rerun of a finished apply (nothing happened: the first run was notified)."""
+    if result.already_complete:
+        return None
     counts = _apply_counts(result)
     words = ", ".join(f"{n} {what}" for what, n in counts.items())
     event = Event(
@@ -49,8 +52,6 @@ def apply_event(plan: Plan, result: ApplyResult, context: Context = NOBODY) -> E
         link=context.link,
     )
     match result.status:
-        case ApplyStatus.COMPLETE if result.already_complete:
-            return replace(event, summary="This plan had already been applied: nothing to do.")
         case ApplyStatus.COMPLETE:
             return event
         case ApplyStatus.CONFLICT:
