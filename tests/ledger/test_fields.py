@@ -156,6 +156,13 @@ def test_audit_log_shows_who_what_why_and_values_only_when_verbose(
     shown = json.loads(out)
     assert {record["apply_id"] for record in shown} == {apply_id}
     assert any(record.get("diff") for record in shown) and CANARY not in out
+    # a unique prefix of the id is enough, as for revert; an unknown one is an error
+    code, short, _ = invoke_cli(
+        ["-C", str(root), "audit", "log", "--format", "json", "--apply", apply_id[:10]], capsys
+    )
+    assert code == 0 and {record["apply_id"] for record in json.loads(short)} == {apply_id}
+    code, _, err = invoke_cli(["-C", str(root), "audit", "log", "--apply", "1999"], capsys)
+    assert code == 1 and "no apply '1999' in the ledger" in err
     code, out, _ = invoke_cli(["-C", str(root), "audit", "log", "-e", "other"], capsys)
     assert "no matching records" in out
 

@@ -389,6 +389,12 @@ def _run(
             snap = deps.api.snapshot()
             snapshot_time = snap.latest_snapshot_time
             journal.write({"t": "snapshot", "time": snapshot_time, "new": snap.new_snapshot_taken})
+            if not snap.new_snapshot_taken:
+                deps.progress.note(
+                    f"no new snapshot: Roblox takes at most one a UTC day, and today's was "
+                    f"taken at {snapshot_time}: writes since then are not in it (the pre-images "
+                    "keep every value this apply overwrites)"
+                )
         executor = ChangeExecutor(
             deps.api,
             journal,
