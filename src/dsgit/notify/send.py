@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_DEADLINE", "Delivery", "deliver"]
 DEFAULT_DEADLINE = 10.0  # seconds for every sink of one event together
 _ATTEMPTS = 4
 _ATTEMPT_TIMEOUT = 5.0
+_MIN_ATTEMPT = 0.25  # seconds an attempt needs at least to be worth making
 _REDACTED = "(redacted)"
 
 
@@ -118,10 +119,10 @@ class _Attempts:
         return self.deadline - self.clock()
 
     def once(self) -> None:
-        self.count += 1
         timeout = min(_ATTEMPT_TIMEOUT, self.remaining())
         if timeout <= 0:
             raise _Final("out of time")
+        self.count += 1
         headers = {"content-type": "application/json", "user-agent": f"dsgit/{__version__}"}
         if self.secret is not None:
             headers[SIGNATURE_HEADER] = sign(self.secret, int(time.time()), self.body)
@@ -136,14 +137,21 @@ class _Attempts:
         if response.status_code >= 300:
             raise _Final(f"HTTP {response.status_code}")
 
-    def wait(self, state: RetryCallState) -> float:
+    @staticmethod
+    def backoff(state: RetryCallState) -> float:
+        """What the failure asked for (429), else 0.25 s, 0.5 s, 1 s ..."""
         failure = state.outcome.exception() if state.outcome is not None else None
         asked = failure.retry_after if isinstance(failure, _Retryable) else None
-        backoff = asked if asked is not None else 0.25 * 2 ** (state.attempt_number - 1)
-        return max(0.0, min(backoff, self.remaining() - 0.05))
+        return asked if asked is not None else 0.25 * 2 ** (state.attempt_number - 1)
+
+    def wait(self, state: RetryCallState) -> float:
+        return self.backoff(state)
 
     def stop(self, state: RetryCallState) -> bool:
-        return stop_after_attempt(_ATTEMPTS)(state) or self.remaining() <= 0.1
+        # No retry that could not get a useful attempt in before the deadline: the problem
+        # reported stays the real one (HTTP 500), not a hurried timeout.
+        too_late = self.remaining() - self.backoff(state) < _MIN_ATTEMPT
+        return stop_after_attempt(_ATTEMPTS)(state) or too_late
 
     def run(self) -> Delivery:
         retrying = Retrying(
