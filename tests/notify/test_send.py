@@ -85,6 +85,18 @@ def test_rate_limits_are_retried_after_the_time_asked() -> None:
     assert result.ok and waits == [0.2]
 
 
+def test_a_rate_limit_asking_too_long_or_nonsense_is_not_waited_for() -> None:
+    waits: list[float] = []
+    with receiver([429, 204]) as rx:
+        rx.headers["retry-after"] = "3600"
+        [late] = deliver(conflict_event(), sinks()[:1], _environ(rx.url), sleep=waits.append)
+    assert (late.ok, late.problem, waits) == (False, "HTTP 429", [])
+    with receiver([429, 204]) as rx:
+        rx.headers["retry-after"] = "-5"
+        [result] = deliver(conflict_event(), sinks()[:1], _environ(rx.url), sleep=waits.append)
+    assert result.ok and waits == [0.0]
+
+
 @pytest.mark.parametrize(("status", "attempts"), [(500, 4), (404, 1), (401, 1)])
 def test_a_failing_sink_reports_in_its_own_words(status: int, attempts: int) -> None:
     with receiver([status]) as rx:

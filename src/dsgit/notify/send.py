@@ -142,7 +142,7 @@ class _Attempts:
         """What the failure asked for (429), else 0.25 s, 0.5 s, 1 s ..."""
         failure = state.outcome.exception() if state.outcome is not None else None
         asked = failure.retry_after if isinstance(failure, _Retryable) else None
-        return asked if asked is not None else 0.25 * 2 ** (state.attempt_number - 1)
+        return max(0.0, asked) if asked is not None else 0.25 * 2 ** (state.attempt_number - 1)
 
     def wait(self, state: RetryCallState) -> float:
         return self.backoff(state)
