@@ -20,7 +20,7 @@ from dsgit.model.declaration import StorePolicy
 from dsgit.model.declaration import Suppression as Suppress
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
 from support import declaration_of, invoke_cli, run_git, seed_live

@@ -15,7 +15,7 @@ from dsgit.github.workspace import ActionOutcome, Workspace
 from dsgit.notify import emit
 from dsgit.notify.events import Context
 from dsgit.notify.hooks import drift_report_event
-from dsgit.plan.usecase import PlanRequest, find_drift
+from dsgit.planning.usecase import PlanRequest, find_drift
 from dsgit.render.drift import render_drift
 from dsgit.repo import load_declaration
 

@@ -14,7 +14,7 @@ from dsgit.config import Environment
 from dsgit.errors import DsgitError, PolicyRefused, StalePlan
 from dsgit.notify.events import NOBODY, Context, Event, EventKind, Severity, drift_event
 from dsgit.plan.model import Action, Plan
-from dsgit.plan.usecase import DriftReport
+from dsgit.planning.usecase import DriftReport
 
 __all__ = ["apply_error_event", "apply_event", "ci_link", "drift_report_event"]
 

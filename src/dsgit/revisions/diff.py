@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dsgit.crypto.pointers import parse_pointer
 from dsgit.model.entry import EntryData, JSONValue
+from dsgit.model.pointers import parse_pointer
 from dsgit.plan.jsondiff import diff_data
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import DiffLine
