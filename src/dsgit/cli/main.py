@@ -50,6 +50,7 @@ COMMAND_MODULES: dict[str, str] = {
     "lock": "lock",
     "ls": "read",
     "migrate": "migrate",
+    "notify": "notify",
     "plan": "plan",
     "restore": "undo",
     "retention": "retention",

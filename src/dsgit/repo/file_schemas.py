@@ -95,6 +95,7 @@ _FIELD_CODES: dict[FileKind, dict[str, str]] = {
     FileKind.STORE: {"suppress": "DS208", "sensitive": "DS204", "encrypted": "DS204"},
     FileKind.ORDERED_STORE: {"suppress": "DS208"},
     FileKind.MIGRATION: {"select": "DS822", "transform": "DS823", "sample_diffs": "DS821"},
+    FileKind.PROJECT: {"notifications": "DS861"},
 }
 # The code of a schema error outside those fields (default DS201, unknown field DS202).
 _DEFAULT_CODES: dict[FileKind, tuple[str, str]] = {FileKind.MIGRATION: ("DS821", "DS826")}
@@ -118,6 +119,13 @@ def _configs_code(path: list[str], error: ValidationError) -> str:
     return "DS701"
 
 
+def _secret_in_file(path: list[str], error: ValidationError) -> bool:
+    """A notification sink's URL or secret written into dsgit.yaml (DS863), not a typo."""
+    if path[2:3] in (["url"], ["secret"]):
+        return True
+    return path[2:3] in (["url_env"], ["secret_env"]) and "://" in str(error.instance)
+
+
 def _code(kind: FileKind, error: ValidationError) -> str:
     path = [str(part) for part in error.absolute_path]
     if kind is FileKind.CONFIGS:
@@ -130,6 +138,8 @@ def _code(kind: FileKind, error: ValidationError) -> str:
     shape, unknown = _DEFAULT_CODES.get(kind, ("DS201", "DS202"))
     if kind is FileKind.MIGRATION and error.validator == "additionalProperties":
         return unknown  # an unknown field anywhere in a migration
+    if kind is FileKind.PROJECT and path[:1] == ["notifications"] and _secret_in_file(path, error):
+        return "DS863"
     if path and path[0] in _FIELD_CODES.get(kind, {}):
         return _FIELD_CODES[kind][path[0]]
     return unknown if error.validator == "additionalProperties" else shape

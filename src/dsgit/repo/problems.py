@@ -98,6 +98,10 @@ CODES: dict[str, str] = {
     "DS824": "invalid match schema",
     "DS825": "migration file name is not a usable id",
     "DS826": "unknown field in a migration",
+    # notifications (dsgit.yaml)
+    "DS861": "invalid notification sink",
+    "DS862": "notification environment not defined",
+    "DS863": "notification secret in the repository",
 }
 
 
