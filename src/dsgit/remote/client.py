@@ -212,6 +212,23 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories, Analytics):
         for item in self._session.pages(path, _LIST, params, "dataStoreEntries"):
             yield self._session.parse("GET", path, parse.entry_key, item, store, scope)
 
+    def list_keys_page(
+        self,
+        store: str,
+        scope: str = "global",
+        *,
+        prefix: str | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[EntryKey], str | None]:
+        """One page of :meth:`list_keys` and the token of the next (None on the last page)."""
+        path = P.entries_path(self.universe_id, store, scope)
+        params: dict[str, str | int] = {"maxPageSize": _ENTRIES_PAGE}
+        if prefix:
+            params["filter"] = f"id.startsWith({json.dumps(prefix, ensure_ascii=False)})"
+        items, token = self._session.page(path, _LIST, params, "dataStoreEntries", page_token)
+        keys = [self._session.parse("GET", path, parse.entry_key, i, store, scope) for i in items]
+        return keys, token
+
     def get_entry(
         self,
         store: str,
