@@ -9,19 +9,9 @@ from dsgit.model.limits import MAX_VALUE_CHARS
 from dsgit.plan.masking import PointerPatterns
 
 from .fixtures import catalog_item, datastore2_blob, entry, player_store, profile
+from .world import PROFILE_SCHEMA
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-PROFILE_SCHEMA = {
-    "type": "object",
-    "required": ["Data", "MetaData"],
-    "properties": {
-        "Data": {
-            "type": "object",
-            "required": ["Coins"],
-            "properties": {"Coins": {"type": "integer", "maximum": 1_000_000}},
-        }
-    },
-}
 
 
 def figures(**kw: object) -> StoreFigures:

@@ -21,8 +21,8 @@ def test_reservoir_is_uniform_and_deterministic() -> None:
     first: Reservoir[int] = Reservoir(100, seed="PlayerStore")
     second: Reservoir[int] = Reservoir(100, seed="PlayerStore")
     for number in range(10_000):
-        first.add(number)
-        second.add(number)
+        first.add(number, str(number))
+        second.add(number, str(number))
     assert first.items == second.items
     assert first.seen == 10_000 and len(first.items) == 100
     # a uniform sample of 0..9999 has a mean near 5000 (within 5 standard errors)
@@ -33,8 +33,18 @@ def test_reservoir_is_uniform_and_deterministic() -> None:
 def test_reservoir_keeps_everything_below_capacity() -> None:
     sample: Reservoir[str] = Reservoir(5)
     for key in "abc":
-        sample.add(key)
-    assert sample.items == ["a", "b", "c"]
+        sample.add(key, key)
+    assert sorted(sample.items) == ["a", "b", "c"]
+
+
+def test_reservoir_does_not_depend_on_arrival_order() -> None:
+    forward: Reservoir[int] = Reservoir(10, seed="s")
+    backward: Reservoir[int] = Reservoir(10, seed="s")
+    for number in range(500):
+        forward.add(number, str(number))
+    for number in reversed(range(500)):
+        backward.add(number, str(number))
+    assert forward.items == backward.items
     with pytest.raises(ValueError):
         Reservoir(0)
 

@@ -53,6 +53,7 @@ COMMAND_MODULES: dict[str, str] = {
     "restore": "undo",
     "revert": "undo",
     "rollback": "undo",
+    "scan": "scan",
     "secrets": "secrets",
     "show": "plan",
     "validate": "validate",

@@ -7,6 +7,7 @@ number of keys: reservoirs, top-k heaps and capped example lists).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from dsgit.insight.stats import Outlier, Reservoir, SizeHistogram, robust_outlie
 from dsgit.insight.walk import leaves
 from dsgit.model.entry import JSONValue, LiveEntry
 from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
-from dsgit.plan.compare import active_session
+from dsgit.model.sessions import session_lock
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import parse_time
 
@@ -57,9 +58,11 @@ class Examples:
     keys: list[str] = field(default_factory=list)
 
     def add(self, key: str) -> None:
+        """Count one more; keep the smallest keys, so examples do not depend on read order."""
         self.count += 1
-        if len(self.keys) < EXAMPLES:
-            self.keys.append(key)
+        if len(self.keys) < EXAMPLES or key < self.keys[-1]:
+            bisect.insort(self.keys, key)
+            del self.keys[EXAMPLES:]
 
 
 @dataclass
@@ -72,7 +75,7 @@ class _Numbers:
         if self.reference is None:
             self.reference = Reservoir(_REFERENCE, seed=seed)
         self.count += 1
-        self.reference.add(value)
+        self.reference.add(value, key)
         item = (value, key)
         if len(self.top) < _TOP:
             heapq.heappush(self.top, item)
@@ -168,7 +171,7 @@ class StoreFigures:
         key = entry.key
         self.read += 1
         size = encoded_length(entry.value)
-        self.sizes.add(size)
+        self.sizes.add(size, key)
         if size >= self.settings.near_limit * MAX_VALUE_CHARS:
             self.near_count += 1
             heapq.heappush(self._near, (size, key))
@@ -186,7 +189,7 @@ class StoreFigures:
                 self.violations.setdefault(at, Examples()).add(key)
         for finding in find_pii(entry.value, has_users=bool(entry.users)):
             self.pii.setdefault((str(finding.kind), finding.pointer), Examples()).add(key)
-        if active_session(entry.value):
+        if session_lock(entry.value) is not None:
             self.locks.add(key)
         self._add_numbers(entry.value, key)
 

@@ -1,7 +1,7 @@
 """Statistics a scan needs with memory bounded in the number of keys.
 
-- :class:`Reservoir`: a uniform sample of at most ``capacity`` items (Vitter's algorithm R),
-  seeded so that the same stream gives the same sample.
+- :class:`Reservoir`: a uniform sample of at most ``capacity`` items, by hash (bottom-k), so
+  the same items give the same sample in any order.
 - :class:`SizeHistogram`: value sizes in fixed, readable buckets plus exact count, total,
   min and max, and quantiles from a reservoir.
 - :func:`robust_outliers`: values far above the rest by the modified z-score
@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import math
-import random
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,24 +51,35 @@ _MEAN_AD_SCALE = 0.7979  # the same for the mean absolute deviation (sqrt(2/pi))
 
 
 class Reservoir(Generic[T]):
-    """A uniform random sample of at most ``capacity`` items of a stream of unknown length."""
+    """A uniform sample of at most ``capacity`` items of a stream of unknown length: the items
+    whose salted hash of their key is smallest (a bottom-k sketch). Unlike a random reservoir
+    it does not depend on the order items arrive in (a scan reads concurrently), so the same
+    entries always give the same sample."""
 
     def __init__(self, capacity: int, seed: str | int = 0) -> None:
         if capacity < 1:
             raise ValueError("a reservoir holds at least one item")
         self.capacity = capacity
         self.seen = 0
-        self.items: list[T] = []
-        self._random = random.Random(seed)
+        self._salt = str(seed).encode("utf-8")[:64]
+        self._heap: list[tuple[int, str, T]] = []  # (-hash, key, item): the largest on top
 
-    def add(self, item: T) -> None:
+    def _hash(self, key: str) -> int:
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8, key=self._salt).digest()
+        return int.from_bytes(digest, "big")
+
+    def add(self, item: T, key: str | None = None) -> None:
+        """Offer ``item``; ``key`` names it (default: its position in the stream)."""
         self.seen += 1
-        if len(self.items) < self.capacity:
-            self.items.append(item)
-            return
-        slot = self._random.randrange(self.seen)
-        if slot < self.capacity:
-            self.items[slot] = item
+        ranked = (-self._hash(key if key is not None else str(self.seen)), key or "", item)
+        if len(self._heap) < self.capacity:
+            heapq.heappush(self._heap, ranked)
+        elif ranked[:2] > self._heap[0][:2]:
+            heapq.heapreplace(self._heap, ranked)
+
+    @property
+    def items(self) -> list[T]:
+        return [item for _, _, item in sorted(self._heap, key=lambda row: (-row[0], row[1]))]
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:
@@ -109,7 +121,7 @@ class SizeHistogram:
     largest: int | None = None
     _sample: Reservoir[int] | None = None
 
-    def add(self, size: int) -> None:
+    def add(self, size: int, key: str | None = None) -> None:
         if self._sample is None:
             self._sample = Reservoir(10_000, seed=self.seed)
         self.counts[_bucket(size)] += 1
@@ -117,7 +129,7 @@ class SizeHistogram:
         self.total += size
         self.smallest = size if self.smallest is None else min(self.smallest, size)
         self.largest = size if self.largest is None else max(self.largest, size)
-        self._sample.add(size)
+        self._sample.add(size, key)
 
     @property
     def mean(self) -> float | None:
