@@ -54,6 +54,7 @@ COMMAND_MODULES: dict[str, str] = {
     "revert": "undo",
     "rollback": "undo",
     "scan": "scan",
+    "schema": "schema",
     "secrets": "secrets",
     "show": "plan",
     "validate": "validate",
