@@ -77,3 +77,36 @@ def seed(root: Path, now: datetime | None = None) -> None:
             api.create_entry("ShopCatalog", f"item_{index}", EntryData(catalog_item(index)))
     finally:
         emulator.close()
+
+
+HOSTILE_KEY = "<img src=x onerror=alert(1)>"
+HOSTILE_POINTER = "<b>mail</b>"
+
+
+def make_report_repo(root: Path) -> Path:
+    """``make_repo`` plus an owned ShopCatalog with two entries (one not live yet)."""
+    make_repo(root)
+    item = catalog_item(0)
+    lines = "\n".join(f"  {name}: {json.dumps(value)}" for name, value in item.items())
+    new = "\n".join(f"  {name}: {json.dumps(value)}" for name, value in catalog_item(99).items())
+    return write_files(
+        root,
+        {
+            "datastores/ShopCatalog/global/item_0.yaml": f"value:\n{lines}\n",
+            "datastores/ShopCatalog/global/item_new.yaml": f"value:\n{new}\n",
+        },
+    )
+
+
+def seed_hostile(root: Path) -> None:
+    """A store whose key, pointer and value hold HTML (and an e-mail under that pointer)."""
+    with Emulator(db=root / ".dsgit" / "emulator.db") as emulator:
+        api = OpenCloudClient(1, transport=emulator.transport())
+        value = {HOSTILE_POINTER: "kid@example.com", "note": "<script>alert('v')</script>"}
+        api.create_entry("Notes", HOSTILE_KEY, EntryData(value))
+
+
+def change_live(root: Path, store: str, key: str, value: object) -> None:
+    with Emulator(db=root / ".dsgit" / "emulator.db") as emulator:
+        api = OpenCloudClient(1, transport=emulator.transport())
+        api.update_entry(store, key, EntryData(value))  # type: ignore[arg-type]

@@ -52,6 +52,7 @@ COMMAND_MODULES: dict[str, str] = {
     "plan": "plan",
     "restore": "undo",
     "revert": "undo",
+    "report": "report",
     "rollback": "undo",
     "scan": "scan",
     "schema": "schema",

@@ -25,9 +25,14 @@ __all__ = [
     "Outlier",
     "Reservoir",
     "SizeHistogram",
+    "Spread",
+    "bucket_label",
+    "bucket_short",
+    "human_size",
     "margin_of_error",
     "quantile",
     "robust_outliers",
+    "spread",
 ]
 
 T = TypeVar("T")
@@ -98,6 +103,13 @@ def bucket_label(index: int) -> str:
         return f"≥ {human_size(SIZE_BUCKETS[-1])}"
     low = 0 if index == 0 else SIZE_BUCKETS[index - 1]
     return f"{human_size(low)}–{human_size(SIZE_BUCKETS[index])}"
+
+
+def bucket_short(index: int) -> str:
+    """``"<4 KB"``: a bucket by its upper bound, short enough for a chart's axis."""
+    if index >= len(SIZE_BUCKETS):
+        return f"≥{human_size(SIZE_BUCKETS[-1])}"
+    return f"<{human_size(SIZE_BUCKETS[index])}"
 
 
 def human_size(chars: float) -> str:
