@@ -4,13 +4,13 @@ client (``OpenCloudClient.storage_usage``), polling a long-running query."""
 from __future__ import annotations
 
 import json
-import zlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from dsgit.emulator import Emulator
+from dsgit.emulator.analytics_api import compressed_size
 from dsgit.model.entry import EntryData
 from dsgit.remote.analytics_ops import AnalyticsError
 from dsgit.remote.client import OpenCloudClient
@@ -29,7 +29,9 @@ class Clock:
 
 def compressed(key: str, value: object) -> int:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return len(zlib.compress(f"{key}{text}".encode()))
+    size = compressed_size(key, text)
+    assert 0 < size < len(key) + len(text) + 16
+    return size
 
 
 def query(client: httpx.Client, body: dict[str, object]) -> httpx.Response:

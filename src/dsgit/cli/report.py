@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def report_command(
     time, ledger activity (audit/ledger) and drift, plus every `dsgit scan` finding. It
     shows keys, pointers, counts and sizes, never a value.
     """
-    from dsgit.cli.scan import ScanProgress
+    from dsgit.cli.scan import ScanProgress, storage_query
     from dsgit.insight.html import render_html
     from dsgit.insight.report import gather_report
     from dsgit.insight.scan import ScanRequest
@@ -70,18 +71,20 @@ def report_command(
         sample=sample,
         stale_days=stale_days,
         lifetime_users=lifetime_users,
-        storage_metric=not no_storage_metric,
     )
-    with open_client(env) as client:
+    now = datetime.now(UTC)
+    with ExitStack() as stack:
+        client = stack.enter_context(open_client(env))
         data = gather_report(
             app.root,
             client,
             request,
             environment=env.name,
-            now=datetime.now(UTC),
+            now=now,
             declaration=declaration,
             drift=not no_drift,
             observer=None if quiet else ScanProgress,
+            storage_metric=storage_query(stack, env, now, enabled=not no_storage_metric),
         )
     target = output if output.is_absolute() else app.cwd / output
     try:

@@ -6,19 +6,23 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import IO
 
 import click
 
 from dsgit.cli.complete import complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.config import Environment
 from dsgit.errors import DsgitError
+from dsgit.remote.analytics_ops import StorageUsage
 from dsgit.remote.pace import format_duration
 from dsgit.scan import ScanStats, Shard
 
-__all__ = ["COMMANDS", "ScanProgress", "scan_command"]
+__all__ = ["COMMANDS", "ScanProgress", "scan_command", "storage_query"]
 
 PROGRESS_INTERVAL = 5.0
 
@@ -59,6 +63,19 @@ class ScanProgress:
 
     def note(self, text: str) -> None:
         print(f"scan {self.store}: {text}", file=self.stream, flush=True)
+
+
+def storage_query(
+    stack: ExitStack, env: Environment, now: datetime, *, enabled: bool
+) -> Callable[[], StorageUsage | None] | None:
+    """The Analytics Query API's storage metric on a client of its own (run beside the scan:
+    a 403 for a key without the analytics scope must not stop the scan's client)."""
+    if not enabled:
+        return None
+    from dsgit.remote.connect import open_client
+
+    client = stack.enter_context(open_client(env))
+    return partial(client.storage_usage, now=now)
 
 
 def _shard(text: str | None) -> Shard | None:
@@ -153,16 +170,18 @@ def scan_command(
         stale_days=stale_days,
         shard=shard,
         lifetime_users=lifetime_users,
-        storage_metric=not no_storage_metric,
     )
-    with open_client(env) as client:
+    now = datetime.now(UTC)
+    with ExitStack() as stack:
+        client = stack.enter_context(open_client(env))
         report = scan_stores(
             client,
             request,
             environment=env.name,
-            now=datetime.now(UTC),
+            now=now,
             declaration=declaration,
             observer=None if quiet else ScanProgress,
+            storage_metric=storage_query(stack, env, now, enabled=not no_storage_metric),
         )
     if output_format == "json":
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))

@@ -8,10 +8,11 @@ data points, as Roblox's guide (cloud/guides/analytics) describes: ``{"path", "d
 for a bad request, 3000 over the data point budget).
 
 The usage at an instant is what Roblox bills: the compressed size of the latest version of
-every live entry (key and JSON value, zlib), so a past bucket sums the revisions current at
-its end (as far as the kept versions tell). The metric supports OneMinute, HalfHour, OneHour
-and OneDay, no dimensions, and 28 days of history. Buckets that end before the universe's
-first write, or start after now, are omitted (the API omits empty buckets too).
+every live entry (key and JSON value, deflated: :func:`compressed_size`), so a past bucket
+sums the revisions current at its end (as far as the kept versions tell). The metric
+supports OneMinute, HalfHour, OneHour and OneDay, no dimensions, and 28 days of history.
+Buckets that end before the universe's first write, or start after now, are omitted (the
+API omits empty buckets too).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dsgit.emulator.call import Call
 from dsgit.emulator.clock import DAY, TICKS_PER_SECOND, format_time, parse_time
 from dsgit.emulator.wire import Response, json_response
 
-__all__ = ["METRIC", "query_metrics"]
+__all__ = ["METRIC", "compressed_size", "query_metrics"]
 
 METRIC = "DataStoreStorageUsageBytes"
 GRANULARITIES = {
@@ -127,6 +128,21 @@ def query_metrics(call: Call) -> Response:
     return json_response(200, {**envelope, "response": response})
 
 
+def compressed_size(key: str, value: str) -> int:
+    """Bytes of ``key`` and the JSON ``value`` deflated (raw, level 1). Small values use a
+    small window: the same size within a few bytes, at a tenth of the cost of zlib's default
+    set-up, which dominates for the few hundred bytes of a typical entry."""
+    data = f"{key}{value}".encode()
+    if len(data) <= 1024:
+        window, memory = -10, 1
+    elif len(data) <= 16_384:
+        window, memory = -12, 2
+    else:
+        window, memory = -15, 8
+    packer = zlib.compressobj(1, zlib.DEFLATED, window, memory)
+    return len(packer.compress(data)) + len(packer.flush())
+
+
 def _usage(call: Call, instants: list[int]) -> tuple[list[int], int | None]:
     """Bytes in use at each instant (sorted ascending), and the time of the first write."""
     totals = [0] * len(instants)
@@ -134,10 +150,7 @@ def _usage(call: Call, instants: list[int]) -> tuple[list[int], int | None]:
     for revisions in call.state.standard.revision_history(call.universe):
         # revisions of one key, oldest first: (time, key, value or None for a tombstone)
         first = revisions[0][0] if first is None else min(first, revisions[0][0])
-        sizes = [
-            0 if value is None else len(zlib.compress(f"{key}{value}".encode()))
-            for _, key, value in revisions
-        ]
+        sizes = [0 if value is None else compressed_size(key, value) for _, key, value in revisions]
         current = -1
         for index, instant in enumerate(instants):
             while current + 1 < len(revisions) and revisions[current + 1][0] <= instant:

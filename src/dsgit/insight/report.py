@@ -1,7 +1,7 @@
 """``dsgit report``: gather what the HTML report shows (drift, the scan, ledger activity).
 
-Drift is found first and the scan runs next: the scan's last request, the storage metric,
-may stop the client's run when the key lacks the analytics scope (see :mod:`.scan`).
+Drift is found first, then the stores are scanned (the storage metric meanwhile, on a client
+of its own: see :mod:`.scan`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dsgit.insight.html import DriftRow, LedgerDay, ReportData
 from dsgit.insight.scan import ScanRequest, scan_stores
 from dsgit.ledger.query import AppliedRun, list_applies
 from dsgit.model.declaration import Declaration
+from dsgit.remote.analytics_ops import StorageUsage
 from dsgit.remote.client import OpenCloudClient
 from dsgit.scan import ScanObserver
 
@@ -74,6 +75,7 @@ def gather_report(
     declaration: Declaration,
     drift: bool = True,
     observer: Callable[[str], ScanObserver | None] | None = None,
+    storage_metric: Callable[[], StorageUsage | None] | None = None,
 ) -> ReportData:
     rows, note = _drift(root, declaration, client, environment) if drift else (None, None)
     if not drift:
@@ -85,5 +87,6 @@ def gather_report(
         now=now,
         declaration=declaration,
         observer=observer,
+        storage_metric=storage_metric,
     )
     return ReportData(scan, ledger_days(list_applies(root), environment), rows, note, now)

@@ -3,14 +3,15 @@
 Each store is one run of the scan engine (so its key count, sample and progress are its own):
 the listing counts the keys, the entries read (all, or ``--sample N`` of them chosen while
 listing) feed a :class:`~dsgit.insight.figures.StoreFigures`. The store's schema and sensitive
-pointers come from its ``_store.yaml`` when the repository declares it. At the end, one query
-of the Analytics Query API gives the storage Roblox measures; a key without
+pointers come from its ``_store.yaml`` when the repository declares it. Meanwhile one query of
+the Analytics Query API gives the storage Roblox measures; a key without
 ``universe.analytics:read`` (or an API that refuses) leaves that figure out with the reason.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,7 +61,6 @@ class ScanRequest:
     stale_days: int = 365
     shard: Shard | None = None
     lifetime_users: int | None = None
-    storage_metric: bool = True
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,33 @@ def _figures(
     )
 
 
+class _Measure:
+    """The storage metric, queried in a thread while the stores are scanned (the Analytics
+    Query API answers in its own time), on a client of its own: a key without the analytics
+    scope stops that client's run (HTTP 403), never the scan's."""
+
+    def __init__(self, query: Callable[[], StorageUsage | None] | None) -> None:
+        self.metric: StorageUsage | None = None
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        if query is not None:
+            self._thread = threading.Thread(target=self._run, args=(query,), daemon=True)
+            self._thread.start()
+
+    def _run(self, query: Callable[[], StorageUsage | None]) -> None:
+        try:
+            self.metric = query()
+        except DsgitError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # an unexpected failure of one figure must not fail the scan
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def result(self) -> tuple[StorageUsage | None, str | None]:
+        if self._thread is not None:
+            self._thread.join()
+        return self.metric, self.error
+
+
 def scan_stores(
     client: OpenCloudClient,
     request: ScanRequest,
@@ -158,8 +185,11 @@ def scan_stores(
     now: datetime,
     declaration: Declaration | None = None,
     observer: Callable[[str], ScanObserver | None] | None = None,
+    storage_metric: Callable[[], StorageUsage | None] | None = None,
 ) -> ScanReport:
-    """Scan every requested store and measure the storage (see the module docstring)."""
+    """Scan every requested store and measure the storage (see the module docstring);
+    ``storage_metric`` queries the Analytics Query API (on another client than ``client``)."""
+    measure = _Measure(storage_metric)
     schemas = ValueSchemas.from_documents(declaration.schemas) if declaration else None
     settings = Settings(now, stale_days=request.stale_days)
     summaries = []
@@ -181,13 +211,7 @@ def scan_stores(
             result.discard()
         summaries.append(figures.summary())
     scanned = sum(summary.estimated_bytes for summary in summaries)
-    metric, error = None, None
-    if request.storage_metric:
-        # Last: a key without the analytics scope stops the client's run (HTTP 403).
-        try:
-            metric = client.storage_usage(now=now)
-        except DsgitError as exc:
-            error = str(exc)
+    metric, error = measure.result()
     return ScanReport(
         environment=environment,
         universe_id=client.universe_id,
