@@ -42,15 +42,18 @@ STORE = "PlayerStore"
 CCU = 1000
 PAGE = 256
 
+# The scan's own peak RSS: VmHWM of its address space. (ru_maxrss would not do: Linux carries
+# the parent's high-water mark across fork and exec, and the parent holds the seeding.)
 _CHILD = """
-import resource, sys, json
+import sys, json
 from dsgit.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code or 0
-print(json.dumps({"code": code, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}),
-      file=sys.stderr)
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"code": code, "peak_kb": peak}), file=sys.stderr)
 """
 
 
