@@ -80,3 +80,22 @@ def test_sensitive_pointers_give_no_outlier_values() -> None:
     built.add(entry("ShopCatalog", "golden", catalog_item(0) | {"price": 10**9}))
     summary = built.summary()
     assert all(f.pointer != "/price" for f in summary.outliers)
+
+
+def test_per_key_rules_schema_override_and_sensitive() -> None:
+    from dsgit.insight.figures import KeyRules
+
+    validator = Draft202012Validator({"type": "object"})
+    counter = KeyRules(None, PointerPatterns(()))  # an override with `schema: null`
+
+    def rules(key: str) -> KeyRules:
+        return counter if key == "epoch" else KeyRules(validator, PointerPatterns(["/secret"]))
+
+    built = StoreFigures("FeatureFlags", "global", Settings(NOW), rules=rules)
+    built.add(entry("FeatureFlags", "epoch", 7))
+    for index in range(30):
+        built.add(entry("FeatureFlags", f"f{index}", {"on": True, "secret": 5}))
+    built.add(entry("FeatureFlags", "leak", {"on": True, "secret": 10**12}))
+    summary = built.summary()
+    assert (summary.checked, summary.conforming, summary.conformance) == (31, 31, 1.0)
+    assert all(f.pointer != "/secret" for f in summary.outliers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +29,7 @@ __all__ = [
     "NEAR_LIMIT_SHARE",
     "Examples",
     "FieldOutliers",
+    "KeyRules",
     "Settings",
     "StoreFigures",
     "StoreSummary",
@@ -39,6 +40,15 @@ EXAMPLES = 3  # example keys kept per finding
 _MAX_FIELDS = 500  # numeric pointers followed per store
 _TOP = 5  # candidate outliers kept per pointer
 _REFERENCE = 2_000  # reference values kept per pointer for the median and MAD
+
+
+@dataclass(frozen=True)
+class KeyRules:
+    """What applies to one key: its schema's validator (None: no schema) and the pointers
+    whose values are never inspected (sensitive or encrypted)."""
+
+    validator: Validator | None
+    sensitive: PointerPatterns
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,8 @@ class StoreSummary:
     stale: Examples
     oldest: tuple[tuple[str, str], ...]  # (key, last revision time), oldest first
     schema: str | None
-    conforming: int | None  # None without a schema
+    conforming: int | None  # None when no entry read has a schema
+    checked: int  # entries read that have a schema (all of them, unless overrides differ)
     violations: Mapping[tuple[str, str, str], Examples]  # (pointer, keyword, expected)
     outliers: tuple[FieldOutliers, ...]
     pii: Mapping[tuple[str, str], Examples]  # (kind, pointer)
@@ -125,9 +136,9 @@ class StoreSummary:
 
     @property
     def conformance(self) -> float | None:
-        if self.conforming is None or not self.read:
+        if self.conforming is None or not self.checked:
             return None
-        return self.conforming / self.read
+        return self.conforming / self.checked
 
 
 class StoreFigures:
@@ -142,13 +153,16 @@ class StoreFigures:
         validator: Validator | None = None,
         schema: str | None = None,
         sensitive: PointerPatterns | None = None,
+        rules: Callable[[str], KeyRules] | None = None,
     ) -> None:
         self.store = store
         self.scope = scope
         self.settings = settings
-        self.validator = validator
+        # Per key: its schema and sensitive pointers (a store's overrides may differ per key).
+        fixed = KeyRules(validator, sensitive or PointerPatterns(()))
+        self.rules = rules or (lambda key: fixed)
         self.schema = schema
-        self.sensitive = sensitive or PointerPatterns(())
+        self.checked = 0
         self.keys = 0
         self.read = 0
         self.missing = 0
@@ -180,8 +194,10 @@ class StoreFigures:
         self._revision_time(entry)
         if entry.users:
             self.with_users += 1
-        if self.validator is not None:
-            found = list(violations(self.validator, entry.value))
+        rules = self.rules(key)
+        if rules.validator is not None:
+            self.checked += 1
+            found = list(violations(rules.validator, entry.value))
             if not found:
                 self.conforming += 1
             for violation in found:
@@ -191,7 +207,7 @@ class StoreFigures:
             self.pii.setdefault((str(finding.kind), finding.pointer), Examples()).add(key)
         if session_lock(entry.value) is not None:
             self.locks.add(key)
-        self._add_numbers(entry.value, key)
+        self._add_numbers(entry.value, key, rules.sensitive)
 
     def _revision_time(self, entry: LiveEntry) -> None:
         try:
@@ -208,8 +224,8 @@ class StoreFigures:
         elif item > self._oldest[0]:
             heapq.heapreplace(self._oldest, item)
 
-    def _add_numbers(self, value: JSONValue, key: str) -> None:
-        masked = self.sensitive.mask(value) if self.sensitive else value
+    def _add_numbers(self, value: JSONValue, key: str, sensitive: PointerPatterns) -> None:
+        masked = sensitive.mask(value) if sensitive else value
         for pointer, leaf in leaves(masked):
             if isinstance(leaf, bool) or not isinstance(leaf, int | float):
                 continue
@@ -239,7 +255,8 @@ class StoreFigures:
             stale=self.stale,
             oldest=tuple((key, time) for _, key, time in sorted(self._oldest, reverse=True)),
             schema=self.schema,
-            conforming=self.conforming if self.validator is not None else None,
+            conforming=self.conforming if self.checked else None,
+            checked=self.checked,
             violations=dict(sorted(self.violations.items(), key=lambda kv: -kv[1].count)),
             outliers=tuple(outliers),
             pii=dict(sorted(self.pii.items())),

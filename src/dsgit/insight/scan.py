@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dsgit.errors import DsgitError
-from dsgit.insight.figures import Settings, StoreFigures, StoreSummary
+from dsgit.insight.figures import KeyRules, Settings, StoreFigures, StoreSummary
 from dsgit.insight.stats import margin_of_error
 from dsgit.model.declaration import Declaration, StorePolicy
 from dsgit.model.entry import RESERVED_STORE, LiveEntry, StoreKind
@@ -137,17 +137,19 @@ def _figures(
     policy = _policy(declaration, store)
     if policy is None:
         return StoreFigures(store, scope, settings)
-    validator = None
-    if policy.schema is not None and schemas is not None:
-        validator = schemas.validator(policy.schema)
-    return StoreFigures(
-        store,
-        scope,
-        settings,
-        validator=validator,
-        schema=policy.schema,
-        sensitive=PointerPatterns((*policy.sensitive, *policy.encrypted)),
-    )
+    declared = policy
+
+    def rules(key: str) -> KeyRules:
+        chosen = declared.for_key(key) if declared.overrides else declared
+        validator = None
+        if chosen.schema is not None and schemas is not None:
+            validator = schemas.validator(chosen.schema)
+        return KeyRules(validator, PointerPatterns((*chosen.sensitive, *chosen.encrypted)))
+
+    schema = policy.schema
+    if any("schema" in override.settings for override in policy.overrides):
+        schema = f"{policy.schema or 'none'} (and per-key overrides)"
+    return StoreFigures(store, scope, settings, schema=schema, rules=rules)
 
 
 class _Measure:
