@@ -113,8 +113,8 @@ def bucket_short(index: int) -> str:
 
 
 def human_size(chars: float) -> str:
-    """A size in B, KB, MB (1024-based, as Roblox states its limits)."""
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+    """A size in B, KB, MB, GB (1024-based, as Roblox states its limits)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024 * 1024), ("KB", 1024)):
         if chars >= scale:
             amount = chars / scale
             return f"{amount:.1f} {unit}" if amount < 100 else f"{amount:.0f} {unit}"
