@@ -73,7 +73,7 @@ def test_scan_sample_states_size_and_confidence(
     assert err == ""
     assert "keys        60 (sample of 20: shares ±" in out
     assert "at 95 % confidence" in out
-    assert "quota 1.5 GB" not in out and "quota 1500 MB (1,000 lifetime users)" in out
+    assert "quota 1.5 GB (1,000 lifetime users)" in out
     assert "measured" in out
     code, out, _ = invoke_cli(
         ["scan", "PlayerStore", "--sample", "20", "--format", "json", "-q"], capsys

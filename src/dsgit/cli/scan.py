@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import IO
 
 import click
@@ -22,7 +23,7 @@ from dsgit.remote.analytics_ops import StorageUsage
 from dsgit.remote.pace import format_duration
 from dsgit.scan import ScanStats, Shard
 
-__all__ = ["COMMANDS", "ScanProgress", "scan_command", "storage_query"]
+__all__ = ["COMMANDS", "ScanProgress", "scan_checkpoints", "scan_command", "storage_query"]
 
 PROGRESS_INTERVAL = 5.0
 
@@ -78,6 +79,11 @@ def storage_query(
     return partial(client.storage_usage, now=now)
 
 
+def scan_checkpoints(app: AppContext, env: Environment) -> Path:
+    """``.dsgit/scans/<environment>/``: where a scan keeps what a resumed run needs."""
+    return app.root / ".dsgit" / "scans" / env.name
+
+
 def _shard(text: str | None) -> Shard | None:
     if text is None:
         return None
@@ -122,6 +128,11 @@ def _shard(text: str | None) -> Shard | None:
     is_flag=True,
     help="Do not query the Analytics Query API (needs universe.analytics:read).",
 )
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Discard the checkpoints of an interrupted scan and start again.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @env_option
 @format_option("text", "json")
@@ -136,6 +147,7 @@ def scan_command(
     shard_text: str | None,
     lifetime_users: int | None,
     no_storage_metric: bool,
+    restart: bool,
     quiet: bool,
     env_name: str | None,
     output_format: str,
@@ -149,7 +161,9 @@ def scan_command(
 
     With --sample N every key is still listed (counted) but only N entries per store are
     read; shares (conformance, locks) then hold within the stated margin at 95 % confidence.
-    Nothing is written; values never appear in the output, only keys and pointers.
+    A scan that is killed (Ctrl-C, a lost connection) resumes where it stopped, from its
+    checkpoints in .dsgit/scans/; --restart starts again. Nothing is written live; values
+    never appear in the output, only keys and pointers.
     """
     from dsgit.insight.render import report_json, report_text
     from dsgit.insight.scan import ScanRequest, scan_stores
@@ -170,6 +184,8 @@ def scan_command(
         stale_days=stale_days,
         shard=shard,
         lifetime_users=lifetime_users,
+        checkpoints=scan_checkpoints(app, env),
+        restart=restart,
     )
     now = datetime.now(UTC)
     with ExitStack() as stack:

@@ -12,6 +12,7 @@ import heapq
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from jsonschema.protocols import Validator
 
@@ -67,6 +68,13 @@ class Examples:
     count: int = 0
     keys: list[str] = field(default_factory=list)
 
+    def to_state(self) -> list[Any]:
+        return [self.count, self.keys]
+
+    @classmethod
+    def from_state(cls, state: list[Any]) -> Examples:
+        return cls(int(state[0]), [str(key) for key in state[1]])
+
     def add(self, key: str) -> None:
         """Count one more; keep the smallest keys, so examples do not depend on read order."""
         self.count += 1
@@ -80,6 +88,22 @@ class _Numbers:
     count: int = 0
     reference: Reservoir[float] | None = None
     top: list[tuple[float, str]] = field(default_factory=list)  # min-heap of the largest
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "reference": self.reference.to_state() if self.reference is not None else None,
+            "top": [list(item) for item in self.top],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], seed: str) -> _Numbers:
+        numbers = cls(int(state["count"]), None, [(float(v), str(k)) for v, k in state["top"]])
+        heapq.heapify(numbers.top)
+        if state["reference"] is not None:
+            numbers.reference = Reservoir(_REFERENCE, seed=seed)
+            numbers.reference.restore(state["reference"])
+        return numbers
 
     def add(self, value: float, key: str, seed: str) -> None:
         if self.reference is None:
@@ -235,6 +259,49 @@ class StoreFigures:
                     continue
                 numbers = self._numbers[pointer] = _Numbers()
             numbers.add(float(leaf), key, f"{self.store}{pointer}")
+
+    # --- checkpoints: a killed scan resumes with the figures it had ---------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything counted so far, as JSON (saved in the scan's checkpoint)."""
+        return {
+            "read": self.read,
+            "sizes": self.sizes.to_state(),
+            "near": [list(item) for item in self._near],
+            "near_count": self.near_count,
+            "stale": self.stale.to_state(),
+            "oldest": [list(item) for item in self._oldest],
+            "conforming": self.conforming,
+            "checked": self.checked,
+            "violations": [[*at, found.to_state()] for at, found in self.violations.items()],
+            "numbers": {pointer: n.to_state() for pointer, n in self._numbers.items()},
+            "pii": [[*at, found.to_state()] for at, found in self.pii.items()],
+            "locks": self.locks.to_state(),
+            "with_users": self.with_users,
+            "last_writes": self.last_writes,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.read = int(state["read"])
+        self.sizes.restore(state["sizes"])
+        self._near = [(int(size), str(key)) for size, key in state["near"]]
+        heapq.heapify(self._near)
+        self.near_count = int(state["near_count"])
+        self.stale = Examples.from_state(state["stale"])
+        self._oldest = [(float(t), str(k), str(text)) for t, k, text in state["oldest"]]
+        heapq.heapify(self._oldest)
+        self.conforming, self.checked = int(state["conforming"]), int(state["checked"])
+        self.violations = {
+            (str(p), str(w), str(e)): Examples.from_state(found)
+            for p, w, e, found in state["violations"]
+        }
+        self._numbers = {
+            pointer: _Numbers.from_state(raw, f"{self.store}{pointer}")
+            for pointer, raw in state["numbers"].items()
+        }
+        self.pii = {(str(k), str(p)): Examples.from_state(found) for k, p, found in state["pii"]}
+        self.locks = Examples.from_state(state["locks"])
+        self.with_users = int(state["with_users"])
+        self.last_writes = {str(day): int(n) for day, n in state["last_writes"].items()}
 
     def summary(self) -> StoreSummary:
         outliers = []

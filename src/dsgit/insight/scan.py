@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
 
 from dsgit.errors import DsgitError
 from dsgit.insight.figures import KeyRules, Settings, StoreFigures, StoreSummary
 from dsgit.insight.stats import margin_of_error
 from dsgit.model.declaration import Declaration, StorePolicy
-from dsgit.model.entry import RESERVED_STORE, LiveEntry, StoreKind
+from dsgit.model.entry import RESERVED_STORE, JSONValue, LiveEntry, StoreKind
 from dsgit.plan.masking import PointerPatterns
 from dsgit.remote.analytics_ops import StorageUsage
 from dsgit.remote.client import OpenCloudClient
@@ -41,6 +43,7 @@ __all__ = [
     "ScanReport",
     "ScanRequest",
     "Storage",
+    "checkpoint_path",
     "quota_bytes",
     "resolve_stores",
     "scan_stores",
@@ -61,6 +64,8 @@ class ScanRequest:
     stale_days: int = 365
     shard: Shard | None = None
     lifetime_users: int | None = None
+    checkpoints: Path | None = None  # folder of per-store checkpoints: a killed scan resumes
+    restart: bool = False  # discard those checkpoints and start again
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,19 @@ class _Feed(Visitor):
     def visit(self, entry: ScanEntry, emit: Emit) -> None:
         if isinstance(entry.live, LiveEntry):
             self.figures.add(entry.live)
+
+    def snapshot(self) -> JSONValue:
+        return self.figures.to_state()
+
+    def restore(self, state: JSONValue) -> None:
+        if isinstance(state, dict):
+            self.figures.restore(state)
+
+
+def checkpoint_path(folder: Path, store: str, scope: str) -> Path:
+    """``insight-<store>@<scope>.json``, the names percent-encoded to one safe file name."""
+    name = quote(f"{store}@{scope}", safe="")
+    return folder / f"insight-{name}.json"
 
 
 def _policy(declaration: Declaration | None, store: str) -> StorePolicy | None:
@@ -197,11 +215,20 @@ def scan_stores(
     summaries = []
     for store in resolve_stores(client, request.stores):
         figures = _figures(store, request.scope, settings, declaration, schemas)
+        checkpoint = None
+        if request.checkpoints is not None:
+            checkpoint = checkpoint_path(request.checkpoints, store, request.scope)
         result = run_scan(
             client,
             [Selection((store,), scopes=(request.scope,))],
             _Feed(figures),
-            ScanOptions(shard=request.shard, sample=request.sample),
+            ScanOptions(
+                shard=request.shard,
+                sample=request.sample,
+                checkpoint=checkpoint,
+                restart=request.restart,
+                identity={"insight": 1, "stale_days": request.stale_days},
+            ),
             observer=observer(store) if observer is not None else None,
         )
         try:

@@ -18,7 +18,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "SIZE_BUCKETS",
@@ -86,6 +86,15 @@ class Reservoir(Generic[T]):
     def items(self) -> list[T]:
         return [item for _, _, item in sorted(self._heap, key=lambda row: (-row[0], row[1]))]
 
+    def to_state(self) -> dict[str, Any]:
+        """JSON for a scan's checkpoint (items must be JSON themselves)."""
+        return {"seen": self.seen, "heap": [list(row) for row in self._heap]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.seen = int(state["seen"])
+        self._heap = [(int(h), str(k), item) for h, k, item in state["heap"]]
+        heapq.heapify(self._heap)
+
 
 def quantile(ordered: Sequence[float], q: float) -> float:
     """The ``q`` quantile of sorted values, interpolated linearly (numpy's default)."""
@@ -146,6 +155,24 @@ class SizeHistogram:
     @property
     def mean(self) -> float | None:
         return self.total / self.count if self.count else None
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "count": self.count,
+            "total": self.total,
+            "smallest": self.smallest,
+            "largest": self.largest,
+            "sample": self._sample.to_state() if self._sample is not None else None,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.counts = [int(n) for n in state["counts"]]
+        self.count, self.total = int(state["count"]), int(state["total"])
+        self.smallest, self.largest = state["smallest"], state["largest"]
+        if state["sample"] is not None:
+            self._sample = Reservoir(10_000, seed=self.seed)
+            self._sample.restore(state["sample"])
 
     def quantiles(self) -> dict[str, float]:
         """``p50``, ``p90``, ``p99`` (from up to 10,000 sampled sizes); empty with no values."""
