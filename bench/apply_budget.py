@@ -35,7 +35,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 from dsgit.plan.model import Plan
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.budget import Operation, RateBudget, RequestClass, per_minute
 from dsgit.remote.client import OpenCloudClient
 from dsgit.repo.digest import declaration_digest

@@ -82,8 +82,8 @@ def run_plan(client: OpenCloudClient, n: int) -> dict[str, float]:
     """Plan N entries as ``make_plan`` does, timing the live reads and the pure core apart."""
     from dsgit.plan.build import PlanSettings, build_plan
     from dsgit.plan.desired import desired_from_declaration
-    from dsgit.plan.read import read_live
     from dsgit.plan.targets import AddressFilter
+    from dsgit.planning.read import read_live
 
     decl = declaration(n)
     started = time.perf_counter()

@@ -11,14 +11,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
+from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import (
     Action,
     Change,
     Diagnostic,
     Plan,
-    Precondition,
+    PlanKind,
     Severity,
+    StandardPrecondition,
+    change_of,
     format_time,
     summarize,
 )
@@ -34,14 +37,18 @@ def change(address: str, action: Action = Action.UPDATE, *, blocking: bool = Fal
     store, key = address.split("/", 1)
     diags = ()
     if blocking:
-        diags = (Diagnostic("DSP001", Severity.BLOCKING, "delete", None, address, None, "ok"),)
-    return Change(
+        diags = (
+            Diagnostic(
+                DiagnosticCode.ENTRY_DELETE, Severity.BLOCKING, "delete", None, address, None, "ok"
+            ),
+        )
+    return change_of(
+        action,
+        after=EntryData(1),
+        amount=1,
         address=Address.standard(store, key),
-        actions=(action,),
         reason="test",
-        precondition=Precondition(exists=action is not Action.CREATE, etag="e1"),
-        after=EntryData(1) if action in (Action.CREATE, Action.UPDATE) else None,
-        increment=None,
+        precondition=StandardPrecondition(exists=action is not Action.CREATE, etag="e1"),
         diff=(),
         sensitive=(),
         encrypted=(),
@@ -54,7 +61,7 @@ def plan(
     *,
     environment: str = "production",
     universe_id: int = 42,
-    kind: str = "plan",
+    kind: PlanKind = PlanKind.PLAN,
     policy_digest: str | None = None,
     commit: str = "c" * 40,
 ) -> Plan:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from dsgit.errors import ConfigError, Location
+from dsgit.model.layout import PROJECT_FILE
 
 __all__ = [
     "CONFIG_FILE",
@@ -23,7 +24,7 @@ __all__ = [
     "parse_project_config",
 ]
 
-CONFIG_FILE = "dsgit.yaml"
+CONFIG_FILE = PROJECT_FILE
 DEFAULT_URL = "https://apis.roblox.com"
 
 

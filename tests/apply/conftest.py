@@ -20,7 +20,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.model import Plan
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
 from support import Live, read_live, seed_live

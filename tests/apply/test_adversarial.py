@@ -22,7 +22,7 @@ from dsgit.model.declaration import Ownership, StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.model.limits import MAX_VALUE_CHARS
 from dsgit.plan.io import plan_from_json, plan_to_json, with_digest
-from dsgit.plan.model import Action, Change, Precondition
+from dsgit.plan.model import Action, DeleteChange, StandardPrecondition, UpdateChange
 from support import declaration_of, drop_ledger
 
 from .conftest import World, keyring
@@ -65,13 +65,10 @@ def test_forged_delete_of_a_declared_entry_is_refused(world: World) -> None:
         replace(
             world.plan(declaration),
             changes=(
-                Change(
+                DeleteChange(
                     address=SETTINGS,
-                    actions=(Action.DELETE,),
                     reason="no file (prune)",
-                    precondition=Precondition(True, live.etag, live.revision_id, None, None),
-                    after=None,
-                    increment=None,
+                    precondition=StandardPrecondition(True, live.etag, live.revision_id),
                     diff=(),
                     sensitive=(),
                     encrypted=(),
@@ -92,7 +89,7 @@ def test_forged_increment_amount_is_refused(world: World) -> None:
     assert plan.changes[0].action is Action.INCREMENT
 
     def evil(p):  # type: ignore[no-untyped-def]
-        return replace(p, changes=(replace(p.changes[0], increment=1_000_000),))
+        return replace(p, changes=(replace(p.changes[0], amount=1_000_000),))
 
     forged = plan_from_json(_forge(plan_to_json(plan), evil), source="plan.json")
     with pytest.raises(StalePlan, match="increment amount"):
@@ -107,12 +104,15 @@ def test_an_undeclared_store_cannot_be_pruned_by_a_forged_plan(world: World) -> 
     live = world.client.get_entry("PlayerData", "Player_9")
     assert live is not None
     plan = world.plan(declaration)
-    delete = replace(
-        plan.changes[0],
+    first = plan.changes[0]
+    delete = DeleteChange(
         address=other,
-        actions=(Action.DELETE,),
-        precondition=Precondition(True, live.etag, live.revision_id, None, None),
-        after=None,
+        reason=first.reason,
+        precondition=StandardPrecondition(True, live.etag, live.revision_id),
+        diff=first.diff,
+        sensitive=first.sensitive,
+        encrypted=first.encrypted,
+        diagnostics=first.diagnostics,
     )
     forged = with_digest(replace(plan, changes=(*plan.changes, delete)))
     with pytest.raises(StalePlan, match="does not prune"):
@@ -414,13 +414,11 @@ def test_a_forged_write_of_an_entry_dsgit_does_not_own_is_refused(
     assert not plan.changes  # dsgit plans nothing for it
     live = world.client.get_entry("Config", "settings")
     assert live is not None
-    update = Change(
+    update = UpdateChange(
         address=SETTINGS,
-        actions=(Action.UPDATE,),
         reason="live value differs from the declaration",
-        precondition=Precondition(True, live.etag, live.revision_id, None, None),
+        precondition=StandardPrecondition(True, live.etag, live.revision_id),
         after=EntryData({"motd": "seeded"}),
-        increment=None,
         diff=(),
         sensitive=(),
         encrypted=(),

@@ -8,6 +8,7 @@ import pytest
 from dsgit.apply.journal import journal_path
 from dsgit.apply.lock import LOCK_KEY, LOCK_STORE
 from dsgit.apply.preimages import load, load_preimages
+from dsgit.apply.progress import NullProgress
 from dsgit.apply.result import ApplyStatus
 from dsgit.apply.run import ApplyOptions
 from dsgit.config import Environment
@@ -220,8 +221,25 @@ def test_snapshot_when_asked_and_when_protected(world: World) -> None:
         approved.append(plan.digest)
         return Verdict(plan.digest, env.name, "none", rules=(), rejected=(), counted=())
 
-    result = world.apply(plan, other, env=environment(protected=True), approvals=approvals)
+    notes = NotedProgress()
+    result = world.apply(
+        plan, other, env=environment(protected=True), approvals=approvals, progress=notes
+    )
     assert approved == [plan.digest] and result.snapshot_time
+    # Roblox takes one snapshot a UTC day: the second apply's is the first's, and it says so
+    assert [note for note in notes.notes if "no new snapshot" in note] == [
+        f"no new snapshot: Roblox takes at most one a UTC day, and today's was taken at "
+        f"{result.snapshot_time}: writes since then are not in it (the pre-images keep every "
+        "value this apply overwrites)"
+    ]
+
+
+class NotedProgress(NullProgress):
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
 
 
 def test_journal_is_fsynced_jsonl_and_names_every_step(world: World) -> None:

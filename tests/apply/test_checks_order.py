@@ -21,6 +21,7 @@ from dsgit.errors import (
     StalePlan,
 )
 from dsgit.model.declaration import SourceInfo
+from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.model import Diagnostic, Severity
 
 
@@ -109,13 +110,15 @@ def test_apply_statuses_exit_through_the_same_map() -> None:
 
 def test_a_blocking_diagnostic_is_named_once_and_the_refusal_says_how_to_allow_it() -> None:
     named = Diagnostic(
-        "DSP002",
+        DiagnosticCode.PRUNE_DELETE,
         Severity.BLOCKING,
         "Shop/global/old: live key has no file and standard:Shop has prune: true",
         None,
         "Shop/global/old",
     )
-    bare = Diagnostic("DSP003", Severity.BLOCKING, "would delete 9 entries", None, None, 9)
+    bare = Diagnostic(
+        DiagnosticCode.MASS_DELETE, Severity.BLOCKING, "would delete 9 entries", None, None, 9
+    )
     found = first_failure(given(replace(plan(), diagnostics=(named, bare))))
     assert found is not None and found.check == "diagnostics"
     assert found.outcome is Outcome.REFUSED

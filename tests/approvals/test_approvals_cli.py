@@ -172,8 +172,9 @@ def test_tampered_policy_is_refused(repo: Path, capsys: pytest.CaptureFixture[st
     plan = commit_and_plan(repo, capsys)
     run(repo, "approve", str(plan), "--key", str(repo.parent / "alice.key"), capsys=capsys)
     policy(repo, public, max_age="30d")  # edited after the plan
-    code, out, _ = run(repo, "approvals", "check", str(plan), capsys=capsys)
-    assert code == 3 and "changed since the plan was made" in out
+    code, out, err = run(repo, "approvals", "check", str(plan), capsys=capsys)
+    # stale, as apply says (the policy is one of the plan's inputs), with the reason shown
+    assert code == 4 and "changed since the plan was made" in out and "stale" in err
 
 
 def test_a_broken_policy_is_an_error_naming_file_line_and_field(

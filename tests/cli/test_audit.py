@@ -207,3 +207,21 @@ def test_verify_of_a_misspelt_environment_is_an_error_not_a_valid_empty_chain(
     )
     code, out, _ = run(repo, "audit", "verify", "-e", "local", capsys=capsys)
     assert code == 0 and "1 record(s)" in out
+
+
+def test_verify_json_head_is_the_one_chains_or_null(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local(repo).append([change("S/global/a")], actor="ci")
+    code, out, _ = run(repo, "audit", "verify", "--format", "json", capsys=capsys)
+    body = json.loads(out)
+    assert code == 0 and body["head"] == body["chains"][0]["head"] != "sha256:" + "0" * 64
+    Ledger(repo, None, environment="staging").append(
+        [change("S/global/b", apply_id="B1")], actor="ci"
+    )
+    code, out, _ = run(repo, "audit", "verify", "--format", "json", capsys=capsys)
+    body = json.loads(out)
+    assert code == 0 and len(body["chains"]) == 2 and body["head"] is None
+    code, out, _ = run(repo, "audit", "verify", "-e", "local", "--format", "json", capsys=capsys)
+    (local_chain,) = [chain for chain in body["chains"] if chain["name"] == "local"]
+    assert json.loads(out)["head"] == local_chain["head"]

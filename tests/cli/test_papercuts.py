@@ -11,7 +11,7 @@ import pytest
 
 from dsgit.cli.plan_output import report_errors
 from dsgit.errors import EXIT_OK, EXIT_STALE
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from support import LOCAL_CONFIG, invoke_cli, run_git, write_files
 
 KEYED = """\
@@ -87,7 +87,9 @@ def test_error_lines_name_an_address_once(capsys: pytest.CaptureFixture[str]) ->
             diagnostic(
                 "DSP010", "Shop/global/sword: /price is not an integer", address="Shop/global/sword"
             ),
-            diagnostic("DSP016", "the value is too big", address="Shop/global/shield"),
+            diagnostic(
+                DiagnosticCode.VALUE_TOO_LARGE, "the value is too big", address="Shop/global/shield"
+            ),
         ]
     )
     err = capsys.readouterr().err.splitlines()

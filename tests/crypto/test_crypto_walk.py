@@ -20,8 +20,8 @@ from dsgit.crypto import (
     plaintext_paths,
     reencrypt_all,
 )
-from dsgit.crypto.pointers import format_pointer
 from dsgit.model.entry import Address
+from dsgit.model.pointers import format_pointer
 
 ADDRESS = Address.standard("Config", "secrets")
 KEY = Key(generate_key())

@@ -141,9 +141,12 @@ def test_a_release_that_fails_exits_1_saying_what_to_do(tmp_path: Path) -> None:
     port = served.url.rsplit(":", 1)[1]
     with revision_counting_emulator("--db", str(db), "--port", port):
         assert repo.dsgit("lock", "status", expect=EXIT_CHANGES).out.startswith("held: ")
-        released = repo.dsgit("lock", "release")
-        assert released.out.startswith("released the environment lock")
+        released = json.loads(repo.dsgit("lock", "release", "--format", "json").out)
+        # status: the lease as read; released_now: what this command did
+        assert released["status"] == "held" and released["released_now"] is True
         assert repo.dsgit("lock", "status").out.startswith("released: ")
+        status = json.loads(repo.dsgit("lock", "status", "--format", "json").out)
+        assert status["status"] == "released" and status["released_now"] is False
 
 
 def test_another_repositorys_lease_is_released_only_with_break_lock(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dsgit.errors import EXIT_OK, EXIT_POLICY
+from dsgit.errors import EXIT_OK, EXIT_POLICY, EXIT_STALE
 
 from .conftest import SERVED_KEY_ENV, UNIVERSE, Repo, serve
 
@@ -149,9 +149,10 @@ def test_two_signed_approvals_then_apply_and_a_destructive_plan_needs_both(
         )
         repo.commit("loosen the policy")
         repo.dsgit("approve", "plans/prune.json", "--key", str(keys / "bob.key"))
-        tampered = repo.dsgit("approvals", "check", "plans/prune.json", expect=EXIT_POLICY)
+        tampered = repo.dsgit("approvals", "check", "plans/prune.json", expect=EXIT_STALE)
         assert "changed since the plan was made" in tampered.out
-        repo.dsgit("apply", "plans/prune.json", expect=None)
+        stale = repo.dsgit("apply", "plans/prune.json", expect=EXIT_STALE)  # the same word
+        assert "policies/approvals.yaml" in stale.err
         assert _value(repo, "shield") == {"price": 60}
 
         # private keys never reach the repository, the ledger or any output

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dsgit.cli.emulator import _loopback
 from dsgit.cli.main import cli
 from dsgit.emulator.keys import keys_from_env, keys_from_file_text, parse_key_spec
 from dsgit.errors import ConfigError
@@ -45,6 +46,15 @@ def test_keys_file() -> None:
     assert CANARY not in str(caught.value)
     with pytest.raises(ConfigError, match="not valid JSON"):
         keys_from_file_text("{", "keys.json")
+
+
+def test_only_loopback_hosts_are_served_without_a_warning() -> None:
+    # `serve` warns when it would accept any key from beyond this machine (tests only ever
+    # listen on 127.0.0.1, so the decision is what is tested)
+    for host in ("127.0.0.1", "127.3.4.5", "localhost", "::1", "[::1]"):
+        assert _loopback(host), host
+    for host in ("0.0.0.0", "::", "192.168.1.20", "example.org", ""):
+        assert not _loopback(host), host
 
 
 def test_bad_options_are_usage_errors() -> None:

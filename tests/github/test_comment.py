@@ -12,7 +12,7 @@ from dsgit.github.sticky import GITHUB_BODY_LIMIT, marker
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.io import with_digest
-from dsgit.plan.model import Action, Change, DiffLine, Plan, Precondition, summarize
+from dsgit.plan.model import DiffLine, Plan, PlanKind, StandardPrecondition, UpdateChange, summarize
 
 HEAD = "ab" * 20
 
@@ -21,13 +21,13 @@ def _big_plan(count: int) -> Plan:
     changes = tuple(
         sorted(
             (
-                Change(
+                UpdateChange(
                     address=Address.standard(f"Store{i % 5}", f"Player_{i:05}"),
-                    actions=(Action.UPDATE,),
                     reason="declared, differs live",
-                    precondition=Precondition(True, f"etag{i}", f"rev{i}", "sha256:" + "0" * 64),
+                    precondition=StandardPrecondition(
+                        True, f"etag{i}", f"rev{i}", "sha256:" + "0" * 64
+                    ),
                     after=EntryData({"Coins": i, "Items": ["sword", "shield"]}),
-                    increment=None,
                     diff=(
                         DiffLine("/Coins", "replace", i - 1, i),
                         DiffLine("/Items/1", "add", None, "shield"),
@@ -44,7 +44,7 @@ def _big_plan(count: int) -> Plan:
     plan = Plan(
         format_version=1,
         dsgit_version=__version__,
-        kind="plan",
+        kind=PlanKind.PLAN,
         created="2026-12-03T08:00:00Z",
         expires="2026-12-04T08:00:00Z",
         environment="production",

@@ -19,7 +19,7 @@ from dsgit.ledger.query import describe
 from dsgit.ledger.records import record_from_json
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.model import Plan
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
 from support import declaration_of

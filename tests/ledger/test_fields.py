@@ -20,7 +20,7 @@ from dsgit.model.declaration import StorePolicy
 from dsgit.model.declaration import Suppression as Suppress
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
 from support import declaration_of, invoke_cli, run_git, seed_live
@@ -156,6 +156,13 @@ def test_audit_log_shows_who_what_why_and_values_only_when_verbose(
     shown = json.loads(out)
     assert {record["apply_id"] for record in shown} == {apply_id}
     assert any(record.get("diff") for record in shown) and CANARY not in out
+    # a unique prefix of the id is enough, as for revert; an unknown one is an error
+    code, short, _ = invoke_cli(
+        ["-C", str(root), "audit", "log", "--format", "json", "--apply", apply_id[:10]], capsys
+    )
+    assert code == 0 and {record["apply_id"] for record in json.loads(short)} == {apply_id}
+    code, _, err = invoke_cli(["-C", str(root), "audit", "log", "--apply", "1999"], capsys)
+    assert code == 1 and "no apply '1999' in the ledger" in err
     code, out, _ = invoke_cli(["-C", str(root), "audit", "log", "-e", "other"], capsys)
     assert "no matching records" in out
 

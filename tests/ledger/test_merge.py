@@ -16,7 +16,7 @@ from dsgit.emulator import Emulator
 from dsgit.ledger import ApplyRecord, Ledger, verify_ledger
 from dsgit.ledger.head import UniverseHead
 from dsgit.model.entry import Address, EntryData, StoreKind
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
 from support import declaration_of, invoke_cli, run_git

@@ -120,7 +120,7 @@ def test_apply_refuses_before_writing_after_an_edited_last_record(tmp_path: Path
     from dsgit.config import Environment
     from dsgit.emulator import Emulator
     from dsgit.model.entry import Address, EntryData, StoreKind
-    from dsgit.plan.usecase import PlanRequest, make_plan
+    from dsgit.planning.usecase import PlanRequest, make_plan
     from dsgit.remote.testing import emulated_client
     from support import declaration_of, read_live
 

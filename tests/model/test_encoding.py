@@ -37,7 +37,12 @@ def test_non_canonical_rejected(segment: str) -> None:
     assert not is_canonical_segment(segment)
 
 
-@given(st.text(max_size=20), st.text(max_size=20), st.text(max_size=20), st.sampled_from(StoreKind))
+@given(
+    st.text(max_size=20),
+    st.text(max_size=20),
+    st.text(max_size=20),
+    st.sampled_from([StoreKind.STANDARD, StoreKind.ORDERED]),
+)
 def test_address_round_trip(store: str, scope: str, key: str, kind: StoreKind) -> None:
     address = Address(kind, store, scope, key)
     assert Address.parse(str(address)) == address

@@ -18,8 +18,8 @@ from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, LiveOrde
 from dsgit.plan.build import PlanSettings, build_plan
 from dsgit.plan.desired import desired_from_declaration
 from dsgit.plan.model import Plan
-from dsgit.plan.read import read_live
 from dsgit.plan.targets import AddressFilter
+from dsgit.planning.read import read_live
 from dsgit.remote.api import EntryKey
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from dsgit.emulator import Emulator
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.io import plan_to_json
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.testing import emulated_client
 from support import LOCAL_CONFIG, declaration_of, invoke_cli, write_files
 

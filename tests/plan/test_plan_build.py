@@ -12,7 +12,14 @@ from dsgit.plan.build import PlanSettings, build_plan
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveState, ScopeListing
-from dsgit.plan.model import Action, Severity
+from dsgit.plan.model import (
+    Action,
+    IncrementChange,
+    OrderedPrecondition,
+    PlanKind,
+    Severity,
+    increment_of,
+)
 from dsgit.plan.targets import AddressFilter
 
 A = Address.standard
@@ -116,8 +123,8 @@ def test_observed_is_never_written_and_reported() -> None:
         schemas={"schemas/p.json": schema},
     )
     from dsgit.plan.desired import desired_from_declaration
-    from dsgit.plan.read import read_live
-    from dsgit.plan.usecase import schema_check_for
+    from dsgit.planning.read import read_live
+    from dsgit.planning.usecase import schema_check_for
 
     desired = desired_from_declaration(decl)
     live = read_live(api, desired, AddressFilter())  # type: ignore[arg-type]
@@ -204,7 +211,7 @@ def test_removal_from_undo_is_an_entry_delete() -> None:
     live_entry = LiveEntry("S", "global", "k", 1, {}, (), "e1", "r1", "t", "t")
     desired = DesiredState({A("S", "k"): Removal("created by apply X")}, {})
     live = LiveState(entries={A("S", "k"): live_entry})
-    plan = build_plan(desired, live, PlanSettings("test", 1, NOW, kind="revert"))
+    plan = build_plan(desired, live, PlanSettings("test", 1, NOW, kind=PlanKind.REVERT))
     (change,) = plan.changes
     assert change.action is Action.DELETE and change.reason == "created by apply X"
     assert [d.code for d in plan.blocking] == ["DSP001"]
@@ -322,10 +329,12 @@ def test_counters_plan_increments() -> None:
     plan = plan_of(decl, api)
     by = {str(c.address): c for c in plan.changes}
     visits = by["Stats/global/visits"]
-    assert visits.actions == (Action.INCREMENT,) and visits.increment == 5
+    assert isinstance(visits, IncrementChange) and visits.amount == 5
     assert visits.after == EntryData(15)
     alice = by["ordered:Wins/global/alice"]
-    assert alice.increment == -3 and alice.precondition.ordered_value == 7
+    assert increment_of(alice) == -3 and alice.precondition == OrderedPrecondition(
+        True, 7, alice.precondition.value_digest
+    )
     label = by["Stats/global/label"]
     assert label.action is Action.UPDATE
     assert [d.code for d in label.diagnostics] == ["DSP021", "DSP024"]
@@ -354,7 +363,7 @@ def test_schema_failure_is_never_suppressible() -> None:
         store("Config", {"k": {"n": "x"}}, policy=policy),
         schemas={"schemas/c.json": {"properties": {"n": {"type": "integer"}}}},
     )
-    from dsgit.plan.usecase import schema_check_for
+    from dsgit.planning.usecase import schema_check_for
 
     plan = plan_of(decl, api, schema_check=schema_check_for(decl))
     (diag,) = plan.blocking
@@ -425,7 +434,7 @@ def test_desired_entries_can_come_from_anywhere() -> None:
         entries={address: live_entry},
     )
     plan = build_plan(
-        desired, live, PlanSettings("test", 1, NOW, kind="restore", context={"at": "x"})
+        desired, live, PlanSettings("test", 1, NOW, kind=PlanKind.RESTORE, context={"at": "x"})
     )
     assert plan.kind == "restore" and plan.context == {"at": "x"}
     assert plan.changes[0].action is Action.UPDATE

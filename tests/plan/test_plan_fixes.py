@@ -15,7 +15,7 @@ from dsgit.errors import (
     TransportError,
 )
 from dsgit.model.declaration import StorePolicy
-from dsgit.plan.read import fix_for
+from dsgit.planning.read import fix_for
 
 PATH = "/cloud/v2/universes/1/data-stores/S/scopes/global/entries"
 

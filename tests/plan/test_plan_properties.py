@@ -55,9 +55,9 @@ def test_observed_never_written_seed_never_overwritten(
     for change in plan.changes:
         mode = modes[change.address.store]
         if mode is Ownership.OBSERVED:
-            assert change.actions == (Action.NOOP,)
+            assert change.action is Action.NOOP
         if mode is Ownership.SEED:
-            assert change.actions in ((Action.CREATE,), (Action.NOOP,))
+            assert change.action in (Action.CREATE, Action.NOOP)
             if change.action is Action.CREATE:
                 assert not change.precondition.exists
 

@@ -8,7 +8,7 @@ from dsgit.config import Budget
 from dsgit.emulator import Emulator, FaultSpec
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import EntryData
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.budget import RateBudget
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import FAST_RETRIES, emulated_client, no_sleep

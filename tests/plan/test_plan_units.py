@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsgit.model.entry import Address, EntryData
-from dsgit.plan.codes import CATALOG
+from dsgit.plan.codes import CATALOG, DiagnosticCode, code_named
 from dsgit.plan.jsondiff import diff_data, diff_values
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import MASK
@@ -90,3 +90,10 @@ def test_every_code_is_documented() -> None:
     docs = Path(__file__).resolve().parents[2] / "docs" / "planning.md"
     table = dict(re.findall(r"^\| (DSP\d{3}) \| (\w+) \|", docs.read_text(), re.MULTILINE))
     assert {code: entry.severity.value for code, entry in CATALOG.items()} == table
+
+
+def test_every_code_member_has_one_catalogue_entry_and_names_parse() -> None:
+    assert set(CATALOG) == set(DiagnosticCode)
+    assert all(entry.code is code for code, entry in CATALOG.items())
+    assert code_named("DSP002") is DiagnosticCode.PRUNE_DELETE
+    assert code_named("DSP999") is None

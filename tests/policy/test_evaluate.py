@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from approval_builders import CREATED, NOW, Person, change, plan, policy_of, review
-from dsgit.plan.model import Action
+from dsgit.plan.model import Action, PlanKind
 from dsgit.policy import EvaluationContext, Reason, evaluate
 from dsgit.policy.classes import change_classes
 from dsgit.policy.model import NO_POLICY_DIGEST, ChangeClass
@@ -107,7 +107,7 @@ def test_change_classes_come_from_the_plan() -> None:
     assert classes["A/global/1"] == {ChangeClass.ANY}
     assert ChangeClass.DESTRUCTIVE in classes["A/global/2"]
     assert ChangeClass.DESTRUCTIVE in classes["A/global/3"]
-    erasure = plan((change("A/1"),), kind="erasure")
+    erasure = plan((change("A/1"),), kind=PlanKind.ERASURE)
     assert ChangeClass.ERASURE in change_classes(erasure)["A/global/1"]
 
 

@@ -7,7 +7,7 @@ import json
 from plan_fakes import NOW, FakeApi, declaration, failed, store
 
 from dsgit.model.declaration import Ownership, StorePolicy
-from dsgit.plan.usecase import PlanRequest, find_drift
+from dsgit.planning.usecase import PlanRequest, find_drift
 from dsgit.render.drift import render_drift
 
 

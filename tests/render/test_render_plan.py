@@ -17,9 +17,9 @@ from dsgit.plan.build import PlanSettings, build_plan
 from dsgit.plan.desired import desired_from_declaration
 from dsgit.plan.io import plan_to_json
 from dsgit.plan.model import Plan
-from dsgit.plan.read import read_live
 from dsgit.plan.targets import AddressFilter
-from dsgit.plan.usecase import schema_check_for
+from dsgit.planning.read import read_live
+from dsgit.planning.usecase import schema_check_for
 from dsgit.render.json import render_json
 from dsgit.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from dsgit.render.text import render_text

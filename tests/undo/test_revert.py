@@ -14,7 +14,7 @@ from dsgit.errors import ConfigError
 from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.io import plan_from_json, plan_to_json
-from dsgit.plan.model import Action
+from dsgit.plan.model import Action, increment_of
 from dsgit.undo import RevertRequest, find_apply, plan_revert
 from support import declaration_of
 
@@ -128,7 +128,7 @@ def test_increments_revert_by_the_opposite_amount(world: World) -> None:
     world.write(WINS, 17)  # two more wins since
     revert = world.revert(run, declared)
     (change,) = revert.changes
-    assert change.action is Action.INCREMENT and change.increment == -5
+    assert change.action is Action.INCREMENT and increment_of(change) == -5
     assert [d.code for d in change.diagnostics] == ["DSP043"]
     assert revert.applicable
     world.apply(revert, declared)

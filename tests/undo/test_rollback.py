@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsgit.model.entry import Address, EntryData
-from dsgit.plan.usecase import LedgerLookup, PlanRequest
+from dsgit.planning.usecase import LedgerLookup, PlanRequest
 from dsgit.repo import load_declaration, load_declaration_at
 from dsgit.undo import plan_rollback
 

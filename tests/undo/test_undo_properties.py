@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
-from dsgit.plan.usecase import PlanRequest
-from dsgit.plan.values import values_equal
+from dsgit.plan.values import data_equal, values_equal
+from dsgit.planning.usecase import PlanRequest
 from dsgit.repo import load_declaration, load_declaration_at
 from dsgit.undo import plan_rollback
 from support import declaration_of
@@ -180,6 +180,12 @@ def test_restore_reaches_the_state_at_that_time(
             plan = world.restore(times[index], declared, now=clock.now, allow_deletes="test")
             assert plan.applicable, plan.blocking
             assert world.apply(plan, declared, clock=clock).exit_code == 0
-            assert world.snapshot({StoreKind.STANDARD: ("S",)}) == states[index]
+            restored = world.snapshot({StoreKind.STANDARD: ("S",)})
+            # Equal as dsgit compares values: an empty array and an empty object are the same
+            # empty Luau table, so a restore leaves one where the other was (docs/planning.md).
+            assert restored.keys() == states[index].keys()
+            for address, (value, attributes, users) in restored.items():
+                want = states[index][address]
+                assert data_equal(EntryData(value, attributes, users), EntryData(*want)), address
         finally:
             world.close()

@@ -21,7 +21,7 @@ from dsgit.model.declaration import (
 )
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.model import Plan
-from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
+from dsgit.planning.usecase import LedgerLookup, PlanRequest, make_plan
 from dsgit.remote.testing import emulated_client
 from dsgit.undo import RestoreRequest, RevertRequest, plan_restore, plan_revert
 from support import Live, read_live, seed_live

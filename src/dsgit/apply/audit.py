@@ -39,7 +39,6 @@ from dsgit.apply.execute import Step
 from dsgit.apply.journal import JOURNAL_DIR
 from dsgit.apply.preimages import PREIMAGE_DIR, apply_ids
 from dsgit.apply.result import ApplyStatus, ChangeResult
-from dsgit.crypto.pointers import parse_pointer
 from dsgit.errors import LedgerError
 from dsgit.ledger.actor import Actor
 from dsgit.ledger.canonical import canonical_json, user_digest
@@ -53,8 +52,9 @@ from dsgit.ledger.records import (
     ChangeRecord,
     Suppression,
 )
+from dsgit.model.pointers import parse_pointer
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import MASK, Change, Plan
+from dsgit.plan.model import MASK, Change, Plan, increment_of
 
 __all__ = [
     "MAX_DIFF_CHARS",
@@ -130,7 +130,7 @@ def append_apply_records(
                 before=change.before,
                 after=change.after,
                 users=tuple(user_digest(user) for user in change.users),
-                increment=source.increment if source is not None else None,
+                increment=increment_of(source) if source is not None else None,
                 diff=diff,
                 diff_truncated=truncated,
             )

@@ -27,14 +27,20 @@ from dsgit.errors import StalePlan
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address, EntryData
 from dsgit.plan.allow import ALLOW_PREFIX
+from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.compare import masked_after
 from dsgit.plan.desired import DesiredEntry, desired_from_declaration
 from dsgit.plan.digest import entry_digest
-from dsgit.plan.model import Action, Change, Plan
+from dsgit.plan.model import (
+    Action,
+    Change,
+    IncrementChange,
+    OrderedPrecondition,
+    Plan,
+    written_data,
+)
 
 __all__ = ["check_bound_to_declaration"]
-
-_FROM_DECLARATION = ("plan", "rollback")
 
 
 def _refuse(change: Change, why: str) -> StalePlan:
@@ -52,16 +58,16 @@ def _check_write(change: Change, entry: DesiredEntry | None) -> None:
         ownership is Ownership.SEED and change.action is not Action.CREATE
     ):
         raise _refuse(change, f"the entry is {ownership.value}: dsgit does not {change.action} it")
-    if change.after != masked_after(entry):
+    if written_data(change) != masked_after(entry):
         raise _refuse(change, "the value the plan would write is not what the declaration says")
-    if change.action is not Action.INCREMENT:
+    if not isinstance(change, IncrementChange):
         return
-    after, amount, pre = change.after, change.increment, change.precondition
-    if not isinstance(after.value, int) or amount is None:
+    after, amount, pre = change.after, change.amount, change.precondition
+    if not isinstance(after.value, int):
         raise _refuse(change, "the increment has no integer result or amount")
     start = after.value - amount
-    if pre.ordered_value is not None:
-        consistent = pre.ordered_value == start
+    if isinstance(pre, OrderedPrecondition) and pre.value is not None:
+        consistent = pre.value == start
     else:
         before = EntryData(start, after.attributes, after.users)
         consistent = pre.value_digest == entry_digest(before)
@@ -87,15 +93,15 @@ def _check_delete(
     policy = store.policy.for_key(address.key) if store is not None else None
     if policy is None or not policy.prune or policy.ownership is not Ownership.OWNED:
         raise _refuse(change, "the plan would delete an entry its store does not prune")
-    if not any(suppression.code == "DSP002" for suppression in policy.suppress) and not (
-        _allowed_here(change, plan, "DSP002")
-    ):
+    if not any(
+        suppression.code == DiagnosticCode.PRUNE_DELETE for suppression in policy.suppress
+    ) and not (_allowed_here(change, plan, DiagnosticCode.PRUNE_DELETE)):
         raise _refuse(change, "the plan would prune an entry without the reviewed DSP002")
 
 
 def check_bound_to_declaration(plan: Plan, declaration: Declaration | None) -> None:
     """Raise ``StalePlan`` unless every write of a plan made from ``declaration`` follows it."""
-    if plan.kind not in _FROM_DECLARATION or declaration is None:
+    if not plan.kind.from_declaration or declaration is None:
         return
     desired = desired_from_declaration(declaration)
     renamed_from = {

@@ -49,7 +49,7 @@ class ApplyPace:
         for change in plan.changes:
             if change.is_noop:
                 continue
-            if Action.DELETE in change.actions:
+            if change.action is Action.DELETE:
                 removes += 1
             else:
                 writes += 1

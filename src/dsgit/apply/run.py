@@ -45,7 +45,7 @@ from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import Action, Change, Plan
+from dsgit.plan.model import Action, Change, CreateChange, Plan, UpdateChange, written_data
 from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
@@ -131,9 +131,7 @@ def prepare_steps(
                 "(dsgit's own lock); no plan may change it"
             )
         data: EntryData | None = None
-        if change.action in (Action.CREATE, Action.UPDATE):
-            if change.after is None:
-                raise DsgitError(f"{change.address}: the plan has no value to write")
+        if isinstance(change, CreateChange | UpdateChange):
             declared = declaration.data(change.address) if declaration is not None else None
             sensitive = PointerPatterns(change.sensitive)
             data = writable_data(change.after, declared, change.address, keyring, sensitive)
@@ -300,7 +298,7 @@ def _record_dead_records(plan: Plan, deps: ApplyDeps, journal: Journal) -> None:
     PreImageStore(deps.root, state.apply_id, deps.keyring).restore(
         intent["preimage"] for intent in state.intents.values() if "preimage" in intent
     )
-    steps = [Step(change, change.after, None, False) for change in plan.changes]
+    steps = [Step(change, written_data(change), None, False) for change in plan.changes]
     # A run killed after its records but before its ``end`` left nothing to record.
     changes = tuple(
         _result_from_journal(step, state.done[key])
@@ -389,6 +387,12 @@ def _run(
             snap = deps.api.snapshot()
             snapshot_time = snap.latest_snapshot_time
             journal.write({"t": "snapshot", "time": snapshot_time, "new": snap.new_snapshot_taken})
+            if not snap.new_snapshot_taken:
+                deps.progress.note(
+                    f"no new snapshot: Roblox takes at most one a UTC day, and today's was "
+                    f"taken at {snapshot_time}: writes since then are not in it (the pre-images "
+                    "keep every value this apply overwrites)"
+                )
         executor = ChangeExecutor(
             deps.api,
             journal,

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dsgit.crypto import Keyring, decrypt_all, find_encrypted
 from dsgit.crypto.errors import KeyNotAvailable
-from dsgit.crypto.pointers import format_pointer
 from dsgit.errors import StalePlan
 from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.model.pointers import format_pointer
 from dsgit.plan.digest import sensitive_placeholder
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import SENSITIVE_KEY

@@ -29,7 +29,7 @@ from dsgit.errors import ConfigError, StalePlan
 from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
-from dsgit.plan.model import Plan
+from dsgit.plan.model import Plan, PlanKind
 from dsgit.policy.verdict import Counted, Verdict
 from dsgit.render.words import plural
 
@@ -70,7 +70,7 @@ def _declaration_for(root: Path, plan: Plan) -> Declaration:
     from dsgit.repo.git_state import commit_source
 
     commit = plan.source.commit
-    if plan.kind != "plan" and commit is not None and not plan.source.dirty:
+    if plan.kind is not PlanKind.PLAN and commit is not None and not plan.source.dirty:
         try:
             commit_source(root, commit)
         except ConfigError:

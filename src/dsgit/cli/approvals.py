@@ -235,8 +235,8 @@ reviews. Prints each rule that applies, the approvals that count, the ones that 
 why, and what is still missing.
 
 \b
-Exit codes: 0 satisfied, 1 error, 3 not satisfied, 4 the plan is stale (edited or
-expired).""",
+Exit codes: 0 satisfied, 1 error, 3 not satisfied, 4 the plan is stale (edited,
+expired, or made under an approvals policy that has changed since), as apply would say.""",
 )
 @click.argument(
     "plan_file",
@@ -258,6 +258,7 @@ def check_command(
     output_format: str,
 ) -> int:
     from dsgit.approvals.check import ApprovalSources, check_plan_approvals
+    from dsgit.approvals.stamp import plan_policy_digest
     from dsgit.policy.render import render_verdict
 
     plan_file = _absolute(app, plan_file)
@@ -274,6 +275,15 @@ def check_command(
     if plan.expired(now):
         # Approvals never outlive their plan: apply refuses an expired plan as stale.
         click.echo(f"note: the plan expired at {plan.expires}; apply will refuse it", err=True)
+        return EXIT_STALE
+    recorded = plan_policy_digest(plan)
+    if recorded is not None and recorded != verdict.policy_digest:
+        # The policy file is one of the plan's inputs: apply refuses such a plan as stale.
+        click.echo(
+            "note: the approvals policy changed since the plan was made; apply will refuse "
+            "it as stale (make a new plan)",
+            err=True,
+        )
         return EXIT_STALE
     return EXIT_OK if verdict.satisfied else EXIT_POLICY
 

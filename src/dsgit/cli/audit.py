@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dsgit.cli.complete import complete_apply_ids
 from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.errors import ConfigError, DsgitError
+from dsgit.ledger.canonical import ZERO_DIGEST
 from dsgit.ledger.file import Ledger
 from dsgit.ledger.head import ChainHead, UniverseHead
 from dsgit.ledger.migrate import migrate_ledger
@@ -150,7 +152,8 @@ def _report_json(report: VerifyReport, failed: bool) -> dict[str, object]:
         "intact": report.intact,
         "records": report.records,
         "signed": report.signed,
-        "head": report.head,
+        # the head of the one chain checked (-e, or the only one); with several, see `chains`
+        "head": report.head if len(report.chains) == 1 or report.head != ZERO_DIGEST else None,
         "unmigrated": report.unmigrated,
         "chains": [chain.to_json() for chain in report.chains],
         "missing": [gap.to_json() for gap in report.missing],
@@ -240,7 +243,14 @@ the ledger) or holding it in the key, and erasures of that user. Filters combine
 match). --format json prints the records as stored (diffs only with --verbose).""",
 )
 @click.option("-e", "--env", "env_name", default=None, metavar="ENV", help="Only this environment.")
-@click.option("--apply", "apply_id", default=None, metavar="ID", help="Only this apply's records.")
+@click.option(
+    "--apply",
+    "apply_id",
+    default=None,
+    metavar="ID",
+    shell_complete=complete_apply_ids,
+    help="Only this apply's records (its id or a unique prefix of it).",
+)
 @click.option("--store", default=None, help="Only changes to this data store.")
 @click.option("--key", default=None, help="Only changes to this key.")
 @click.option("--user", "user", type=int, default=None, help="Only records about this user id.")
@@ -265,6 +275,10 @@ def log_command(
     verbose: bool,
     output_format: str,
 ) -> None:
+    if apply_id is not None:
+        from dsgit.undo.revert import find_apply
+
+        apply_id = find_apply(app.root, apply_id).apply_id
     where = LogFilter(
         store=store,
         key=key,

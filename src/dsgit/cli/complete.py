@@ -19,6 +19,7 @@ from click.shell_completion import CompletionItem
 from dsgit.config import CONFIG_FILE, find_root
 from dsgit.errors import DsgitError
 from dsgit.model.encoding import decode_segment, encode_segment
+from dsgit.model.layout import DATASTORES_DIR, ORDERED_DIR
 
 __all__ = [
     "complete_addresses",
@@ -30,8 +31,8 @@ __all__ = [
     "complete_stores",
 ]
 
-_DATASTORES = "datastores"
-_ORDERED = "ordered"
+_DATASTORES = DATASTORES_DIR
+_ORDERED = ORDERED_DIR
 _ORDERED_PREFIX = "ordered:"  # how plan addresses name ordered stores (plan/targets.py)
 _PREIMAGES = "audit/preimages"  # one folder per apply id (apply/preimages.py)
 _MAX_YAML_BYTES = 4 * 1024 * 1024  # a Tab press must stay quick

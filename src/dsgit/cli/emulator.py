@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import threading
@@ -51,6 +52,16 @@ def collect_api_keys(
             raise click.BadParameter(str(exc), param_hint="--api-key") from None
         keys[key] = scopes
     return keys or None
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def serve_until_stopped(emu: Emulator, host: str, port: int, stop: threading.Event) -> str:
@@ -162,6 +173,13 @@ def serve(
             f"state: {db if db is not None else 'in memory'}; rate limits: {limits}; "
             f"auth: {auth}; versions: {versions.lower()}; faults: {faults or 'none'}"
         )
+        if keys is None and not _loopback(host):
+            click.echo(
+                f"warning: listening on {host} with no --api-key: anyone who can reach this "
+                "address can read and write its data stores (pass --api-key or "
+                "--api-keys-file, or serve on 127.0.0.1)",
+                err=True,
+            )
         serve_until_stopped(emu, host, port, stop)
     except KeyboardInterrupt:
         pass

@@ -32,7 +32,8 @@ def _report_json(report: object) -> str:
             "status": report.state.status,
             "lease": lease.to_json() if lease is not None else None,
             "own": report.own,
-            "released": report.released,
+            # what this command did (``status`` is the lease's state, read before it)
+            "released_now": report.released,
             "broke_lock": report.broke,
         },
         indent=2,

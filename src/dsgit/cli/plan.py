@@ -53,7 +53,7 @@ def plan_command(
     output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
-    from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
+    from dsgit.planning.usecase import LedgerLookup, PlanRequest, make_plan
     from dsgit.remote.connect import open_client
 
     env = app.environment(output.env_name)
@@ -109,7 +109,7 @@ Exit codes:
 @pass_app
 def drift_command(app: AppContext, env_name: str | None, output_format: str) -> None:
     from dsgit.crypto import load_keyring
-    from dsgit.plan.usecase import PlanRequest, find_drift
+    from dsgit.planning.usecase import PlanRequest, find_drift
     from dsgit.remote.connect import open_client
 
     env = app.environment(env_name)

@@ -63,7 +63,7 @@ def rollback_command(
     output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
-    from dsgit.plan.usecase import LedgerLookup, PlanRequest
+    from dsgit.planning.usecase import LedgerLookup, PlanRequest
     from dsgit.remote.connect import open_client
     from dsgit.repo import load_declaration, load_declaration_at
     from dsgit.undo import plan_rollback

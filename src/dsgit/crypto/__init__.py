@@ -35,7 +35,6 @@ from dsgit.crypto.keysource import (
     read_key_file,
     write_key_file,
 )
-from dsgit.crypto.pointers import expand, parse_pointer
 from dsgit.crypto.token import is_encrypted
 from dsgit.crypto.walk import (
     decrypt_all,
@@ -45,6 +44,7 @@ from dsgit.crypto.walk import (
     plaintext_paths,
     reencrypt_all,
 )
+from dsgit.model.pointers import expand, parse_pointer
 
 __all__ = [
     "DEFAULT_KEY_FILE",

@@ -19,9 +19,9 @@ from dsgit.crypto.errors import EncryptionError
 from dsgit.crypto.keys import Key, Keyring
 from dsgit.crypto.walk import decrypt_all, encrypt_paths, find_encrypted, reencrypt_all
 from dsgit.errors import ConfigError, Location
-from dsgit.importer.layout import DATASTORES_DIR, STORE_FILE, address_of_entry_file
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, JSONValue, StoreKind
+from dsgit.model.layout import DATASTORES_DIR, STORE_FILE, address_of_entry_file
 from dsgit.yamlio.atomic import write_atomic
 from dsgit.yamlio.document import dump_document, load_document, to_plain
 from dsgit.yamlio.merge import set_member

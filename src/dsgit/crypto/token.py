@@ -12,16 +12,16 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Literal, TypeGuard, cast
+from typing import Literal, cast
 
 from dsgit.crypto.errors import MalformedToken
+from dsgit.model.sealed import is_encrypted
 
 __all__ = ["TYPES", "Token", "ValueType", "format_token", "is_encrypted", "parse_token"]
 
 ValueType = Literal["str", "int", "float", "bool", "json"]
 TYPES: tuple[ValueType, ...] = ("str", "int", "float", "bool", "json")
 
-PREFIX = "ENC["
 _B64 = r"[A-Za-z0-9+/]*={0,2}"
 _TOKEN = re.compile(
     rf"ENC\[AES256_GCM,data:(?P<data>{_B64}),iv:(?P<iv>{_B64}),tag:(?P<tag>{_B64}),"
@@ -40,12 +40,6 @@ class Token:
     tag: bytes
     type: ValueType
     kid: str
-
-
-def is_encrypted(value: object) -> TypeGuard[str]:
-    """True for a string shaped like ``ENC[...]`` (well-formed or not: a damaged token is still
-    a token, never plaintext to encrypt again)."""
-    return isinstance(value, str) and value.startswith(PREFIX) and value.endswith("]")
 
 
 def format_token(token: Token) -> str:

@@ -1,7 +1,7 @@
 """Encrypt and decrypt the values of one entry at a list of JSON pointer patterns.
 
 Patterns are JSON pointers relative to the entry's ``value``; a ``*`` segment matches every
-array item and object member (see :mod:`dsgit.crypto.pointers`). Patterns are applied from the
+array item and object member (see :mod:`dsgit.model.pointers`). Patterns are applied from the
 shallowest to the deepest, so when both ``/a`` and ``/a/b`` are listed, ``/a`` is encrypted as
 a whole. Paths absent from a value are skipped (optional fields stay optional). Every function
 returns a new value; the input is never modified.
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dsgit.crypto.cipher import decrypt_value, encrypt_value
 from dsgit.crypto.errors import EncryptionError
 from dsgit.crypto.keys import Key, Keyring
-from dsgit.crypto.pointers import expand, format_pointer, parse_pointer, resolve, set_at
 from dsgit.crypto.token import is_encrypted, parse_token
 from dsgit.model.entry import Address, JSONValue
+from dsgit.model.pointers import expand, format_pointer, parse_pointer, resolve, set_at
 from dsgit.yamlio.equality import json_equal
 
 __all__ = [

@@ -12,7 +12,7 @@ from dsgit.github.client import Issue
 from dsgit.github.outputs import append_summary
 from dsgit.github.sticky import GITHUB_BODY_LIMIT, marker
 from dsgit.github.workspace import ActionOutcome, Workspace
-from dsgit.plan.usecase import PlanRequest, find_drift
+from dsgit.planning.usecase import PlanRequest, find_drift
 from dsgit.render.drift import render_drift
 from dsgit.repo import load_declaration
 

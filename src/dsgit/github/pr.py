@@ -29,7 +29,7 @@ from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
 from dsgit.model.declaration import Declaration
 from dsgit.plan.io import plan_to_json
-from dsgit.plan.model import Plan, Severity
+from dsgit.plan.model import Plan, PlanKind, Severity
 from dsgit.render.markdown import render_markdown
 from dsgit.repo import load_declaration, load_declaration_at, validate_repository
 from dsgit.repo.git_state import worktree_state
@@ -197,7 +197,7 @@ def _reset_previews(ws: Workspace, pull: PullEvent) -> ActionOutcome:
     lines = []
     for env in previews:
         plan = plan_environment(
-            ws, env, declaration, kind="rollback", context={"to_commit": pull.base_sha}
+            ws, env, declaration, kind=PlanKind.ROLLBACK, context={"to_commit": pull.base_sha}
         )
         if not plan.has_changes:
             lines.append(f"{env.name}: already as the base branch declares")

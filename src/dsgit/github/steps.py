@@ -21,8 +21,8 @@ from dsgit.github.audit_branch import (
 from dsgit.github.workspace import Workspace, status_context
 from dsgit.model.declaration import Declaration
 from dsgit.plan.io import plan_from_json
-from dsgit.plan.model import Plan
-from dsgit.plan.usecase import LedgerLookup, PlanRequest, make_plan
+from dsgit.plan.model import Plan, PlanKind
+from dsgit.planning.usecase import LedgerLookup, PlanRequest, make_plan
 from dsgit.policy.verdict import Verdict
 
 __all__ = [
@@ -39,7 +39,7 @@ def plan_environment(
     env: Environment,
     declaration: Declaration,
     *,
-    kind: str = "plan",
+    kind: PlanKind = PlanKind.PLAN,
     context: dict[str, str] | None = None,
 ) -> Plan:
     request = PlanRequest(env.name, env.universe_id, now=ws.clock())

@@ -15,11 +15,11 @@ from ruamel.yaml.comments import CommentedMap
 
 from dsgit.crypto.errors import EncryptionError, KeyNotAvailable
 from dsgit.crypto.keys import Keyring
-from dsgit.crypto.pointers import expand
 from dsgit.crypto.walk import encrypt_paths
 from dsgit.errors import ConfigError, Location
 from dsgit.importer.layout import schema_header
 from dsgit.model.entry import Address, JSONValue
+from dsgit.model.pointers import expand
 from dsgit.yamlio.document import dump_document, from_plain, load_document, to_plain
 from dsgit.yamlio.merge import set_member
 

@@ -1,4 +1,4 @@
-"""Where entries live in the repository (DESIGN.md §1) and the schema header of each file kind."""
+"""The schema header of each file kind the importer writes (paths: :mod:`dsgit.model.layout`)."""
 
 from __future__ import annotations
 
@@ -7,55 +7,16 @@ from functools import cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from dsgit.model.encoding import decode_segment, encode_segment
-from dsgit.model.entry import Address, StoreKind
+from dsgit.model.layout import EDITOR_SCHEMA_DIR
 
-__all__ = [
-    "DATASTORES_DIR",
-    "EDITOR_SCHEMA_DIR",
-    "ORDERED_DIR",
-    "STORE_FILE",
-    "address_of_entry_file",
-    "entry_file",
-    "ordered_scope_file",
-    "schema_header",
-]
+__all__ = ["schema_header"]
 
-DATASTORES_DIR = "datastores"
-ORDERED_DIR = "ordered"
-STORE_FILE = "_store.yaml"
-EDITOR_SCHEMA_DIR = "schemas/dsgit"  # where `dsgit init` puts the file schemas for editors
 _FALLBACK_IDS = {
     "entry": "https://dsgit.dev/schemas/entry.schema.json",
     "ordered-scope": "https://dsgit.dev/schemas/ordered-scope.schema.json",
     "store": "https://dsgit.dev/schemas/store.schema.json",
     "ordered-store": "https://dsgit.dev/schemas/ordered-store.schema.json",
 }
-
-
-def entry_file(address: Address) -> PurePosixPath:
-    """``datastores/<store>/<scope>/<key>.yaml`` of a standard entry (segments path-encoded)."""
-    store, scope, key = (
-        encode_segment(part) for part in (address.store, address.scope, address.key)
-    )
-    return PurePosixPath(DATASTORES_DIR, store, scope, f"{key}.yaml")
-
-
-def ordered_scope_file(store: str, scope: str) -> PurePosixPath:
-    """``ordered/<store>/<scope>.yaml``: one scope of an ordered data store."""
-    return PurePosixPath(ORDERED_DIR, encode_segment(store), f"{encode_segment(scope)}.yaml")
-
-
-def address_of_entry_file(path: PurePosixPath) -> Address | None:
-    """The address of a repository-relative entry file path, None for anything else."""
-    parts = path.parts
-    if len(parts) != 4 or parts[0] != DATASTORES_DIR or not parts[3].endswith(".yaml"):
-        return None
-    try:
-        store, scope, key = (decode_segment(part) for part in (parts[1], parts[2], parts[3][:-5]))
-    except ValueError:
-        return None
-    return Address(StoreKind.STANDARD, store, scope, key)
 
 
 @cache

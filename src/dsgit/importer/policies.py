@@ -6,10 +6,10 @@ from pathlib import Path
 
 from dsgit.config import CONFIG_FILE
 from dsgit.crypto.keys import Keyring
-from dsgit.importer.layout import STORE_FILE
 from dsgit.importer.run import PolicySource
 from dsgit.model.declaration import Declaration, StorePolicy
 from dsgit.model.entry import StoreKind
+from dsgit.model.layout import STORE_FILE
 from dsgit.repo import read_worktree
 
 __all__ = ["policies_of", "repository_policies"]

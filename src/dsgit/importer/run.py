@@ -19,13 +19,7 @@ from dsgit.crypto.keys import Keyring
 from dsgit.crypto.walk import find_encrypted
 from dsgit.errors import ConfigError, Location
 from dsgit.importer.files import ordered_scope_text, standard_entry_text
-from dsgit.importer.layout import (
-    ORDERED_DIR,
-    STORE_FILE,
-    entry_file,
-    ordered_scope_file,
-    schema_header,
-)
+from dsgit.importer.layout import schema_header
 from dsgit.importer.ownership import SampledEntry, StoreOwnership
 from dsgit.importer.report import FileAction, FileResult, ImportReport
 from dsgit.importer.store_settings import (
@@ -39,6 +33,7 @@ from dsgit.importer.store_settings import (
 from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.encoding import decode_segment
 from dsgit.model.entry import DEFAULT_SCOPE, RESERVED_STORE, LiveEntry, StoreKind
+from dsgit.model.layout import ORDERED_DIR, STORE_FILE, entry_file, ordered_scope_file
 from dsgit.remote.api import OpenCloudApi
 from dsgit.yamlio.atomic import write_atomic
 

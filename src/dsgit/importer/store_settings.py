@@ -18,10 +18,9 @@ its data looks like player data the import says so in a note.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from dsgit.errors import ConfigError
-from dsgit.importer.layout import DATASTORES_DIR, ORDERED_DIR, STORE_FILE
 from dsgit.importer.ownership import (
     OwnershipSource,
     SampledEntry,
@@ -29,8 +28,8 @@ from dsgit.importer.ownership import (
     player_data_reason,
 )
 from dsgit.model.declaration import Ownership
-from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import StoreKind
+from dsgit.model.layout import settings_file
 
 __all__ = [
     "OwnershipChooser",
@@ -49,12 +48,6 @@ _MEANING = {
     Ownership.SEED: "created when missing, never overwritten",
     Ownership.OBSERVED: "never written; validated and reported only",
 }
-
-
-def settings_file(kind: StoreKind, store: str) -> PurePosixPath:
-    """``datastores/<store>/_store.yaml`` or ``ordered/<store>/_store.yaml``."""
-    folder = DATASTORES_DIR if kind is StoreKind.STANDARD else ORDERED_DIR
-    return PurePosixPath(folder, encode_segment(store), STORE_FILE)
 
 
 def decide_ownership(

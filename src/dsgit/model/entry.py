@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
 from dsgit.model.encoding import encode_segment
 
@@ -29,19 +29,61 @@ DEFAULT_SCOPE = "global"
 RESERVED_STORE = "_dsgit"
 
 
-class StoreKind(StrEnum):
-    """Standard data stores hold JSON values with metadata; ordered ones hold integers."""
+class StoreKind(str):
+    """The name of a resource kind: ``standard`` and ``ordered`` data stores, ``configs``...
 
-    STANDARD = "standard"
-    ORDERED = "ordered"
+    Open, not an enum: a kind module in :mod:`dsgit.kinds` defines its name with
+    :meth:`define`, and nothing here changes. Names are interned, so ``kind is
+    StoreKind.ORDERED`` holds for every ordered address; ``StoreKind(text)`` looks a defined
+    name up and raises ``ValueError`` for any other.
+    """
+
+    STANDARD: ClassVar[StoreKind]
+    ORDERED: ClassVar[StoreKind]
+    _defined: ClassVar[dict[str, StoreKind]] = {}
+
+    def __new__(cls, name: str) -> StoreKind:
+        found = cls._defined.get(name)
+        if found is None:
+            raise ValueError(f"{name!r} is not a resource kind")
+        return found
+
+    @classmethod
+    def define(cls, name: str) -> StoreKind:
+        """The kind called ``name`` (lower-case letters, digits and ``-``), defined once."""
+        found = cls._defined.get(name)
+        if found is None:
+            if not _KIND_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} cannot name a resource kind")
+            found = str.__new__(cls, name)
+            cls._defined[name] = found
+        return found
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"StoreKind({self.value!r})"
+
+    def __reduce__(self) -> tuple[type[StoreKind], tuple[str]]:
+        return (StoreKind, (self.value,))
+
+
+_KIND_NAME = re.compile(r"[a-z][a-z0-9-]*")
+StoreKind.STANDARD = StoreKind.define("standard")
+StoreKind.ORDERED = StoreKind.define("ordered")
 
 
 @dataclass(frozen=True, order=True)
 class Address:
-    """One entry: kind, store, scope, key. ``str()`` gives the plan address.
+    """One resource: kind, store, scope, key. ``str()`` gives the plan address.
 
     The plan address is ``store/scope/key`` with each part path-encoded (so a store name with
-    ``/`` stays unambiguous), prefixed ``ordered:`` for ordered data stores.
+    ``/`` stays unambiguous), prefixed ``<kind>:`` for every kind but standard data stores
+    (``ordered:Wins/global/alice``). Kinds without scopes (a configs repository holds keys
+    directly) have ``scope == ""`` and the address ``<kind>:store/key``. ``:`` is always
+    encoded in a part, so the prefix cannot be mistaken for one.
     """
 
     kind: StoreKind
@@ -50,8 +92,9 @@ class Address:
     key: str
 
     def __str__(self) -> str:
-        text = "/".join(encode_segment(part) for part in (self.store, self.scope, self.key))
-        return f"ordered:{text}" if self.kind is StoreKind.ORDERED else text
+        parts = (self.store, self.scope, self.key) if self.scope else (self.store, self.key)
+        text = "/".join(encode_segment(part) for part in parts)
+        return text if self.kind is StoreKind.STANDARD else f"{self.kind.value}:{text}"
 
     @classmethod
     def standard(cls, store: str, key: str, scope: str = DEFAULT_SCOPE) -> Address:
@@ -63,15 +106,19 @@ class Address:
 
     @classmethod
     def parse(cls, text: str) -> Address:
-        """Invert ``str()``. Raises ``ValueError`` on a malformed address."""
+        """Invert ``str()``. Raises ``ValueError`` on a malformed address or unknown kind."""
         from dsgit.model.encoding import decode_segment
 
         kind = StoreKind.STANDARD
-        if text.startswith("ordered:"):
-            kind, text = StoreKind.ORDERED, text[len("ordered:") :]
+        prefix, colon, rest = text.partition(":")
+        if colon and "/" not in prefix:
+            kind, text = StoreKind(prefix), rest
         parts = text.split("/")
+        if len(parts) == 2:
+            store, key = (decode_segment(part) for part in parts)
+            return cls(kind, store, "", key)
         if len(parts) != 3:
-            raise ValueError(f"address {text!r} is not store/scope/key")
+            raise ValueError(f"address {text!r} is not store/scope/key (or store/key)")
         store, scope, key = (decode_segment(part) for part in parts)
         return cls(kind, store, scope, key)
 

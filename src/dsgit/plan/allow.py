@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from dsgit.errors import ConfigError
 from dsgit.model.declaration import Suppression
-from dsgit.plan.codes import CATALOG
+from dsgit.plan.codes import CATALOG, DiagnosticCode, code_named
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import Allowance, Change, Diagnostic, Plan, Severity
 from dsgit.plan.storechecks import suppress
@@ -38,7 +38,8 @@ def parse_allowance(text: str) -> Allowance:
             "or, for a mass delete, DSP003:COUNT=REASON"
         )
     code, reason = match.group("code"), match.group("reason").strip()
-    known = CATALOG.get(code)
+    named = code_named(code)
+    known = CATALOG[named] if named is not None else None
     if known is None:
         raise ConfigError(f"--allow {code}: no such diagnostic code (see docs/planning.md)")
     if not known.suppressible:
@@ -49,7 +50,7 @@ def parse_allowance(text: str) -> Allowance:
     if not reason:
         raise ConfigError(f"--allow {code}: needs a reason after `=` (the plan shows it)")
     count = match.group("count")
-    if code == "DSP003" and count is None:
+    if code == DiagnosticCode.MASS_DELETE and count is None:
         raise ConfigError(
             "--allow DSP003: a mass delete needs the count it allows: DSP003:COUNT=REASON"
         )
@@ -62,7 +63,7 @@ def _let_through(diag: Diagnostic, allowance: Allowance) -> Diagnostic:
     if diag.code != allowance.code:
         return diag
     suppression = Suppression(allowance.code, ALLOW_PREFIX + allowance.reason, allowance.count)
-    count = diag.count if diag.code == "DSP003" else None
+    count = diag.count if diag.code is DiagnosticCode.MASS_DELETE else None
     return suppress(diag, (suppression,), count=count)
 
 

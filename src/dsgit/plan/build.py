@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from dsgit import __version__
 from dsgit.model.declaration import Ownership, StorePolicy, Suppression
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, LiveOrderedEntry, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.compare import (
     EntryFacts,
     SchemaCheck,
@@ -40,10 +40,11 @@ from dsgit.plan.live import UNKNOWN, LiveState, Unknown
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import (
     PLAN_FORMAT_VERSION,
-    Action,
     Change,
     Diagnostic,
+    NoopChange,
     Plan,
+    PlanKind,
     Severity,
     format_precise_time,
     format_time,
@@ -70,7 +71,7 @@ class PlanSettings:
     environment: str
     universe_id: int
     now: datetime
-    kind: str = "plan"
+    kind: PlanKind = PlanKind.PLAN
     expires_in: timedelta = DEFAULT_EXPIRY
     select: AddressFilter = field(default_factory=AddressFilter)
     ledger: AppliedLookup = field(default_factory=NoLedger)
@@ -124,7 +125,7 @@ class _Builder:
         if found is UNKNOWN and not self._explained(address):
             self.diagnostics.append(
                 diagnostic(
-                    "DSP018",
+                    DiagnosticCode.NOT_READ,
                     f"{address}: its live state was not read",
                     address=str(address),
                 )
@@ -165,7 +166,7 @@ class _Builder:
             if problem is not None:
                 self.diagnostics.append(
                     diagnostic(
-                        "DSP015",
+                        DiagnosticCode.INVALID_MOVED_FROM,
                         f"{address}: {problem}",
                         address=str(address),
                         file=want.file,
@@ -211,13 +212,10 @@ class _Builder:
     def noop(self, want: DesiredEntry, live: LiveEntry | LiveOrderedEntry | None) -> Change:
         patterns = PointerPatterns((*want.policy.sensitive, *want.policy.encrypted))
         lines = diff_data(live_data(live), want.compare_data, patterns)[0] if live else []
-        return Change(
+        return NoopChange(
             address=want.address,
-            actions=(Action.NOOP,),
             reason=f"{want.policy.ownership.value}: not written",
-            precondition=precondition_of(live),
-            after=None,
-            increment=None,
+            precondition=precondition_of(want.address.kind, live),
             diff=tuple(lines),
             sensitive=tuple(sorted(want.policy.sensitive)),
             encrypted=tuple(sorted(want.policy.encrypted)),
@@ -254,7 +252,7 @@ class _Builder:
             return
         self.suppressions[address] = (*want.suppress, *policy.suppress)
         diag = diagnostic(
-            "DSP001",
+            DiagnosticCode.ENTRY_DELETE,
             f"{address}: deletes the live entry ({want.reason})",
             address=str(address),
         )
@@ -269,7 +267,7 @@ class _Builder:
         if isinstance(live, Unknown):
             return
         note = diagnostic(
-            "DSP030",
+            DiagnosticCode.RENAME,
             f"{new}: renamed from {old} (moved_from)"
             + ("" if live is not None else "; the old entry does not exist live"),
             address=str(new),
@@ -304,7 +302,7 @@ class _Builder:
             ):
                 self.diagnostics.append(
                     diagnostic(
-                        "DSP018",
+                        DiagnosticCode.NOT_READ,
                         f"{spec.label}/{scope}: the scope was not listed, so keys to "
                         "prune are unknown",
                         store=spec.label,
@@ -325,7 +323,7 @@ class _Builder:
                 continue
             self.suppressions[address] = policy.suppress
             diag = diagnostic(
-                "DSP002",
+                DiagnosticCode.PRUNE_DELETE,
                 f"{address}: live key has no file and {spec.label} has prune: true",
                 address=str(address),
                 file=spec.file,
@@ -349,7 +347,7 @@ class _Builder:
                 else f"{{store: {address.store}, scope: {address.scope}, key: {address.key}}}"
             )
             diag = diagnostic(
-                "DSP004",
+                DiagnosticCode.RENAME_WITHOUT_MOVED_FROM,
                 f"{address}: deleted while {target} is created with the same value: if this "
                 f"is a rename, declare `moved_from: {moved}` in {target}'s file",
                 address=str(address),

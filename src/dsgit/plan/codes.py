@@ -7,17 +7,57 @@ Codes are stable: a code is never reused for another meaning. docs/planning.md l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from dsgit.plan.model import Diagnostic, Severity
 
-__all__ = ["CATALOG", "READ_FAILURES", "Code", "diagnostic"]
+__all__ = ["CATALOG", "READ_FAILURES", "Code", "DiagnosticCode", "code_named", "diagnostic"]
+
+
+class DiagnosticCode(StrEnum):
+    """Every code planning emits, by what it means. Logic compares members
+    (``diag.code is DiagnosticCode.PRUNE_DELETE``), never strings; each member has exactly one
+    entry in :data:`CATALOG`, and docs/planning.md documents each by its value."""
+
+    ENTRY_DELETE = "DSP001"
+    PRUNE_DELETE = "DSP002"
+    MASS_DELETE = "DSP003"
+    RENAME_WITHOUT_MOVED_FROM = "DSP004"
+    SESSION_LOCKED = "DSP005"
+    SCHEMA_INVALID = "DSP010"
+    LISTING_FAILED = "DSP011"
+    LISTING_THROTTLED = "DSP012"
+    LISTING_INCONSISTENT = "DSP013"
+    READ_FAILED = "DSP014"
+    INVALID_MOVED_FROM = "DSP015"
+    VALUE_TOO_LARGE = "DSP016"
+    ENCRYPTED_UNCOMPARABLE = "DSP017"
+    NOT_READ = "DSP018"
+    OUTSIDE_CHANGE_OVERWRITTEN = "DSP020"
+    TYPE_CHANGE = "DSP021"
+    LIVE_FAILS_SCHEMA = "DSP022"
+    VALUE_NEAR_LIMIT = "DSP023"
+    COUNTER_NOT_INTEGER = "DSP024"
+    RENAME = "DSP030"
+    SEED_DIFFERS = "DSP031"
+    OBSERVED_DIFFERS = "DSP032"
+    OBSERVED_MISSING = "DSP033"
+    CHANGED_SINCE_APPLY = "DSP040"
+    NO_PREIMAGE = "DSP041"
+    RESTORED_FAILS_SCHEMA = "DSP042"
+    INCREMENT_REVERTED = "DSP043"
+    ORDERED_NOT_RESTORABLE = "DSP044"
+    LEFT_LIVE_BY_ROLLBACK = "DSP045"
+    UNDO_KEEPS_SEED_OR_OBSERVED = "DSP046"
+    RESTORE_VALUE_AGE = "DSP047"
+    RESTORE_DELETE_MAY_HAVE_EXISTED = "DSP048"
 
 
 @dataclass(frozen=True)
 class Code:
     """One diagnostic kind: a stable code, its severity, a title and the usual fix."""
 
-    code: str
+    code: DiagnosticCode
     severity: Severity
     title: str
     fix: str | None
@@ -27,156 +67,177 @@ class Code:
         return self.severity is Severity.BLOCKING
 
 
+_D = DiagnosticCode
 _B, _E, _W, _I = Severity.BLOCKING, Severity.ERROR, Severity.WARNING, Severity.INFO
 
 _CODES = (
     # destructive: block apply until suppressed in the declaration with a reason
-    Code("DSP001", _B, "entry delete", "suppress DSP001 on the store (or entry) with a reason"),
     Code(
-        "DSP002",
+        _D.ENTRY_DELETE, _B, "entry delete", "suppress DSP001 on the store (or entry) with a reason"
+    ),
+    Code(
+        _D.PRUNE_DELETE,
         _B,
         "prune delete",
         "add a file for the key to keep it, or suppress DSP002 in _store.yaml with a reason",
     ),
     Code(
-        "DSP003",
+        _D.MASS_DELETE,
         _B,
         "mass delete",
         "check the listing and the declaration; to proceed, suppress DSP003 in _store.yaml "
         "with a reason and `count:` at least the number of deletions",
     ),
     Code(
-        "DSP004",
+        _D.RENAME_WITHOUT_MOVED_FROM,
         _B,
         "rename without moved_from",
         "add `moved_from: <old address>` to the new entry's file, or suppress DSP004",
     ),
     Code(
-        "DSP005",
+        _D.SESSION_LOCKED,
         _B,
         "write to a profile holding an active session lock",
         "wait until the player leaves (the game releases the lock), or suppress DSP005",
     ),
     # never suppressible
-    Code("DSP010", _E, "declared value fails its schema", "fix the value or the schema"),
-    Code("DSP011", _E, "listing failed", "retry the plan; the message says what failed"),
-    Code("DSP012", _E, "listing throttled", "retry later or lower `budget.share`"),
+    Code(_D.SCHEMA_INVALID, _E, "declared value fails its schema", "fix the value or the schema"),
+    Code(_D.LISTING_FAILED, _E, "listing failed", "retry the plan; the message says what failed"),
+    Code(_D.LISTING_THROTTLED, _E, "listing throttled", "retry later or lower `budget.share`"),
     Code(
-        "DSP013",
+        _D.LISTING_INCONSISTENT,
         _E,
         "listing inconsistent with reads",
         "retry: Open Cloud listed no keys although entries exist",
     ),
-    Code("DSP014", _E, "entry read failed", "retry the plan; the message says what failed"),
+    Code(_D.READ_FAILED, _E, "entry read failed", "retry the plan; the message says what failed"),
     Code(
-        "DSP015",
+        _D.INVALID_MOVED_FROM,
         _E,
         "invalid moved_from",
         "point moved_from at an undeclared entry of the same kind",
     ),
     Code(
-        "DSP016",
+        _D.VALUE_TOO_LARGE,
         _E,
         "value over the 4 MB limit",
         "make the value smaller than 4,194,304 characters",
     ),
     Code(
-        "DSP017",
+        _D.ENCRYPTED_UNCOMPARABLE,
         _E,
         "encrypted value cannot be compared",
         "provide the encryption key (DSGIT_ENCRYPTION_KEY or the key file)",
     ),
-    Code("DSP018", _E, "entry not read", "retry the plan"),
+    Code(_D.NOT_READ, _E, "entry not read", "retry the plan"),
     # warnings: shown prominently, never block
     Code(
-        "DSP020",
+        _D.OUTSIDE_CHANGE_OVERWRITTEN,
         _W,
         "overwrites a change made outside git",
         "import the live value first if it should be kept (`dsgit import`)",
     ),
     Code(
-        "DSP021", _W, "type change", "check that game code reading this path handles the new type"
+        _D.TYPE_CHANGE,
+        _W,
+        "type change",
+        "check that game code reading this path handles the new type",
     ),
     Code(
-        "DSP022",
+        _D.LIVE_FAILS_SCHEMA,
         _W,
         "live entries fail the schema",
         "migrate the live data (`dsgit migrate plan`) or relax the schema",
     ),
-    Code("DSP023", _W, "value near the 4 MB limit", "split the value before it reaches the limit"),
     Code(
-        "DSP024",
+        _D.VALUE_NEAR_LIMIT,
+        _W,
+        "value near the 4 MB limit",
+        "split the value before it reaches the limit",
+    ),
+    Code(
+        _D.COUNTER_NOT_INTEGER,
         _W,
         "counter is not an integer",
         "counters must hold integers live and in git; planned as a plain update",
     ),
     # information
-    Code("DSP030", _I, "rename", None),
-    Code("DSP031", _I, "seed entries differ live (kept)", None),
-    Code("DSP032", _I, "observed entries differ from the declaration", None),
-    Code("DSP033", _I, "observed entries missing live", None),
+    Code(_D.RENAME, _I, "rename", None),
+    Code(_D.SEED_DIFFERS, _I, "seed entries differ live (kept)", None),
+    Code(_D.OBSERVED_DIFFERS, _I, "observed entries differ from the declaration", None),
+    Code(_D.OBSERVED_MISSING, _I, "observed entries missing live", None),
     # undo plans (rollback, revert, restore; docs/undo.md)
     Code(
-        "DSP040",
+        _D.CHANGED_SINCE_APPLY,
         _B,
         "changed since the apply being reverted",
         "keep the later value with `--exclude ADDRESS`, or overwrite it on purpose with "
         "`--overwrite-changed REASON`",
     ),
     Code(
-        "DSP041",
+        _D.NO_PREIMAGE,
         _E,
         "no pre-image for a change the apply wrote",
         "restore this entry with `dsgit restore --at TIME --target ADDRESS` instead",
     ),
     Code(
-        "DSP042",
+        _D.RESTORED_FAILS_SCHEMA,
         _W,
         "restored value fails the current schema",
         "check that the game reads the old shape, or fix the value after the undo",
     ),
-    Code("DSP043", _I, "increment reverted as an opposite increment", None),
+    Code(_D.INCREMENT_REVERTED, _I, "increment reverted as an opposite increment", None),
     Code(
-        "DSP044",
+        _D.ORDERED_NOT_RESTORABLE,
         _I,
         "ordered data stores cannot be restored to a time",
         "ordered data stores keep no revisions; use `dsgit revert APPLY` for their changes",
     ),
     Code(
-        "DSP045",
+        _D.LEFT_LIVE_BY_ROLLBACK,
         _I,
         "entries declared now but not at the rollback commit are left live",
         "delete them with `dsgit revert APPLY` (the apply that created them), or prune",
     ),
     Code(
-        "DSP046",
+        _D.UNDO_KEEPS_SEED_OR_OBSERVED,
         _I,
         "seed or observed entry not deleted by an undo plan",
         "game servers own these entries once created; delete one by hand if it must go",
     ),
     Code(
-        "DSP047",
+        _D.RESTORE_VALUE_AGE,
         _I,
         "restore: how long before TIME the values found were written",
         "for the exact values an apply overwrote, revert it from its pre-images: "
         "`dsgit revert APPLY`",
     ),
     Code(
-        "DSP048",
+        _D.RESTORE_DELETE_MAY_HAVE_EXISTED,
         _W,
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
     ),
 )
 
-CATALOG: dict[str, Code] = {code.code: code for code in _CODES}
+CATALOG: dict[DiagnosticCode, Code] = {code.code: code for code in _CODES}
 
 # The plan could not read what it needed: such a plan is shown but never saved to a file.
-READ_FAILURES = frozenset({"DSP011", "DSP012", "DSP013", "DSP014", "DSP018"})
+READ_FAILURES = frozenset(
+    {_D.LISTING_FAILED, _D.LISTING_THROTTLED, _D.LISTING_INCONSISTENT, _D.READ_FAILED, _D.NOT_READ}
+)
+
+
+def code_named(text: str) -> DiagnosticCode | None:
+    """The code written as ``text`` (``"DSP002"``), None when no diagnostic has it."""
+    try:
+        return DiagnosticCode(text)
+    except ValueError:
+        return None
 
 
 def diagnostic(
-    code: str,
+    code: DiagnosticCode,
     message: str,
     *,
     address: str | None = None,

@@ -9,17 +9,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from dsgit.crypto.pointers import parse_pointer
 from dsgit.model.declaration import Ownership, StorePolicy
-from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, LiveOrderedEntry
+from dsgit.model.entry import (
+    Address,
+    EntryData,
+    JSONValue,
+    LiveEntry,
+    LiveOrderedEntry,
+    StoreKind,
+)
 from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
-from dsgit.plan.codes import diagnostic
+from dsgit.model.pointers import parse_pointer
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.jsondiff import TypeChange, diff_data
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.masking import PointerPatterns
-from dsgit.plan.model import Action, Change, Diagnostic, DiffLine, Precondition
+from dsgit.plan.model import (
+    Action,
+    Change,
+    DeleteChange,
+    Diagnostic,
+    DiffLine,
+    OrderedPrecondition,
+    Precondition,
+    StandardPrecondition,
+    change_of,
+)
 from dsgit.plan.values import data_equal
 
 __all__ = [
@@ -67,15 +84,15 @@ def live_data(live: LiveEntry | LiveOrderedEntry) -> EntryData:
     return live.data
 
 
-def precondition_of(live: LiveEntry | LiveOrderedEntry | None) -> Precondition:
-    """What apply must find live: the etag and revision read, and the digest of the value."""
-    if live is None:
-        return Precondition.absent()
+def precondition_of(kind: StoreKind, live: LiveEntry | LiveOrderedEntry | None) -> Precondition:
+    """What apply must find live: the etag and revision read, and the digest of the value
+    (an ordered entry: its integer)."""
     if isinstance(live, LiveOrderedEntry):
-        return Precondition(
-            exists=True, value_digest=entry_digest(live_data(live)), ordered_value=live.value
-        )
-    return Precondition(
+        return OrderedPrecondition(True, live.value, entry_digest(live_data(live)))
+    if live is None:
+        absent = kind is StoreKind.ORDERED
+        return OrderedPrecondition(False) if absent else StandardPrecondition(False)
+    return StandardPrecondition(
         exists=True,
         etag=live.etag,
         revision_id=live.revision_id,
@@ -106,7 +123,7 @@ def masked_after(entry: DesiredEntry) -> EntryData:
 
 def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> list[Diagnostic]:
     """Problems of the declared value itself: schema (DSP010) and size (DSP016/DSP023)."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[DiagnosticCode, str]] = []
     if entry.policy.schema is not None and schema_check is not None:
         masked = _patterns(entry.policy)
         for problem in schema_check(entry.policy.schema, entry.compare_data.value):
@@ -115,7 +132,7 @@ def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> lis
                 shown = "the (sensitive) value does not match the schema"
             found.append(
                 (
-                    "DSP010",
+                    DiagnosticCode.SCHEMA_INVALID,
                     f"value at {problem.pointer or '/'} fails schema {entry.policy.schema}: "
                     f"{shown}",
                 )
@@ -124,14 +141,14 @@ def check_declared(entry: DesiredEntry, schema_check: SchemaCheck | None) -> lis
     if size > MAX_VALUE_CHARS:
         found.append(
             (
-                "DSP016",
+                DiagnosticCode.VALUE_TOO_LARGE,
                 f"value is {size:,} characters once JSON-encoded (limit {MAX_VALUE_CHARS:,})",
             )
         )
     elif size > NEAR_LIMIT * MAX_VALUE_CHARS:
         found.append(
             (
-                "DSP023",
+                DiagnosticCode.VALUE_NEAR_LIMIT,
                 f"value is {size:,} characters, {size / MAX_VALUE_CHARS:.0%} of the 4 MB limit",
             )
         )
@@ -160,7 +177,7 @@ def _write_diagnostics(
     if isinstance(live, LiveEntry) and active_session(live.value):
         found.append(
             diagnostic(
-                "DSP005",
+                DiagnosticCode.SESSION_LOCKED,
                 f"{text}: a game server holds this profile (MetaData.ActiveSession is set); "
                 "the write would fight the session or be lost at its next save",
                 address=text,
@@ -179,7 +196,7 @@ def _write_diagnostics(
             since = f" on {record.applied_at}" if record.applied_at else ""
             found.append(
                 diagnostic(
-                    "DSP020",
+                    DiagnosticCode.OUTSIDE_CHANGE_OVERWRITTEN,
                     f"{text}: the live value changed outside git since dsgit last applied "
                     f"it{since}; this change overwrites that edit",
                     address=text,
@@ -188,7 +205,7 @@ def _write_diagnostics(
     for change in types:
         found.append(
             diagnostic(
-                "DSP021",
+                DiagnosticCode.TYPE_CHANGE,
                 f"{text}: {change.pointer or '/'} changes type from {change.old_type} to "
                 f"{change.new_type}",
                 address=text,
@@ -220,20 +237,20 @@ def compare_entry(
         facts.live_fails_schema = bool(schema_check(policy.schema, live_data(live).value))
 
     def change(
-        actions: tuple[Action, ...],
+        action: Action,
         reason: str,
         diff: Sequence[DiffLine],
         diagnostics: Sequence[Diagnostic],
         *,
         increment: int | None = None,
     ) -> Change:
-        return Change(
+        return change_of(
+            action,
+            after=masked_after(entry),
+            amount=increment,
             address=address,
-            actions=actions,
             reason=reason,
-            precondition=precondition_of(live),
-            after=masked_after(entry) if actions != (Action.NOOP,) else None,
-            increment=increment,
+            precondition=precondition_of(address.kind, live),
             diff=tuple(diff),
             sensitive=tuple(sorted(policy.sensitive)),
             encrypted=tuple(sorted(policy.encrypted)),
@@ -254,7 +271,7 @@ def compare_entry(
     if live is None:
         lines, _ = diff_data(None, want, patterns)
         reason = "declared, missing live" + (" (seed)" if ownership is Ownership.SEED else "")
-        return change((Action.CREATE,), reason, lines, ()), facts
+        return change(Action.CREATE, reason, lines, ()), facts
 
     if ownership is Ownership.SEED:
         if data_equal(live_data(live), want):
@@ -279,7 +296,7 @@ def compare_entry(
         diagnostics = _write_diagnostics(address, live, types, ledger, counter=True)
         return (
             change(
-                (Action.INCREMENT,),
+                Action.INCREMENT,
                 f"counter: increment by {amount:+d} (live {current.value}, declared {want.value})",
                 lines,
                 diagnostics,
@@ -291,14 +308,14 @@ def compare_entry(
     if counter:
         diagnostics.append(
             diagnostic(
-                "DSP024",
+                DiagnosticCode.COUNTER_NOT_INTEGER,
                 f"{address}: declared a counter, but the live and declared values are not both "
                 "integers with the same metadata; planned as an update",
                 address=str(address),
             )
         )
     return change(
-        (Action.UPDATE,), "live value differs from the declaration", lines, diagnostics
+        Action.UPDATE, "live value differs from the declaration", lines, diagnostics
     ), facts
 
 
@@ -314,13 +331,10 @@ def delete_change(
     lines, _ = diff_data(live_data(live), None, _patterns(policy))
     found = list(diagnostics)
     found.extend(_write_diagnostics(address, live, (), ledger, counter=False))
-    return Change(
+    return DeleteChange(
         address=address,
-        actions=(Action.DELETE,),
         reason=reason,
-        precondition=precondition_of(live),
-        after=None,
-        increment=None,
+        precondition=precondition_of(address.kind, live),
         diff=tuple(lines),
         sensitive=tuple(sorted(policy.sensitive)),
         encrypted=tuple(sorted(policy.encrypted)),

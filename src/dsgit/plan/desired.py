@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from dsgit.crypto.pointers import format_pointer
-from dsgit.crypto.token import is_encrypted
 from dsgit.errors import ConfigError
 from dsgit.model.declaration import (
     Declaration,
@@ -21,7 +19,9 @@ from dsgit.model.declaration import (
     Suppression,
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.model.pointers import format_pointer
+from dsgit.model.sealed import is_encrypted
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.model import Diagnostic
 
 __all__ = [
@@ -133,7 +133,7 @@ def _plain(
         return None, None
     if decrypt is None:
         return None, diagnostic(
-            "DSP017",
+            DiagnosticCode.ENCRYPTED_UNCOMPARABLE,
             f"{address}: holds encrypted values (at {_first_token(data.value)}) and no "
             "encryption key is available to compare them with the live value",
             address=str(address),
@@ -144,7 +144,11 @@ def _plain(
         value = decrypt(address, data.value)
     except ConfigError as exc:
         return None, diagnostic(
-            "DSP017", f"{address}: {exc}", address=str(address), file=file, line=line
+            DiagnosticCode.ENCRYPTED_UNCOMPARABLE,
+            f"{address}: {exc}",
+            address=str(address),
+            file=file,
+            line=line,
         )
     return EntryData(value, data.attributes, data.users), None
 

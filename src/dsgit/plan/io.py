@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
 from importlib import resources
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any, cast
 
 from dsgit.errors import ConfigError, Location, StalePlan
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.plan.codes import code_named
 from dsgit.plan.digest import canonical_json, sha256_digest
 from dsgit.plan.model import (
     PLAN_FORMAT_VERSION,
@@ -29,10 +28,18 @@ from dsgit.plan.model import (
     DiffLine,
     DiffOp,
     Plan,
-    Precondition,
+    PlanKind,
     Severity,
+    change_of,
+    increment_of,
+    precondition_from_json,
+    precondition_to_json,
+    written_data,
 )
 from dsgit.plan.slice import DeclarationSlice, InputKind, SliceInput
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 __all__ = [
     "plan_body",
@@ -68,20 +75,14 @@ def _entry_to_dict(data: EntryData) -> dict[str, JSONValue]:
 
 
 def _change_to_dict(change: Change) -> dict[str, JSONValue]:
-    pre = change.precondition
+    after = written_data(change)
     return {
         "address": str(change.address),
-        "actions": [action.value for action in change.actions],
+        "actions": [change.action.value],
         "reason": change.reason,
-        "precondition": {
-            "exists": pre.exists,
-            "etag": pre.etag,
-            "revision_id": pre.revision_id,
-            "value_digest": pre.value_digest,
-            "ordered_value": pre.ordered_value,
-        },
-        "after": _entry_to_dict(change.after) if change.after is not None else None,
-        "increment": change.increment,
+        "precondition": precondition_to_json(change.precondition),
+        "after": _entry_to_dict(after) if after is not None else None,
+        "increment": increment_of(change),
         "diff": [
             {"pointer": line.pointer, "op": line.op, "old": line.old, "new": line.new}
             for line in change.diff
@@ -99,7 +100,7 @@ def plan_body(plan: Plan) -> dict[str, JSONValue]:
     body: dict[str, JSONValue] = {
         "format_version": plan.format_version,
         "dsgit_version": plan.dsgit_version,
-        "kind": plan.kind,
+        "kind": str(plan.kind),
         "created": plan.created,
         "expires": plan.expires,
         "environment": plan.environment,
@@ -185,6 +186,10 @@ def plan_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    # Loaded when a plan file is read, not when the core is imported: jsonschema pulls in
+    # pathlib and threads, which the planning core does without.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(plan_schema())
 
 
@@ -250,9 +255,15 @@ def _address(text: str, source: str, where: str) -> Address:
         raise ConfigError(f"invalid address: {exc}", Location(source, field=where)) from None
 
 
-def _diagnostic(raw: Mapping[str, Any]) -> Diagnostic:
+def _diagnostic(raw: Mapping[str, Any], source: str) -> Diagnostic:
+    code = code_named(raw["code"])
+    if code is None:
+        raise ConfigError(
+            f"unknown diagnostic code {raw['code']!r} (was the plan made by a newer dsgit?)",
+            Location(source, field="diagnostics"),
+        )
     return Diagnostic(
-        code=raw["code"],
+        code=code,
         severity=Severity(raw["severity"]),
         message=raw["message"],
         fix=raw["fix"],
@@ -274,19 +285,12 @@ def _entry(raw: Mapping[str, Any]) -> EntryData:
 def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
     pre = raw["precondition"]
     moved = raw["moved_from"]
-    return Change(
-        address=_address(raw["address"], source, f"{where}/address"),
-        actions=tuple(Action(action) for action in raw["actions"]),
+    (action,) = raw["actions"]
+    address = _address(raw["address"], source, f"{where}/address")
+    fields = dict(
+        address=address,
         reason=raw["reason"],
-        precondition=Precondition(
-            exists=pre["exists"],
-            etag=pre["etag"],
-            revision_id=pre["revision_id"],
-            value_digest=pre["value_digest"],
-            ordered_value=pre["ordered_value"],
-        ),
-        after=_entry(raw["after"]) if raw["after"] is not None else None,
-        increment=raw["increment"],
+        precondition=precondition_from_json(address.kind, pre),
         diff=tuple(
             DiffLine(
                 pointer=line["pointer"],
@@ -298,10 +302,15 @@ def _change(raw: Mapping[str, Any], source: str, where: str) -> Change:
         ),
         sensitive=tuple(raw["sensitive"]),
         encrypted=tuple(raw["encrypted"]),
-        diagnostics=tuple(_diagnostic(diag) for diag in raw["diagnostics"]),
+        diagnostics=tuple(_diagnostic(diag, source) for diag in raw["diagnostics"]),
         moved_from=(_address(moved, source, f"{where}/moved_from") if moved is not None else None),
         ownership=raw["ownership"],
     )
+    after = _entry(raw["after"]) if raw["after"] is not None else None
+    try:
+        return change_of(Action(action), after=after, amount=raw["increment"], **fields)
+    except ValueError as exc:
+        raise ConfigError(f"invalid change: {exc}", Location(source, field=where)) from None
 
 
 def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
@@ -309,7 +318,7 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
     return Plan(
         format_version=raw["format_version"],
         dsgit_version=raw["dsgit_version"],
-        kind=raw["kind"],
+        kind=PlanKind(raw["kind"]),
         created=raw["created"],
         expires=raw["expires"],
         environment=raw["environment"],
@@ -319,7 +328,7 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
             _change(change, source, f"/changes/{index}")
             for index, change in enumerate(raw["changes"])
         ),
-        diagnostics=tuple(_diagnostic(diag) for diag in raw["diagnostics"]),
+        diagnostics=tuple(_diagnostic(diag, source) for diag in raw["diagnostics"]),
         summary=dict(raw["summary"]),
         digest=raw["digest"],
         context=dict(raw["context"]),

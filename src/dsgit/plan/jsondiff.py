@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dsgit.crypto.pointers import format_pointer
 from dsgit.model.entry import EntryData, JSONValue
+from dsgit.model.pointers import format_pointer
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import DiffLine
 from dsgit.plan.values import json_type, same_value

@@ -1,6 +1,6 @@
 """Live state as planning sees it: what the listings and reads found, as plain values.
 
-Built by :mod:`dsgit.plan.read` from Open Cloud (or directly by tests and undo commands).
+Built by :mod:`dsgit.planning.read` from Open Cloud (or directly by tests and undo commands).
 For any address the state answers one of: the live entry, "absent" (a successful listing of its
 scope did not hold it, or a read found nothing), or "unknown" (its read or listing failed).
 """

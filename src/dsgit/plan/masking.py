@@ -1,6 +1,6 @@
 """Keeping sensitive values out of plans: pointer patterns, masked diffs, placeholder values.
 
-Patterns are JSON pointers with ``*`` matching any member or item (``dsgit.crypto.pointers``).
+Patterns are JSON pointers with ``*`` matching any member or item (``dsgit.model.pointers``).
 A node is covered by a pattern when the pattern matches the node's pointer or one of its
 ancestors' pointers; a diff line is masked when its node is covered or contains a covered node.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dsgit.crypto.pointers import WILDCARD, parse_pointer
 from dsgit.model.entry import JSONValue
+from dsgit.model.pointers import WILDCARD, parse_pointer
 from dsgit.plan.digest import sensitive_placeholder
 from dsgit.plan.model import MASK
 

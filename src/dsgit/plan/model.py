@@ -5,7 +5,7 @@ undo commands from pre-images or point-in-time reads), serialised by :mod:`dsgit
 rendered by :mod:`dsgit.render`. Renderers and the applier read the same objects, so what is
 shown is what runs (DESIGN.md §4, PLAN-CONTRACT.md).
 
-Secrets: ``Change.after`` never holds a sensitive plaintext. A value under a ``sensitive``
+Secrets: a change's ``after`` never holds a sensitive plaintext. A value under a ``sensitive``
 pointer is replaced by ``{"$sensitive": "sha256:<hex>"}`` (see :func:`sensitive_placeholder`);
 a value under an ``encrypted`` pointer stays the ``ENC[...]`` ciphertext from the repository.
 Diff lines under either show ``"(sensitive)"``.
@@ -17,36 +17,66 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, assert_never
 
 from dsgit.model.declaration import SourceInfo
-from dsgit.model.entry import Address, EntryData, JSONValue
+from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 
 if TYPE_CHECKING:
+    from dsgit.plan.codes import DiagnosticCode
     from dsgit.plan.slice import DeclarationSlice
 
 __all__ = [
     "MASK",
     "PLAN_FORMAT_VERSION",
-    "PLAN_KINDS",
     "SENSITIVE_KEY",
     "Action",
     "Allowance",
     "Change",
+    "CreateChange",
+    "DeleteChange",
     "Diagnostic",
     "DiffLine",
     "DiffOp",
+    "IncrementChange",
+    "NoopChange",
+    "OrderedPrecondition",
     "Plan",
+    "PlanKind",
     "Precondition",
     "Severity",
+    "StandardPrecondition",
+    "UpdateChange",
+    "change_of",
     "format_precise_time",
     "format_time",
+    "increment_of",
     "parse_time",
+    "precondition_from_json",
+    "precondition_to_json",
     "summarize",
+    "written_data",
 ]
 
 PLAN_FORMAT_VERSION = 1
-PLAN_KINDS = ("plan", "rollback", "revert", "restore", "retention", "erasure", "migration")
+
+
+class PlanKind(StrEnum):
+    """Where a plan came from: the declaration (``plan``), an undo command, or a data job."""
+
+    PLAN = "plan"
+    ROLLBACK = "rollback"
+    REVERT = "revert"
+    RESTORE = "restore"
+    RETENTION = "retention"
+    ERASURE = "erasure"
+    MIGRATION = "migration"
+
+    @property
+    def from_declaration(self) -> bool:
+        """Plans whose writes the declaration at their source commit must account for."""
+        return self in (PlanKind.PLAN, PlanKind.ROLLBACK)
+
 
 MASK = "(sensitive)"  # what a diff line shows for a sensitive or encrypted value
 SENSITIVE_KEY = "$sensitive"  # the one key of a sensitive placeholder object in ``after``
@@ -83,7 +113,7 @@ class Diagnostic:
     set when a ``Suppression`` in the declaration let a BLOCKING diagnostic through.
     """
 
-    code: str
+    code: DiagnosticCode
     severity: Severity
     message: str
     fix: str | None
@@ -103,23 +133,56 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
-class Precondition:
-    """The live state the plan was made against; apply writes only if it still holds.
+class StandardPrecondition:
+    """The standard entry the plan was made against; apply writes only if it still holds.
 
     ``value_digest`` is ``sha256:<hex>`` of the canonical JSON of the live
-    ``{"value", "attributes", "users"}`` (see :func:`dsgit.plan.digest.entry_digest`);
-    ``ordered_value`` is the live integer of an ordered entry.
+    ``{"value", "attributes", "users"}`` (see :func:`dsgit.plan.digest.entry_digest`).
     """
 
     exists: bool
     etag: str | None = None
     revision_id: str | None = None
     value_digest: str | None = None
-    ordered_value: int | None = None
 
-    @classmethod
-    def absent(cls) -> Precondition:
-        return cls(exists=False)
+
+@dataclass(frozen=True)
+class OrderedPrecondition:
+    """The ordered entry the plan was made against: its integer (ordered entries have no
+    etags or revisions), and the digest of that value as standard entries have one."""
+
+    exists: bool
+    value: int | None = None
+    value_digest: str | None = None
+
+
+Precondition: TypeAlias = StandardPrecondition | OrderedPrecondition
+"""The live state a change expects, one shape per resource kind (a closed union)."""
+
+
+def precondition_to_json(pre: Precondition) -> dict[str, JSONValue]:
+    """The plan file's ``precondition`` object: the same five members for every kind."""
+    match pre:
+        case StandardPrecondition():
+            etag, revision, ordered = pre.etag, pre.revision_id, None
+        case OrderedPrecondition():
+            etag, revision, ordered = None, None, pre.value
+        case _:
+            assert_never(pre)
+    return {
+        "exists": pre.exists,
+        "etag": etag,
+        "revision_id": revision,
+        "value_digest": pre.value_digest,
+        "ordered_value": ordered,
+    }
+
+
+def precondition_from_json(kind: StoreKind, raw: Mapping[str, Any]) -> Precondition:
+    """Invert :func:`precondition_to_json` for a change of ``kind``."""
+    if kind is StoreKind.ORDERED:
+        return OrderedPrecondition(raw["exists"], raw["ordered_value"], raw["value_digest"])
+    return StandardPrecondition(raw["exists"], raw["etag"], raw["revision_id"], raw["value_digest"])
 
 
 @dataclass(frozen=True)
@@ -136,36 +199,115 @@ class DiffLine:
     new: JSONValue = None
 
 
-@dataclass(frozen=True)
-class Change:
-    """What apply does to one entry, with the live state it expects and why.
+@dataclass(frozen=True, kw_only=True)
+class _ChangeBase:
+    """What every change carries: the entry, why, the live state it expects, its diff.
 
-    ``after`` is None for delete and no-op; for an increment it is the expected result.
-    ``increment`` is the amount when ``actions == (INCREMENT,)``. ``moved_from`` links the
-    create half of a rename to the address whose delete is its other half.
+    ``moved_from`` links the create half of a rename to the address whose delete is its other
+    half; ``ownership`` is the entry's ownership mode, for renderers.
     """
 
+    action: ClassVar[Action]
+
     address: Address
-    actions: tuple[Action, ...]
     reason: str
     precondition: Precondition
-    after: EntryData | None
-    increment: int | None
     diff: tuple[DiffLine, ...]
     sensitive: tuple[str, ...]
     encrypted: tuple[str, ...]
     diagnostics: tuple[Diagnostic, ...]
     moved_from: Address | None = None
-    ownership: str | None = None  # the entry's ownership mode, for renderers
-
-    @property
-    def action(self) -> Action:
-        """The main action (the first; plans made by dsgit have exactly one)."""
-        return self.actions[0]
+    ownership: str | None = None
 
     @property
     def is_noop(self) -> bool:
-        return self.actions == (Action.NOOP,)
+        return self.action is Action.NOOP
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateChange(_ChangeBase):
+    """Create a missing entry holding ``after``."""
+
+    action: ClassVar[Action] = Action.CREATE
+    after: EntryData
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateChange(_ChangeBase):
+    """Overwrite the live entry with ``after``."""
+
+    action: ClassVar[Action] = Action.UPDATE
+    after: EntryData
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteChange(_ChangeBase):
+    """Delete the live entry."""
+
+    action: ClassVar[Action] = Action.DELETE
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncrementChange(_ChangeBase):
+    """Add ``amount`` to a live integer (a counter); ``after`` is the expected result."""
+
+    action: ClassVar[Action] = Action.INCREMENT
+    amount: int
+    after: EntryData
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoopChange(_ChangeBase):
+    """Shown, never written (a seed or observed entry that differs, kept as it is)."""
+
+    action: ClassVar[Action] = Action.NOOP
+
+
+Change: TypeAlias = CreateChange | UpdateChange | DeleteChange | IncrementChange | NoopChange
+"""What apply does to one entry: a closed union, handled with ``match`` and ``assert_never``."""
+
+
+def written_data(change: Change) -> EntryData | None:
+    """What the entry holds once the change is applied (None after a delete or a no-op)."""
+    match change:
+        case CreateChange() | UpdateChange() | IncrementChange():
+            return change.after
+        case DeleteChange() | NoopChange():
+            return None
+        case _:
+            assert_never(change)
+
+
+def change_of(
+    action: Action, *, after: EntryData | None, amount: int | None = None, **fields: Any
+) -> Change:
+    """The change of ``action`` (as plan files and builders spell it) with the common
+    ``fields``. Raises ``ValueError`` when ``after`` or ``amount`` is missing where needed."""
+    match action:
+        case Action.CREATE | Action.UPDATE | Action.INCREMENT if after is None:
+            raise ValueError(f"a {action} change needs the data it writes")
+        case Action.CREATE:
+            assert after is not None
+            return CreateChange(after=after, **fields)
+        case Action.UPDATE:
+            assert after is not None
+            return UpdateChange(after=after, **fields)
+        case Action.INCREMENT:
+            assert after is not None
+            if amount is None:
+                raise ValueError("an increment needs its amount")
+            return IncrementChange(after=after, amount=amount, **fields)
+        case Action.DELETE:
+            return DeleteChange(**fields)
+        case Action.NOOP:
+            return NoopChange(**fields)
+        case _:
+            assert_never(action)
+
+
+def increment_of(change: Change) -> int | None:
+    """The amount of an increment, None for every other change."""
+    return change.amount if isinstance(change, IncrementChange) else None
 
 
 @dataclass(frozen=True)
@@ -197,7 +339,7 @@ class Plan:
 
     format_version: int
     dsgit_version: str
-    kind: str
+    kind: PlanKind
     created: str
     expires: str
     environment: str
@@ -228,7 +370,7 @@ class Plan:
     def destructive(self) -> bool:
         """Of the destructive class for approvals: deletes, or any BLOCKING-class diagnostic
         (prune, mass delete, rename, session lock), suppressed or not."""
-        if any(Action.DELETE in change.actions for change in self.changes):
+        if any(change.action is Action.DELETE for change in self.changes):
             return True
         return any(diag.severity is Severity.BLOCKING for diag in self.all_diagnostics)
 

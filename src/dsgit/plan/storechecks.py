@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from dsgit.model.declaration import StorePolicy, Suppression
 from dsgit.model.entry import Address, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.compare import live_data
 from dsgit.plan.desired import DesiredEntry, DesiredState, StoreSpec
 from dsgit.plan.digest import canonical_json
@@ -77,7 +77,7 @@ def rename_suspects(
     creates: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
     for address, change in changes.items():
         want = desired.entries.get(address)
-        if change.actions != (Action.CREATE,) or change.moved_from is not None:
+        if change.action is not Action.CREATE or change.moved_from is not None:
             continue
         if not isinstance(want, DesiredEntry) or not _substantial(want.compare_data.value):
             continue
@@ -86,7 +86,7 @@ def rename_suspects(
         return []
     deletes: dict[tuple[StoreKind, bytes], list[Address]] = defaultdict(list)
     for address, change in changes.items():
-        if change.actions != (Action.DELETE,) or "renamed to" in change.reason:
+        if change.action is not Action.DELETE or "renamed to" in change.reason:
             continue
         found = live.lookup(address)
         if found is None or isinstance(found, Unknown):
@@ -107,7 +107,7 @@ def mass_deletes(
     suppression states a large enough ``count``)."""
     counts: dict[tuple[StoreKind, str], int] = defaultdict(int)
     for address, change in changes.items():
-        if Action.DELETE in change.actions:
+        if change.action is Action.DELETE:
             counts[(address.kind, address.store)] += 1
     found = []
     for (kind, name), count in sorted(counts.items()):
@@ -124,7 +124,7 @@ def mass_deletes(
         label = _label(kind, name, spec)
         of = f" of {live_count} live keys ({share:.0%})" if share is not None else ""
         diag = diagnostic(
-            "DSP003",
+            DiagnosticCode.MASS_DELETE,
             f"{label}: this plan deletes {count} entries{of}; the threshold is "
             f"{policy.mass_delete_threshold:.0%} of the store or {policy.mass_delete_min} "
             "entries",
@@ -156,10 +156,22 @@ def tally_diagnostics(
         label = _label(kind, name, spec)
         schema = spec.policy.schema if spec is not None else None
         for code, addresses, what in (
-            ("DSP022", tally.live_fails_schema, f"fail the store's schema {schema} live"),
-            ("DSP031", tally.seed_kept, "differ live and are kept (seed)"),
-            ("DSP032", tally.observed_differs, "differ live from the declaration (observed)"),
-            ("DSP033", tally.observed_missing, "are declared but missing live (observed)"),
+            (
+                DiagnosticCode.LIVE_FAILS_SCHEMA,
+                tally.live_fails_schema,
+                f"fail the store's schema {schema} live",
+            ),
+            (DiagnosticCode.SEED_DIFFERS, tally.seed_kept, "differ live and are kept (seed)"),
+            (
+                DiagnosticCode.OBSERVED_DIFFERS,
+                tally.observed_differs,
+                "differ live from the declaration (observed)",
+            ),
+            (
+                DiagnosticCode.OBSERVED_MISSING,
+                tally.observed_missing,
+                "are declared but missing live (observed)",
+            ),
         ):
             if not addresses:
                 continue

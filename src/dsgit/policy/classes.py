@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dsgit.plan.model import Action, Plan, Severity
+from dsgit.plan.model import Action, Plan, PlanKind, Severity
 from dsgit.policy.model import ChangeClass
 
 __all__ = ["change_classes", "plan_classes"]
@@ -36,7 +36,7 @@ def change_classes(plan: Plan) -> Mapping[str, frozenset[ChangeClass]]:
         classes = {ChangeClass.ANY}
         destructive = (
             plan_wide
-            or Action.DELETE in change.actions
+            or change.action is Action.DELETE
             or any(diag.severity is Severity.BLOCKING for diag in change.diagnostics)
             or any(
                 d.severity is Severity.BLOCKING and d.address == address for d in plan.diagnostics
@@ -45,7 +45,7 @@ def change_classes(plan: Plan) -> Mapping[str, frozenset[ChangeClass]]:
         )
         if destructive:
             classes.add(ChangeClass.DESTRUCTIVE)
-        if plan.kind == "erasure":
+        if plan.kind is PlanKind.ERASURE:
             classes.add(ChangeClass.ERASURE)
         if address.startswith("configs:"):
             classes.add(ChangeClass.CONFIGS)

@@ -1,4 +1,4 @@
-"""The port through which everything reads and writes live data stores.
+"""The ports through which everything reads and writes live state, one Protocol per API.
 
 ``OpenCloudClient`` (``dsgit.remote.client``) implements it over httpx, against Roblox or the
 emulator; tests may use it with the in-process emulator transport. Keys, scopes and store names
@@ -26,11 +26,15 @@ from dsgit.model.entry import EntryData, JSONValue, LiveEntry, LiveOrderedEntry
 __all__ = [
     "ConfigRepository",
     "ConfigRevision",
+    "ConfigsApi",
     "DataStoreInfo",
+    "DataStoresApi",
     "EntryKey",
     "OpenCloudApi",
+    "OrderedEntriesApi",
     "RevisionInfo",
     "SnapshotResult",
+    "StandardEntriesApi",
 ]
 
 
@@ -88,12 +92,11 @@ class ConfigRevision:
     published_by: str | None = None
 
 
-class OpenCloudApi(Protocol):
-    """Data store operations of Open Cloud v2 for one universe."""
+class DataStoresApi(Protocol):
+    """Data stores as a whole (listing, delete and undelete, snapshots) of one universe."""
 
     universe_id: int
 
-    # --- data stores -------------------------------------------------------------------------
     def list_data_stores(
         self, *, prefix: str | None = None, show_deleted: bool = False
     ) -> Iterator[DataStoreInfo]: ...
@@ -104,7 +107,12 @@ class OpenCloudApi(Protocol):
 
     def snapshot(self) -> SnapshotResult: ...
 
-    # --- standard entries --------------------------------------------------------------------
+
+class StandardEntriesApi(Protocol):
+    """Entries of standard data stores: JSON values with metadata, revisions and etags."""
+
+    universe_id: int
+
     def list_keys(
         self,
         store: str,
@@ -165,7 +173,12 @@ class OpenCloudApi(Protocol):
         end: datetime | None = None,
     ) -> Iterator[RevisionInfo]: ...
 
-    # --- ordered entries ---------------------------------------------------------------------
+
+class OrderedEntriesApi(Protocol):
+    """Entries of ordered data stores: integers, no metadata, no revisions."""
+
+    universe_id: int
+
     def list_ordered(
         self,
         store: str,
@@ -200,7 +213,12 @@ class OpenCloudApi(Protocol):
 
     def delete_ordered(self, store: str, key: str, scope: str = "global") -> None: ...
 
-    # --- configs repositories ----------------------------------------------------------------
+
+class ConfigsApi(Protocol):
+    """Configs repositories (Experience Configs): published values, the draft, revisions."""
+
+    universe_id: int
+
     def get_config(self, repository: str) -> ConfigRepository: ...
 
     def get_config_draft(self, repository: str) -> ConfigRepository: ...
@@ -230,3 +248,11 @@ class OpenCloudApi(Protocol):
     def restore_config_revision(self, repository: str, revision_id: str) -> str:
         """Stage a revert to ``revision_id`` in the draft; returns the new draft hash."""
         ...
+
+
+class OpenCloudApi(DataStoresApi, StandardEntriesApi, OrderedEntriesApi, ConfigsApi, Protocol):
+    """Every Open Cloud API dsgit uses, for one universe (what ``OpenCloudClient`` implements).
+
+    Code that needs one API takes its Protocol (``StandardEntriesApi``...), so a fake in a test
+    implements only what that code calls.
+    """

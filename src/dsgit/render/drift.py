@@ -8,7 +8,7 @@ from typing import Literal
 
 from dsgit.plan.io import plan_to_dict
 from dsgit.plan.model import DiffLine
-from dsgit.plan.usecase import DriftReport
+from dsgit.planning.usecase import DriftReport
 from dsgit.render.markdown import diff_fence, escape_cell
 from dsgit.render.values import diff_lines
 

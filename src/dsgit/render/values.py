@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+from typing import assert_never
 
 from dsgit.model.entry import JSONValue
-from dsgit.plan.model import Action, Change, DiffLine, Plan, Severity
+from dsgit.plan.model import (
+    Action,
+    Change,
+    CreateChange,
+    DeleteChange,
+    DiffLine,
+    IncrementChange,
+    NoopChange,
+    Plan,
+    Severity,
+    UpdateChange,
+)
 
 __all__ = [
     "SYMBOLS",
@@ -75,9 +87,13 @@ def diff_lines(line: DiffLine, *, inline_replace: bool = True) -> list[str]:
 
 
 def change_headline(change: Change) -> str:
-    action = change.action.value
-    if change.increment is not None:
-        action += f" {change.increment:+d}"
+    match change:
+        case IncrementChange(amount=amount):
+            action = f"{change.action.value} {amount:+d}"
+        case CreateChange() | UpdateChange() | DeleteChange() | NoopChange():
+            action = change.action.value
+        case _:
+            assert_never(change)
     moved = f" (moved from {change.moved_from})" if change.moved_from is not None else ""
     return f"{SYMBOLS[change.action]} {change.address}  {action}{moved}  [{change.reason}]"
 

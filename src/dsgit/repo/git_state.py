@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.errors import ConfigError
+from dsgit.model.layout import DATASTORES_DIR, ORDERED_DIR, OTHER_YAML_DIRS, PROJECT_FILE
 from dsgit.repo.source import GitSource
 
 __all__ = ["DECLARATION_PATHS", "commit_source", "worktree_state"]
 
 # What the declaration is read from. Other files (audit/ written by apply, plan files, README)
 # do not make a plan's source "dirty".
-DECLARATION_PATHS = ("dsgit.yaml", "datastores", "ordered", "schemas", "policies", "migrations")
+DECLARATION_PATHS = (PROJECT_FILE, DATASTORES_DIR, ORDERED_DIR, "schemas", *OTHER_YAML_DIRS)
 
 
 def _open(root: Path) -> Any | None:

@@ -1,13 +1,19 @@
-"""The folder layout: which files under ``datastores/`` and ``ordered/`` are settings, which
-are entries, and which do not belong (DESIGN.md §1)."""
+"""Grouping a kind's files by store folder: which are settings, which are entries, and which do
+not belong (DESIGN.md §1; the folder names are in :mod:`dsgit.model.layout`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dsgit.model.layout import (
+    DATASTORES_DIR,
+    ENTRY_SUFFIX,
+    ORDERED_DIR,
+    OTHER_YAML_DIRS,
+    STORE_FILE,
+)
 from dsgit.repo.file_reader import FileReader
 from dsgit.repo.source import FileType, SourceFile
-from dsgit.repo.store_settings import STORE_FILE
 
 __all__ = [
     "DATASTORES_DIR",
@@ -20,10 +26,6 @@ __all__ = [
     "ignored",
 ]
 
-DATASTORES_DIR = "datastores"
-ORDERED_DIR = "ordered"
-ENTRY_SUFFIX = ".yaml"
-OTHER_YAML_DIRS = ("policies", "migrations")
 _IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini"})
 
 
@@ -45,9 +47,12 @@ def ignored(name: str) -> bool:
     return name.startswith(".") and not name.endswith(ENTRY_SUFFIX)
 
 
-def group_stores(reader: FileReader, top: str) -> dict[str, StoreFiles]:
-    """The store folders under ``top`` (``datastores`` or ``ordered``) by folder name; files
-    that do not fit the layout are reported, not returned."""
+def group_stores(
+    reader: FileReader, top: str, entry_depth: int, layout: str
+) -> dict[str, StoreFiles]:
+    """The store folders under ``top`` by folder name, with the entry files ``entry_depth``
+    path parts below the top folder (``datastores/<store>/<scope>/<key>.yaml``: 3); files that
+    do not fit the layout are reported (naming ``layout``), not returned."""
     stores: dict[str, StoreFiles] = {}
     for item in reader.source.files(top):
         parts = item.path.split("/")[1:]
@@ -68,16 +73,9 @@ def group_stores(reader: FileReader, top: str) -> dict[str, StoreFiles]:
             store.settings = item
         elif not name.endswith(ENTRY_SUFFIX):
             reader.add(item.path, "DS108", f"unexpected file: only {ENTRY_SUFFIX} files are read")
-        elif (top == DATASTORES_DIR and len(parts) == 3) or (
-            top == ORDERED_DIR and len(parts) == 2
-        ):
+        elif len(parts) == entry_depth:
             store.entries.append((parts[1:], item))
         else:
-            layout = (
-                "datastores/<store>/<scope>/<key>.yaml"
-                if top == DATASTORES_DIR
-                else "ordered/<store>/<scope>.yaml"
-            )
             reader.add(item.path, "DS108", f"unexpected file: the layout is {layout}")
     reader.collisions(((segment, f"{top}/{segment}") for segment in sorted(stores)), "store folder")
     return stores

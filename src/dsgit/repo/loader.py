@@ -14,6 +14,7 @@ from typing import Any
 from yaml.nodes import Node
 
 from dsgit.crypto import Keyring
+from dsgit.kinds import registered
 from dsgit.model.declaration import (
     Declaration,
     DeclaredEntry,
@@ -69,7 +70,10 @@ class RepositoryReading:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
-class _Reader(FileReader):
+class RepositoryReader(FileReader):
+    """Reads one repository's files; each kind's ``load`` (:mod:`dsgit.kinds`) asks it for
+    its folders (:meth:`group`) and parses them with its methods, reporting problems here."""
+
     def __init__(self, source: RepoSource, keyring: Keyring | None) -> None:
         super().__init__(source)
         self.keyring = keyring
@@ -433,16 +437,16 @@ class _Reader(FileReader):
                 suppress,
             )
 
+    def group(self, top: str, entry_depth: int, layout: str) -> dict[str, StoreFiles]:
+        """The store folders under ``top`` whose entry files sit ``entry_depth`` folders down
+        (``layout`` names the layout in problems), by folder name."""
+        return group_stores(self, top, entry_depth, layout)
+
     def stores(self) -> dict[tuple[StoreKind, str], StoreDeclaration]:
         found: dict[tuple[StoreKind, str], StoreDeclaration] = {}
-        for _segment, files in sorted(group_stores(self, DATASTORES_DIR).items()):
-            store = self.standard_store(files)
-            if store is not None:
-                found[(StoreKind.STANDARD, store.name)] = store
-        for _segment, files in sorted(group_stores(self, ORDERED_DIR).items()):
-            store = self.ordered_store(files)
-            if store is not None:
-                found[(StoreKind.ORDERED, store.name)] = store
+        for kind in registered():
+            for store in kind.load(self):
+                found[(store.kind, store.name)] = store
         return found
 
 
@@ -454,7 +458,7 @@ def read_repository(
     dirty: bool = True,
 ) -> RepositoryReading:
     """Read every file of ``source``; never raises for a problem in the files."""
-    reader = _Reader(source, keyring)
+    reader = RepositoryReader(source, keyring)
     reader.project()
     reader.written_folders()
     reader.value_schemas()

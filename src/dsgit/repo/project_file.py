@@ -7,13 +7,13 @@ import posixpath
 from yaml.nodes import Node
 
 from dsgit.model.entry import JSONValue
+from dsgit.model.layout import PROJECT_FILE
 from dsgit.repo.file_schemas import FileKind, check_file
 from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.yamlload import locate
 
 __all__ = ["EMULATOR_DIR", "PROJECT_FILE", "check_project", "emulator_path_problem"]
 
-PROJECT_FILE = "dsgit.yaml"
 EMULATOR_DIR = ".dsgit"  # local only (gitignored): where the embedded emulator's file belongs
 
 

@@ -21,16 +21,15 @@ from dsgit.crypto.keysource import DEFAULT_KEY_FILE, default_key_file
 from dsgit.errors import ConfigError, Location
 from dsgit.model.encoding import decode_segment
 from dsgit.model.entry import Address
+from dsgit.model.layout import DATASTORES_DIR, EDITOR_SCHEMA_DIR, STORE_FILE
 from dsgit.repo.entry_schemas import write_entry_schemas
 from dsgit.repo.file_schemas import schema_file_names
-from dsgit.repo.layout import DATASTORES_DIR
-from dsgit.repo.store_settings import STORE_FILE
 from dsgit.repo.yamlload import parse_yaml
 from dsgit.yamlio.safe_paths import safe_path
 
 __all__ = ["InitResult", "available_examples", "init_repository"]
 
-EDITOR_SCHEMA_DIR = "schemas/dsgit"
+
 # `.dsgit`, not `.dsgit/`: a pattern ending in `/` matches only a folder, so a `.dsgit` symlink
 # (which dsgit refuses to write through, DS106) could be committed by `git add -A`.
 GITIGNORE = (

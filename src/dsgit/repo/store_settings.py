@@ -10,6 +10,7 @@ from yaml.nodes import Node
 
 from dsgit.model.declaration import KeyOverride, Ownership, StorePolicy, Suppression
 from dsgit.model.entry import JSONValue, StoreKind
+from dsgit.model.layout import STORE_FILE
 from dsgit.repo.file_schemas import FileKind, check_file
 from dsgit.repo.problems import Problem
 from dsgit.repo.value_schemas import ValueSchemas
@@ -17,7 +18,6 @@ from dsgit.repo.yamlload import locate
 
 __all__ = ["STORE_FILE", "parse_store_settings", "parse_suppressions"]
 
-STORE_FILE = "_store.yaml"
 
 _OVERRIDABLE = ("ownership", "prune", "schema", "sensitive", "encrypted")
 

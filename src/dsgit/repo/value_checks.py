@@ -22,10 +22,10 @@ from dsgit.crypto import (
     find_encrypted,
     is_encrypted,
 )
-from dsgit.crypto.pointers import format_pointer, parse_pointer, resolve, set_at
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, JSONValue
 from dsgit.model.limits import MAX_VALUE_CHARS, encoded_length
+from dsgit.model.pointers import format_pointer, parse_pointer, resolve, set_at
 from dsgit.repo.fast_schema import Predicate
 from dsgit.repo.limits import bounded_length
 from dsgit.repo.problems import Problem

@@ -21,7 +21,7 @@ from dataclasses import replace
 from dsgit.crypto import Keyring, encrypt_paths, plaintext_paths
 from dsgit.model.declaration import Declaration, KeyOverride, Ownership, StorePolicy, Suppression
 from dsgit.model.entry import Address, EntryData, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, StoreSpec
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Diagnostic
@@ -87,7 +87,7 @@ def kept_ownership(
 def kept_note(address: Address, ownership: Ownership, why: str) -> Diagnostic:
     """DSP046: the undo plan leaves this entry live instead of deleting it."""
     return diagnostic(
-        "DSP046",
+        DiagnosticCode.UNDO_KEEPS_SEED_OR_OBSERVED,
         f"{address}: {why}, but it is a {ownership.value} entry: not deleted (undo plans never "
         "delete seed or observed entries)",
         address=str(address),
@@ -127,7 +127,7 @@ def desired_entry(
     if keyring is None:
         masked = EntryData(PointerPatterns(patterns).mask(data.value), data.attributes, data.users)
         problem = diagnostic(
-            "DSP017",
+            DiagnosticCode.ENCRYPTED_UNCOMPARABLE,
             f"{address}: the value to write back holds sensitive values and no encryption key "
             "is available to carry them in the plan",
             address=str(address),

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, Removal
 from dsgit.plan.io import with_digest
-from dsgit.plan.model import Action, Diagnostic, Plan, Severity
-from dsgit.plan.usecase import schema_check_for
+from dsgit.plan.model import Action, Diagnostic, Plan, PlanKind, Severity
+from dsgit.planning.usecase import schema_check_for
 
 __all__ = ["finish_plan", "schema_warnings"]
 
@@ -43,7 +43,7 @@ def schema_warnings(
             pointers = ", ".join(sorted({p.pointer or "/" for p in problems})[:5])
             found.setdefault(address, []).append(
                 diagnostic(
-                    "DSP042",
+                    DiagnosticCode.RESTORED_FAILS_SCHEMA,
                     f"{address}: the value written back fails the current schema "
                     f"{want.policy.schema} at {pointers}",
                     address=str(address),
@@ -55,7 +55,7 @@ def schema_warnings(
 def finish_plan(
     plan: Plan,
     *,
-    kind: str,
+    kind: PlanKind,
     change_diagnostics: Mapping[Address, Sequence[Diagnostic]] | None = None,
     plan_diagnostics: Sequence[Diagnostic] = (),
     reasons: Mapping[Action, str] | None = None,

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dsgit.errors import DsgitError, RunFatal
-from dsgit.model.entry import Address, LiveEntry, LiveOrderedEntry, StoreKind
-from dsgit.plan.codes import diagnostic
+from dsgit.kinds import registered
+from dsgit.model.entry import Address, LiveEntry, StoreKind
 from dsgit.plan.live import LiveState, LiveValue, ScopeKey, ScopeListing
 from dsgit.plan.model import Diagnostic
-from dsgit.plan.read import fix_for
+from dsgit.planning.reading import read_failure
 from dsgit.remote.api import OpenCloudApi
 from dsgit.remote.concurrent import map_concurrently
 
@@ -38,43 +38,17 @@ class Reads:
         )
 
 
-def _failure(what: str, exc: DsgitError, missing: int) -> Diagnostic:
-    return diagnostic(
-        "DSP014",
-        f"{what} failed ({exc}); {missing} entries were not read",
-        count=missing,
-        fix=fix_for(exc, None),
-    )
-
-
 def read_now(api: OpenCloudApi, addresses: Iterable[Address]) -> Reads:
-    """The latest state of every address (standard reads run concurrently)."""
+    """The latest state of every address, each kind reading its own (``read_current``)."""
     wanted = sorted(set(addresses))
     entries: dict[Address, LiveValue | None] = {}
     diagnostics: list[Diagnostic] = []
-    standard = [a for a in wanted if a.kind is StoreKind.STANDARD]
-    ordered = [a for a in wanted if a.kind is StoreKind.ORDERED]
-    try:
-        requests = ((a.store, a.scope, a.key) for a in standard)
-        for (store, scope, key), live in api.get_entries(requests):
-            entries[Address.standard(store, key, scope)] = live
-    except RunFatal:
-        raise  # the run is over (unreachable, key refused): one error, no plan
-    except DsgitError as exc:
-        missing = sum(1 for a in standard if a not in entries)
-        diagnostics.append(_failure("reading live entries", exc, missing))
-
-    def read_ordered(address: Address) -> LiveOrderedEntry | None:
-        return api.get_ordered(address.store, address.key, address.scope)
-
-    try:
-        for address, found in map_concurrently(read_ordered, ordered, workers=_WORKERS):
-            entries[address] = found
-    except RunFatal:
-        raise  # the run is over (unreachable, key refused): one error, no plan
-    except DsgitError as exc:
-        missing = sum(1 for a in ordered if a not in entries)
-        diagnostics.append(_failure("reading live ordered entries", exc, missing))
+    for kind in registered():
+        mine = [a for a in wanted if a.kind is kind.name]
+        if mine:
+            problem = kind.read_current(api, mine, entries)
+            if problem is not None:
+                diagnostics.append(problem)
     failed = frozenset(a for a in wanted if a not in entries)
     return Reads(entries, failed, tuple(diagnostics))
 
@@ -95,6 +69,6 @@ def read_at(api: OpenCloudApi, addresses: Iterable[Address], at: datetime) -> Re
         raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
         missing = sum(1 for a in wanted if a not in entries)
-        diagnostics.append(_failure(f"reading entries at {at.isoformat()}", exc, missing))
+        diagnostics.append(read_failure(f"reading entries at {at.isoformat()}", exc, missing))
     failed = frozenset(a for a in wanted if a not in entries)
     return Reads(entries, failed, tuple(diagnostics))

@@ -34,12 +34,12 @@ from dsgit.errors import ConfigError, DsgitError, RateLimitedError, RunFatal
 from dsgit.model.declaration import Declaration, Suppression
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.live import LiveValue, ScopeKey, ScopeListing
-from dsgit.plan.model import Action, Diagnostic, Plan, format_time, parse_time
-from dsgit.plan.read import fix_for
+from dsgit.plan.model import Action, Diagnostic, Plan, PlanKind, format_time, parse_time
 from dsgit.plan.targets import AddressFilter
+from dsgit.planning.read import fix_for
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import (
     desired_entry,
@@ -96,7 +96,7 @@ def _chosen_stores(
     for name in skipped:
         notes.append(
             diagnostic(
-                "DSP044",
+                DiagnosticCode.ORDERED_NOT_RESTORABLE,
                 f"ordered:{name}: ordered data stores keep no revisions and are not restored",
                 store=f"ordered:{name}",
             )
@@ -163,7 +163,7 @@ def _created_by(entry: LiveEntry, at: datetime) -> bool:
 def _unreadable(address: Address, entry: LiveEntry, when: str) -> Diagnostic:
     """DSP048: a delete planned for an entry created before TIME, which may have existed then."""
     return diagnostic(
-        "DSP048",
+        DiagnosticCode.RESTORE_DELETE_MAY_HAVE_EXISTED,
         f"{address}: created {entry.create_time}, before {when}, but no version of it is kept "
         "at or before that time: it was deleted by then, or (Roblox keeps only each UTC "
         "hour's last write) its value of that time was overwritten later in its hour; if so, "
@@ -186,7 +186,7 @@ def _closeness(ages: Mapping[Address, timedelta], when: str) -> Diagnostic | Non
             f"{_age_text(ages[farthest])} before it (farthest: {farthest})"
         )
     return diagnostic(
-        "DSP047",
+        DiagnosticCode.RESTORE_VALUE_AGE,
         f"restore to {when}: {span}. Roblox keeps one version per key per UTC hour (its last "
         f"write), so a value live at {when} but overwritten later in its hour cannot be read; "
         "the value kept before it is used",
@@ -210,7 +210,11 @@ def _list(
     except RunFatal:
         raise  # the run is over (unreachable, key refused): one error, no plan
     except DsgitError as exc:
-        code = "DSP012" if isinstance(exc, RateLimitedError) else "DSP011"
+        code = (
+            DiagnosticCode.LISTING_THROTTLED
+            if isinstance(exc, RateLimitedError)
+            else DiagnosticCode.LISTING_FAILED
+        )
         label = f"standard:{store}"
         return (
             {},
@@ -261,7 +265,11 @@ def plan_restore(
     current = read_now(api, addresses - then.failed)
     when = _exact(at)
     reason = f"did not exist at {when}"
-    allow = (Suppression("DSP001", request.allow_deletes),) if request.allow_deletes else ()
+    allow = (
+        (Suppression(DiagnosticCode.ENTRY_DELETE, request.allow_deletes),)
+        if request.allow_deletes
+        else ()
+    )
     entries: dict[Address, DesiredEntry | Removal | None] = {}
     unsure: dict[Address, list[Diagnostic]] = {}
     for address in sorted(addresses - then.failed - current.failed):
@@ -293,7 +301,7 @@ def plan_restore(
         environment=request.environment,
         universe_id=request.universe_id,
         now=now,
-        kind="restore",
+        kind=PlanKind.RESTORE,
         expires_in=request.expires_in,
         select=select,
         context={"at": when, "stores": ",".join(names)},
@@ -318,7 +326,7 @@ def plan_restore(
     closeness = _closeness(ages, when)
     return finish_plan(
         plan,
-        kind="restore",
+        kind=PlanKind.RESTORE,
         change_diagnostics=warnings,
         plan_diagnostics=[*notes, *([closeness] if closeness is not None else [])],
         reasons=reasons,

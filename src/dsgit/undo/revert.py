@@ -38,11 +38,11 @@ from dsgit.model.entry import (
     StoreKind,
 )
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.live import LiveValue
-from dsgit.plan.model import Action, Diagnostic, Plan
+from dsgit.plan.model import Action, Diagnostic, Plan, PlanKind
 from dsgit.plan.targets import AddressFilter
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import (
@@ -171,7 +171,7 @@ def plan_revert(
         if image is None or (image.exists and image.data is None):
             plan_notes.append(
                 diagnostic(
-                    "DSP041",
+                    DiagnosticCode.NO_PREIMAGE,
                     f"{address}: apply {run.apply_id} wrote this entry but kept no pre-image of "
                     "it; it cannot be reverted",
                     address=str(address),
@@ -188,7 +188,7 @@ def plan_revert(
                 entries[address] = DesiredEntry(address, data, replace(policy, counters=("*",)))
                 notes.setdefault(address, []).append(
                     diagnostic(
-                        "DSP043",
+                        DiagnosticCode.INCREMENT_REVERTED,
                         f"{address}: apply {run.apply_id} incremented it by "
                         f"{record.increment:+d}; reverted by {-(record.increment or 0):+d}, "
                         "keeping increments made since",
@@ -209,11 +209,11 @@ def plan_revert(
                 continue
             suppress: tuple[Suppression, ...] = ()
             if overwrite is not None:
-                suppress = (Suppression("DSP001", overwrite),)
+                suppress = (Suppression(DiagnosticCode.ENTRY_DELETE, overwrite),)
             elif not changed:
                 suppress = (
                     Suppression(
-                        "DSP001",
+                        DiagnosticCode.ENTRY_DELETE,
                         "the reverted apply created it, unchanged since",
                     ),
                 )
@@ -232,7 +232,7 @@ def plan_revert(
         environment=request.environment,
         universe_id=request.universe_id,
         now=now,
-        kind="revert",
+        kind=PlanKind.REVERT,
         expires_in=request.expires_in,
         context={"apply_id": run.apply_id},
     )
@@ -245,7 +245,7 @@ def plan_revert(
     }
     return finish_plan(
         plan,
-        kind="revert",
+        kind=PlanKind.REVERT,
         change_diagnostics=notes,
         plan_diagnostics=plan_notes,
         reasons=reasons,
@@ -273,7 +273,7 @@ def _changed_note(
     else:
         what = f"changed since (live value {live.value})"
     return diagnostic(
-        "DSP040",
+        DiagnosticCode.CHANGED_SINCE_APPLY,
         f"{address}: {what}; reverting apply {run.apply_id} would overwrite that later write",
         address=str(address),
         suppressed_reason=overwrite,

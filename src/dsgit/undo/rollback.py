@@ -18,12 +18,12 @@ from dataclasses import replace
 from dsgit.crypto import Keyring
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address
-from dsgit.plan.codes import diagnostic
+from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.ledger import AppliedLookup
-from dsgit.plan.model import Action, Diagnostic, Plan, summarize
-from dsgit.plan.read import ReadObserver
+from dsgit.plan.model import Action, Diagnostic, Plan, PlanKind, summarize
 from dsgit.plan.targets import AddressFilter
-from dsgit.plan.usecase import PlanRequest, make_plan
+from dsgit.planning.read import ReadObserver
+from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.api import OpenCloudApi
 from dsgit.undo.desired import kept_note, kept_ownership
 from dsgit.undo.finish import finish_plan
@@ -110,10 +110,10 @@ def plan_rollback(
             more = ", ..." if len(kept) > _EXAMPLES else ""
             notes.append(
                 diagnostic(
-                    "DSP045",
+                    DiagnosticCode.LEFT_LIVE_BY_ROLLBACK,
                     f"{len(kept)} entries declared now are not declared at {commit[:12]} and "
                     f"stay live as they are: {shown}{more}",
                     count=len(kept),
                 )
             )
-    return finish_plan(plan, kind="rollback", plan_diagnostics=notes)
+    return finish_plan(plan, kind=PlanKind.ROLLBACK, plan_diagnostics=notes)

@@ -16,14 +16,15 @@ from dsgit.crypto.walk import decrypt_all
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address, JSONValue
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
+from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.compare import SchemaCheck, SchemaProblem
 from dsgit.plan.desired import Decrypt, desired_from_declaration
 from dsgit.plan.io import with_digest
 from dsgit.plan.ledger import AppliedLookup, AppliedRecord, NoLedger
-from dsgit.plan.model import Action, Change, Diagnostic, Plan, Severity
-from dsgit.plan.read import ReadObserver, read_live
+from dsgit.plan.model import Action, Change, Diagnostic, Plan, PlanKind, Severity
 from dsgit.plan.slice import slice_of
 from dsgit.plan.targets import AddressFilter
+from dsgit.planning.read import ReadObserver, read_live
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = [
@@ -109,7 +110,7 @@ def make_plan(
     ledger: AppliedLookup | None = None,
     keyring: Keyring | None = None,
     context: Mapping[str, str] | None = None,
-    kind: str = "plan",
+    kind: PlanKind = PlanKind.PLAN,
     observer: ReadObserver | None = None,
 ) -> Plan:
     """Read what is needed live and plan the declaration against it.
@@ -172,7 +173,7 @@ def _drift_kind(change: Change) -> str | None:
         case Action.CREATE:
             return "missing"
         case Action.DELETE:
-            pruned = any(d.code == "DSP002" for d in change.diagnostics)
+            pruned = any(d.code is DiagnosticCode.PRUNE_DELETE for d in change.diagnostics)
             return "unmanaged" if pruned else None
         case Action.NOOP:
             return None
