@@ -42,7 +42,7 @@ def _drift(
     root: Path, declaration: Declaration, client: OpenCloudClient, environment: str
 ) -> tuple[tuple[DriftRow, ...] | None, str | None]:
     from dsgit.crypto import load_keyring
-    from dsgit.plan.usecase import PlanRequest, find_drift
+    from dsgit.planning.usecase import PlanRequest, find_drift
 
     try:
         found = find_drift(
