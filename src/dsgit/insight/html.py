@@ -69,7 +69,12 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[object]], numeric: set[int]) -> str:
+def _table(
+    head: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    numeric: set[int],
+    empty: str = "none",
+) -> str:
     cells = "".join(f"<th>{_e(name)}</th>" for name in head)
     body = []
     for row in rows:
@@ -82,7 +87,7 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[object]], numeric: set[i
             + "</tr>"
         )
     if not body:
-        return '<p class="muted">none</p>'
+        return f'<p class="muted">{_e(empty)}</p>'
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -176,7 +181,7 @@ def _store_section(scan: ScanReport, summary: StoreSummary) -> str:
                 f"{summary.locks.count:,}",
             )
         )
-    parts.append(_table(("finding", "keys", "how many"), findings, set()))
+    parts.append(_table(("finding", "keys", "how many"), findings, set(), "no findings"))
     return "".join(parts)
 
 
@@ -237,6 +242,7 @@ def _drift(rows: Sequence[DriftRow] | None, note: str | None) -> str:
             ("kind", "store", "scope", "key"),
             [(r.kind, r.store, r.scope, r.key) for r in rows],
             set(),
+            "no drift: the live entries match git",
         )
     )
     return "".join(parts)
