@@ -98,7 +98,9 @@ def _shard(text: str | None) -> Shard | None:
     short_help="Statistics, health and PII findings of live stores.",
 )
 @click.argument("stores", nargs=-1, shell_complete=complete_stores)
-@click.option("--scope", default="global", show_default=True, help="Scope to scan.")
+@click.option(
+    "--scope", default="global", show_default=True, metavar="SCOPE", help="Scope to scan."
+)
 @click.option("--all-scopes", is_flag=True, help="Scan every scope of each store.")
 @click.option(
     "--sample",

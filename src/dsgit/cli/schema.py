@@ -25,7 +25,9 @@ def schema_group() -> None:
 
 @schema_group.command("infer", short_help="Infer a JSON Schema from sampled live values.")
 @click.argument("store", shell_complete=complete_stores)
-@click.option("--scope", default="global", show_default=True, help="Scope to sample.")
+@click.option(
+    "--scope", default="global", show_default=True, metavar="SCOPE", help="Scope to sample."
+)
 @click.option(
     "--sample",
     type=click.IntRange(min=1),
