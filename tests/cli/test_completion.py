@@ -89,7 +89,12 @@ def test_commands_and_options_complete(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(repo)
-    assert values(complete(capsys, monkeypatch, "dsgit re")) == ["restore", "retention", "revert"]
+    assert values(complete(capsys, monkeypatch, "dsgit re")) == [
+        "report",
+        "restore",
+        "retention",
+        "revert",
+    ]
     assert "completion" in values(complete(capsys, monkeypatch, "dsgit co"))
     options = values(complete(capsys, monkeypatch, "dsgit plan --d"))
     assert options == ["--detailed-exitcode"]
