@@ -88,7 +88,7 @@ def _shard(text: str | None) -> Shard | None:
     if text is None:
         return None
     try:
-        return Shard.parse(text)
+        return Shard.of(Shard.parse(text))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
 
