@@ -21,6 +21,7 @@ from dsgit.config import DEFAULT_URL
 from dsgit.model.entry import EntryData, LiveEntry
 from dsgit.remote import parse
 from dsgit.remote import paths as P
+from dsgit.remote.analytics_ops import Analytics
 from dsgit.remote.api import DataStoreInfo, EntryKey, RevisionInfo, SnapshotResult
 from dsgit.remote.budget import Operation, RateBudget, RequestClass
 from dsgit.remote.concurrent import map_concurrently
@@ -76,7 +77,7 @@ def _entry_body(data: EntryData, etag: str | None = None) -> dict[str, Any]:
     return body
 
 
-class OpenCloudClient(OrderedEntries, ConfigsRepositories):
+class OpenCloudClient(OrderedEntries, ConfigsRepositories, Analytics):
     """Open Cloud v2 data stores, ordered data stores, snapshots and configs of one universe.
 
     Implements :class:`dsgit.remote.api.OpenCloudApi`. Use it as a context manager, or call
