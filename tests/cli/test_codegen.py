@@ -26,10 +26,10 @@ def test_write_then_check_passes(example: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = run(capsys, example, "--out", "src/shared")
     assert code == 0
     assert "created: src/shared/DsgitTypes/init.luau" in out
-    assert "Wrote src/shared/DsgitTypes: 8 of 8 files changed." in out
+    assert "Wrote src/shared/DsgitTypes: 9 of 9 files changed." in out
     assert (example / "src/shared/DsgitTypes/PlayerStore.luau").is_file()
     code, out, _ = run(capsys, example, "--out", "src/shared", "--check")
-    assert (code, out) == (0, "8 Luau files in src/shared/DsgitTypes are up to date.\n")
+    assert (code, out) == (0, "9 Luau files in src/shared/DsgitTypes are up to date.\n")
 
 
 def test_check_lists_stale_missing_and_extra_and_exits_1_without_writing(

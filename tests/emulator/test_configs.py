@@ -16,8 +16,12 @@ def overwrite(client: httpx.Client, entries: dict[str, object]) -> str:
 
 
 def publish(client: httpx.Client, draft_hash: str, message: str = "m") -> int:
+    return publish_to(client, REPO, draft_hash, message)
+
+
+def publish_to(client: httpx.Client, repo: str, draft_hash: str, message: str = "m") -> int:
     response = client.post(
-        f"{REPO}/publish",
+        f"{repo}/publish",
         json={"draftHash": draft_hash, "message": message, "deploymentStrategy": "Immediate"},
     )
     assert response.status_code == 200, response.text
@@ -36,7 +40,7 @@ def test_overwrite_publish_and_read(client: httpx.Client) -> None:
     assert draft["draftHash"] == draft_hash
     assert draft["entries"]["x"] == {"value": 1}
     wrong = client.post(f"{REPO}/publish", json={"draftHash": "stale"})
-    assert wrong.status_code == 400 and "draftHash" in wrong.json()["errors"][0]["message"]
+    assert wrong.status_code == 409 and "draftHash" in wrong.json()["errors"][0]["message"]
     assert client.post(f"{REPO}/publish", json={}).status_code == 400
     assert publish(client, draft_hash) == 1
     values = client.get(REPO).json()
@@ -60,7 +64,7 @@ def test_patch_merges_and_null_deletes(client: httpx.Client) -> None:
     back = client.patch(f"{REPO}/draft", json={"entries": {"c": None, "b": 2}})
     assert client.get(f"{REPO}/draft").json()["entries"] == {}
     stale = client.patch(f"{REPO}/draft", json={"entries": {"a": 5}, "draftHash": "old"})
-    assert stale.status_code == 400
+    assert stale.status_code == 409
     current = back.json()["draftHash"]
     moved = client.patch(f"{REPO}/draft", json={"entries": {"a": 5}, "draftHash": current})
     assert moved.status_code == 200 and moved.json()["draftHash"] != current

@@ -247,39 +247,3 @@ def test_ordered_listing_pages(client: OpenCloudClient) -> None:
         client.create_ordered("Big", f"k{i}", i, "s")
     values = [e.value for e in client.list_ordered("Big", "s", descending=True)]
     assert values == list(range(249, -1, -1))
-
-
-# --- configs -------------------------------------------------------------------------------
-def test_configs_draft_publish_revisions_restore(client: OpenCloudClient) -> None:
-    draft = client.overwrite_config_draft("InExperienceConfig", {"motd": "hello", "max": 3})
-    assert draft.draft_hash
-    read = client.get_config_draft("InExperienceConfig")
-    assert read.entries == {"motd": "hello", "max": 3}
-    client.publish_config("InExperienceConfig", read.draft_hash or "", "first")
-    assert client.get_config("InExperienceConfig").entries == {"motd": "hello", "max": 3}
-    second = client.overwrite_config_draft("InExperienceConfig", {"motd": "bye"})
-    client.publish_config("InExperienceConfig", second.draft_hash or "", "second")
-    assert client.get_config("InExperienceConfig").entries == {"motd": "bye"}
-    revisions = list(client.list_config_revisions("InExperienceConfig"))
-    assert len(revisions) >= 2
-    first = next(r for r in revisions if r.message == "first")
-    restored_hash = client.restore_config_revision("InExperienceConfig", first.revision_id)
-    client.publish_config("InExperienceConfig", restored_hash, "restore")
-    assert client.get_config("InExperienceConfig").entries == {"motd": "hello", "max": 3}
-
-
-def test_config_draft_partial_update_and_discard(client: OpenCloudClient) -> None:
-    first = client.overwrite_config_draft("InExperienceConfig", {"a": 1, "b": 2})
-    client.publish_config("InExperienceConfig", first.draft_hash or "", "base")
-    changed = client.update_config_draft(
-        "InExperienceConfig", {"b": 3, "a": None, "c": "new"}, draft_hash=None
-    )
-    assert changed
-    draft = client.get_config_draft("InExperienceConfig")
-    assert draft.entries == {"a": None, "b": 3, "c": "new"}  # null: the draft removes "a"
-    assert draft.draft_hash == changed
-    with pytest.raises(RemoteError):
-        client.update_config_draft("InExperienceConfig", {"b": 4}, draft_hash="stale-hash")
-    client.delete_config_draft("InExperienceConfig")
-    assert client.get_config_draft("InExperienceConfig").entries == {}
-    assert client.get_config("InExperienceConfig").entries == {"a": 1, "b": 2}

@@ -447,20 +447,3 @@ def test_config_revisions_stop_when_the_server_ignores_skip(
         listed = list(client.list_config_revisions("InExperienceConfig"))
     assert [r.revision_id for r in listed] == [f"r{i}" for i in range(100)]
     assert route.call_count == 2  # the second page brought nothing new
-
-
-def test_publish_after_a_lost_answer_checks_the_draft(
-    router: respx.Router, make_client: Any
-) -> None:
-    draft = {"entries": {"motd": {"value": "hi"}}, "draftHash": "h1"}
-
-    def publish(request: httpx.Request) -> httpx.Response:
-        draft["entries"] = {}  # published: the draft is empty now
-        draft["draftHash"] = "h2"
-        raise httpx.ReadTimeout("lost")
-
-    route = router.post(url__regex=r".*/publish").mock(side_effect=publish)
-    router.get(url__regex=r".*/draft$").mock(side_effect=lambda _: httpx.Response(200, json=draft))
-    with make_client() as client:
-        client.publish_config("InExperienceConfig", "h1", "message")
-    assert route.call_count == 1

@@ -44,6 +44,7 @@ from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
+from dsgit.model.overrides import for_environment
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import (
@@ -202,6 +203,8 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply ``plan`` to ``deps.env``; resumes an earlier run of the same plan from its journal."""
     now = deps.clock()
+    if deps.declaration is not None:  # the values the plan's environment sees
+        deps = replace(deps, declaration=for_environment(deps.declaration, plan.environment))
     source = deps.declaration.source if deps.declaration is not None else None
     try:
         verdict = deps.approvals(plan, deps.env)

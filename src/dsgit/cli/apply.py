@@ -318,6 +318,49 @@ def apply_command(
             "`dsgit plan combine`, or plan with --segment-size below its number of changes)"
         )
     env = app.environment(env_name or plan.environment)
+    from dsgit.cli.notify import notify_apply
+
+    with notify_apply(app, plan, env) as notify:
+        result = _apply(
+            app,
+            plan,
+            env,
+            plan_file,
+            env_name,
+            snapshot,
+            output_format,
+            lock_ttl,
+            break_lock,
+            workers,
+            approval_paths,
+            (github_pr, github_repo, github_head),
+            allow_dirty,
+            (segmented, chosen),
+        )
+        notify(result)
+    return result.exit_code
+
+
+def _apply(
+    app: AppContext,
+    plan: Plan,
+    env: Environment,
+    plan_file: Path,
+    env_name: str | None,
+    snapshot: bool,
+    output_format: str,
+    lock_ttl: timedelta,
+    break_lock: bool,
+    workers: int,
+    approval_paths: tuple[Path, ...],
+    github: tuple[int | None, str | None, str | None],
+    allow_dirty: bool,
+    segments: tuple[SegmentedPlan | None, Shard | None],
+) -> ApplyResult:
+    """Everything of ``dsgit apply`` after the plan and its environment are known
+    (``segments``: the segmented plan, if it is one, and the shard to apply)."""
+    github_pr, github_repo, github_head = github
+    segmented, chosen = segments
     root = app.root
     declaration = _declaration_for(root, plan)
     keyring = load_keyring(root)
@@ -385,7 +428,7 @@ def apply_command(
         click.echo(f"error: {result.lock_failure}", err=True)
     if result.status is ApplyStatus.INTERRUPTED:
         click.echo("Interrupted.", err=True)  # as every other command says on Ctrl-C
-    return result.exit_code
+    return result
 
 
 COMMANDS = [apply_command]

@@ -11,11 +11,14 @@ import click
 from dsgit.cli.complete import complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.progress import read_progress
+from dsgit.config import Environment
 from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
+from dsgit.importer.configs import import_configs
 from dsgit.importer.ownership import OwnershipSource
-from dsgit.importer.policies import repository_policies
+from dsgit.importer.policies import placement_of, policies_of, read_store_settings
 from dsgit.importer.store_settings import OwnershipChooser
+from dsgit.model.configs import REPOSITORY_NAMES
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import StoreKind
 from dsgit.remote.connect import open_client
@@ -140,6 +143,20 @@ def _chooser(ownership: Ownership | None) -> OwnershipChooser | None:
     "player data (those are always observed). Without it: asked on a terminal, refused "
     "otherwise.",
 )
+@click.option(
+    "--configs",
+    "configs",
+    is_flag=True,
+    help="Import the published Experience Configs into configs/<repository>.yaml instead of "
+    "data stores (values, types, descriptions, conditions and conditional values).",
+)
+@click.option(
+    "--repository",
+    default="InExperienceConfig",
+    show_default=True,
+    type=click.Choice(REPOSITORY_NAMES),
+    help="The configs repository --configs imports.",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option(
     "--key-file",
@@ -158,6 +175,8 @@ def import_command(
     prefix: str | None,
     kinds: str | None,
     ownership: str | None,
+    configs: bool,
+    repository: str,
     dry_run: bool,
     key_file: Path | None,
     output_format: str,
@@ -175,9 +194,18 @@ def import_command(
     Re-importing changes only what changed live: comments, key order and layout of existing
     files are kept, and files already up to date are not rewritten. Values under a store's
     `encrypted` pointers are written encrypted. Import never deletes files.
+
+    With several environments in dsgit.yaml, importing one (-e ENV) changes only what it
+    sees: while another environment sees an entry's declared value as it is, that value
+    stays and ENV's differences become a merge patch under `environments: ENV:`.
     """
     root = app.root
     environment = app.environment(env_name)
+    if configs:
+        _import_configs(environment, root, repository, dry_run, output_format)
+        return
+    declaration = read_store_settings(root)
+    names = tuple(app.config.environments)
     options = ImportOptions(
         stores=stores,
         scope=scope,
@@ -186,9 +214,10 @@ def import_command(
         ordered=kinds != "standard",
         dry_run=dry_run,
         ownership=Ownership(ownership) if ownership is not None else None,
+        placement=placement_of(declaration, environment.name, names),
     )
     keyring = load_keyring(root, key_file=key_file)
-    policies = repository_policies(root)
+    policies = policies_of(declaration)
     with (
         open_client(environment) as client,
         read_progress(environment, client.meter, "import", interrupted="run it again to finish"),
@@ -206,6 +235,41 @@ def import_command(
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(report, environment.name, environment.universe_id))
+
+
+def _import_configs(
+    environment: Environment, root: Path, repository: str, dry_run: bool, output_format: str
+) -> None:
+    with (
+        open_client(environment) as client,
+        read_progress(environment, client.meter, "import", interrupted="run it again"),
+    ):
+        done = import_configs(client, root, repository, dry_run=dry_run)
+    if output_format == "json":
+        payload = {
+            "environment": environment.name,
+            "universe_id": environment.universe_id,
+            **done.to_json(),
+            "notes": list(done.notes),
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    verb = {FileAction.CREATED: "create", FileAction.UPDATED: "update"}.get(done.action)
+    lines = []
+    if verb is not None:
+        lines.append(f"{verb if dry_run else done.action.value:<8} {done.path}")
+    what = (
+        f"{_plural(done.keys, 'config key')} and {_plural(done.conditions, 'condition')} "
+        f"of {repository} (configVersion {done.version}) from {environment.name} "
+        f"(universe {environment.universe_id})"
+    )
+    state = "unchanged" if done.action is FileAction.UNCHANGED else done.action.value
+    if dry_run:
+        lines.append(f"Dry run, nothing written: would import {what} into {done.path} ({state}).")
+    else:
+        lines.append(f"Imported {what} into {done.path} ({state}).")
+    lines.extend(f"note: {note}" for note in done.notes)
+    click.echo("\n".join(lines))
 
 
 COMMANDS = [import_command]

@@ -243,6 +243,12 @@ def drift_command(app: AppContext, env_name: str | None, output_format: str) -> 
             observer=progress,
         )
     click.echo(render_drift(report, output_format), nl=False)
+    from dsgit.cli.notify import cli_context, has_sinks, notify_cli
+    from dsgit.notify.hooks import drift_report_event
+
+    event = drift_report_event(report, cli_context(app)) if has_sinks(app) else None
+    if event is not None:
+        notify_cli(app, event)
     if report.errors:
         report_errors(report.errors)
         raise click.exceptions.Exit(EXIT_ERROR)

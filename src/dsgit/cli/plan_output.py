@@ -196,13 +196,14 @@ def plan_output_options(function: F) -> F:
     return function
 
 
-def render(plan: Plan, output_format: str) -> str:
-    """The plan in ``text`` (coloured on a terminal), ``markdown`` or ``json``."""
+def render(plan: Plan, output_format: str, *, sample: int | None = None) -> str:
+    """The plan in ``text`` (coloured on a terminal; ``sample``: only the first that many
+    changes in full), ``markdown`` or ``json``."""
     if output_format == "json":
         return render_json(plan)
     if output_format == "markdown":
         return render_markdown(plan)
-    return render_text(plan, color=use_color(sys.stdout))
+    return render_text(plan, color=use_color(sys.stdout), sample=sample)
 
 
 def write_plan_file(
@@ -239,8 +240,11 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
     return EXIT_OK
 
 
-def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
+def finish_plan(plan: Plan, output: PlanOutput, *, sample: int | None = None) -> NoReturn:
     """Save the plan when asked, render it, and exit with the plan exit code.
+
+    ``sample``: the text output shows only the first that many changes in full (the plan
+    file holds them all).
 
     A plan that could not read what it needed (failed listings or reads) is shown but never
     saved: there is nothing to apply, and a file with a digest would look reviewable.
@@ -279,7 +283,7 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
         page = Page(1, SHOW_LIMIT, written.total_changes, first)
         click.echo(render_manifest(written, page, output_format, str(out)), nl=False)
     else:
-        click.echo(render(plan, output_format), nl=False)
+        click.echo(render(plan, output_format, sample=sample), nl=False)
     if out is not None and not unread and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
     report_errors([d for d in plan.all_diagnostics if d.severity is Severity.ERROR])

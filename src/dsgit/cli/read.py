@@ -13,7 +13,9 @@ import yaml
 
 from dsgit.cli.complete import complete_keys, complete_scopes, complete_stores
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
+from dsgit.cli.read_configs import show_history, show_key, show_listing
 from dsgit.errors import ConfigError, DsgitError, Location
+from dsgit.model.configs import REPOSITORY_NAMES
 from dsgit.model.declaration import KeyOverride, StorePolicy
 from dsgit.model.encoding import encode_segment
 from dsgit.model.entry import LiveEntry, LiveOrderedEntry
@@ -54,6 +56,15 @@ def _stream_json_array(items: Iterable[Any]) -> None:
         click.echo(("\n  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False), nl=False)
         first = False
     click.echo("\n]" if not first else "]")
+
+
+_repository_option = click.option(
+    "--repository",
+    default="InExperienceConfig",
+    show_default=True,
+    type=click.Choice(REPOSITORY_NAMES),
+    help="The configs repository (with --configs / --config).",
+)
 
 
 # --- ls -----------------------------------------------------------------------------------------
@@ -106,6 +117,13 @@ def _emit(lines: Iterator[str]) -> None:
 @click.option("--ordered", is_flag=True, help="STORE is an ordered data store.")
 @click.option("--deleted", is_flag=True, help="Include stores or keys pending deletion.")
 @click.option("--descending", is_flag=True, help="Ordered stores: highest value first.")
+@click.option(
+    "--configs",
+    is_flag=True,
+    help="List the published Experience Configs keys instead (type, value, conditional "
+    "values, keys locked by a running experiment, keys the staged draft changes).",
+)
+@_repository_option
 @env_option
 @format_option("text", "json")
 @pass_app
@@ -118,6 +136,8 @@ def ls(
     ordered: bool,
     deleted: bool,
     descending: bool,
+    configs: bool,
+    repository: str,
     env_name: str | None,
     output_format: str,
 ) -> None:
@@ -128,7 +148,15 @@ def ls(
     dsgit ls PlayerData               keys of PlayerData, scope global
     dsgit ls PlayerData --all-scopes  keys of every scope (scope and key, tab-separated)
     dsgit ls Wins --ordered           an ordered data store: key and value, by value
+    dsgit ls --configs                published Experience Configs keys
     """
+    if configs:
+        if store is not None or scope or all_scopes or ordered or deleted or descending:
+            raise DsgitError("--configs lists a configs repository: give no STORE or store options")
+        with open_client(app.environment(env_name)) as client:
+            lines = list(show_listing(client, repository, as_json=output_format == "json"))
+        _emit(iter(lines))
+        return
     if scope is not None and all_scopes:
         raise DsgitError("give either --scope or --all-scopes, not both")
     if store is None and (ordered or scope is not None or all_scopes or descending):
@@ -259,9 +287,9 @@ def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
     yield _json(mask.mask(entry.value))
 
 
-@click.command("get", short_help="Show one live entry and its metadata.")
-@click.argument("store", shell_complete=complete_stores)
-@click.argument("key", shell_complete=complete_keys)
+@click.command("get", short_help="Show one live entry (or config key) and its metadata.")
+@click.argument("store", required=False, shell_complete=complete_stores)
+@click.argument("key", required=False, shell_complete=complete_keys)
 @click.option(
     "--scope",
     default="global",
@@ -279,25 +307,45 @@ def _entry_text(entry: LiveEntry, mask: PointerPatterns) -> Iterator[str]:
     help="Read the value current at TIME (RFC 3339, a date, or an age such as 2h).",
 )
 @click.option("--ordered", is_flag=True, help="STORE is an ordered data store.")
+@click.option(
+    "--config",
+    "config_key",
+    default=None,
+    metavar="KEY",
+    help="Show the published Experience Configs key KEY instead (value, type, description, "
+    "conditional values, experiment lock, staged draft).",
+)
+@_repository_option
 @env_option
 @format_option("text", "json")
 @pass_app
 def get(
     app: AppContext,
-    store: str,
-    key: str,
+    store: str | None,
+    key: str | None,
     scope: str,
     revision: str | None,
     at_text: str | None,
     ordered: bool,
+    config_key: str | None,
+    repository: str,
     env_name: str | None,
     output_format: str,
 ) -> None:
     """Show one live entry: its value and metadata (or an ordered entry's number).
 
     Parts of the value under the store's `sensitive` pointers (`_store.yaml`) show as
-    "(sensitive)".
+    "(sensitive)". With --config KEY: one published config key.
     """
+    if config_key is not None:
+        if store is not None or key is not None or revision or at_text or ordered:
+            raise DsgitError("--config KEY shows a config key: give no STORE, KEY or entry options")
+        with open_client(app.environment(env_name)) as client:
+            lines = list(show_key(client, repository, config_key, as_json=output_format == "json"))
+        _emit(iter(lines))
+        return
+    if store is None or key is None:
+        raise click.UsageError("give STORE and KEY (or --config KEY)")
     if revision is not None and at_text is not None:
         raise DsgitError("give either --revision or --at, not both")
     if ordered and (revision is not None or at_text is not None):
@@ -333,9 +381,9 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
     }
 
 
-@click.command("history", short_help="List the revisions of one live entry.")
-@click.argument("store", shell_complete=complete_stores)
-@click.argument("key", shell_complete=complete_keys)
+@click.command("history", short_help="List the revisions of one live entry (or of configs).")
+@click.argument("store", required=False, shell_complete=complete_stores)
+@click.argument("key", required=False, shell_complete=complete_keys)
 @click.option(
     "--scope",
     default="global",
@@ -358,26 +406,101 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
     metavar="TIME",
     help="Only revisions created at or before TIME.",
 )
+@click.option(
+    "--configs",
+    is_flag=True,
+    help="List the published revisions of a configs repository instead (per-key changes).",
+)
+@click.option(
+    "--config",
+    "config_key",
+    default=None,
+    metavar="KEY",
+    help="With --configs: only revisions that changed KEY, with its before and after.",
+)
+@_repository_option
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show what each revision changed from the one before, by JSON pointer.",
+)
+@click.option(
+    "--field",
+    "field_pointer",
+    default=None,
+    metavar="POINTER",
+    help="Only when the value at POINTER (e.g. /Data/Coins, @attributes/Tag, @users) "
+    "changed, from what to what.",
+)
 @env_option
 @format_option("text", "json")
 @pass_app
 def history(
     app: AppContext,
-    store: str,
-    key: str,
+    store: str | None,
+    key: str | None,
     scope: str,
     since_text: str | None,
     until_text: str | None,
+    configs: bool,
+    config_key: str | None,
+    repository: str,
+    show_diff: bool,
+    field_pointer: str | None,
     env_name: str | None,
     output_format: str,
 ) -> None:
     """List the revisions of one entry (Open Cloud keeps them about 30 days).
 
-    Read any of them with `dsgit get STORE KEY --revision R`.
+    Read any of them with `dsgit get STORE KEY --revision R`. With --diff, each revision
+    with what it changed from the one before (one read per revision); with --field POINTER,
+    only the revisions where that field changed. Values under the store's `sensitive` and
+    `encrypted` pointers show as "(sensitive)". With --configs: the published revisions of
+    a configs repository (--config KEY: those that changed KEY).
     """
     since = browse.parse_time(since_text) if since_text is not None else None
     until = browse.parse_time(until_text) if until_text is not None else None
+    if show_diff and field_pointer is not None:
+        raise DsgitError("give either --diff or --field, not both")
+    if show_diff or field_pointer is not None:
+        from dsgit.cli.history_diff import show_history_changes
+
+        if configs:
+            raise DsgitError("--diff and --field read one entry's revisions: not with --configs")
+        if store is None or key is None:
+            raise click.UsageError("give STORE and KEY with --diff or --field")
+
+        show_history_changes(
+            app,
+            app.environment(env_name),
+            (store, key, scope),
+            (since, until),
+            field_pointer,
+            as_json=output_format == "json",
+        )
+        return
     env = app.environment(env_name)
+    if config_key is not None and not configs:
+        raise DsgitError("--config KEY filters --configs: add --configs")
+    if configs:
+        if store is not None or key is not None:
+            raise DsgitError("--configs lists a configs repository's revisions: give no STORE")
+        with open_client(env) as client:
+            lines, found = show_history(
+                client,
+                repository,
+                key=config_key,
+                since=since,
+                until=until,
+                as_json=output_format == "json",
+            )
+        if not found and output_format != "json":
+            _echo(f"no revisions of {repository} in that period", err=True)
+        _emit(iter(lines))
+        return
+    if store is None or key is None:
+        raise click.UsageError("give STORE and KEY (or --configs)")
     with open_client(env) as client:
         revisions = browse.entry_history(client, store, key, scope, since=since, until=until)
     if output_format == "json":

@@ -31,6 +31,7 @@ from dsgit.codegen.luau_types import (
     comment_lines,
     intersection,
     lua_string,
+    render_alias,
     union,
 )
 from dsgit.model.entry import JSONValue
@@ -91,6 +92,12 @@ class Alias:
     name: str
     type: LuauType
     comments: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        """Its ``---`` comment lines, the ``export type`` line, then a blank line."""
+        flat = [part for line in self.comments for part in (comment_lines(line) or ("",))]
+        text = [f"--- {line}".rstrip() for line in flat]
+        return [*text, render_alias(self.name, self.type), ""]
 
 
 @dataclass

@@ -4,6 +4,7 @@ Layout (Rojo maps a folder with ``init.luau`` to one ModuleScript with children)
 
     <module>/init.luau          store names as constants; every store's value type re-exported
     <module>/<Store>.luau       one per standard store with a value schema: its types and name
+    <module>/Configs.luau       typed accessors of the InExperienceConfig keys (when declared)
 
 Pure: the declaration in, text out. Everything is sorted, so the same repository gives the
 same bytes (LF line ends, one trailing newline).
@@ -15,9 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from dsgit.codegen.configs_luau import (
+    CONFIGS_MODULE,
+    GAME_REPOSITORY,
+    ConfigsModule,
+    configs_module,
+)
 from dsgit.codegen.from_schema import RESERVED_TYPES, Alias, SchemaTranslator, Target
 from dsgit.codegen.identifiers import NameAllocator, pascal_case
-from dsgit.codegen.luau_types import ANY, NamedType, comment_lines, lua_string, render_alias
+from dsgit.codegen.luau_types import ANY, NamedType, comment_lines, lua_string
+from dsgit.model.configs import ConfigsDeclaration
 from dsgit.model.declaration import Declaration, StoreDeclaration
 from dsgit.model.entry import JSONValue, StoreKind
 
@@ -38,6 +46,7 @@ ROOT_TYPE = "Value"
 _INDEX_RESERVED = frozenset(
     {
         "init",
+        CONFIGS_MODULE,
         "DataStores",
         "OrderedDataStores",
         "script",
@@ -87,6 +96,7 @@ class LuauModules:
     stores: tuple[StoreModule, ...]
     ordered: tuple[str, ...]  # ordered store names (constants only: their values are integers)
     without_schema: tuple[str, ...]  # standard stores with no value schema (constants only)
+    configs: ConfigsModule | None = None  # the config key accessors, when declared
 
 
 def _has_schema(store: StoreDeclaration) -> bool:
@@ -95,8 +105,13 @@ def _has_schema(store: StoreDeclaration) -> bool:
     )
 
 
-def generate_luau(declaration: Declaration, module: str = DEFAULT_MODULE) -> LuauModules:
-    """The modules for every store of ``declaration``, under folder ``module``."""
+def generate_luau(
+    declaration: Declaration,
+    module: str = DEFAULT_MODULE,
+    configs: Mapping[str, ConfigsDeclaration] | None = None,
+) -> LuauModules:
+    """The modules for every store of ``declaration`` and the accessors of its config keys
+    (``configs``: the repository's configs files by repository), under folder ``module``."""
     standard = sorted(
         (s for s in declaration.stores.values() if s.kind is StoreKind.STANDARD),
         key=lambda s: s.name,
@@ -120,9 +135,17 @@ def generate_luau(declaration: Declaration, module: str = DEFAULT_MODULE) -> Lua
         path = f"{module}/{idents[store.name]}.luau"
         files[path] = text
         modules.append(StoreModule(store.name, idents[store.name], path, schemas, types))
-    files[f"{module}/init.luau"] = _index(module, standard, idents, ordered_idents, modules)
+    game = (configs or {}).get(GAME_REPOSITORY)
+    accessors = configs_module(game, declaration.schemas, module) if game is not None else None
+    if accessors is not None:
+        files[accessors.file] = accessors.text
+    files[f"{module}/init.luau"] = _index(
+        module, standard, idents, ordered_idents, modules, accessors is not None
+    )
     without = tuple(s.name for s in standard if not _has_schema(s))
-    return LuauModules(module, dict(sorted(files.items())), tuple(modules), tuple(ordered), without)
+    return LuauModules(
+        module, dict(sorted(files.items())), tuple(modules), tuple(ordered), without, accessors
+    )
 
 
 def _reference(reference: str) -> Target:
@@ -231,10 +254,7 @@ def _module_text(store: StoreDeclaration, schemas: tuple[str, ...], aliases: lis
         ]
     )
     for alias in aliases:
-        flat = [part for line in alias.comments for part in (comment_lines(line) or ("",))]
-        lines.extend(f"--- {line}".rstrip() for line in flat)
-        lines.append(render_alias(alias.name, alias.type))
-        lines.append("")
+        lines.extend(alias.lines())
     lines.extend(
         [
             "return {",
@@ -252,17 +272,23 @@ def _index(
     idents: dict[str, str],
     ordered_idents: dict[str, str],
     modules: list[StoreModule],
+    with_configs: bool,
 ) -> str:
+    source = "stores (datastores/, ordered/)"
+    if with_configs:
+        source = "stores (datastores/, ordered/) and configs (configs/)"
     lines = _header(
         [
-            f"{GENERATED_MARK} from the repository's stores (datastores/, ordered/): do not edit.",
+            f"{GENERATED_MARK} from the repository's {source}: do not edit.",
             "-- Regenerate with `dsgit codegen luau --out DIR`.",
-            "-- Config keys (configs/*.yaml) get typed accessors here once dsgit reads configs.",
         ]
     )
-    for item in modules:
-        lines.append(f"local {item.module} = require(script.{item.module})")
-    if modules:
+    requires = [item.module for item in modules]
+    if with_configs:
+        requires = sorted([*requires, CONFIGS_MODULE])
+    for name in requires:
+        lines.append(f"local {name} = require(script.{name})")
+    if requires:
         lines.append("")
     for item in modules:
         lines.append(f"--- A value of data store {lua_string(item.store)}.")
@@ -276,6 +302,9 @@ def _index(
         "\t--- Ordered data store names, as DataStoreService:GetOrderedDataStore takes them."
     )
     lines.extend(_names_table("OrderedDataStores", ordered_idents))
+    if with_configs:
+        lines.append("\t--- Typed accessors of the Experience Configs keys (InExperienceConfig).")
+        lines.append(f"\t{CONFIGS_MODULE} = {CONFIGS_MODULE},")
     lines.append("}")
     lines.append("")
     lines.append(f"return {module}")

@@ -131,9 +131,10 @@ def run_luau(root: Path, out: Path, module: str, *, check: bool) -> CodegenRun:
     """Generate the Luau modules of the repository at ``root`` and compare them with ``out``;
     unless ``check``, write what differs. A repository with errors is refused (ConfigError,
     the first error; `dsgit validate` lists them all)."""
-    from dsgit.repo import load_declaration
+    from dsgit.repo import load_repository
 
-    modules = generate_luau(load_declaration(root), module)
+    reading = load_repository(root)
+    modules = generate_luau(reading.declaration, module, reading.configs)
     state = compare_output(out, module, modules.files)
     if not check and not state.up_to_date:
         apply_output(out, modules.files, state)

@@ -87,7 +87,9 @@ def _budget(env: Environment) -> tuple[tuple[str, int], ...]:
     classes = [RequestClass(op) for op in (Operation.READ, Operation.WRITE, Operation.LIST)]
     classes.append(RequestClass(Operation.REMOVE))
     classes += [RequestClass(c.operation, ordered=True) for c in list(classes)]
-    classes += [RequestClass(Operation.SNAPSHOT), RequestClass(Operation.CONFIGS)]
+    classes.append(RequestClass(Operation.SNAPSHOT))
+    configs = (Operation.CONFIGS_READ, Operation.CONFIGS_DRAFT, Operation.CONFIGS_PUBLISH)
+    classes += [RequestClass(op) for op in configs]
     return tuple((str(c), per_minute(c, env.budget)) for c in classes)
 
 
@@ -99,7 +101,8 @@ def _budget_check(env: Environment, rows: tuple[tuple[str, int], ...]) -> Check:
         f"ccu {env.budget.ccu}, share {env.budget.share:g}: dsgit may send {limits['read']} "
         f"reads, {limits['write']} writes, {limits['list']} listings and {limits['remove']} "
         f"deletes a minute (ordered stores the same, separately), {limits['snapshot']} "
-        f"snapshots, {limits['configs']} configs requests"
+        f"snapshots; configs: {limits['configs read']} reads, {limits['configs draft']} draft "
+        f"writes, {limits['configs publish']} publishes and restores"
     )
     if env.budget.ccu == 0:
         detail += (

@@ -20,6 +20,7 @@ from dsgit.emulator.call import Call, State
 from dsgit.emulator.clock import TICKS_PER_SECOND, system_clock, to_ticks
 from dsgit.emulator.configs import ConfigsState
 from dsgit.emulator.database import Database
+from dsgit.emulator.experiments import ExperimentsState
 from dsgit.emulator.faults import FaultAction, FaultDecision, FaultInjector, FaultSpec
 from dsgit.emulator.limits import INT64_MAX
 from dsgit.emulator.ordered import OrderedState
@@ -68,10 +69,12 @@ class Emulator:
     ) -> None:
         retention = versions_from_env() if versions is None else Versions(versions)
         self._db = Database(db)
+        configs = ConfigsState(self._db)
         self._state = State(
             StandardState(self._db, retention),
             OrderedState(self._db),
-            ConfigsState(self._db),
+            configs,
+            ExperimentsState(self._db, configs),
         )
         self._limiter = RateLimiter(ccu) if ccu is not None else None
         self._throughput = ThroughputLimiter() if ccu is not None else None
@@ -98,6 +101,20 @@ class Emulator:
     @property
     def ccu(self) -> int | None:
         return None if self._limiter is None else self._limiter.ccu
+
+    @property
+    def configs(self) -> ConfigsState:
+        """Configs repositories, for tests and demos (``stage_from_creator_hub``)."""
+        return self._state.configs
+
+    @property
+    def experiments(self) -> ExperimentsState:
+        """Experiments, for tests and demos (``create``, ``start``, ``complete``)."""
+        return self._state.experiments
+
+    def now_ticks(self) -> int:
+        """The emulator's clock, in the ticks its state methods take."""
+        return to_ticks(self._clock())
 
     # --- the core ------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

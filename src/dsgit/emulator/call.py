@@ -9,6 +9,7 @@ from typing import Any
 from dsgit.emulator import json_text
 from dsgit.emulator.api_error import invalid
 from dsgit.emulator.configs import ConfigsState
+from dsgit.emulator.experiments import ExperimentsState
 from dsgit.emulator.ordered import OrderedState
 from dsgit.emulator.standard import StandardState
 from dsgit.emulator.wire import Request, Response
@@ -25,6 +26,7 @@ class State:
     standard: StandardState
     ordered: OrderedState
     configs: ConfigsState
+    experiments: ExperimentsState
 
 
 @dataclass(frozen=True)

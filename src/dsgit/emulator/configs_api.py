@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsgit.emulator import configs_edit as edit
 from dsgit.emulator.api_error import invalid
 from dsgit.emulator.call import Call
 from dsgit.emulator.clock import format_time, parse_time
@@ -22,7 +23,10 @@ __all__ = [
     "list_revisions",
     "overwrite_draft",
     "publish",
+    "query",
     "restore",
+    "skip_of",
+    "stage_draft",
     "update_draft",
 ]
 
@@ -33,7 +37,8 @@ def _repository(call: Call) -> str:
     return ConfigsState.check_repository(call.param("repo"))
 
 
-def _query(call: Call, name: str) -> str | None:
+def query(call: Call, name: str) -> str | None:
+    """A query parameter by case-insensitive name; empty counts as absent."""
     wanted = name.lower()
     for key, value in call.query.items():
         if key.lower() == wanted and value != "":
@@ -41,52 +46,79 @@ def _query(call: Call, name: str) -> str | None:
     return None
 
 
+def _rules(contents: dict[str, Any]) -> dict[str, Any] | None:
+    rules = contents["rules"]
+    if not rules["rules"]:
+        return None
+    return {"rules": rules["rules"], "rulesOrder": rules["order"]}
+
+
+def _with_rules(body: dict[str, Any], contents: dict[str, Any]) -> dict[str, Any]:
+    rules = _rules(contents)
+    if rules is not None:
+        body["conditionalRules"] = rules
+    return body
+
+
 def get_values(call: Call) -> Response:
-    published = call.state.configs.published(call.universe, _repository(call))
-    return json_response(
-        200, {"metadata": {"configVersion": published.version}, "entries": published.values()}
-    )
+    repository = call.state.configs.read(call.universe, _repository(call))
+    published = repository.published
+    body = {
+        "metadata": {"configVersion": repository.version},
+        "entries": edit.flat_entries(published),
+    }
+    return json_response(200, _with_rules(body, published))
 
 
 def get_full(call: Call) -> Response:
-    published = call.state.configs.published(call.universe, _repository(call))
-    entries = {
-        key: {
+    repository = call.state.configs.read(call.universe, _repository(call))
+    published = repository.published
+    order = published["rules"]["order"]
+    entries = {}
+    for key, item in published["entries"].items():
+        entry: dict[str, Any] = {
             "value": item["value"],
             "lastModifiedTime": format_time(item["modified"]),
             "lastAccessedTime": format_time(call.now),
         }
-        for key, item in published.entries.items()
-    }
-    return json_response(
-        200, {"entries": entries, "metadata": {"configVersion": published.version}}
-    )
+        if item.get("description") is not None:
+            entry["description"] = item["description"]
+        if item["variants"]:
+            entry["variants"] = [
+                {"type": "conditional", "variantTypeId": rule, "value": item["variants"][rule]}
+                for rule in sorted(item["variants"], key=lambda r: (order.index(r), r))
+            ]
+        entries[key] = entry
+    body = {"entries": entries, "metadata": {"configVersion": repository.version}}
+    return json_response(200, _with_rules(body, published))
 
 
 def get_draft(call: Call) -> Response:
-    draft_hash, draft = call.state.configs.draft(call.universe, _repository(call))
-    entries = {key: {"value": value} for key, value in draft.items()}
-    return json_response(200, {"draftHash": draft_hash, "entries": entries})
-
-
-def _entries(body: dict[str, Any]) -> dict[str, Any]:
-    entries = body.get("entries")
-    if entries is None:
-        return {}
-    if not isinstance(entries, dict):
-        raise invalid("entries must be a JSON object")
-    for key in entries:
-        if not key.strip():
-            raise invalid("config keys must not be empty")
-    return entries
+    repository = call.state.configs.read(call.universe, _repository(call))
+    body: dict[str, Any] = {"draftHash": repository.draft_hash, "entries": {}}
+    draft = repository.draft
+    if draft is None:
+        return json_response(200, body)
+    published = repository.published
+    for name, change in edit.changed_keys(published, draft).items():
+        body["entries"][name] = {"value": change["after"]}
+    for key, entry in draft["entries"].items():
+        old = published["entries"].get(key)
+        text = entry.get("description")
+        if text is not None and (old is None or old.get("description") != text):
+            body["entries"].setdefault(key, {"value": entry["value"]})["description"] = text
+    if not edit.same(draft["rules"], published["rules"]):
+        body["conditionalRules"] = {
+            "rules": draft["rules"]["rules"],
+            "rulesOrder": draft["rules"]["order"],
+        }
+    return json_response(200, body)
 
 
 def _edit(call: Call, *, overwrite: bool) -> Response:
     repository = _repository(call)
     body = call.body_object()
-    draft_hash = call.state.configs.edit_draft(
-        call.universe, repository, _entries(body), body.get("draftHash"), overwrite=overwrite
-    )
+    draft_hash = call.state.configs.edit_draft(call.universe, repository, body, overwrite=overwrite)
     return json_response(200, {"draftHash": draft_hash})
 
 
@@ -101,7 +133,24 @@ def overwrite_draft(call: Call) -> Response:
 def delete_draft(call: Call) -> Response:
     repository = _repository(call)
     body = call.body_object(empty_ok=True)
-    draft_hash = call.state.configs.reset_draft(call.universe, repository, body.get("draftHash"))
+    given = body.get("draftHash", body.get("previousDraftHash"))
+    draft_hash = call.state.configs.reset_draft(call.universe, repository, given)
+    return json_response(200, {"draftHash": draft_hash})
+
+
+def stage_draft(call: Call) -> Response:
+    """The emulator's stand-in for an edit in Creator Hub or Studio (not a Roblox endpoint):
+    the PATCH body, plus ``descriptions`` (key -> text); no draft hash needed."""
+    repository = _repository(call)
+    body = call.body_object()
+    descriptions = body.pop("descriptions", None) or {}
+    if not isinstance(descriptions, dict) or not all(
+        isinstance(text, str) for text in descriptions.values()
+    ):
+        raise invalid("descriptions must map keys to strings")
+    draft_hash = call.state.configs.stage_from_creator_hub(
+        call.universe, repository, body, descriptions
+    )
     return json_response(200, {"draftHash": draft_hash})
 
 
@@ -114,8 +163,9 @@ def publish(call: Call) -> Response:
     message = body.get("message")
     if message is not None and not isinstance(message, str):
         raise invalid("message must be a string")
+    given = body.get("draftHash", body.get("previousDraftHash"))
     version = call.state.configs.publish(
-        call.universe, repository, body.get("draftHash"), message, strategy, call.now
+        call.universe, repository, given, message, strategy, call.now
     )
     return json_response(200, {"configVersion": version})
 
@@ -125,15 +175,19 @@ def _revision_json(revision: ConfigRevision) -> dict[str, Any]:
         "revisionId": revision.revision_id,
         "version": revision.version,
         "time": format_time(revision.time),
+        "publishedBy": revision.published_by,
         "message": revision.message,
+        "deploymentResult": "Succeeded",
         "autoRestoreToVersion": -1,
         "changes": revision.changes,
     }
+    if revision.rule_changes is not None:
+        body["conditionalRulesChanges"] = revision.rule_changes
     return body
 
 
 def _time(call: Call, name: str) -> int | None:
-    raw = _query(call, name)
+    raw = query(call, name)
     if raw is None:
         return None
     try:
@@ -142,16 +196,20 @@ def _time(call: Call, name: str) -> int | None:
         raise invalid(f"{name} {raw!r} is not an RFC 3339 time") from None
 
 
+def skip_of(call: Call, name: str = "Skip") -> int:
+    try:
+        return max(0, int(query(call, name) or "0"))
+    except ValueError:
+        raise invalid(f"{name} must be an integer") from None
+
+
 def list_revisions(call: Call) -> Response:
     repository = _repository(call)
     start, end = _time(call, "startTime"), _time(call, "endTime")
-    size = page_size(_query(call, "MaxPageSize"), 50, 100, "MaxPageSize")
-    try:
-        skip = max(0, int(_query(call, "Skip") or "0"))
-    except ValueError:
-        raise invalid("Skip must be an integer") from None
-    search = _query(call, "SearchKey")
-    order = (_query(call, "SortOrder") or "SORT_ORDER_DESCENDING").upper()
+    size = page_size(query(call, "MaxPageSize"), 50, 100, "MaxPageSize")
+    skip = skip_of(call)
+    search = query(call, "SearchKey")
+    order = (query(call, "SortOrder") or "SORT_ORDER_DESCENDING").upper()
     if order not in ("SORT_ORDER_DESCENDING", "SORT_ORDER_ASCENDING"):
         raise invalid("SortOrder must be SORT_ORDER_DESCENDING or SORT_ORDER_ASCENDING")
     revisions = [

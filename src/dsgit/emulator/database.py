@@ -42,15 +42,19 @@ CREATE TABLE IF NOT EXISTS ordered (
     PRIMARY KEY (universe, store, scope, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ordered_by_value ON ordered (universe, store, scope, value, key);
 CREATE TABLE IF NOT EXISTS snapshots (universe INTEGER PRIMARY KEY, time INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS configs (
-    universe INTEGER NOT NULL, repository TEXT NOT NULL,
-    version INTEGER NOT NULL, published TEXT NOT NULL, draft TEXT,
+CREATE TABLE IF NOT EXISTS config_repos (
+    universe INTEGER NOT NULL, repository TEXT NOT NULL, state TEXT NOT NULL,
     PRIMARY KEY (universe, repository)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS config_revisions (
+CREATE TABLE IF NOT EXISTS config_revs (
     universe INTEGER NOT NULL, repository TEXT NOT NULL, version INTEGER NOT NULL,
-    revision_id TEXT NOT NULL, time INTEGER NOT NULL, message TEXT, strategy TEXT,
-    changes TEXT NOT NULL, snapshot TEXT NOT NULL,
+    revision_id TEXT NOT NULL, time INTEGER NOT NULL, record TEXT NOT NULL,
     PRIMARY KEY (universe, repository, version)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS experiments (
+    universe INTEGER NOT NULL, id TEXT NOT NULL, created INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (universe, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS experiment_ops (
+    universe INTEGER NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (universe, id)) WITHOUT ROWID;
 """
 
 

@@ -19,14 +19,21 @@ __all__ = ["WINDOW_SECONDS", "RateLimiter", "budget"]
 WINDOW_SECONDS = 60.0
 
 _PER_CCU = {"read": 40, "write": 20, "list": 2, "remove": 40}
+# The configs and experimentation APIs' own limits (their operations' x-roblox-rate-limits).
+_CONFIGS_PER_MINUTE = {"read": 100, "draft": 50, "publish": 10, "write": 10}
 
 
 def budget(rate: RateClass, ccu: int) -> int:
     """Requests per minute for ``rate`` with ``ccu`` concurrent users (opencloud/README.md)."""
     if rate.api == "snapshot":
         return 60
-    if rate.api == "configs":
-        return 100
+    if rate.api in ("configs", "experiments"):
+        return _CONFIGS_PER_MINUTE[rate.name]
+    if rate.api == "emulator":
+        return 1_000_000
+    if rate.api == "analytics":
+        # The guide documents no figure; users report 30 queries a minute per account.
+        return 30
     if rate.api == "v1":
         return 300
     return 300 + _PER_CCU[rate.name] * ccu

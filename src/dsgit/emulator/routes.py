@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from dsgit.emulator import configs_api, v1_standard, v2_standard
+from dsgit.emulator import analytics_api, configs_api, experiments_api, v1_standard, v2_standard
 from dsgit.emulator.api_error import Family, invalid
 from dsgit.emulator.call import Handler
 from dsgit.emulator.ordered_api import V1 as ORDERED_V1
@@ -83,6 +83,10 @@ V2 = "/cloud/v2/universes/{u}"
 V1 = "/datastores/v1/universes/{u}/standard-datastores"
 V1_ORDERED = "/ordered-data-stores/v1/universes/{u}/orderedDataStores/{ds}/scopes/{scope}/entries"
 CONFIGS = "/creator-configs-public-api/v1/configs/universes/{u}/repositories/{repo}"
+EXPERIMENTS = "/creator-configs-public-api/v1/experimentation/universes/{u}"
+# Not Roblox's: the emulator's stand-in for an edit made in Creator Hub or Studio.
+CREATOR_HUB = "/_emulator/creator-hub/universes/{u}/repositories/{repo}/draft"
+ANALYTICS = "/analytics-query-api/v1/universes/{u}"
 
 _DS = "universe-datastores"
 _ODS = "universe.ordered-data-store.scope.entry"
@@ -112,13 +116,26 @@ def _v1o(op: str, handler: Handler, scope: str, name: str) -> Operation:
     return Operation(op, Family.V1_ORDERED, handler, (f"{_ODS}:{scope}",), rate)
 
 
-def _cfg(op: str, handler: Handler, scope: str) -> Operation:
+def _cfg(op: str, handler: Handler, scope: str, name: str) -> Operation:
+    """A configs operation; ``name`` its budget: ``read`` (100 a minute), ``draft`` (draft
+    writes, 50) or ``publish`` (publish and restore, 10)."""
     return Operation(
         f"CreatorConfigsPublicApi_{op}",
         Family.CONFIGS,
         handler,
         (f"universe:{scope}",),
-        _rate("configs", "configs", "all"),
+        _rate("configs", "configs", name),
+    )
+
+
+def _exp(op: str, handler: Handler, scope: str, name: str) -> Operation:
+    """An experimentation operation: ``read`` (100 a minute) or ``write`` (10)."""
+    return Operation(
+        f"PublicExperimentation_{op}",
+        Family.CONFIGS,
+        handler,
+        (f"universe:{scope}",),
+        _rate("experiments", "experiments", name),
     )
 
 
@@ -239,7 +256,7 @@ def _ordered(prefix: str, dialect_ops: str) -> list[Route]:
 
 
 def _build() -> tuple[Route, ...]:
-    h, v1, cfg = v2_standard, v1_standard, configs_api
+    h, v1, cfg, exp = v2_standard, v1_standard, configs_api, experiments_api
     conditional = (f"{_DS}.objects:update", f"{_DS}.objects:create", f"{_DS}.control:create")
     entry = f"{V1}/datastore/entries/entry"
     routes = [
@@ -357,25 +374,83 @@ def _build() -> tuple[Route, ...]:
             },
         ),
         *_ordered(V1_ORDERED, "v1"),
-        _route(CONFIGS, {"GET": _cfg("GetConfigRepositoryValues", cfg.get_values, "read")}),
-        _route(f"{CONFIGS}/full", {"GET": _cfg("GetConfigRepositoryFull", cfg.get_full, "read")}),
+        _route(
+            f"{ANALYTICS}/metrics",
+            {
+                "POST": Operation(
+                    "AnalyticsQuery_QueryMetrics",
+                    Family.CONFIGS,  # gateway-style 401/403/404; its own envelope otherwise
+                    analytics_api.query_metrics,
+                    ("universe.analytics:read",),
+                    _rate("analytics", "analytics", "all"),
+                )
+            },
+        ),
+        _route(CONFIGS, {"GET": _cfg("GetConfigRepositoryValues", cfg.get_values, "read", "read")}),
+        _route(
+            f"{CONFIGS}/full",
+            {"GET": _cfg("GetConfigRepositoryFull", cfg.get_full, "read", "read")},
+        ),
         _route(
             f"{CONFIGS}/draft",
             {
-                "GET": _cfg("GetConfigRepositoryDraft", cfg.get_draft, "read"),
-                "PATCH": _cfg("UpdateDraft", cfg.update_draft, "write"),
-                "DELETE": _cfg("DeleteDraft", cfg.delete_draft, "write"),
+                "GET": _cfg("GetConfigRepositoryDraft", cfg.get_draft, "read", "read"),
+                "PATCH": _cfg("UpdateDraft", cfg.update_draft, "write", "draft"),
+                "DELETE": _cfg("DeleteDraft", cfg.delete_draft, "write", "draft"),
             },
         ),
         _route(
             f"{CONFIGS}/draft:overwrite",
-            {"PUT": _cfg("OverwriteDraft", cfg.overwrite_draft, "write")},
+            {"PUT": _cfg("OverwriteDraft", cfg.overwrite_draft, "write", "draft")},
         ),
-        _route(f"{CONFIGS}/publish", {"POST": _cfg("PublishDraft", cfg.publish, "write")}),
-        _route(f"{CONFIGS}/revisions", {"GET": _cfg("ListRevisions", cfg.list_revisions, "read")}),
+        _route(
+            f"{CONFIGS}/publish", {"POST": _cfg("PublishDraft", cfg.publish, "write", "publish")}
+        ),
+        _route(
+            f"{CONFIGS}/revisions",
+            {"GET": _cfg("ListRevisions", cfg.list_revisions, "read", "read")},
+        ),
         _route(
             f"{CONFIGS}/revisions/{{rev}}/restore",
-            {"POST": _cfg("RestoreRevision", cfg.restore, "write")},
+            {"POST": _cfg("RestoreRevision", cfg.restore, "write", "publish")},
+        ),
+        _route(
+            f"{EXPERIMENTS}/experiments",
+            {
+                "GET": _exp("ListExperiments", exp.list_experiments, "read", "read"),
+                "POST": _exp("CreateExperiment", exp.create_experiment, "write", "write"),
+            },
+        ),
+        _route(
+            f"{EXPERIMENTS}/experiments/{{experiment}}",
+            {
+                "GET": _exp("GetExperiment", exp.get_experiment, "read", "read"),
+                "DELETE": _exp("DiscardExperiment", exp.discard_experiment, "write", "write"),
+            },
+        ),
+        _route(
+            f"{EXPERIMENTS}/experiments/{{experiment}}:start",
+            {"POST": _exp("StartExperiment", exp.start_experiment, "write", "write")},
+        ),
+        _route(
+            f"{EXPERIMENTS}/experiments/{{experiment}}:complete",
+            {"POST": _exp("CompleteExperiment", exp.complete_experiment, "write", "write")},
+        ),
+        _route(
+            f"{EXPERIMENTS}/operations/{{operation}}",
+            {"GET": _exp("GetExperimentOperationStatus", exp.get_operation, "read", "read")},
+        ),
+        _route(
+            CREATOR_HUB,
+            {
+                "POST": Operation(
+                    "Emulator_StageDraftFromCreatorHub",
+                    Family.CONFIGS,
+                    cfg.stage_draft,
+                    ("universe:write",),
+                    _rate("emulator", "admin", "admin"),
+                )
+            },
         ),
     ]
     return tuple(routes)
@@ -390,7 +465,7 @@ def family_of(path: str) -> Family:
         return Family.V1_STANDARD
     if path.startswith("/ordered-data-stores/"):
         return Family.V1_ORDERED
-    if path.startswith("/creator-configs-public-api/"):
+    if path.startswith(("/creator-configs-public-api/", "/_emulator/", "/analytics-query-api/")):
         return Family.CONFIGS
     return Family.V2
 

@@ -16,6 +16,7 @@ _FALLBACK_IDS = {
     "ordered-scope": "https://dsgit.dev/schemas/ordered-scope.schema.json",
     "store": "https://dsgit.dev/schemas/store.schema.json",
     "ordered-store": "https://dsgit.dev/schemas/ordered-store.schema.json",
+    "configs": "https://dsgit.dev/schemas/configs.schema.json",
 }
 
 

@@ -13,6 +13,7 @@ from dsgit.model.encoding import decode_segment, encode_segment
 from dsgit.model.entry import Address, StoreKind
 
 __all__ = [
+    "CONFIGS_DIR",
     "DATASTORES_DIR",
     "EDITOR_SCHEMA_DIR",
     "ENTRY_SUFFIX",
@@ -30,6 +31,7 @@ __all__ = [
 PROJECT_FILE = "dsgit.yaml"
 DATASTORES_DIR = "datastores"  # standard data stores: <store>/<scope>/<key>.yaml
 ORDERED_DIR = "ordered"  # ordered data stores: <store>/<scope>.yaml
+CONFIGS_DIR = "configs"  # Experience Configs: <repository>.yaml
 STORE_FILE = "_store.yaml"  # a store's settings, in its folder
 ENTRY_SUFFIX = ".yaml"
 OTHER_YAML_DIRS = ("policies", "migrations")

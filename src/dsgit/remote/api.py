@@ -12,20 +12,22 @@ Conventions:
   otherwise ``PreconditionFailed`` is raised and nothing is written;
 - ``*_many`` methods run requests concurrently within the rate budget and yield results in
   completion order, each paired with the request it answers.
+
+``ConfigsApi`` (Experience Configs and the experiments that lock their keys) lives in
+``dsgit.remote.configs_api`` and is re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dsgit.model.entry import EntryData, JSONValue, LiveEntry, LiveOrderedEntry
+from dsgit.model.entry import EntryData, LiveEntry, LiveOrderedEntry
+from dsgit.remote.configs_api import ConfigsApi
 
 __all__ = [
-    "ConfigRepository",
-    "ConfigRevision",
     "ConfigsApi",
     "DataStoreInfo",
     "DataStoresApi",
@@ -71,25 +73,6 @@ class RevisionInfo:
 class SnapshotResult:
     new_snapshot_taken: bool
     latest_snapshot_time: str
-
-
-@dataclass(frozen=True)
-class ConfigRepository:
-    """A configs repository (draft or published): entries and the hash a publish must quote."""
-
-    entries: dict[str, JSONValue]
-    draft_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class ConfigRevision:
-    """One published revision of a configs repository (newest first in listings)."""
-
-    revision_id: str
-    version: int | None
-    time: str | None
-    message: str | None = None
-    published_by: str | None = None
 
 
 class DataStoresApi(Protocol):
@@ -212,42 +195,6 @@ class OrderedEntriesApi(Protocol):
     ) -> LiveOrderedEntry: ...
 
     def delete_ordered(self, store: str, key: str, scope: str = "global") -> None: ...
-
-
-class ConfigsApi(Protocol):
-    """Configs repositories (Experience Configs): published values, the draft, revisions."""
-
-    universe_id: int
-
-    def get_config(self, repository: str) -> ConfigRepository: ...
-
-    def get_config_draft(self, repository: str) -> ConfigRepository: ...
-
-    def overwrite_config_draft(
-        self, repository: str, entries: dict[str, JSONValue]
-    ) -> ConfigRepository: ...
-
-    def publish_config(self, repository: str, draft_hash: str, message: str) -> None: ...
-
-    def update_config_draft(
-        self,
-        repository: str,
-        changes: Mapping[str, JSONValue],
-        *,
-        draft_hash: str | None = None,
-    ) -> str:
-        """Change some draft keys (``None`` removes one); returns the new draft hash."""
-        ...
-
-    def delete_config_draft(self, repository: str, *, draft_hash: str | None = None) -> str:
-        """Discard the draft; returns the new draft hash."""
-        ...
-
-    def list_config_revisions(self, repository: str) -> Iterator[ConfigRevision]: ...
-
-    def restore_config_revision(self, repository: str, revision_id: str) -> str:
-        """Stage a revert to ``revision_id`` in the draft; returns the new draft hash."""
-        ...
 
 
 class OpenCloudApi(DataStoresApi, StandardEntriesApi, OrderedEntriesApi, ConfigsApi, Protocol):

@@ -51,7 +51,9 @@ class Operation(StrEnum):
     LIST = "list"
     REMOVE = "remove"
     SNAPSHOT = "snapshot"
-    CONFIGS = "configs"
+    CONFIGS_READ = "configs read"  # configs and experiments reads
+    CONFIGS_DRAFT = "configs draft"  # draft writes (overwrite, patch, reset)
+    CONFIGS_PUBLISH = "configs publish"  # publish and restore
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,15 @@ class RequestClass:
 _BASE_PER_MINUTE = 300
 _PER_CCU = {Operation.READ: 40, Operation.WRITE: 20, Operation.LIST: 2, Operation.REMOVE: 40}
 # Snapshots have their own fixed allowance of 60 requests a minute per experience; the configs
-# API documents none, so dsgit assumes a conservative 100 (as the emulator enforces).
-_FIXED_PER_MINUTE = {Operation.SNAPSHOT: 60, Operation.CONFIGS: 100}
+# API's operations document theirs (x-roblox-rate-limits, per API key owner): reads 100, draft
+# writes 50, publish and restore 10. dsgit budgets each class as one pool, which stays within
+# the limits whether Roblox counts them per operation or per class.
+_FIXED_PER_MINUTE = {
+    Operation.SNAPSHOT: 60,
+    Operation.CONFIGS_READ: 100,
+    Operation.CONFIGS_DRAFT: 50,
+    Operation.CONFIGS_PUBLISH: 10,
+}
 
 
 def per_minute(request_class: RequestClass, budget: Budget) -> int:

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
-from dsgit.model.entry import JSONValue, LiveEntry, LiveOrderedEntry
+from dsgit.model.entry import LiveEntry, LiveOrderedEntry
 from dsgit.remote.api import (
-    ConfigRepository,
-    ConfigRevision,
     DataStoreInfo,
     EntryKey,
     RevisionInfo,
@@ -24,10 +22,7 @@ from dsgit.remote.api import (
 
 __all__ = [
     "BodyError",
-    "config_repository",
-    "config_revision",
     "data_store",
-    "draft_hash",
     "entry_key",
     "live_entry",
     "ordered_entry",
@@ -208,50 +203,3 @@ def snapshot(body: Any) -> SnapshotResult:
     if not isinstance(taken, bool):
         raise BodyError("field 'newSnapshotTaken' is not a boolean")
     return SnapshotResult(taken, _str(data, "latestSnapshotTime", required=False) or "")
-
-
-def _entries(data: Mapping[str, Any], *, draft: bool) -> dict[str, JSONValue]:
-    raw = data.get("entries") or {}
-    if not isinstance(raw, dict):
-        raise BodyError("field 'entries' is not an object")
-    if not draft:
-        return dict(raw)
-    entries: dict[str, JSONValue] = {}
-    for name, item in raw.items():
-        # A draft entry is {"value": ..., "description": ...}; a bare value is accepted too.
-        if isinstance(item, dict) and set(item) <= {"value", "description"} and "value" in item:
-            entries[name] = item["value"]
-        else:
-            entries[name] = item
-    return entries
-
-
-def config_repository(body: Any, *, draft: bool = False) -> ConfigRepository:
-    data = _object(body, "a configs repository")
-    return ConfigRepository(
-        _entries(data, draft=draft), _str(data, "draftHash", required=False) if draft else None
-    )
-
-
-def draft_hash(body: Any) -> str:
-    data = _object(body, "a draft hash response")
-    return _str(data, "draftHash", required=False) or ""
-
-
-def config_revision(body: Any) -> ConfigRevision:
-    data = _object(body, "a configs revision")
-    version = data.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise BodyError("field 'version' is not an integer")
-    revision_id = _str(data, "revisionId", required=False)
-    if revision_id is None:
-        if version is None:
-            raise BodyError("a revision needs 'revisionId' or 'version'")
-        revision_id = str(version)
-    return ConfigRevision(
-        revision_id=revision_id,
-        version=version,
-        time=_str(data, "time", required=False),
-        message=_str(data, "message", required=False),
-        published_by=_str(data, "publishedBy", required=False),
-    )

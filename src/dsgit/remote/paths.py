@@ -17,6 +17,7 @@ __all__ = [
     "data_stores_path",
     "entries_path",
     "entry_path",
+    "experiments_path",
     "format_time",
     "ordered_entries_path",
     "ordered_entry_path",
@@ -97,3 +98,7 @@ def configs_path(universe_id: int, repository: str, suffix: str = "") -> str:
         f"/creator-configs-public-api/v1/configs/universes/{universe_id}"
         f"/repositories/{_q(repository)}{suffix}"
     )
+
+
+def experiments_path(universe_id: int, suffix: str = "") -> str:
+    return f"/creator-configs-public-api/v1/experimentation/universes/{universe_id}{suffix}"

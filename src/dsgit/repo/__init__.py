@@ -29,6 +29,7 @@ __all__ = [
     "ValueSchemas",
     "load_declaration",
     "load_declaration_at",
+    "load_repository",
     "read_worktree",
     "validate_repository",
 ]
@@ -50,6 +51,13 @@ def _first_error(reading: RepositoryReading, label: str) -> Declaration:
             error.to_error(label).location,
         )
     return reading.declaration
+
+
+def load_repository(root: Path) -> RepositoryReading:
+    """The working tree under ``root`` with its configs files, raising on the first error."""
+    reading = read_worktree(root)
+    _first_error(reading, "")
+    return reading
 
 
 def load_declaration(root: Path) -> Declaration:

@@ -39,6 +39,7 @@ from dsgit.model.entry import (
     LiveOrderedEntry,
     StoreKind,
 )
+from dsgit.model.overrides import for_environment
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
@@ -152,6 +153,9 @@ def plan_revert(
             f"apply {run.apply_id} was an erasure: the user's data is gone by design (its "
             "pre-images were purged, its ledger records hold only hashes); it cannot be reverted"
         )
+    declaration = for_environment(declaration, request.environment)
+    if applied is not None:
+        applied = for_environment(applied, request.environment)
     now = request.now or datetime.now(UTC)  # before the reads (apply compares revisions with it)
     select = AddressFilter(request.targets, request.excludes)
     written = {
