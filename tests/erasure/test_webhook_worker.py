@@ -67,3 +67,26 @@ def test_each_environment_gets_a_plan_and_only_auto_apply_ones_are_applied(
         assert api.get_entry("PlayerStore", "7") is not None
     with open_client(app.environment("production")) as api:
         assert api.get_entry("PlayerStore", str(USER)) is not None
+
+
+def test_a_plan_awaiting_approval_is_notified_without_the_user(
+    app: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notify.receiver import receiver
+
+    with receiver() as hook:
+        monkeypatch.setenv("DSGIT_TEST_HOOK", hook.url)
+        monkeypatch.setenv("DSGIT_TEST_HOOK_SECRET", "hook-secret")
+        config = (app.root / "dsgit.yaml").read_text() + (
+            "notifications:\n  - type: webhook\n    url_env: DSGIT_TEST_HOOK\n    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
+        )
+        (app.root / "dsgit.yaml").write_text(config)
+        fresh = AppContext(cwd=app.root)
+        out = tmp_path / "plans"
+        out.mkdir()
+        _Worker(fresh, out)(ErasureNotification("n-2", USER, (7,), ""), ("production",))
+        [received] = hook.requests
+    body = received.json()
+    assert "erasure" in json.dumps(body)
+    assert "awaits approval" in json.dumps(body)
+    assert str(USER) not in received.body.decode()

@@ -245,6 +245,36 @@ class _Worker:
             if policy.auto_applies(name):
                 status = self._apply(path, name)
             self._queue(notification.notification_id, name, path, status, plan.digest)
+            self._notify(notification.notification_id, env, status, plan.digest, len(plan.changes))
+
+    def _notify(
+        self, notification_id: str, env: Environment, status: str, digest: str, n: int
+    ) -> None:
+        """One ``erasure`` event per plan (dsgit.yaml's ``notifications:``): counts and the
+        plan digest, never an address or the user id (chat channels are not erasable)."""
+        from dsgit.notify import Event, EventKind, Severity, emit
+
+        waiting = status == "awaiting-approval"
+        severity = (
+            Severity.WARNING if waiting else Severity.OK if status == "applied" else Severity.ERROR
+        )
+        summary = f"right-to-erasure request {notification_id}: a plan of {n} change(s) " + (
+            "awaits approval" if waiting else status
+        )
+        emit(
+            Event(
+                EventKind.ERASURE,
+                env.name,
+                summary,
+                outcome=status,
+                severity=severity,
+                universe_id=env.universe_id,
+                counts={"changes": n},
+                plan_digest=digest,
+            ),
+            self.app.config,
+            warn=lambda line: click.echo(line, err=True),
+        )
 
     def _apply(self, path: Path, environment: str) -> str:
         done = subprocess.run(
