@@ -78,7 +78,8 @@ def test_a_plan_awaiting_approval_is_notified_without_the_user(
         monkeypatch.setenv("DSGIT_TEST_HOOK", hook.url)
         monkeypatch.setenv("DSGIT_TEST_HOOK_SECRET", "hook-secret")
         config = (app.root / "dsgit.yaml").read_text() + (
-            "notifications:\n  - type: webhook\n    url_env: DSGIT_TEST_HOOK\n    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
+            "notifications:\n  - type: webhook\n    url_env: DSGIT_TEST_HOOK\n"
+            "    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
         )
         (app.root / "dsgit.yaml").write_text(config)
         fresh = AppContext(cwd=app.root)
