@@ -168,6 +168,25 @@ def test_drift_is_notified(repo: Path, rx: Receiver, capsys: pytest.CaptureFixtu
     assert_clean(rx)
 
 
+def test_scan_findings_are_notified_without_values(
+    repo: Path, rx: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_live(repo, "Accounts", "7734", {"Email": SENSITIVE, "Coins": 5})
+    set_live(repo, "Shop", "sword", {"price": 400})
+    code, _, _ = run(repo, capsys, "scan", "Shop", "--no-storage-metric", "--quiet")
+    assert code == 0 and rx.requests == []  # nothing to look at: nothing sent
+    # an e-mail address in a value without `users` metadata is a PII finding
+    code, out, _ = run(repo, capsys, "scan", "Accounts", "--no-storage-metric", "--quiet")
+    assert code == 0 and "Accounts" in out
+    [hook] = bodies(rx, "hook")
+    assert (hook["type"], hook["outcome"]) == ("scan", "findings")
+    assert hook["counts"] == {"PII findings": 1}
+    assert hook["addresses"] == ["Accounts/global/7734"]
+    assert bodies(rx, "slack") == []  # the team sink does not want scan events
+    assert len(bodies(rx, "discord")) == 1
+    assert_clean(rx)
+
+
 @pytest.mark.parametrize("failure", ["500", "refused", "timeout"])
 def test_a_failing_sink_warns_once_and_leaves_the_exit_code(
     repo: Path, failure: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
