@@ -17,10 +17,9 @@ from dsgit.apply.result import ApplyResult
 from dsgit.cli.context import AppContext, env_option, pass_app
 from dsgit.config import Environment
 from dsgit.errors import DsgitError
-from dsgit.notify import Event, deadline_from, emit, sinks_of
+from dsgit.notify import Event, deadline_from, sinks_of
 from dsgit.notify.events import Context, test_event
 from dsgit.notify.hooks import apply_error_event, apply_event, ci_link
-from dsgit.notify.send import Delivery
 from dsgit.plan.model import Plan
 
 __all__ = ["COMMANDS", "cli_context", "has_sinks", "notify_apply", "notify_cli", "notify_group"]
@@ -45,40 +44,10 @@ def has_sinks(app: AppContext) -> bool:
 def notify_cli(app: AppContext, event: Event) -> None:
     """Send ``event`` to the sinks of ``dsgit.yaml``; never raises. A sink that did not take
     it is a warning and a ledger note (DESIGN §15)."""
-    failed = [delivery for delivery in emit(event, app.config, warn=_warn) if not delivery.ok]
-    if failed:
-        _note_failed(app, event, failed)
-
-
-def _note_failed(app: AppContext, event: Event, failed: list[Delivery]) -> None:
-    """Append one ``notification`` record per failed sink to the environment's ledger chain;
-    a note that cannot be written is one more warning, never an error."""
-    from dsgit.ledger import Ledger, NotificationRecord
     from dsgit.ledger.actor import resolve_actor
-    from dsgit.ledger.signing import load_signer
-    from dsgit.remote.connect import open_client
+    from dsgit.notify.ledger_note import notify
 
-    records = [
-        NotificationRecord(
-            environment=event.environment,
-            event=str(event.kind),
-            event_id=event.event_id,
-            sink=delivery.sink,
-            problem=delivery.problem or "not delivered",
-            attempts=delivery.attempts,
-        )
-        for delivery in failed
-    ]
-    try:
-        env = app.environment(event.environment)
-        with open_client(env) as api:
-            ledger = Ledger.of_universe(app.root, env.name, api, load_signer())
-            ledger.append(records, actor=str(resolve_actor(app.root)))
-    except Exception as exc:  # the command's result stands whatever happens here
-        _warn(
-            f"warning: the undelivered notification(s) could not be noted in the ledger "
-            f"({type(exc).__name__})"
-        )
+    notify(event, app.config, app.root, actor=str(resolve_actor(app.root)), warn=_warn)
 
 
 @contextmanager
