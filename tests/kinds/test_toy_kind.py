@@ -9,7 +9,7 @@ second plan through it: none of them names the kind.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from dsgit.plan.digest import entry_digest
 from dsgit.plan.io import plan_from_json, plan_to_json
 from dsgit.plan.live import ScopeListing
 from dsgit.plan.model import Action, Diagnostic, PlanKind
+from dsgit.plan.targets import AddressFilter
 from dsgit.planning.reading import Reading
 from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.testing import emulated_client
@@ -156,6 +157,12 @@ def test_a_fourth_kind_plans_applies_and_replans_through_its_own_module(
     write_files(tmp_path, {"notes/Lobby/motd.yaml": "Server restarts at 5\n"})
     edited = make_plan(load_declaration(tmp_path), client, request)
     assert [c.action for c in edited.changes] == [Action.UPDATE]
+    assert AddressFilter(("notes:Lobby/*",)).may_select_store(NOTES, "Lobby")
+    assert not AddressFilter(("notes:Lobby/*",)).may_select_store(NOTES, "Other")
+    for pattern, count in (("notes:Lobby/*", 1), ("notes:Other/*", 0), ("Lobby/*", 0)):
+        select = replace(request, targets=(pattern,))
+        targeted = make_plan(load_declaration(tmp_path), client, select)
+        assert len(targeted.changes) == count, pattern
 
 
 def test_an_unregistered_kind_is_refused_by_name() -> None:

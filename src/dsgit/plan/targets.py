@@ -2,8 +2,8 @@
 
 An address is selected when it matches at least one target (or no target was given) and no
 exclude. Patterns are ``fnmatch`` globs over the plan address as printed (``store/scope/key``,
-each part path-encoded, ``ordered:`` prefix for ordered stores); ``*`` also crosses ``/``, so
-``PlayerData/*`` selects a whole store.
+each part path-encoded, ``<kind>:`` prefix for every kind but standard stores); ``*`` also
+crosses ``/``, so ``PlayerData/*`` selects a whole store.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ class AddressFilter:
         """False only when no address of the store can be selected (saves its listing)."""
         if not self.targets:
             return True
-        prefix = ("ordered:" if kind is StoreKind.ORDERED else "") + encode_segment(store)
+        label = "" if kind is StoreKind.STANDARD else f"{kind.value}:"
+        prefix = label + encode_segment(store)
         for pattern in self.targets:
             head, slash, _ = pattern.partition("/")
             if not slash or fnmatchcase(prefix, head) or "*" in head:
