@@ -42,6 +42,7 @@ class ChangeExecutor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop: StopPoint = NEVER,
         plan_created: str | None = None,
+        message: str = "",
     ) -> None:
         self.api = api
         self.plan_created = parse_time(plan_created)
@@ -49,6 +50,7 @@ class ChangeExecutor:
         self.preimages = preimages
         self.clock = clock
         self.stop = stop
+        self.message = message  # what the plan's writes are (a configs publish's message)
 
     def run(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
         """Carry out one step; ``intent`` is an earlier run's intent for it (resume)."""

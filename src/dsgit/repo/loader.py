@@ -86,6 +86,7 @@ class RepositoryReader(FileReader):
         self.schemas = ValueSchemas()
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._moved_at: dict[Address, tuple[int | None, int | None]] = {}
+        self._configs: dict[str, ConfigsDeclaration] | None = None
 
     # --- dsgit.yaml and schemas ----------------------------------------------------------------
     def project(self) -> None:
@@ -444,6 +445,13 @@ class RepositoryReader(FileReader):
 
     # --- configs/<repository>.yaml -------------------------------------------------------------
     def configs(self) -> dict[str, ConfigsDeclaration]:
+        """Every ``configs/<repository>.yaml``, parsed once (the configs kind's ``load`` and
+        :func:`read_repository` both ask; problems are added the first time only)."""
+        if self._configs is None:
+            self._configs = self._read_configs()
+        return dict(self._configs)
+
+    def _read_configs(self) -> dict[str, ConfigsDeclaration]:
         found: dict[str, ConfigsDeclaration] = {}
         for item in self.source.files(CONFIGS_DIR):
             name = item.path.rsplit("/", 1)[-1]
