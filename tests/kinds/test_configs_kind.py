@@ -4,6 +4,7 @@ checks at plan and apply time, a resumed apply that publishes once, and revert."
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from configs_fixtures import ENTRIES, REPOSITORY, RULES, publish_live, start_experiment
 from dsgit.apply.run import ApplyDeps, apply_plan
@@ -18,9 +21,10 @@ from dsgit.config import Environment
 from dsgit.emulator import Emulator
 from dsgit.importer.configs import import_configs
 from dsgit.kinds.configs import address_of
+from dsgit.plan.allow import allow
 from dsgit.plan.codes import DiagnosticCode
-from dsgit.plan.io import plan_from_json, plan_to_json
-from dsgit.plan.model import Action, ConfigsPrecondition, Plan
+from dsgit.plan.io import plan_from_json, plan_to_json, with_digest
+from dsgit.plan.model import Action, Allowance, ConfigsPrecondition, Plan
 from dsgit.planning.usecase import PlanRequest, make_plan
 from dsgit.remote.client import OpenCloudClient
 from dsgit.remote.testing import emulated_client
@@ -207,3 +211,83 @@ def test_revert_publishes_the_repository_as_it_was(world: World) -> None:
     assert world.rules() == rules
     assert set(ENTRIES) >= set(published.contents.entries)
     assert RULES["rulesOrder"] == list(published.contents.rules.order)
+
+
+# --- property: plan -> apply -> plan is empty ----------------------------------------------------
+
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8
+)
+_values = {
+    "string": _text,
+    "number": st.integers(-(2**31), 2**31),
+    "boolean": st.booleans(),
+    "json": st.dictionaries(_text, st.integers(-9, 9) | _text | st.booleans(), max_size=3),
+}
+_ids = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True)
+_rule = st.fixed_dictionaries(
+    {
+        "tokens": st.lists(
+            st.one_of(
+                st.fixed_dictionaries({"operator": st.sampled_from(["EQUALS", "AND", "NOT"])}),
+                st.fixed_dictionaries(
+                    {"operand": st.fixed_dictionaries({"attributeReference": _text})}
+                ),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    }
+)
+
+
+@st.composite
+def config_files(draw: Any) -> dict[str, Any]:
+    """A configs/InExperienceConfig.yaml document with conditions and conditional values."""
+    rule_ids = draw(st.lists(_ids, unique=True, max_size=4))
+    entries: dict[str, Any] = {}
+    for key in draw(st.lists(_ids.map(lambda k: f"k.{k}"), unique=True, max_size=5)):
+        kind = draw(st.sampled_from(sorted(_values)))
+        entry: dict[str, Any] = {"type": kind, "value": draw(_values[kind])}
+        chosen = (
+            draw(st.lists(st.sampled_from(rule_ids), unique=True, max_size=3)) if rule_ids else []
+        )
+        if chosen:
+            entry["conditional"] = {rule: draw(_values[kind]) for rule in chosen}
+        entries[key] = entry
+    return {
+        "repository": REPOSITORY,
+        "publish": {"strategy": draw(st.sampled_from(["Immediate", "GradualRollout"]))},
+        "conditions": [{"id": rule, "rule": draw(_rule)} for rule in rule_ids],
+        "entries": entries,
+    }
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=config_files(), second=config_files())
+def test_plan_apply_plan_is_empty_for_random_repositories(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    emulator = Emulator(db=":memory:")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        emulated_client(emulator, universe_id=1) as client,
+    ):
+        root = Path(folder)
+        (root / "dsgit.yaml").write_text(LOCAL_CONFIG)
+        world = World(root, emulator, client)
+        for document in (first, second):  # publish one repository, then replace it by another
+            (root / "configs").mkdir(exist_ok=True)
+            (root / FILE).write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+            plan = world.plan()
+            allowed = allow(plan, tuple(Allowance(c, "test") for c in ("DSP062",)))
+            assert not allowed.blocking, render_text(allowed)
+            if allowed.has_changes:
+                assert world.apply(with_digest(allowed)) == 0, render_text(allowed)
+            again = world.plan()
+            assert not again.has_changes, render_text(again)
+            published = client.read_published(REPOSITORY).contents
+            order = [c["id"] for c in document["conditions"]]
+            assert list(published.rules.order) == order
+            assert set(published.entries) == set(document["entries"])
+    emulator.close()

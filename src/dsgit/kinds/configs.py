@@ -349,26 +349,29 @@ def _execute(
     live_value = value_of(published.contents, desired)
     pre = change.precondition
     planned = pre.config_version if isinstance(pre, ConfigsPrecondition) else 0
+    seen = pre.draft_hash if isinstance(pre, ConfigsPrecondition) else None
     if intent is not None:
         earlier = EntryState.from_json(intent["before"])
-        started = int(earlier.revision_id or 0)
-        if published.version == started + 1 and _same(live_value, desired):
+        if _same(live_value, desired):  # the interrupted publish landed
             return run.done(step, ChangeOutcome.WRITTEN, earlier, before, "resumed: published")
-        if published.version != started:
+        if published.version != int(earlier.revision_id or 0):
             return run.conflict(
                 step,
                 before,
                 f"published by someone else meanwhile (configVersion now "
                 f"{published.version}); not published again. Plan again",
             )
-        ours = intent.get("draft_hash") == draft.draft_hash or _same(
+        journaled = intent.get("draft_hash")
+        landed = journaled is None and _same(
             value_of(staged_contents(published.contents, draft)), desired
         )
-        if not ours:
+        if journaled == draft.draft_hash or landed:  # our draft is staged: publish it
+            return _publish(run, api, step, earlier, draft.draft_hash, strategy, dict(intent))
+        if journaled is not None or draft.draft_hash != seen:
             return run.conflict(
                 step, before, "the draft was changed after an interrupted apply; not published"
             )
-        return _publish(run, api, step, earlier, draft.draft_hash, strategy, dict(intent))
+        # killed before the draft write landed: write it now, as a first run would
     if _same(live_value, desired):
         return run.already_planned(step, intent, before, before)
     if published.version != planned:
@@ -378,7 +381,7 @@ def _execute(
             f"published since the plan (configVersion {published.version}, "
             f"planned against {planned}); nothing written. Plan again",
         )
-    if isinstance(pre, ConfigsPrecondition) and draft.draft_hash != pre.draft_hash:
+    if isinstance(pre, ConfigsPrecondition) and draft.draft_hash != seen:
         return run.conflict(
             step,
             before,
