@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STYLUA_VERSION := 2.5.2
 STYLUA_STAMP := $(VENV)/node_modules/.stylua-$(STYLUA_VERSION)
 
-.PHONY: demo test lint bench clean stylua
+.PHONY: demo test lint bench clean stylua chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/python -m dsgit.demo
 
 ## test: the whole test suite
-test: $(STAMP) stylua
+test: $(STAMP) stylua chromium
 	$(BIN)/python -m pytest -q
 
 ## stylua: StyLua (npm @johnnymorganz/stylua-bin, a Luau parser) in .venv/node_modules, for
@@ -33,6 +33,17 @@ stylua: $(STAMP)
 	    $(VENV)/node_modules/.bin/stylua --version && touch $(STYLUA_STAMP); } || \
 	  echo "StyLua could not be installed: the Luau parser tests will skip, or fail in CI"; \
 	else echo "npm not found: the Luau parser tests (tests/codegen) will skip, or fail in CI"; fi
+
+## chromium: Debian's Chromium for the report's end-to-end test (tests/insight), installed
+## with apt-get when missing and running as root (as CI does); otherwise that test skips, and
+## fails when CI is set
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	    >/dev/null 2>&1 && chromium --version || \
+	  echo "chromium could not be installed: the report's browser test will skip, or fail in CI"; \
+	else echo "chromium not found (install Debian's chromium): the report's browser test will skip, or fail in CI"; fi
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)

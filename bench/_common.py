@@ -16,7 +16,8 @@ _SERVE = """
 import sys
 from dsgit.emulator import Emulator, FaultSpec
 faults = FaultSpec.parse(sys.argv[3]) if sys.argv[3] else None
-emulator = Emulator(db=sys.argv[1], ccu=int(sys.argv[2]), faults=faults)
+ccu = None if sys.argv[2] == "none" else int(sys.argv[2])
+emulator = Emulator(db=sys.argv[1], ccu=ccu, faults=faults)
 with emulator.serve(host="127.0.0.1", port=0) as server:
     print(server.url, flush=True)
     sys.stdin.read()
@@ -31,17 +32,18 @@ def latency_faults(seconds: float) -> str:
 @contextmanager
 def served_emulator(
     db: Path | str,
-    ccu: int,
+    ccu: int | None,
     faults: str = "",
     *,
     on_stop: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
-    """Serve an emulator (``db``, limits at ``ccu``, ``faults``) in a subprocess; yields its URL.
+    """Serve an emulator (``db``, limits at ``ccu``, None: off; ``faults``) in a subprocess;
+    yields its URL.
 
     ``on_stop`` gets the process id just before the server is stopped (to read its CPU time).
     """
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(db), str(ccu), faults],
+        [sys.executable, "-c", _SERVE, str(db), "none" if ccu is None else str(ccu), faults],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

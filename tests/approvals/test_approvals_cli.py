@@ -273,3 +273,33 @@ def test_check_of_an_expired_plan_says_apply_will_refuse_it(
     (repo / "old.json").write_bytes(plan_to_json(expired))
     code, out, err = run(repo, "approvals", "check", "old.json", capsys=capsys)
     assert code == 4 and "expired" in err and "NOT SATISFIED" in out
+
+
+def test_a_segmented_plan_is_approved_and_applied_by_its_manifest_digest(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    public = keys(repo, capsys, "alice")
+    policy(repo, public)
+    write_files(repo, {f"datastores/Shop/global/i{n}.yaml": f"value: {n}\n" for n in range(9)})
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-q", "-m", "shop")
+    plan = repo / "plan.json"
+    code, out, err = run(
+        repo, "plan", "-e", "prod", "-o", str(plan), "--segment-size", "3", capsys=capsys
+    )
+    assert code == 0, err
+    manifest = json.loads(plan.read_text())
+    assert len(manifest["segments"]) == 4  # 10 creates
+    code, out, _ = run(repo, "apply", str(plan), capsys=capsys)
+    assert code == 3  # protected: an approval is needed, as for any plan
+    code, _, err = run(
+        repo, "approve", str(plan), "--key", str(repo.parent / "alice.key"), capsys=capsys
+    )
+    assert code == 0, err
+    signed = json.loads((repo / "plan.json.approvals/alice.json").read_text())
+    assert signed["digest"] == manifest["digest"]
+    code, out, _ = run(repo, "approvals", "check", str(plan), capsys=capsys)
+    assert code == 0, out
+    code, out, err = run(repo, "apply", str(plan), capsys=capsys)
+    assert code == 0, out + err
+    assert "Approved by alice (signature)" in out and "10 written" in out

@@ -53,6 +53,9 @@ def repo(tmp_path: Path) -> Path:
             "plans/staging.json": "{}\n",
             "plans/notes.txt": "not a plan\n",
             "plan.json": "{}\n",
+            "migrations/save-v2.yaml": "version: 1\n",
+            "migrations/coins-to-int.yml": "version: 1\n",
+            "migrations/README.md": "notes\n",
         },
     )
     return root
@@ -86,7 +89,12 @@ def test_commands_and_options_complete(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(repo)
-    assert values(complete(capsys, monkeypatch, "dsgit re")) == ["restore", "revert"]
+    assert values(complete(capsys, monkeypatch, "dsgit re")) == [
+        "report",
+        "restore",
+        "retention",
+        "revert",
+    ]
     assert "completion" in values(complete(capsys, monkeypatch, "dsgit co"))
     options = values(complete(capsys, monkeypatch, "dsgit plan --d"))
     assert options == ["--detailed-exitcode"]
@@ -185,6 +193,11 @@ def test_keys_scopes_and_apply_ids_complete(
         "20261202T100000Z-bbbb",
         "20261201T100000Z-aaaa",
     ]  # newest first
+    assert values(complete(capsys, monkeypatch, "dsgit migrate plan ")) == [
+        "coins-to-int",
+        "save-v2",
+    ]
+    assert values(complete(capsys, monkeypatch, "dsgit migrate show s")) == ["save-v2"]
 
 
 def test_targets_complete_one_level_at_a_time(

@@ -314,3 +314,51 @@ def test_rotate_interrupted_half_way_is_finished_by_running_it_again(
     assert code == 0, err
     assert "re-encrypted 2 values in 1 file" in out
     assert all(key.primary.kid not in (root / p).read_text() for p in (other, ENTRY_PATH))
+
+
+OVERRIDE_CANARY = "canary-staging-77e1"
+
+
+def test_an_override_of_an_encrypted_field_is_sealed_rotated_decrypted_and_edited(
+    root: Path,
+    key: Keyring,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    config = LOCAL_CONFIG + "  staging:\n    universe_id: 2\n    emulator: .dsgit/staging.db\n"
+    (root / "dsgit.yaml").write_text(config)
+    override = (
+        "environments:\n  staging:\n    value:\n"
+        f"      token: {OVERRIDE_CANARY}  # staging's own\n      url: null\n"
+    )
+    (root / ENTRY_PATH).write_text(ENTRY + override)
+    code, out, _err = run(root, capsys, "validate")
+    assert code == 1 and "DS602" in out and "in environment 'staging'" in out
+    assert OVERRIDE_CANARY not in out
+
+    code, out, err = run(root, capsys, "secrets", "encrypt")
+    assert code == 0, err
+    text = (root / ENTRY_PATH).read_text()
+    assert OVERRIDE_CANARY not in text and CANARY not in text
+    assert "# staging's own" in text and "url: null" in text  # a removal stays a removal
+    assert run(root, capsys, "validate")[0] == 0
+
+    new_file = root.parent / "new.key"
+    new_material = generate_key()
+    new_file.write_text(encode_key(new_material) + "\n")
+    code, out, err = run(root, capsys, "secrets", "rotate", "--new-key-file", str(new_file))
+    assert code == 0 and "re-encrypted 3 values in 1 file" in out, out + err
+    code, out, _err = run(
+        root, capsys, "secrets", "decrypt", ENTRY_PATH, "--key-file", str(new_file)
+    )
+    assert code == 0 and OVERRIDE_CANARY in out and CANARY in out
+
+    use_editor(monkeypatch, tmp_path, OVERRIDE_CANARY, f"new-{OVERRIDE_CANARY}")
+    code, out, err = run(root, capsys, "secrets", "edit", ENTRY_PATH, "--key-file", str(new_file))
+    assert code == 0, err
+    document = load_document((root / ENTRY_PATH).read_text(), ENTRY_PATH)
+    patch = to_plain(document["environments"]["staging"]["value"])
+    new_ring = Keyring((Key(new_material),))
+    assert decrypt_all(patch, new_ring, ADDRESS) == {"token": f"new-{OVERRIDE_CANARY}", "url": None}
+    assert "new-" not in (root / ENTRY_PATH).read_text()

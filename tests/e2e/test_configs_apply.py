@@ -178,21 +178,23 @@ def test_a_key_locked_by_a_running_experiment_is_refused(world: tuple[Repo, Live
 
 
 @pytest.mark.parametrize(
-    "point",
+    ("point", "staged", "published"),
     [
-        f"after-intent:{ADDRESS}",  # before the draft write
-        "journal:3",  # the draft written and its hash journaled, not published
-        f"after-write:{ADDRESS}",  # published, its completion not journaled
+        (f"after-intent:{ADDRESS}", False, False),  # before the draft write
+        ("journal:3", True, False),  # the draft written and its hash journaled (begin, intent)
+        (f"after-write:{ADDRESS}", False, True),  # published, its completion not journaled
     ],
 )
 def test_an_apply_killed_mid_way_resumes_and_publishes_exactly_once(
-    world: tuple[Repo, Live], point: str
+    world: tuple[Repo, Live], point: str, staged: bool, published: bool
 ) -> None:
     repo, live = world
     rules = live.rules_text()
     _set_price(repo, 500)
     repo.dsgit("plan", "-o", "plan.json")
     repo.dsgit("apply", "plan.json", env=stop_at(point), expect=KILLED)
+    assert ("shop.sword_price" in json.dumps(live.draft())) is staged  # where the kill landed
+    assert [r["version"] for r in live.revisions()] == ([2, 1] if published else [1])
     repo.dsgit("apply", "plan.json")
     versions = [r["version"] for r in live.revisions()]
     assert versions == [2, 1]  # one publish, not two

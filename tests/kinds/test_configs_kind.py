@@ -181,6 +181,22 @@ def test_a_locked_key_is_refused_at_plan_and_at_apply(world: World) -> None:
     assert DiagnosticCode.CONFIGS_KEY_LOCKED in codes
 
 
+def test_an_environment_override_of_a_key_is_what_that_environment_publishes(
+    world: World,
+) -> None:
+    def change(document: dict[str, Any]) -> None:
+        document["entries"]["shop.sword_price"]["environments"] = {"local": 9}
+
+    world.edit(change)
+    (planned,) = world.plan().changes
+    assert [(d.pointer, d.new) for d in planned.diff] == [("/entries/shop.sword_price/value", 9)]
+    assert world.apply(world.plan()) == 0
+    published = world.client.read_published(REPOSITORY).contents
+    assert published.entries["shop.sword_price"].value == 9
+    assert dict(published.entries["shop.sword_price"].variants) == {"payers": 300, "brazil": 350}
+    assert not world.plan().has_changes
+
+
 def test_removing_a_key_is_destructive(world: World) -> None:
     def change(document: dict[str, Any]) -> None:
         del document["entries"]["motd"]

@@ -61,6 +61,7 @@ __all__ = [
     "MAX_DIFF_LINES",
     "Unrecorded",
     "append_apply_records",
+    "append_change_records",
     "suppressions_of",
     "unrecorded_applies",
 ]
@@ -82,12 +83,15 @@ def append_apply_records(
     approvals: Sequence[ApprovalRecord] = (),
     *,
     any_status: bool = False,
+    summary: Mapping[str, int] | None = None,
 ) -> None:
     """Append the records of ``changes`` the ledger lacks, and an apply record of ``status``.
 
     Idempotent: running it again with the same arguments appends nothing. ``any_status``
     (recording a dead run): no apply record is added when the ledger already holds one of
-    this apply and every change, whatever its status.
+    this apply and every change, whatever its status. ``summary`` gives the apply record's
+    counts when ``changes`` are not all of them (a segmented apply records its changes one
+    segment at a time, :func:`append_change_records`).
     """
     _check_approvals(plan, approvals)
     recorded: set[str] = set()
@@ -113,8 +117,40 @@ def append_apply_records(
             assert isinstance(written.body, ApprovalRecord)
             cited.setdefault(_identity(written.body), written.hash)
     citations = tuple(dict.fromkeys(cited[_identity(a)] for a in approvals))
+    bodies: list[Body] = list(_change_records(apply_id, changes, steps, recorded))
+    if not bodies and (str(status) in statuses or (any_status and statuses)):
+        # This run's records are there already (a run killed after writing them); make sure
+        # the universe's chain head covers them.
+        ledger.publish()
+        return
+    bodies.append(
+        ApplyRecord(
+            apply_id=apply_id,
+            plan_digest=plan.digest,
+            plan_kind=plan.kind,
+            environment=plan.environment,
+            universe_id=plan.universe_id,
+            source_commit=plan.source.commit,
+            source_digest=plan.source.digest,
+            status=str(status),
+            summary=dict(summary) if summary is not None else _summary(changes),
+            conflicts=tuple(str(c.address) for c in changes if c.outcome is ChangeOutcome.CONFLICT),
+            snapshot_time=snapshot_time,
+            started=started,
+            source_dirty=plan.source.dirty,
+            suppressions=suppressions_of(plan),
+            approvals=citations,
+            actor_source=actor.source if isinstance(actor, Actor) else None,
+        )
+    )
+    ledger.append(bodies, actor=str(actor), batch=apply_id)
+
+
+def _change_records(
+    apply_id: str, changes: Sequence[ChangeResult], steps: Sequence[Step], recorded: set[str]
+) -> list[ChangeRecord]:
     planned = {str(step.change.address): step.change for step in steps}
-    bodies: list[Body] = []
+    bodies: list[ChangeRecord] = []
     for change in changes:
         address = str(change.address)
         if change.outcome is None or address in recorded:
@@ -135,32 +171,26 @@ def append_apply_records(
                 diff_truncated=truncated,
             )
         )
-    if not bodies and (str(status) in statuses or (any_status and statuses)):
-        # This run's records are there already (a run killed after writing them); make sure
-        # the universe's chain head covers them.
-        ledger.publish()
-        return
-    bodies.append(
-        ApplyRecord(
-            apply_id=apply_id,
-            plan_digest=plan.digest,
-            plan_kind=plan.kind,
-            environment=plan.environment,
-            universe_id=plan.universe_id,
-            source_commit=plan.source.commit,
-            source_digest=plan.source.digest,
-            status=str(status),
-            summary=_summary(changes),
-            conflicts=tuple(str(c.address) for c in changes if c.outcome is ChangeOutcome.CONFLICT),
-            snapshot_time=snapshot_time,
-            started=started,
-            source_dirty=plan.source.dirty,
-            suppressions=suppressions_of(plan),
-            approvals=citations,
-            actor_source=actor.source if isinstance(actor, Actor) else None,
-        )
-    )
-    ledger.append(bodies, actor=str(actor), batch=apply_id)
+    return bodies
+
+
+def append_change_records(
+    ledger: Ledger,
+    actor: str,
+    apply_id: str,
+    changes: Sequence[ChangeResult],
+    steps: Sequence[Step],
+) -> None:
+    """Append the ``change`` records of finished ``changes`` the ledger lacks (idempotent);
+    the apply record comes later, from :func:`append_apply_records` with its ``summary``."""
+    recorded = {
+        record.body.address
+        for record in ledger.records_of_apply(apply_id)
+        if isinstance(record.body, ChangeRecord) and record.body.apply_id == apply_id
+    }
+    bodies = _change_records(apply_id, changes, steps, recorded)
+    if bodies:
+        ledger.append(bodies, actor=str(actor), batch=apply_id)
 
 
 def _identity(approval: ApprovalRecord) -> tuple[str, str, str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -67,6 +68,9 @@ class ApplyResult:
     already_complete: bool = False  # nothing left to do: an earlier run finished it
     broke_lock: str | None = None  # description of the expired lease that was broken
     lock_failure: str | None = None  # the lease could not be released: what to do
+    # A segmented apply keeps only its conflicts and pending changes in ``changes`` (memory
+    # stays flat in the number of changes) and counts every outcome here.
+    totals: Mapping[str, int] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -82,6 +86,12 @@ class ApplyResult:
 
     def with_outcome(self, outcome: ChangeOutcome | None) -> tuple[ChangeResult, ...]:
         return tuple(change for change in self.changes if change.outcome == outcome)
+
+    def count(self, outcome: ChangeOutcome | None) -> int:
+        """How many changes ended with ``outcome`` (None: pending)."""
+        if self.totals is not None:
+            return self.totals.get(str(outcome) if outcome is not None else "pending", 0)
+        return len(self.with_outcome(outcome))
 
     @property
     def conflicts(self) -> tuple[ChangeResult, ...]:

@@ -43,13 +43,22 @@ from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import EntryData, StoreKind
+from dsgit.model.overrides import for_environment
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import Action, Change, CreateChange, Plan, UpdateChange, written_data
+from dsgit.plan.segments import WITHHELD
 from dsgit.policy.verdict import Verdict
 from dsgit.remote.api import OpenCloudApi
 
-__all__ = ["ApplyDeps", "ApplyOptions", "apply_plan", "new_apply_id", "prepare_steps"]
+__all__ = [
+    "ApplyDeps",
+    "ApplyOptions",
+    "apply_plan",
+    "new_apply_id",
+    "prepare_steps",
+    "result_from_journal",
+]
 
 
 def _utc_now() -> datetime:
@@ -125,6 +134,12 @@ def prepare_steps(
     for change in plan.changes:
         if change.is_noop:
             continue
+        if written_data(change) is WITHHELD:
+            # What approvals read of a segmented plan: its values stay in the segments.
+            raise DsgitError(
+                f"{change.address}: this is the review of a segmented plan, without its values; "
+                "apply the plan file itself (it streams its segments)"
+            )
         if change.address.store == LOCK_STORE:
             raise PolicyRefused(
                 f"{change.address}: the plan writes the reserved store {LOCK_STORE!r} "
@@ -162,6 +177,9 @@ def _result_from_journal(step: Step, record: dict[str, Any]) -> ChangeResult:
     )
 
 
+result_from_journal = _result_from_journal  # the segmented apply's (dsgit.apply.stream)
+
+
 def _pending(step: Step, message: str = "not applied yet") -> ChangeResult:
     absent = EntryState(False)
     return ChangeResult(step.change.address, step.change.action, None, message, absent, absent)
@@ -176,6 +194,8 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply ``plan`` to ``deps.env``; resumes an earlier run of the same plan from its journal."""
     now = deps.clock()
+    if deps.declaration is not None:  # the values the plan's environment sees
+        deps = replace(deps, declaration=for_environment(deps.declaration, plan.environment))
     source = deps.declaration.source if deps.declaration is not None else None
     try:
         verdict = deps.approvals(plan, deps.env)

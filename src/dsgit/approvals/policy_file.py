@@ -17,13 +17,12 @@ from dsgit.model.entry import JSONValue
 from dsgit.policy.model import Policy
 from dsgit.policy.parse import policy_from_document
 from dsgit.repo.file_schemas import FileKind, check_file
-from dsgit.repo.problems import Problem
+from dsgit.repo.problems import Problem, first_errors
 from dsgit.repo.yamlload import locate, parse_yaml
 
 __all__ = ["POLICY_FILE", "load_policy", "policy_problems"]
 
 POLICY_FILE = "policies/approvals.yaml"
-_SHOWN = 10
 
 
 def policy_problems(value: JSONValue, node: Node | None, file: str = POLICY_FILE) -> list[Problem]:
@@ -57,14 +56,9 @@ def load_policy(root: Path) -> Policy:
     document, problems = parse_yaml(text, POLICY_FILE)
     if document is not None and not problems:
         problems = policy_problems(document.value, document.node)
-    errors = [problem for problem in problems if problem.is_error]
-    if errors:
-        first = errors[0]
-        more = "".join(f"\n  {p.where()}: {p.code} {p.message}" for p in errors[1:_SHOWN])
-        raise ConfigError(
-            f"{first.code} {first.message}{more}",
-            Location(first.file, first.line, first.column),
-        )
+    error = first_errors(problems)
+    if error is not None:
+        raise error
     assert document is not None
     policy, _issues = policy_from_document(document.value, source=POLICY_FILE)
     return policy

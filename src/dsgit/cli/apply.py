@@ -15,21 +15,22 @@ from types import FrameType
 import click
 
 from dsgit.apply import stop_points
-from dsgit.apply.progress import choose_progress
+from dsgit.apply.progress import ApplyPace, choose_progress
 from dsgit.apply.result import ApplyResult, ApplyStatus
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
 from dsgit.approvals.check import ApprovalSources, check_plan_approvals
 from dsgit.cli.approvals import approvals_paths_option, github_options, github_source
 from dsgit.cli.complete import complete_plan_files
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
-from dsgit.cli.plan_output import read_plan_file
-from dsgit.config import Environment
+from dsgit.config import Budget, Environment
 from dsgit.crypto import load_keyring
 from dsgit.errors import ConfigError, StalePlan
 from dsgit.ledger.records import ChangeOutcome
 from dsgit.ledger.signing import load_signer
 from dsgit.model.declaration import Declaration
+from dsgit.model.shard import Shard
 from dsgit.plan.model import Plan, PlanKind
+from dsgit.planfile import SegmentedPlan, read_any_plan
 from dsgit.policy.verdict import Counted, Verdict
 from dsgit.render.words import plural
 
@@ -61,6 +62,28 @@ def current_actor(root: Path | None = None) -> str:
             err=True,
         )
     return actor
+
+
+def _parse_shard(text: str | None) -> Shard | None:
+    if text is None:
+        return None
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
+
+
+def segmented_pace(
+    plan: Plan, environment: str, budget: Budget | None, shard: Shard | None
+) -> ApplyPace:
+    """The ETA of a segmented apply from its manifest's summary (a shard takes 1/N)."""
+    from dsgit.remote.budget import Operation
+
+    summary = plan.summary
+    share = shard.count if shard is not None else 1
+    writes = sum(summary.get(name, 0) for name in ("create", "update", "increment")) // share
+    removes = summary.get("delete", 0) // share
+    return ApplyPace(environment, budget, {Operation.WRITE: writes, Operation.REMOVE: removes})
 
 
 def _declaration_for(root: Path, plan: Plan) -> Declaration:
@@ -120,12 +143,14 @@ def _render_text(result: ApplyResult) -> str:
     pending = result.pending
     for change in pending[:_MAX_PENDING_LINES]:
         lines.append(f"  not applied: {change.action} {change.address}")
-    if len(pending) > _MAX_PENDING_LINES:
+    if result.count(None) > _MAX_PENDING_LINES:
         # an interrupted apply of thousands of changes must not bury its one-line summary
-        lines.append(f"  … and {len(pending) - _MAX_PENDING_LINES} more not applied")
+        lines.append(f"  … and {result.count(None) - _MAX_PENDING_LINES} more not applied")
     counts = (
-        f"{len(result.written)} written, {len(result.skipped)} already as planned, "
-        f"{plural(len(result.conflicts), 'conflict')}, {len(result.pending)} not applied"
+        f"{result.count(ChangeOutcome.WRITTEN)} written, "
+        f"{result.count(ChangeOutcome.SKIPPED)} already as planned, "
+        f"{plural(result.count(ChangeOutcome.CONFLICT), 'conflict')}, "
+        f"{result.count(None)} not applied"
     )
     match result.status:
         case ApplyStatus.COMPLETE:
@@ -181,7 +206,7 @@ def _render_json(result: ApplyResult, relied: tuple[Counted, ...] = ()) -> str:
             for change in result.changes
         ],
         "summary": {
-            outcome: sum(1 for c in result.changes if c.outcome == value)
+            outcome: result.count(value)
             for outcome, value in (
                 ("written", ChangeOutcome.WRITTEN),
                 ("skipped", ChangeOutcome.SKIPPED),
@@ -257,6 +282,13 @@ Exit codes:
     help="Apply a plan made from uncommitted changes to a remote environment (never to a "
     "protected one).",
 )
+@click.option(
+    "--shard",
+    default=None,
+    metavar="K/N",
+    help="Apply only shard K of N of a segmented plan (a stable hash of each key): N jobs "
+    "apply one plan together, sharing the environment lock.",
+)
 @pass_app
 def apply_command(
     app: AppContext,
@@ -272,11 +304,63 @@ def apply_command(
     github_repo: str | None,
     github_head: str | None,
     allow_dirty: bool,
+    shard: str | None,
 ) -> int:
     if not plan_file.is_absolute():
         plan_file = app.cwd / plan_file  # -C: as if started there
-    plan = read_plan_file(plan_file)
+    chosen = _parse_shard(shard)
+    found = read_any_plan(plan_file)
+    segmented = found if isinstance(found, SegmentedPlan) else None
+    plan = found.header if isinstance(found, SegmentedPlan) else found
+    if chosen is not None and segmented is None:
+        raise click.UsageError(
+            f"--shard applies a segmented plan; {plan_file} is one document (write it with "
+            "`dsgit plan combine`, or plan with --segment-size below its number of changes)"
+        )
     env = app.environment(env_name or plan.environment)
+    from dsgit.cli.notify import notify_apply
+
+    with notify_apply(app, plan, env) as notify:
+        result = _apply(
+            app,
+            plan,
+            env,
+            plan_file,
+            env_name,
+            snapshot,
+            output_format,
+            lock_ttl,
+            break_lock,
+            workers,
+            approval_paths,
+            (github_pr, github_repo, github_head),
+            allow_dirty,
+            (segmented, chosen),
+        )
+        notify(result)
+    return result.exit_code
+
+
+def _apply(
+    app: AppContext,
+    plan: Plan,
+    env: Environment,
+    plan_file: Path,
+    env_name: str | None,
+    snapshot: bool,
+    output_format: str,
+    lock_ttl: timedelta,
+    break_lock: bool,
+    workers: int,
+    approval_paths: tuple[Path, ...],
+    github: tuple[int | None, str | None, str | None],
+    allow_dirty: bool,
+    segments: tuple[SegmentedPlan | None, Shard | None],
+) -> ApplyResult:
+    """Everything of ``dsgit apply`` after the plan and its environment are known
+    (``segments``: the segmented plan, if it is one, and the shard to apply)."""
+    github_pr, github_repo, github_head = github
+    segmented, chosen = segments
     root = app.root
     declaration = _declaration_for(root, plan)
     keyring = load_keyring(root)
@@ -289,7 +373,6 @@ def apply_command(
         allow_dirty=allow_dirty,
     )
     from dsgit.apply.checks import check_preflight
-    from dsgit.apply.progress import ApplyPace
 
     sources = ApprovalSources(
         plan_file=plan_file,
@@ -308,7 +391,12 @@ def apply_command(
     # The plan's environment, universe and expiry first: a plan for another environment is
     # refused before its API key is needed (the full checks run again inside apply).
     check_preflight(plan, env, requested_env=env_name, now=datetime.now(UTC))
-    pace = ApplyPace.of(plan, env.name, None if env.is_embedded else env.budget)
+    budget = None if env.is_embedded else env.budget
+    pace = (
+        ApplyPace.of(plan, env.name, budget)
+        if segmented is None
+        else segmented_pace(plan, env.name, budget, chosen)
+    )
     with open_client(env) as api, _sigterm_interrupts():
         deps = ApplyDeps(
             root=root,
@@ -322,7 +410,12 @@ def apply_command(
             approvals=approvals,
             stop=stop,
         )
-        result = apply_plan(plan, deps, options, requested_env=env_name)
+        if segmented is not None:
+            from dsgit.apply.stream import apply_segmented
+
+            result = apply_segmented(segmented, deps, options, requested_env=env_name, shard=chosen)
+        else:
+            result = apply_plan(plan, deps, options, requested_env=env_name)
     relied = verdicts[-1].relied_on() if verdicts else ()
     if output_format == "json":
         click.echo(_render_json(result, relied))
@@ -335,7 +428,7 @@ def apply_command(
         click.echo(f"error: {result.lock_failure}", err=True)
     if result.status is ApplyStatus.INTERRUPTED:
         click.echo("Interrupted.", err=True)  # as every other command says on Ctrl-C
-    return result.exit_code
+    return result
 
 
 COMMANDS = [apply_command]

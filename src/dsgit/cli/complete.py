@@ -26,6 +26,7 @@ __all__ = [
     "complete_apply_ids",
     "complete_environments",
     "complete_keys",
+    "complete_migrations",
     "complete_plan_files",
     "complete_scopes",
     "complete_stores",
@@ -260,3 +261,14 @@ def complete_apply_ids(
         return []
     ids = sorted(_folders(root / _PREIMAGES), reverse=True)  # ids start with their UTC time
     return [CompletionItem(apply_id) for apply_id in ids if apply_id.startswith(incomplete)]
+
+
+def complete_migrations(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Migration ids (``migrations/<id>.yaml``)."""
+    root = _root(ctx)
+    if root is None:
+        return []
+    ids = sorted({*_files(root / "migrations", ".yaml"), *_files(root / "migrations", ".yml")})
+    return [CompletionItem(name) for name in ids if name.startswith(incomplete)]

@@ -16,7 +16,7 @@ from dsgit.crypto import load_keyring
 from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
 from dsgit.importer.configs import import_configs
 from dsgit.importer.ownership import OwnershipSource
-from dsgit.importer.policies import repository_policies
+from dsgit.importer.policies import placement_of, policies_of, read_store_settings
 from dsgit.importer.store_settings import OwnershipChooser
 from dsgit.model.configs import REPOSITORY_NAMES
 from dsgit.model.declaration import Ownership
@@ -194,12 +194,18 @@ def import_command(
     Re-importing changes only what changed live: comments, key order and layout of existing
     files are kept, and files already up to date are not rewritten. Values under a store's
     `encrypted` pointers are written encrypted. Import never deletes files.
+
+    With several environments in dsgit.yaml, importing one (-e ENV) changes only what it
+    sees: while another environment sees an entry's declared value as it is, that value
+    stays and ENV's differences become a merge patch under `environments: ENV:`.
     """
     root = app.root
     environment = app.environment(env_name)
     if configs:
         _import_configs(environment, root, repository, dry_run, output_format)
         return
+    declaration = read_store_settings(root)
+    names = tuple(app.config.environments)
     options = ImportOptions(
         stores=stores,
         scope=scope,
@@ -208,9 +214,10 @@ def import_command(
         ordered=kinds != "standard",
         dry_run=dry_run,
         ownership=Ownership(ownership) if ownership is not None else None,
+        placement=placement_of(declaration, environment.name, names),
     )
     keyring = load_keyring(root, key_file=key_file)
-    policies = repository_policies(root)
+    policies = policies_of(declaration)
     with (
         open_client(environment) as client,
         read_progress(environment, client.meter, "import", interrupted="run it again to finish"),

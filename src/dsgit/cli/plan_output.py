@@ -7,10 +7,8 @@ same way, so the four cannot drift apart.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +19,10 @@ import click
 
 from dsgit.cli.complete import complete_addresses, complete_plan_files
 from dsgit.cli.context import env_option, format_option
-from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError, Location
-from dsgit.plan.io import plan_from_json, plan_to_json
+from dsgit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ConfigError
+from dsgit.model.shard import Shard
 from dsgit.plan.model import Allowance, Diagnostic, Plan, Severity
+from dsgit.plan.segments import DEFAULT_SEGMENT_SIZE, Manifest, change_order
 from dsgit.render.json import render_json
 from dsgit.render.markdown import render_markdown
 from dsgit.render.text import render_text, use_color
@@ -41,6 +40,8 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+SHOW_LIMIT = 50  # changes per page when a segmented plan is shown
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -61,12 +62,20 @@ def _expiry_option(ctx: click.Context, param: click.Parameter, value: str) -> ti
 def _allow_option(
     ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[Allowance, ...]:
-    from dsgit.errors import ConfigError
     from dsgit.plan.allow import parse_allowance
 
     try:
         return tuple(parse_allowance(text) for text in value)
     except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _shard_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
 
@@ -82,6 +91,8 @@ class PlanOutput:
     detailed_exitcode: bool
     expires_in: timedelta
     allowances: tuple[Allowance, ...] = ()
+    segment_size: int = DEFAULT_SEGMENT_SIZE
+    shard: Shard | None = None
 
 
 def _bundle(function: F) -> F:
@@ -98,6 +109,8 @@ def _bundle(function: F) -> F:
             detailed_exitcode=kwargs.pop("detailed_exitcode"),
             expires_in=kwargs.pop("expires_in"),
             allowances=kwargs.pop("allowances"),
+            segment_size=kwargs.pop("segment_size"),
+            shard=kwargs.pop("shard"),
         )
         return function(*args, output=output, **kwargs)
 
@@ -152,6 +165,24 @@ def plan_output_options(function: F) -> F:
             "REASON (DSP003:COUNT=REASON for a mass delete). Repeatable.",
         ),
         click.option(
+            "--segment-size",
+            type=click.IntRange(1, 1_000_000),
+            default=DEFAULT_SEGMENT_SIZE,
+            show_default=True,
+            envvar="DSGIT_SEGMENT_SIZE",
+            metavar="N",
+            help="A plan of more changes than N is written (-o) as a manifest and JSON Lines "
+            "segments of N changes (docs/plan-format.md); env DSGIT_SEGMENT_SIZE.",
+        ),
+        click.option(
+            "--shard",
+            callback=_shard_option,
+            default=None,
+            metavar="K/N",
+            help="Keep only the changes of shard K of N (a stable hash of each key), for N "
+            "jobs whose plans `dsgit plan combine` joins.",
+        ),
+        click.option(
             "--expires-in",
             default="24h",
             metavar="DURATION",
@@ -165,40 +196,39 @@ def plan_output_options(function: F) -> F:
     return function
 
 
-def render(plan: Plan, output_format: str) -> str:
-    """The plan in ``text`` (coloured on a terminal), ``markdown`` or ``json``."""
+def render(plan: Plan, output_format: str, *, sample: int | None = None) -> str:
+    """The plan in ``text`` (coloured on a terminal; ``sample``: only the first that many
+    changes in full), ``markdown`` or ``json``."""
     if output_format == "json":
         return render_json(plan)
     if output_format == "markdown":
         return render_markdown(plan)
-    return render_text(plan, color=use_color(sys.stdout))
+    return render_text(plan, color=use_color(sys.stdout), sample=sample)
 
 
-def write_plan_file(path: Path, plan: Plan) -> None:
-    """Write atomically: a reader never sees half a plan."""
-    data = plan_to_json(plan)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=".plan-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"cannot write the plan: {exc.strerror}", Location(str(path))) from None
+def write_plan_file(
+    path: Path, plan: Plan, *, segment_size: int = DEFAULT_SEGMENT_SIZE
+) -> Plan | Manifest:
+    """Write atomically (a reader never sees half a plan): one document, or a manifest and
+    its segments when the plan has more than ``segment_size`` changes."""
+    from dsgit.planfile import write_plan
+
+    return write_plan(path, plan, segment_size=segment_size)
 
 
 def read_plan_file(path: Path) -> Plan:
-    """The saved plan at ``path``, its digest checked (``StalePlan`` if it was edited)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the plan: {exc.strerror}", Location(str(path))) from None
-    return plan_from_json(data, source=str(path))
+    """The saved plan at ``path``, its digest checked (``StalePlan`` if it was edited).
+
+    A segmented plan is read as approvals and checks see it (:meth:`SegmentedPlan.review`:
+    its digest, addresses, actions and diagnostics, every segment's digest checked).
+    """
+    from dsgit.planfile import SegmentedPlan, read_any_plan
+
+    found = read_any_plan(path)
+    if isinstance(found, SegmentedPlan):
+        found.verify()
+        return found.review()
+    return found
 
 
 def plan_exit_code(plan: Plan, detailed: bool) -> int:
@@ -210,8 +240,11 @@ def plan_exit_code(plan: Plan, detailed: bool) -> int:
     return EXIT_OK
 
 
-def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
+def finish_plan(plan: Plan, output: PlanOutput, *, sample: int | None = None) -> NoReturn:
     """Save the plan when asked, render it, and exit with the plan exit code.
+
+    ``sample``: the text output shows only the first that many changes in full (the plan
+    file holds them all).
 
     A plan that could not read what it needed (failed listings or reads) is shown but never
     saved: there is nothing to apply, and a file with a digest would look reviewable.
@@ -236,9 +269,21 @@ def finish_plan(plan: Plan, output: PlanOutput) -> NoReturn:
     plan = _stamp_for_approvals(plan)
     out, output_format = output.out, output.output_format
     unread = [d for d in plan.all_diagnostics if d.code in READ_FAILURES]
+    if output.shard is not None:
+        from dsgit.plan.segments import of_shard
+
+        plan = of_shard(plan, output.shard)
+    written: Plan | Manifest = plan
     if out is not None and not unread:
-        write_plan_file(out, plan)
-    click.echo(render(plan, output_format), nl=False)
+        written = write_plan_file(out, plan, segment_size=output.segment_size)
+    if isinstance(written, Manifest):  # never rendered whole: its summary and first page
+        from dsgit.render.manifest import Page, render_manifest
+
+        first = tuple(sorted(plan.changes, key=change_order)[:SHOW_LIMIT])
+        page = Page(1, SHOW_LIMIT, written.total_changes, first)
+        click.echo(render_manifest(written, page, output_format, str(out)), nl=False)
+    else:
+        click.echo(render(plan, output_format, sample=sample), nl=False)
     if out is not None and not unread and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `dsgit apply {out}`.")
     report_errors([d for d in plan.all_diagnostics if d.severity is Severity.ERROR])

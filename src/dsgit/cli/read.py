@@ -419,6 +419,20 @@ def _revision_json(item: RevisionInfo) -> dict[str, Any]:
     help="With --configs: only revisions that changed KEY, with its before and after.",
 )
 @_repository_option
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show what each revision changed from the one before, by JSON pointer.",
+)
+@click.option(
+    "--field",
+    "field_pointer",
+    default=None,
+    metavar="POINTER",
+    help="Only when the value at POINTER (e.g. /Data/Coins, @attributes/Tag, @users) "
+    "changed, from what to what.",
+)
 @env_option
 @format_option("text", "json")
 @pass_app
@@ -432,16 +446,40 @@ def history(
     configs: bool,
     config_key: str | None,
     repository: str,
+    show_diff: bool,
+    field_pointer: str | None,
     env_name: str | None,
     output_format: str,
 ) -> None:
     """List the revisions of one entry (Open Cloud keeps them about 30 days).
 
-    Read any of them with `dsgit get STORE KEY --revision R`. With --configs: the published
-    revisions of a configs repository (--config KEY: those that changed KEY).
+    Read any of them with `dsgit get STORE KEY --revision R`. With --diff, each revision
+    with what it changed from the one before (one read per revision); with --field POINTER,
+    only the revisions where that field changed. Values under the store's `sensitive` and
+    `encrypted` pointers show as "(sensitive)". With --configs: the published revisions of
+    a configs repository (--config KEY: those that changed KEY).
     """
     since = browse.parse_time(since_text) if since_text is not None else None
     until = browse.parse_time(until_text) if until_text is not None else None
+    if show_diff and field_pointer is not None:
+        raise DsgitError("give either --diff or --field, not both")
+    if show_diff or field_pointer is not None:
+        from dsgit.cli.history_diff import show_history_changes
+
+        if configs:
+            raise DsgitError("--diff and --field read one entry's revisions: not with --configs")
+        if store is None or key is None:
+            raise click.UsageError("give STORE and KEY with --diff or --field")
+
+        show_history_changes(
+            app,
+            app.environment(env_name),
+            (store, key, scope),
+            (since, until),
+            field_pointer,
+            as_json=output_format == "json",
+        )
+        return
     env = app.environment(env_name)
     if config_key is not None and not configs:
         raise DsgitError("--config KEY filters --configs: add --configs")

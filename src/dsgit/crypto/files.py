@@ -22,6 +22,7 @@ from dsgit.errors import ConfigError, Location
 from dsgit.model.declaration import StorePolicy
 from dsgit.model.entry import Address, JSONValue, StoreKind
 from dsgit.model.layout import DATASTORES_DIR, STORE_FILE, address_of_entry_file
+from dsgit.model.pointers import expand, resolve
 from dsgit.yamlio.atomic import write_atomic
 from dsgit.yamlio.document import dump_document, load_document, to_plain
 from dsgit.yamlio.merge import set_member
@@ -107,6 +108,33 @@ def read_entry_file(root: Path, path: Path) -> EntryFile:
     return EntryFile(path, name, address, document, to_plain(document["value"], name))
 
 
+def _places(document: CommentedMap) -> list[tuple[CommentedMap, bool]]:
+    """The mappings holding a ``value`` in an entry file: the file itself, then each
+    environment's override (its ``value`` is a merge patch: ``null`` there removes a member).
+    Pointers into a patch are pointers into the effective value, so a token sealed there
+    decrypts as the effective value's (same entry, same pointer)."""
+    places: list[tuple[CommentedMap, bool]] = [(document, False)]
+    section = document.get("environments")
+    if isinstance(section, CommentedMap):
+        for body in section.values():
+            if isinstance(body, CommentedMap) and "value" in body:
+                places.append((body, True))
+    return places
+
+
+def _sealable(value: JSONValue, patterns: Iterable[str], patch: bool) -> list[str]:
+    """What to encrypt in one place: the patterns, or in a patch the concrete pointers they
+    match that are not ``null`` (a removal, not a value)."""
+    if not patch:
+        return list(patterns)
+    return [
+        pointer
+        for pattern in patterns
+        for pointer in expand(value, pattern)
+        if resolve(value, pointer)[1] is not None
+    ]
+
+
 def _located(error: EncryptionError, entry: EntryFile) -> EncryptionError:
     return error.at(Location(entry.relative))
 
@@ -143,13 +171,20 @@ def encrypt_files(
         policy = policies(StoreKind.STANDARD, entry.address.store).for_key(entry.address.key)
         if not policy.encrypted:
             continue
-        before = len(find_encrypted(entry.value))
-        try:
-            sealed = encrypt_paths(entry.value, policy.encrypted, key, entry.address)
-        except EncryptionError as exc:
-            raise _located(exc, entry) from None
-        if set_member(entry.document, "value", sealed):
-            updates.append((entry, len(find_encrypted(sealed)) - before))
+        count, changed = 0, False
+        for place, patch in _places(entry.document):
+            value = to_plain(place["value"], entry.relative)
+            before = len(find_encrypted(value))
+            patterns = _sealable(value, policy.encrypted, patch)
+            try:
+                sealed = encrypt_paths(value, patterns, key, entry.address)
+            except EncryptionError as exc:
+                raise _located(exc, entry) from None
+            if set_member(place, "value", sealed):
+                changed = True
+                count += len(find_encrypted(sealed)) - before
+        if changed:
+            updates.append((entry, count))
     return _commit(updates, dry_run)
 
 
@@ -161,25 +196,31 @@ def rotate_files(
     both = Keyring.of([new_key, *keyring.keys])
     for path in entry_files(root):
         entry = read_entry_file(root, path)
-        if not find_encrypted(entry.value):
-            continue
-        try:
-            rotated, count = reencrypt_all(entry.value, both, new_key, entry.address)
-        except EncryptionError as exc:
-            raise _located(exc, entry) from None
-        if count and set_member(entry.document, "value", rotated):
-            updates.append((entry, count))
+        total = 0
+        for place, _patch in _places(entry.document):
+            value = to_plain(place["value"], entry.relative)
+            if not find_encrypted(value):
+                continue
+            try:
+                rotated, count = reencrypt_all(value, both, new_key, entry.address)
+            except EncryptionError as exc:
+                raise _located(exc, entry) from None
+            if count and set_member(place, "value", rotated):
+                total += count
+        if total:
+            updates.append((entry, total))
     return _commit(updates, dry_run)
 
 
 def decrypt_file(root: Path, path: Path, keyring: Keyring, *, in_place: bool = False) -> str:
     """The file's text with every token decrypted; written back only with ``in_place``."""
     entry = read_entry_file(root, path)
-    try:
-        plain = decrypt_all(entry.value, keyring, entry.address)
-    except EncryptionError as exc:
-        raise _located(exc, entry) from None
-    set_member(entry.document, "value", plain)
+    for place, _patch in _places(entry.document):
+        try:
+            plain = decrypt_all(to_plain(place["value"], entry.relative), keyring, entry.address)
+        except EncryptionError as exc:
+            raise _located(exc, entry) from None
+        set_member(place, "value", plain)
     text = dump_document(entry.document)
     if in_place:
         write_atomic(entry.path, text)
@@ -197,18 +238,39 @@ def edit_entry_text(
     document: Any = load_document(edited_text, entry.relative)
     if not isinstance(document, CommentedMap) or "value" not in document:
         raise ConfigError("an entry file is a mapping with `value`", Location(entry.relative))
-    edited = to_plain(document["value"], entry.relative)
-    patterns = [*policy.encrypted, *find_encrypted(entry.value)]
-    try:
-        sealed = encrypt_paths(
-            edited,
-            patterns,
-            keyring.primary,
-            entry.address,
-            previous=entry.value,
-            keyring=keyring,
-        )
-    except EncryptionError as exc:
-        raise _located(exc, entry) from None
-    set_member(document, "value", sealed)
+    before = _overrides_of(entry.document)
+    for place, patch in _places(document):
+        edited = to_plain(place["value"], entry.relative)
+        previous = entry.value if place is document else before.get(_name_of(document, place))
+        patterns = [*policy.encrypted, *find_encrypted(previous)]
+        try:
+            sealed = encrypt_paths(
+                edited,
+                _sealable(edited, patterns, patch),
+                keyring.primary,
+                entry.address,
+                previous=previous,
+                keyring=keyring,
+            )
+        except EncryptionError as exc:
+            raise _located(exc, entry) from None
+        set_member(place, "value", sealed)
     return dump_document(document)
+
+
+def _name_of(document: CommentedMap, place: CommentedMap) -> str | None:
+    section = document.get("environments")
+    if isinstance(section, CommentedMap):
+        for name, body in section.items():
+            if body is place:
+                return str(name)
+    return None
+
+
+def _overrides_of(document: CommentedMap) -> dict[str | None, JSONValue]:
+    """Each environment's patch as the file held it before an edit (tokens and all)."""
+    return {
+        _name_of(document, place): to_plain(place["value"])
+        for place, patch in _places(document)
+        if patch
+    }

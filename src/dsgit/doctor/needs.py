@@ -48,6 +48,11 @@ COMMAND_OPERATIONS: dict[str, tuple[str, ...]] = {
     "ls": (LIST_STORES, LIST_ENTRIES, LIST_ORDERED),
     "get": (GET_ENTRY, GET_ORDERED),
     "history": (LIST_REVISIONS,),
+    # scan and report also ask the Analytics Query API (universe.analytics:read, outside the
+    # OpenAPI files), and leave the storage figure out without it
+    "scan": (LIST_STORES, LIST_ENTRIES, GET_ENTRY),
+    "schema": (LIST_ENTRIES, GET_ENTRY),
+    "report": (LIST_STORES, *_READ_LIVE),
 }
 """Command -> the Open Cloud operations it may send (``apply`` of a protected environment
 snapshots first; every apply takes the lock entry in dsgit's own ``_dsgit`` store)."""

@@ -167,15 +167,12 @@ class ConfigsState:
         repository: str,
         make: Callable[[dict[str, Any]], dict[str, Any]],
         given_hash: Any,
-        *,
-        check_locks: bool = True,
     ) -> str:
         with self._db.write() as conn:
             state = self._load(conn, universe, repository)
             self._check_hash(state, given_hash)
             wanted = make(state)
-            if check_locks:
-                self._check_locks(conn, universe, repository, state["published"], wanted)
+            self._check_locks(conn, universe, repository, state["published"], wanted)
             state["draft"] = wanted
             state["edits"] += 1
             self._save(conn, universe, repository, state)

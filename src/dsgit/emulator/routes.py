@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from dsgit.emulator import configs_api, experiments_api, v1_standard, v2_standard
+from dsgit.emulator import analytics_api, configs_api, experiments_api, v1_standard, v2_standard
 from dsgit.emulator.api_error import Family, invalid
 from dsgit.emulator.call import Handler
 from dsgit.emulator.ordered_api import V1 as ORDERED_V1
@@ -86,6 +86,7 @@ CONFIGS = "/creator-configs-public-api/v1/configs/universes/{u}/repositories/{re
 EXPERIMENTS = "/creator-configs-public-api/v1/experimentation/universes/{u}"
 # Not Roblox's: the emulator's stand-in for an edit made in Creator Hub or Studio.
 CREATOR_HUB = "/_emulator/creator-hub/universes/{u}/repositories/{repo}/draft"
+ANALYTICS = "/analytics-query-api/v1/universes/{u}"
 
 _DS = "universe-datastores"
 _ODS = "universe.ordered-data-store.scope.entry"
@@ -373,6 +374,18 @@ def _build() -> tuple[Route, ...]:
             },
         ),
         *_ordered(V1_ORDERED, "v1"),
+        _route(
+            f"{ANALYTICS}/metrics",
+            {
+                "POST": Operation(
+                    "AnalyticsQuery_QueryMetrics",
+                    Family.CONFIGS,  # gateway-style 401/403/404; its own envelope otherwise
+                    analytics_api.query_metrics,
+                    ("universe.analytics:read",),
+                    _rate("analytics", "analytics", "all"),
+                )
+            },
+        ),
         _route(CONFIGS, {"GET": _cfg("GetConfigRepositoryValues", cfg.get_values, "read", "read")}),
         _route(
             f"{CONFIGS}/full",
@@ -452,7 +465,7 @@ def family_of(path: str) -> Family:
         return Family.V1_STANDARD
     if path.startswith("/ordered-data-stores/"):
         return Family.V1_ORDERED
-    if path.startswith(("/creator-configs-public-api/", "/_emulator/")):
+    if path.startswith(("/creator-configs-public-api/", "/_emulator/", "/analytics-query-api/")):
         return Family.CONFIGS
     return Family.V2
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dsgit.emulator.api_error import not_found
@@ -405,6 +405,26 @@ class StandardState:
         return latest, [_revision(row) for row in rows]
 
     # --- snapshots -----------------------------------------------------------------------
+    def revision_history(self, universe: int) -> Iterator[list[tuple[int, str, str | None]]]:
+        """Per key, its kept revisions oldest first as ``(time, key, value)`` (value None for a
+        tombstone); the Analytics Query API's storage metric is computed from these."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT store, scope, key, time, value FROM revisions WHERE universe=? "
+                "ORDER BY store, scope, key, seq",
+                (universe,),
+            ).fetchall()
+        group: list[tuple[int, str, str | None]] = []
+        last: tuple[str, str, str] | None = None
+        for store, scope, key, time, value in rows:
+            if last is not None and (store, scope, key) != last:
+                yield group
+                group = []
+            last = (store, scope, key)
+            group.append((int(time), key, value))
+        if group:
+            yield group
+
     def snapshot(self, universe: int, now: int) -> tuple[bool, int]:
         """Take a snapshot unless one was taken this UTC day: (taken, latest snapshot time).
 

@@ -19,6 +19,9 @@ from dsgit.github.signatures import collect_signature_blocks
 from dsgit.github.steps import AppliedPlan, apply_with_audit, plan_from_artifact
 from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
+from dsgit.notify import emit
+from dsgit.notify.events import Context
+from dsgit.notify.hooks import apply_error_event, apply_event
 from dsgit.render.markdown import escape_cell
 from dsgit.repo import load_declaration
 
@@ -62,6 +65,10 @@ def _result_body(env: str, applied: AppliedPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _context(ws: Workspace) -> Context:
+    return Context(actor=ws.ctx.actor, link=ws.ctx.run_url)
+
+
 def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
     if ws.ctx.event_name != "push":
         raise ConfigError(f"`dsgit github apply` needs a push event, not {ws.ctx.event_name!r}")
@@ -83,6 +90,7 @@ def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
     apply_ids: list[str] = []
     for env in ws.environments(environments):
         tag = marker("apply", env.name)
+        plan = None
         try:
             plan = plan_from_artifact(ws, env.name, pull.head_sha)
             if not plan.has_changes:
@@ -98,7 +106,11 @@ def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
             )
             upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
             append_summary(ws.ctx.step_summary, body)
+            emit(apply_error_event(env, exc, plan, _context(ws)), ws.config)
             raise
+        event = apply_event(plan, applied.result, _context(ws))
+        if event is not None:
+            emit(event, ws.config)
         body = _result_body(env.name, applied)
         upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
         append_summary(ws.ctx.step_summary, body)

@@ -17,6 +17,7 @@ from dsgit.crypto.errors import EncryptionError, KeyNotAvailable
 from dsgit.crypto.keys import Keyring
 from dsgit.crypto.walk import encrypt_paths
 from dsgit.errors import ConfigError, Location
+from dsgit.importer.environments import effective_in, place_in_environment
 from dsgit.importer.layout import schema_header
 from dsgit.model.entry import Address, JSONValue
 from dsgit.model.pointers import expand
@@ -95,13 +96,27 @@ def standard_entry_text(
     encrypted: Sequence[str] = (),
     keyring: Keyring | None = None,
     header: str | None = None,
+    environment: str | None = None,
+    others: tuple[str, ...] = (),
 ) -> str | None:
     """The entry file holding the live entry, values under ``encrypted`` pointers sealed.
 
     ``header`` is the first comment line of a new file (default: the entry schema's ``$id``).
+    ``environment`` is the one imported and ``others`` the other environments the store
+    exists in: an existing file then changes only what ``environment`` sees
+    (:mod:`dsgit.importer.environments`).
     """
     document = _load_mapping(existing, filename, "value, attributes, users") if existing else None
     previous = to_plain(document.get("value")) if document is not None else None
+    placed = (
+        document is not None
+        and environment is not None
+        and "value" in document
+        and bool(others or "environments" in document)
+    )
+    if placed:
+        assert document is not None and environment is not None
+        previous = effective_in(document, environment)
     sealed = _sealed_value(value, encrypted, keyring, address, previous, filename)
     live_attributes: JSONValue = dict(attributes)
     live_users: JSONValue = list(users)
@@ -113,14 +128,25 @@ def standard_entry_text(
         if live_users:
             fresh["users"] = from_plain(live_users)
         return dump_document(fresh, header or schema_header("entry"))
+    live: dict[str, JSONValue] = {
+        "value": sealed,
+        "attributes": live_attributes,
+        "users": live_users,
+    }
     changed = False
-    if "value" in document:
-        changed |= set_member(document, "value", sealed)
-    else:
-        document.insert(0, "value", from_plain(sealed))
-        changed = True
-    changed |= _set_optional(document, "attributes", live_attributes, {}, "value")
-    changed |= _set_optional(document, "users", live_users, [], "attributes")
+    if placed:
+        assert environment is not None
+        changed, live = place_in_environment(document, environment, others, live, filename)
+    if "value" in live:
+        if "value" in document:
+            changed |= set_member(document, "value", live["value"])
+        else:
+            document.insert(0, "value", from_plain(live["value"]))
+            changed = True
+    if "attributes" in live:
+        changed |= _set_optional(document, "attributes", live["attributes"], {}, "value")
+    if "users" in live:
+        changed |= _set_optional(document, "users", live["users"], [], "attributes")
     return dump_document(document) if changed else None
 
 

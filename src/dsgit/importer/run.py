@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from dsgit.crypto.keys import Keyring
 from dsgit.crypto.walk import find_encrypted
 from dsgit.errors import ConfigError, Location
+from dsgit.importer.environments import EnvironmentPlacement, declared_ordered
 from dsgit.importer.files import ordered_scope_text, standard_entry_text
 from dsgit.importer.layout import schema_header
 from dsgit.importer.ownership import SampledEntry, StoreOwnership
@@ -36,6 +37,7 @@ from dsgit.model.entry import DEFAULT_SCOPE, RESERVED_STORE, LiveEntry, StoreKin
 from dsgit.model.layout import ORDERED_DIR, STORE_FILE, entry_file, ordered_scope_file
 from dsgit.remote.api import OpenCloudApi
 from dsgit.yamlio.atomic import write_atomic
+from dsgit.yamlio.document import load_document
 
 __all__ = [
     "ImportOptions",
@@ -65,6 +67,7 @@ class ImportOptions:
     ordered: bool = True
     dry_run: bool = False
     ownership: Ownership | None = None
+    placement: EnvironmentPlacement | None = None  # the environment imported, and the others
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,12 @@ class _Planner:
                 self.notes.append(f"skipped {store}: dsgit's own store (the apply lock)")
                 continue
             policy = self.policies(StoreKind.STANDARD, store)
+            placement = options.placement
+            others: tuple[str, ...] = ()
+            if placement is not None:
+                others = placement.others(StoreKind.STANDARD, store)
+                if not self.exists_here(StoreKind.STANDARD, store, store):
+                    continue
             for entry in _standard_entries(api, store, policy, options):
                 relative = entry_file(entry.address)
                 if not self.writable(relative, f"entry {entry.address}"):
@@ -199,6 +208,8 @@ class _Planner:
                     encrypted=policy.for_key(entry.key).encrypted,
                     keyring=self.keyring,
                     header=schema_header("entry", self.root, relative),
+                    environment=placement.environment if placement is not None else None,
+                    others=others,
                 )
                 text = _line_endings(_safe_path(self.root, relative), text)
                 self.sample(
@@ -213,6 +224,19 @@ class _Planner:
                     1,
                 )
                 self.planned.append(_Planned(result, text))
+
+    def exists_here(self, kind: StoreKind, store: str, label: str) -> bool:
+        """False (with a note) for a store whose ``_store.yaml`` leaves out the environment
+        imported: its files serve other environments only."""
+        placement = self.options.placement
+        allowed = placement.stores.get((kind, store)) if placement is not None else None
+        if placement is None or allowed is None or placement.environment in allowed:
+            return True
+        self.notes.append(
+            f"skipped {label}: its _store.yaml says it exists only in {', '.join(allowed)}, "
+            f"not in {placement.environment}"
+        )
+        return False
 
     def drop_case_collisions(self) -> None:
         """Files whose paths differ only by letter case would overwrite each other on macOS and
@@ -261,6 +285,29 @@ def _ordered_scopes(
     return sorted(scopes)
 
 
+def _keep_declared(
+    planner: _Planner,
+    existing: str,
+    entries: list[tuple[str, int]],
+    relative: PurePosixPath,
+    others: tuple[str, ...],
+) -> list[tuple[str, int]]:
+    """Ordered entries have no per-environment values: a declared key whose live value
+    differs keeps the declared one, which ``others`` see too (noted, not overwritten)."""
+    declared = declared_ordered(load_document(existing, relative.as_posix()))
+    differing = [key for key, number in entries if declared.get(key, number) != number]
+    if not differing:
+        return entries
+    shown = ", ".join(repr(key) for key in differing[:5])
+    more = f" and {len(differing) - 5} more" if len(differing) > 5 else ""
+    planner.notes.append(
+        f"kept the declared values of {shown}{more} in {relative.as_posix()}: they differ live, "
+        f"but {', '.join(others)} use the same file and ordered entries have no "
+        "per-environment values"
+    )
+    return [(key, declared.get(key, number)) for key, number in entries]
+
+
 def _plan_ordered(planner: _Planner) -> None:
     api, root, options = planner.api, planner.root, planner.options
     stores = list(options.stores) or _declared_ordered_stores(root)
@@ -269,8 +316,14 @@ def _plan_ordered(planner: _Planner) -> None:
             "ordered data stores cannot be listed through Open Cloud: name them with --store "
             "to import them"
         )
+    placement = options.placement
     for store in stores:
         policy = planner.policies(StoreKind.ORDERED, store)
+        others: tuple[str, ...] = ()
+        if placement is not None:
+            others = placement.others(StoreKind.ORDERED, store)
+            if not planner.exists_here(StoreKind.ORDERED, store, f"ordered store {store!r}"):
+                continue
         scopes = _ordered_scopes(root, store, policy, options)
         found = 0
         for scope in scopes:
@@ -294,6 +347,8 @@ def _plan_ordered(planner: _Planner) -> None:
             existing = _read(_safe_path(root, relative), relative)
             if not entries and existing is None:
                 continue
+            if others and existing is not None:
+                entries = _keep_declared(planner, existing, entries, relative, others)
             text = ordered_scope_text(
                 existing,
                 entries,

@@ -41,6 +41,7 @@ from dsgit.model.configs import CONFIGS, ConfigsDeclaration
 from dsgit.model.declaration import DeclaredEntry, StoreDeclaration, StorePolicy
 from dsgit.model.entry import Address, EntryData, JSONValue, LiveEntry, StoreKind
 from dsgit.model.layout import CONFIGS_DIR
+from dsgit.model.overrides import EnvironmentOverride
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry
 from dsgit.plan.digest import entry_digest
@@ -438,6 +439,19 @@ def _publish(
     return run.done(step, ChangeOutcome.WRITTEN, before, after, f"configVersion {version}")
 
 
+def _overrides(declaration: ConfigsDeclaration) -> dict[str, EnvironmentOverride]:
+    """Each key's ``environments:`` merge patches as one merge patch of the repository value
+    per environment (``{"entries": {key: {"value": patch}}}`` patches exactly that value)."""
+    patches: dict[str, dict[str, JSONValue]] = {}
+    for key, entry in sorted(declaration.entries.items()):
+        for environment, patch in entry.environments.items():
+            patches.setdefault(environment, {})[key] = {"value": patch}
+    return {
+        environment: EnvironmentOverride({"entries": keys}, has_patch=True)
+        for environment, keys in patches.items()
+    }
+
+
 # --- the kind --------------------------------------------------------------------------------
 
 
@@ -452,7 +466,9 @@ class ConfigsKind:
         for repository, declaration in sorted(loader.configs().items()):
             address = address_of(repository)
             data = EntryData(declared_value(declaration))
-            entry = DeclaredEntry(address, data, declaration.file, 1)
+            entry = DeclaredEntry(
+                address, data, declaration.file, 1, environments=_overrides(declaration)
+            )
             yield StoreDeclaration(
                 CONFIGS, repository, StorePolicy(), {("", PUBLISH_KEY): entry}, declaration.file
             )

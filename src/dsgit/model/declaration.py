@@ -12,8 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
+
+if TYPE_CHECKING:
+    from dsgit.model.overrides import EnvironmentOverride
 
 __all__ = [
     "Declaration",
@@ -106,17 +110,23 @@ class DeclaredEntry:
     line: int = 1
     moved_from: Address | None = None
     suppress: tuple[Suppression, ...] = ()
+    # per-environment overrides (dsgit.model.overrides); empty once resolved for one
+    environments: Mapping[str, EnvironmentOverride] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class StoreDeclaration:
-    """One declared store: its policy and entries keyed by ``(scope, key)``."""
+    """One declared store: its policy and entries keyed by ``(scope, key)``.
+
+    ``environments`` lists the environments the store exists in (None: every one).
+    """
 
     kind: StoreKind
     name: str
     policy: StorePolicy
     entries: Mapping[tuple[str, str], DeclaredEntry]
     file: str | None = None  # the _store.yaml, when there is one
+    environments: tuple[str, ...] | None = None
 
     def managed_scopes(self) -> tuple[str, ...]:
         if self.policy.scopes is not None:
@@ -135,13 +145,18 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class Declaration:
-    """The whole repository's declared data: stores by ``(kind, name)`` and loaded schemas."""
+    """The whole repository's declared data: stores by ``(kind, name)`` and loaded schemas.
+
+    As read, it holds every environment's overrides (``environment`` None);
+    :func:`dsgit.model.overrides.for_environment` gives the one environment sees.
+    """
 
     stores: Mapping[tuple[StoreKind, str], StoreDeclaration]
     schemas: Mapping[str, JSONValue] = field(default_factory=dict)
     source: SourceInfo = field(default_factory=lambda: SourceInfo(None, True, ""))
     # approval policy files by repository path -> sha256:<hex> of their bytes, or "absent"
     policies: Mapping[str, str] = field(default_factory=dict)
+    environment: str | None = None  # the environment it was resolved for
 
     def entry(self, address: Address) -> DeclaredEntry | None:
         store = self.stores.get((address.kind, address.store))

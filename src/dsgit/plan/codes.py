@@ -56,6 +56,17 @@ class DiagnosticCode(StrEnum):
     CONFIGS_KEY_REMOVED = "DSP062"
     CONFIGS_PUBLISH = "DSP063"
     CONFIGS_DESCRIPTION_NOT_PUBLISHED = "DSP064"
+    # live-data scans (docs/lifecycle.md)
+    LEFT_OUT_SESSION_LOCKED = "DSP070"
+    RETENTION_OVER_MAX_DELETES = "DSP071"
+    RETENTION_NO_TIMESTAMP = "DSP072"
+    RETENTION_SUMMARY = "DSP073"
+    # migrations (docs/lifecycle.md#migrations)
+    MIGRATED_FAILS_SCHEMA = "DSP080"
+    MIGRATION_STEP_FAILED = "DSP081"
+    MIGRATION_NOT_IDEMPOTENT = "DSP082"
+    MIGRATION_NOT_MATCHING = "DSP083"
+    MIGRATION_SUMMARY = "DSP084"
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,48 @@ _CODES = (
         "configs: the publish this plan makes (configVersion and deployment strategy)",
         None,
     ),
+    # live-data scans: retention (docs/lifecycle.md)
+    Code(
+        _D.LEFT_OUT_SESSION_LOCKED,
+        _W,
+        "entries left out: a game server holds their session lock (retried by a later run)",
+        "plan again once the players have left; `--allow DSP005=REASON` plans them anyway",
+    ),
+    Code(
+        _D.RETENTION_OVER_MAX_DELETES,
+        _E,
+        "retention rule over its max_deletes guard",
+        "check the rule selects what you mean, then raise its max_deletes",
+    ),
+    Code(
+        _D.RETENTION_NO_TIMESTAMP,
+        _W,
+        "entries kept: no readable timestamp where the rule looks",
+        "check the rule's `timestamp` pointer (RFC 3339, unix seconds or milliseconds)",
+    ),
+    Code(_D.RETENTION_SUMMARY, _I, "retention rule summary", None),
+    # migrations (dsgit migrate plan; docs/lifecycle.md)
+    Code(
+        _D.MIGRATED_FAILS_SCHEMA,
+        _E,
+        "migrated value fails the store's schema",
+        "fix the migration's steps (or the store's schema) so that migrated values satisfy it",
+    ),
+    Code(
+        _D.MIGRATION_STEP_FAILED,
+        _E,
+        "migration step failed on an entry",
+        "make the step fit every selected value, or narrow `select` / `select.match`",
+    ),
+    Code(
+        _D.MIGRATION_NOT_IDEMPOTENT,
+        _E,
+        "migration not idempotent",
+        "add a `select.match` schema that migrated values do not satisfy, or guard the JSON "
+        "Patch with a `test` operation",
+    ),
+    Code(_D.MIGRATION_NOT_MATCHING, _I, "selected entries that do not match the migration", None),
+    Code(_D.MIGRATION_SUMMARY, _I, "migration summary", None),
 )
 
 CATALOG: dict[DiagnosticCode, Code] = {code.code: code for code in _CODES}

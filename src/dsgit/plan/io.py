@@ -42,8 +42,12 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 __all__ = [
+    "change_from_dict",
+    "change_to_dict",
+    "check_exact",
     "plan_body",
     "plan_digest",
+    "plan_from_dict",
     "plan_from_json",
     "plan_schema",
     "plan_to_dict",
@@ -221,7 +225,21 @@ def plan_from_json(data: bytes, *, source: str) -> Plan:
             "not a plan file: expected a JSON object with format_version and digest",
             Location(source),
         )
-    stored = raw["digest"]
+    check_exact(data, raw, source)
+    errors = sorted(_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
+    if errors:
+        first = errors[0]
+        pointer = "/" + "/".join(str(part) for part in first.absolute_path)
+        raise ConfigError(f"invalid plan: {first.message}", Location(source, field=pointer))
+    return _plan_from_dict(raw, source)
+
+
+def check_exact(data: bytes, raw: Mapping[str, Any], source: str) -> None:
+    """The bytes are exactly what dsgit wrote for ``raw``: its digest, canonical form, format.
+
+    Shared by plan files and segmented plans' manifests (:mod:`dsgit.plan.segments`).
+    """
+    stored = raw.get("digest")
     body = {name: value for name, value in raw.items() if name != "digest"}
     actual = sha256_digest(canonical_json(body))
     if actual != stored:
@@ -240,12 +258,6 @@ def plan_from_json(data: bytes, *, source: str) -> Plan:
             f"(this dsgit reads {PLAN_FORMAT_VERSION})",
             Location(source, field="format_version"),
         )
-    errors = sorted(_validator().iter_errors(raw), key=lambda err: list(err.absolute_path))
-    if errors:
-        first = errors[0]
-        pointer = "/" + "/".join(str(part) for part in first.absolute_path)
-        raise ConfigError(f"invalid plan: {first.message}", Location(source, field=pointer))
-    return _plan_from_dict(raw, source)
 
 
 def _address(text: str, source: str, where: str) -> Address:
@@ -338,3 +350,21 @@ def _plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
         ),
         declaration_slice=_slice_from_dict(src.get("slice")),
     )
+
+
+# --- one change, for JSON Lines segments (dsgit.plan.segments) ---------------------------------
+
+
+def change_to_dict(change: Change) -> dict[str, JSONValue]:
+    """One change as the JSON object a plan's ``changes`` (or a segment's line) holds."""
+    return _change_to_dict(change)
+
+
+def change_from_dict(raw: Mapping[str, Any], source: str, where: str) -> Change:
+    """Invert :func:`change_to_dict`; ``raw`` must already be valid against the schema."""
+    return _change(raw, source, where)
+
+
+def plan_from_dict(raw: Mapping[str, Any], source: str) -> Plan:
+    """A plan from a schema-valid body (digest and canonical form checked by the caller)."""
+    return _plan_from_dict(raw, source)

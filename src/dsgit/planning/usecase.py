@@ -15,6 +15,7 @@ from dsgit.crypto import Keyring
 from dsgit.crypto.walk import decrypt_all
 from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address, JSONValue
+from dsgit.model.overrides import for_environment
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.compare import SchemaCheck, SchemaProblem
@@ -120,6 +121,7 @@ def make_plan(
     requests the reading expects (progress).
     """
     select = AddressFilter(request.targets, request.excludes)
+    declaration = for_environment(declaration, request.environment)
     desired = desired_from_declaration(declaration, decrypt=_decrypter(keyring))
     # Taken before the reads: apply treats any revision at or after it as newer than the plan.
     now = request.now or datetime.now(UTC)

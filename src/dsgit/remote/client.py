@@ -21,6 +21,7 @@ from dsgit.config import DEFAULT_URL
 from dsgit.model.entry import EntryData, LiveEntry
 from dsgit.remote import parse
 from dsgit.remote import paths as P
+from dsgit.remote.analytics_ops import Analytics
 from dsgit.remote.api import DataStoreInfo, EntryKey, RevisionInfo, SnapshotResult
 from dsgit.remote.budget import Operation, RateBudget, RequestClass
 from dsgit.remote.concurrent import map_concurrently
@@ -76,7 +77,7 @@ def _entry_body(data: EntryData, etag: str | None = None) -> dict[str, Any]:
     return body
 
 
-class OpenCloudClient(OrderedEntries, ConfigsRepositories):
+class OpenCloudClient(OrderedEntries, ConfigsRepositories, Analytics):
     """Open Cloud v2 data stores, ordered data stores, snapshots and configs of one universe.
 
     Implements :class:`dsgit.remote.api.OpenCloudApi`. Use it as a context manager, or call
@@ -210,6 +211,23 @@ class OpenCloudClient(OrderedEntries, ConfigsRepositories):
             params["showDeleted"] = "true"
         for item in self._session.pages(path, _LIST, params, "dataStoreEntries"):
             yield self._session.parse("GET", path, parse.entry_key, item, store, scope)
+
+    def list_keys_page(
+        self,
+        store: str,
+        scope: str = "global",
+        *,
+        prefix: str | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[EntryKey], str | None]:
+        """One page of :meth:`list_keys` and the token of the next (None on the last page)."""
+        path = P.entries_path(self.universe_id, store, scope)
+        params: dict[str, str | int] = {"maxPageSize": _ENTRIES_PAGE}
+        if prefix:
+            params["filter"] = f"id.startsWith({json.dumps(prefix, ensure_ascii=False)})"
+        items, token = self._session.page(path, _LIST, params, "dataStoreEntries", page_token)
+        keys = [self._session.parse("GET", path, parse.entry_key, i, store, scope) for i in items]
+        return keys, token
 
     def get_entry(
         self,

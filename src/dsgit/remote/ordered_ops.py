@@ -50,6 +50,29 @@ class OrderedEntries:
         for item in self._session.pages(path, _O_LIST, params, "orderedDataStoreEntries"):
             yield self._session.parse("GET", path, parse.ordered_entry, item, store, scope)
 
+    def list_ordered_page(
+        self,
+        store: str,
+        scope: str = "global",
+        *,
+        max_value: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[LiveOrderedEntry], str | None]:
+        """One page of :meth:`list_ordered` (ascending by value, optionally ``<= max_value``)
+        and the token of the next (None on the last page)."""
+        path = P.ordered_entries_path(self.universe_id, store, scope)
+        params: dict[str, str | int] = {"maxPageSize": _ORDERED_PAGE, "orderBy": "value"}
+        if max_value is not None:
+            params["filter"] = f"entry <= {int(max_value)}"
+        items, token = self._session.page(
+            path, _O_LIST, params, "orderedDataStoreEntries", page_token
+        )
+        found = [
+            self._session.parse("GET", path, parse.ordered_entry, item, store, scope)
+            for item in items
+        ]
+        return found, token
+
     def get_ordered(self, store: str, key: str, scope: str = "global") -> LiveOrderedEntry | None:
         path = P.ordered_entry_path(self.universe_id, store, scope, key)
         body = self._session.call("GET", path, _O_READ, allow_404=True)

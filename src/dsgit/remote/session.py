@@ -303,6 +303,29 @@ class Session:
         except parse.BodyError as exc:
             raise MalformedResponse(method, path, 200, "MALFORMED_RESPONSE", str(exc)) from None
 
+    def page(
+        self,
+        path: str,
+        request_class: RequestClass,
+        params: dict[str, str | int],
+        field: str,
+        token: str | None = None,
+    ) -> tuple[list[Any], str | None]:
+        """One page: its items and the token of the next one (None on the last page).
+
+        Scans resume a listing from a saved token (docs/lifecycle.md, "The live scan").
+        """
+        query = dict(params)
+        if token:
+            query["pageToken"] = token
+        body = self.call("GET", path, request_class, params=query)
+        items, following = self.parse("GET", path, parse.page, body, field)
+        if following is not None and following == token:
+            raise MalformedResponse(
+                "GET", path, 200, "MALFORMED_RESPONSE", "the page token repeats"
+            )
+        return items, following
+
     def pages(
         self,
         path: str,

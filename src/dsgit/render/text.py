@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TextIO
 
-from dsgit.plan.model import Action, Diagnostic, Plan, Severity
+from dsgit.plan.model import Action, Change, Diagnostic, Plan, Severity
 from dsgit.render.values import (
     allowed_lines,
     blocked_line,
@@ -31,6 +32,7 @@ _SEVERITY_COLOR = {
     Severity.INFO: "\x1b[2m",
 }
 _MAX_DIFF_LINES = 50  # per change; the plan file has them all
+_HIDDEN_NAMED = 3  # addresses named per code for changes left out of a sample
 
 
 def use_color(stream: TextIO) -> bool:
@@ -56,8 +58,34 @@ def _diagnostic_lines(diag: Diagnostic, color: bool, indent: str) -> list[str]:
     return lines
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as a terminal would show it (ends with a newline)."""
+def _hidden_lines(changes: Sequence[Change], color: bool) -> list[str]:
+    """The changes left out of a sample: how many, and their findings grouped by code."""
+    out = [f"… {len(changes):,} more changes in the plan file (`dsgit show PLAN` lists them all)"]
+    found: dict[tuple[str, Severity], list[str]] = {}
+    for change in changes:
+        for diag in change.diagnostics:
+            if diag.severity is Severity.INFO:
+                continue
+            label = diag.severity if diag.suppressed_reason is None else Severity.INFO
+            found.setdefault((diag.code, label), []).append(str(change.address))
+    for (code, severity), addresses in sorted(found.items()):
+        first = ", ".join(addresses[:_HIDDEN_NAMED])
+        more = (
+            f" and {len(addresses) - _HIDDEN_NAMED:,} more"
+            if len(addresses) > _HIDDEN_NAMED
+            else ""
+        )
+        word = "suppressed" if severity is Severity.INFO else severity.value.upper()
+        head = _paint(f"{code} {word}", _SEVERITY_COLOR[severity], color)
+        out.append(f"    {head} on {len(addresses):,} of them: {first}{more}")
+    return out
+
+
+def render_text(plan: Plan, *, color: bool = False, sample: int | None = None) -> str:
+    """The plan as a terminal would show it (ends with a newline).
+
+    ``sample`` shows only the first that many changes in full; the others are counted, and
+    their diagnostics grouped by code (a migration or retention plan may change millions)."""
     out: list[str] = []
     source = plan.source.commit[:12] if plan.source.commit else "working tree"
     dirty = " (uncommitted changes)" if plan.source.dirty and plan.source.commit else ""
@@ -76,7 +104,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             out.extend(_diagnostic_lines(diag, color, ""))
     if plan.changes:
         out.append("")
-    for change in plan.changes:
+    shown_changes = plan.changes if sample is None else plan.changes[:sample]
+    for change in shown_changes:
         out.append(_paint(change_headline(change), _ACTION_COLOR[change.action], color))
         shown = change.diff[:_MAX_DIFF_LINES]
         for line in shown:
@@ -85,6 +114,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             out.append(f"    … {len(change.diff) - len(shown)} more lines in the plan file")
         for diag in change.diagnostics:
             out.extend(_diagnostic_lines(diag, color, "    "))
+    if len(shown_changes) < len(plan.changes):
+        out.extend(_hidden_lines(plan.changes[len(shown_changes) :], color))
     out.append("")
     if plan.has_changes:
         out.append(f"Plan: {summary_line(plan)}.")

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from dsgit.model.declaration import StoreDeclaration
 from dsgit.model.entry import JSONValue, StoreKind
+from dsgit.model.overrides import EnvironmentOverride
 from dsgit.repo.source import FileType, RepoSource
 
 __all__ = ["POLICY_FILES", "declaration_digest", "policy_digests"]
@@ -38,7 +39,10 @@ def declaration_digest(
         for suppression in policy["suppress"]:
             suppression.pop("file", None)
             suppression.pop("line", None)
-        hasher.update(_canonical(["store", str(kind), name, policy]) + b"\n")
+        header: list[object] = ["store", str(kind), name, policy]
+        if store.environments is not None:  # absent when unset: old digests stay as they were
+            header.append(["environments", list(store.environments)])
+        hasher.update(_canonical(header) + b"\n")
         for scope, key in sorted(store.entries):
             entry = store.entries[(scope, key)]
             suppress = [[s.code, s.reason, s.count] for s in entry.suppress]
@@ -46,8 +50,22 @@ def declaration_digest(
             data = entry.data
             place = [str(kind), name, scope, key]
             body = [place, data.value, dict(data.attributes), list(data.users)]
-            hasher.update(_canonical(["entry", *body, moved, suppress]) + b"\n")
+            record: list[object] = ["entry", *body, moved, suppress]
+            if entry.environments:
+                record.append(_overrides(entry.environments))
+            hasher.update(_canonical(record) + b"\n")
     return "sha256:" + hasher.hexdigest()
+
+
+def _overrides(overrides: Mapping[str, EnvironmentOverride]) -> dict[str, object]:
+    return {
+        name: [
+            override.patch if override.has_patch else ["no patch"],
+            None if override.attributes is None else dict(override.attributes),
+            None if override.users is None else list(override.users),
+        ]
+        for name, override in overrides.items()
+    }
 
 
 def policy_digests(source: RepoSource) -> dict[str, str]:

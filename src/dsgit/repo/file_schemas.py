@@ -39,6 +39,8 @@ class FileKind(StrEnum):
     ORDERED_SCOPE = "ordered-scope.schema.json"
     APPROVALS = "approvals.schema.json"
     CONFIGS = "configs.schema.json"
+    MIGRATION = "migration.schema.json"
+    RETENTION = "retention.schema.json"
 
 
 def plainly_valid_entry(raw: dict[str, Any]) -> bool:
@@ -92,7 +94,11 @@ _FIELD_CODES: dict[FileKind, dict[str, str]] = {
     },
     FileKind.STORE: {"suppress": "DS208", "sensitive": "DS204", "encrypted": "DS204"},
     FileKind.ORDERED_STORE: {"suppress": "DS208"},
+    FileKind.MIGRATION: {"select": "DS822", "transform": "DS823", "sample_diffs": "DS821"},
+    FileKind.PROJECT: {"notifications": "DS861"},
 }
+# The code of a schema error outside those fields (default DS201, unknown field DS202).
+_DEFAULT_CODES: dict[FileKind, tuple[str, str]] = {FileKind.MIGRATION: ("DS821", "DS826")}
 
 
 def _configs_code(path: list[str], error: ValidationError) -> str:
@@ -113,6 +119,13 @@ def _configs_code(path: list[str], error: ValidationError) -> str:
     return "DS701"
 
 
+def _secret_in_file(path: list[str], error: ValidationError) -> bool:
+    """A notification sink's URL or secret written into dsgit.yaml (DS863), not a typo."""
+    if path[2:3] in (["url"], ["secret"]):
+        return True
+    return path[2:3] in (["url_env"], ["secret_env"]) and "://" in str(error.instance)
+
+
 def _code(kind: FileKind, error: ValidationError) -> str:
     path = [str(part) for part in error.absolute_path]
     if kind is FileKind.CONFIGS:
@@ -122,9 +135,14 @@ def _code(kind: FileKind, error: ValidationError) -> str:
     overrides = kind is FileKind.STORE and len(path) >= 3 and path[0] == "overrides"
     if overrides and path[2] in ("sensitive", "encrypted"):
         return "DS204"
+    shape, unknown = _DEFAULT_CODES.get(kind, ("DS201", "DS202"))
+    if kind is FileKind.MIGRATION and error.validator == "additionalProperties":
+        return unknown  # an unknown field anywhere in a migration
+    if kind is FileKind.PROJECT and path[:1] == ["notifications"] and _secret_in_file(path, error):
+        return "DS863"
     if path and path[0] in _FIELD_CODES.get(kind, {}):
         return _FIELD_CODES[kind][path[0]]
-    return "DS202" if error.validator == "additionalProperties" else "DS201"
+    return unknown if error.validator == "additionalProperties" else shape
 
 
 def _label(path: list[str]) -> str:
@@ -139,6 +157,8 @@ _SHAPES = {
     FileKind.ORDERED_SCOPE: "an ordered scope file maps keys to integers",
     FileKind.APPROVALS: "policies/approvals.yaml is a mapping with version, approvers and rules",
     FileKind.CONFIGS: "a configs file is a mapping with repository and entries",
+    FileKind.MIGRATION: "a migration is a mapping with version, select and transform",
+    FileKind.RETENTION: "policies/retention.yaml is a mapping with version and rules",
 }
 
 

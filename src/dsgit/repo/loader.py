@@ -14,7 +14,7 @@ from typing import Any
 
 from yaml.nodes import Node
 
-from dsgit.crypto import Keyring
+from dsgit.crypto import Keyring, find_encrypted
 from dsgit.kinds import registered
 from dsgit.model.configs import CONFIGS_DIR, REPOSITORY_NAMES, ConfigsDeclaration
 from dsgit.model.declaration import (
@@ -25,9 +25,17 @@ from dsgit.model.declaration import (
     StorePolicy,
 )
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
+from dsgit.model.overrides import effective_value
+from dsgit.repo.config_environments import config_environment_problems, environment_values
 from dsgit.repo.configs_file import parse_configs_file, repository_of
 from dsgit.repo.digest import declaration_digest, policy_digests
 from dsgit.repo.entry_schemas import EDITOR_DIR
+from dsgit.repo.environments import (
+    declared_environments,
+    entry_overrides,
+    environment_problems,
+    store_environments,
+)
 from dsgit.repo.file_reader import FileReader, position
 from dsgit.repo.file_schemas import FileKind, check_file, plainly_valid_entry
 from dsgit.repo.layout import (
@@ -52,6 +60,7 @@ from dsgit.repo.value_schemas import (
     locate_in_schema,
     parse_schema_file,
 )
+from dsgit.repo.yamlload import YamlDocument
 
 __all__ = ["RepositoryReading", "read_repository"]
 
@@ -87,6 +96,7 @@ class RepositoryReader(FileReader):
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._moved_at: dict[Address, tuple[int | None, int | None]] = {}
         self._configs: dict[str, ConfigsDeclaration] | None = None
+        self.environments: tuple[str, ...] | None = None  # of dsgit.yaml, when readable
 
     # --- dsgit.yaml and schemas ----------------------------------------------------------------
     def project(self) -> None:
@@ -97,6 +107,7 @@ class RepositoryReader(FileReader):
         document = self.yaml(SourceFile(PROJECT_FILE, kind))
         if document is not None:
             self.problems.extend(check_project(document.value, document.node))
+            self.environments = declared_environments(document.value)
 
     def written_folders(self) -> None:
         """DS106 for a symlink where plan and apply write (``audit/``: the ledger and
@@ -128,6 +139,24 @@ class RepositoryReader(FileReader):
                         from dsgit.approvals.policy_file import policy_problems
 
                         self.problems.extend(policy_problems(document.value, document.node))
+                    if clean and document is not None and item.path == "policies/retention.yaml":
+                        from dsgit.retention.policy_file import retention_problems
+
+                        self.problems.extend(retention_problems(document.value, document.node))
+                    if top == "migrations":
+                        self.migration(item.path, document if clean else None)
+
+    def migration(self, path: str, document: YamlDocument | None) -> None:
+        """DS821-DS826 of one file under ``migrations/`` (docs/lifecycle.md)."""
+        from dsgit.migrate.files import migration_problems, name_problem
+
+        problem = name_problem(path)
+        if problem is not None:
+            self.problems.append(problem)
+        elif document is not None:
+            self.problems.extend(
+                migration_problems(document.value, document.node, path, self.schemas)
+            )
 
     def value_schemas(self) -> None:
         documents: dict[str, JSONValue] = {}
@@ -188,6 +217,7 @@ class RepositoryReader(FileReader):
         store_path = f"{DATASTORES_DIR}/{files.segment}"
         name = self.segment(SourceFile(store_path, FileType.FILE), files.segment, "store name")
         policy, raw, node = self.policy(StoreKind.STANDARD, files)
+        allowed = self.store_environments(files, raw, node)
         if name is None:
             return None
         entries: dict[tuple[str, str], DeclaredEntry] = {}
@@ -219,7 +249,9 @@ class RepositoryReader(FileReader):
             key = self.segment(item, key_segment, "key")
             if key is None:
                 continue
-            entry = self.standard_entry(name, scope, key, item, policy, applicable, matched)
+            entry = self.standard_entry(
+                name, scope, key, item, policy, applicable, matched, allowed
+            )
             if entry is not None:
                 entries[(scope, key)] = entry
         self.collisions(
@@ -231,7 +263,16 @@ class RepositoryReader(FileReader):
         self.unmatched_pointers(raw, node, files, applicable - matched)
         self.moves(entries)
         file = files.settings.path if files.settings is not None else None
-        return StoreDeclaration(StoreKind.STANDARD, name, policy, entries, file)
+        return StoreDeclaration(StoreKind.STANDARD, name, policy, entries, file, allowed)
+
+    def store_environments(
+        self, files: StoreFiles, raw: Any, node: Node | None
+    ) -> tuple[str, ...] | None:
+        if files.settings is None:
+            return None
+        allowed, problems = store_environments(raw, node, files.settings.path, self.environments)
+        self.problems.extend(problems)
+        return allowed
 
     def standard_entry(
         self,
@@ -242,6 +283,7 @@ class RepositoryReader(FileReader):
         store_policy: StorePolicy,
         applicable: set[str],
         matched: set[str],
+        allowed: tuple[str, ...] | None = None,
     ) -> DeclaredEntry | None:
         document = self.yaml(item)
         if document is None:
@@ -297,13 +339,37 @@ class RepositoryReader(FileReader):
         self.tokens += findings.tokens
         applicable.update(policy.sensitive, policy.encrypted)
         matched.update(findings.matched)
+        overrides, problems = entry_overrides(raw, node, file, self.environments, allowed)
+        self.problems.extend(problems)
+        if overrides:
+
+            def check(effective: JSONValue, base: tuple[str, ...]) -> list[tuple[Problem, str]]:
+                found = check_value(
+                    effective,
+                    address=address,
+                    policy=policy,
+                    validator=validator,
+                    predicate=predicate,
+                    keyring=self.keyring,
+                    file=file,
+                    node=node,
+                    base=base,
+                )
+                matched.update(found.matched)
+                return list(zip(found.problems, found.pointers, strict=True))
+
+            self.problems.extend(
+                environment_problems(
+                    overrides, lambda o: effective_value(value, o), check, findings.problems
+                )
+            )
+            self.tokens += sum(len(find_encrypted(o.patch)) for o in overrides.values())
         moved_from = self.moved_from(raw.get("moved_from"), address)
         if moved_from is not None:
             self._moved_at[address] = position(node, ["moved_from"])
         suppress = parse_suppressions(raw.get("suppress"), node, file, "suppress")
-        return DeclaredEntry(
-            address, EntryData(value, attributes, users), file, 1, moved_from, suppress
-        )
+        data = EntryData(value, attributes, users)
+        return DeclaredEntry(address, data, file, 1, moved_from, suppress, overrides)
 
     def moved_from(self, raw: object, address: Address) -> Address | None:
         if isinstance(raw, str) and raw:
@@ -375,7 +441,8 @@ class RepositoryReader(FileReader):
     def ordered_store(self, files: StoreFiles) -> StoreDeclaration | None:
         store_path = f"{ORDERED_DIR}/{files.segment}"
         name = self.segment(SourceFile(store_path, FileType.FILE), files.segment, "store name")
-        policy, _raw, _node = self.policy(StoreKind.ORDERED, files)
+        policy, raw, node = self.policy(StoreKind.ORDERED, files)
+        allowed = self.store_environments(files, raw, node)
         if name is None:
             return None
         entries: dict[tuple[str, str], DeclaredEntry] = {}
@@ -396,7 +463,7 @@ class RepositoryReader(FileReader):
         self.collisions(sorted(segments), "scope file")
         self.moves(entries)
         file = files.settings.path if files.settings is not None else None
-        return StoreDeclaration(StoreKind.ORDERED, name, policy, entries, file)
+        return StoreDeclaration(StoreKind.ORDERED, name, policy, entries, file, allowed)
 
     def ordered_scope(
         self,
@@ -484,6 +551,8 @@ class RepositoryReader(FileReader):
             self.problems.extend(problems)
             if declaration is not None:
                 self.config_schemas(declaration, document.node)
+                known = self.environments
+                self.problems.extend(config_environment_problems(declaration, document.node, known))
                 found[repository] = declaration
         return found
 
@@ -508,6 +577,7 @@ class RepositoryReader(FileReader):
                 continue
             values = [(["value"], entry.value)]
             values += [(["conditional", rule], v) for rule, v in entry.conditional.items()]
+            values += environment_values(entry, self.environments)
             for path, value in values:
                 for error in list(validator.iter_errors(value))[:5]:
                     inner = [str(part) for part in error.absolute_path]

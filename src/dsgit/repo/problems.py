@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from dsgit.errors import ConfigError, Location
 
-__all__ = ["CODES", "Problem", "Severity"]
+__all__ = ["CODES", "Problem", "Severity", "first_errors"]
 
 
 class Severity(StrEnum):
@@ -65,6 +65,9 @@ CODES: dict[str, str] = {
     "DS602": "value under an encrypted pointer is not encrypted",
     "DS603": "sensitive or encrypted pointer matches nothing",
     "DS604": "encrypted values not verified",
+    # per-environment values
+    "DS620": "unknown environment",
+    "DS621": "override for an environment the store does not exist in",
     # Experience Configs (configs/<repository>.yaml)
     "DS701": "configs file does not match its schema",
     "DS702": "unknown field in a configs file",
@@ -82,6 +85,23 @@ CODES: dict[str, str] = {
     "DS714": "number not exact in Roblox",
     "DS716": "unexpected file in configs/",
     "DS717": "DataStoresConfig is not declared in configs/",
+    # retention policy (policies/retention.yaml)
+    "DS801": "retention policy does not match its schema",
+    "DS802": "unknown field in the retention policy",
+    "DS803": "duplicate retention rule name",
+    "DS804": "retention rule without a condition",
+    "DS805": "retention action or condition the store kind cannot have",
+    # migrations (migrations/<id>.yaml, docs/lifecycle.md)
+    "DS821": "migration file does not match its schema",
+    "DS822": "invalid migration selection",
+    "DS823": "invalid migration step",
+    "DS824": "invalid match schema",
+    "DS825": "migration file name is not a usable id",
+    "DS826": "unknown field in a migration",
+    # notifications (dsgit.yaml)
+    "DS861": "invalid notification sink",
+    "DS862": "notification environment not defined",
+    "DS863": "notification secret in the repository",
 }
 
 
@@ -126,3 +146,16 @@ class Problem:
             "title": CODES[self.code],
             "message": self.message,
         }
+
+
+def first_errors(problems: list[Problem], shown: int = 10) -> ConfigError | None:
+    """The errors among ``problems`` as one ``ConfigError`` at the first (the next ones listed
+    under it, ``shown`` in all), for commands that need one file right; None without errors."""
+    errors = [problem for problem in problems if problem.is_error]
+    if not errors:
+        return None
+    first = errors[0]
+    more = "".join(f"\n  {p.where()}: {p.code} {p.message}" for p in errors[1:shown])
+    return ConfigError(
+        f"{first.code} {first.message}{more}", Location(first.file, first.line, first.column)
+    )

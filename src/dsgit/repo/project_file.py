@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 
 from yaml.nodes import Node
 
 from dsgit.model.entry import JSONValue
 from dsgit.model.layout import PROJECT_FILE
+from dsgit.notify.sinks import sink_names
 from dsgit.repo.file_schemas import FileKind, check_file
 from dsgit.repo.problems import Problem, Severity
 from dsgit.repo.yamlload import locate
@@ -24,6 +26,7 @@ def check_project(value: JSONValue, node: Node | None, file: str = PROJECT_FILE)
         return problems
     problems.extend(_emulator_paths(value.get("environments"), node, file))
     problems.extend(_keyless_remotes(value.get("environments"), node, file))
+    problems.extend(_notification_problems(value, node, file))
     environments = value.get("environments")
     default = value.get("default_environment")
     if not isinstance(environments, dict) or not environments or not isinstance(default, str):
@@ -93,4 +96,48 @@ def _emulator_paths(environments: object, node: Node | None, file: str) -> list[
             f"environment {name!r} to allow it"
         )
         problems.append(Problem(file, line, column, "DS106", message))
+    return problems
+
+
+def _notification_problems(
+    value: Mapping[str, JSONValue], node: Node | None, file: str
+) -> list[Problem]:
+    """Duplicate sink names (DS861) and environments not in ``environments`` (DS862)."""
+    raw_items = value.get("notifications")
+    if not isinstance(raw_items, list):
+        return []
+    placed = [(str(i), item) for i, item in enumerate(raw_items) if isinstance(item, Mapping)]
+    defined = value.get("environments")
+    known = set(defined) if isinstance(defined, dict) else set()
+    problems: list[Problem] = []
+
+    def problem(code: str, message: str, *tokens: str) -> None:
+        position = locate(node, ["notifications", *tokens])
+        line, column = position if position is not None else (None, None)
+        problems.append(Problem(file, line, column, code, message))
+
+    first: dict[str, str] = {}
+    names = sink_names([item for _, item in placed])
+    for name, (slot, item) in zip(names, placed, strict=True):
+        if name in first:
+            problem(
+                "DS861",
+                f"`notifications.{slot}`: sink name {name!r} is taken by "
+                f"`notifications.{first[name]}`; give each sink its own `name`",
+                slot,
+            )
+        first.setdefault(name, slot)
+        environments = item.get("environments")
+        if not isinstance(environments, list) or not known:
+            continue
+        for index, env in enumerate(environments):
+            if isinstance(env, str) and env not in known:
+                problem(
+                    "DS862",
+                    f"`notifications.{slot}.environments`: {env!r} is not an environment of "
+                    f"this file ({', '.join(sorted(known))})",
+                    slot,
+                    "environments",
+                    str(index),
+                )
     return problems

@@ -44,6 +44,7 @@ class ValueFindings:
     problems: list[Problem] = field(default_factory=list)
     matched: set[str] = field(default_factory=set)
     tokens: int = 0  # encrypted values found
+    pointers: list[str] = field(default_factory=list)  # where in the value each problem is
 
 
 def _under(pointer: str, prefixes: Iterable[str]) -> bool:
@@ -84,6 +85,7 @@ def check_value(
         position = locate(node, [*base, *parse_pointer(pointer)])
         line, column = position if position is not None else (None, None)
         findings.problems.append(Problem(file, line, column, code, message))
+        findings.pointers.append(pointer)
 
     # JSON needs at most 6 characters per YAML character (an escape like \u0001)
     small = size_hint is not None and not size_hint[1] and size_hint[0] * 6 <= MAX_VALUE_CHARS

@@ -25,7 +25,7 @@ from dsgit.repo.fast_schema import Predicate, compile_predicate
 from dsgit.repo.problems import Problem
 from dsgit.repo.yamlload import locate, parse_yaml
 
-__all__ = ["SCHEMA_DIR", "ValueSchemas", "schema_uri"]
+__all__ = ["SCHEMA_DIR", "ValueSchemas", "format_checker", "schema_uri"]
 
 SCHEMA_DIR = "schemas"
 SCHEMA_SUFFIXES = (".json", ".yaml", ".yml")
@@ -59,6 +59,11 @@ def _format_checker() -> FormatChecker:
 
 
 _FORMATS = _format_checker()
+
+
+def format_checker() -> FormatChecker:
+    """The format checker value schemas are validated with (RFC 3339 ``date-time``)."""
+    return _FORMATS
 
 
 def schema_uri(reference: str) -> str:

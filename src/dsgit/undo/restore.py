@@ -33,6 +33,7 @@ from dsgit.crypto import Keyring
 from dsgit.errors import ConfigError, DsgitError, RateLimitedError, RunFatal
 from dsgit.model.declaration import Declaration, Suppression
 from dsgit.model.entry import RESERVED_STORE, Address, LiveEntry, StoreKind
+from dsgit.model.overrides import for_environment
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
@@ -237,6 +238,7 @@ def plan_restore(
     keyring: Keyring | None = None,
 ) -> Plan:
     """The plan that puts the chosen stores back to what they held at ``request.at``."""
+    declaration = for_environment(declaration, request.environment)
     now = request.now or datetime.now(UTC)
     _check_time(request.at, now)
     at = request.at.astimezone(UTC)

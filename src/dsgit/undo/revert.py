@@ -37,6 +37,7 @@ from dsgit.model.entry import (
     LiveOrderedEntry,
     StoreKind,
 )
+from dsgit.model.overrides import for_environment
 from dsgit.plan.build import DEFAULT_EXPIRY, PlanSettings, build_plan
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.desired import DesiredEntry, DesiredState, Removal, StoreSpec
@@ -145,6 +146,9 @@ def plan_revert(
     ``applied`` is the declaration at the apply's source commit: an entry that it, or the
     current ``declaration``, makes ``seed`` or ``observed`` is not deleted (DSP046).
     """
+    declaration = for_environment(declaration, request.environment)
+    if applied is not None:
+        applied = for_environment(applied, request.environment)
     now = request.now or datetime.now(UTC)  # before the reads (apply compares revisions with it)
     select = AddressFilter(request.targets, request.excludes)
     written = {

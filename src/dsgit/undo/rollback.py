@@ -18,6 +18,7 @@ from dataclasses import replace
 from dsgit.crypto import Keyring
 from dsgit.model.declaration import Declaration, Ownership
 from dsgit.model.entry import Address
+from dsgit.model.overrides import for_environment
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.ledger import AppliedLookup
 from dsgit.plan.model import Action, Diagnostic, Plan, PlanKind, summarize
@@ -92,6 +93,9 @@ def plan_rollback(
 ) -> Plan:
     """Plan ``then`` (the declaration at the rollback commit) against live data."""
     commit = then.source.commit or ""
+    then = for_environment(then, request.environment)
+    if current is not None:
+        current = for_environment(current, request.environment)
     plan = make_plan(
         then,
         api,

@@ -1,0 +1,43 @@
+"""Timestamps inside values: RFC 3339 text, unix seconds or unix milliseconds.
+
+Games write ``os.time()`` (seconds), ``DateTime.now().UnixTimestampMillis`` (milliseconds) or
+``DateTime:ToIsoDate()`` (RFC 3339). A number at or above 10^11 is read as milliseconds
+(10^11 seconds is the year 5138; 10^11 ms is 1973), anything else as seconds; a string of
+digits is read as a number. Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from dsgit.model.entry import JSONValue
+from dsgit.scan.entry import parse_rfc3339
+
+__all__ = ["MILLISECONDS_FROM", "read_timestamp"]
+
+MILLISECONDS_FROM = 10**11
+
+
+def _from_number(number: float) -> datetime | None:
+    if not math.isfinite(number):
+        return None
+    seconds = number / 1000 if abs(number) >= MILLISECONDS_FROM else number
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def read_timestamp(value: JSONValue) -> datetime | None:
+    """The time ``value`` holds, or None when it holds none of the three forms."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return _from_number(float(value))
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.replace(".", "", 1).isdigit():
+            return _from_number(float(text))
+        return parse_rfc3339(text) if "T" in text or "t" in text else None
+    return None
