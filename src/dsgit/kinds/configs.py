@@ -286,7 +286,8 @@ def _read_repository(
             found(
                 DiagnosticCode.CONFIGS_DESCRIPTION_NOT_PUBLISHED,
                 f"{label}: the description of {key!r} differs from Creator Hub's "
-                f"({written.get(key)!r} live, {mine!r} declared); a publish cannot change it",
+                f"({_shown(written.get(key))} live, {_shown(mine)} declared); a publish "
+                "cannot change it",
             )
     if _same(live.value, desired):
         return
@@ -314,6 +315,10 @@ def _read_repository(
         f"{label}: publishes configVersion {published.version + 1} (now "
         f"{published.version}) with deployment strategy {strategy}",
     )
+
+
+def _shown(description: JSONValue) -> str:
+    return repr(description) if isinstance(description, str) else "none"
 
 
 def _read_live(api: ConfigsApi, reading: Reading) -> None:
