@@ -170,6 +170,24 @@ def test_a_creator_hub_draft_blocks_the_plan_and_one_staged_after_it_makes_apply
     assert "motd" in staged.message
 
 
+def test_a_staged_draft_allowed_with_a_reason_is_overwritten_by_the_whole_repository(
+    world: World,
+) -> None:
+    rules = world.rules()
+    world.emulator.configs.stage_from_creator_hub(1, REPOSITORY, {"entries": {"motd": "Hi"}}, {})
+    world.edit(_price(500))
+    blocked = world.plan()
+    assert [d.code for d in blocked.blocking] == [DiagnosticCode.CONFIGS_DRAFT_STAGED]
+    allowed = with_digest(allow(blocked, (Allowance("DSP060", "hub edit was a test"),)))
+    assert not allowed.blocking
+    assert world.apply(allowed) == 0
+    published = world.client.read_published(REPOSITORY).contents
+    assert published.entries["motd"].value == "Welcome!"  # the draft's edit did not ride along
+    assert published.entries["shop.sword_price"].value == 500
+    assert world.rules() == rules
+    assert not world.plan().has_changes
+
+
 def test_a_locked_key_is_refused_at_plan_and_at_apply(world: World) -> None:
     world.edit(_price(500))
     plan = world.plan()
