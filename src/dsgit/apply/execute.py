@@ -106,8 +106,9 @@ class ChangeExecutor:
         data: EntryData | None,
         state: EntryState,
         **extra: Any,
-    ) -> None:
-        """Journal the intent with the pre-image (durable), then write the pre-image file."""
+    ) -> dict[str, Any]:
+        """Journal the intent with the pre-image (durable), then write the pre-image file;
+        returns the encoded pre-image (a kind journaling a later step repeats it)."""
         change = step.change
         body = self.preimages.encode(
             PreImage(
@@ -125,6 +126,7 @@ class ChangeExecutor:
         self.intent(step, before=state_json(state), preimage=body, **extra)
         self.preimages.write(body)
         self.stop.reached("after-intent", str(change.address))
+        return body
 
     def already_planned(
         self,

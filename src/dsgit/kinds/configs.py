@@ -403,7 +403,7 @@ def _execute(
                 f"locked by a running experiment since the plan: "
                 f"{', '.join(locked)}; nothing written",
             )
-    run.record_intent(step, True, EntryData(value_of(published.contents)), before)
+    preimage = run.record_intent(step, True, EntryData(value_of(published.contents)), before)
     try:
         written = api.overwrite_draft(repository, target, draft_hash=draft.draft_hash)
     except DraftChanged:
@@ -416,7 +416,7 @@ def _execute(
             before,
             "the draft is not what was written (changed right after the write?); not published",
         )
-    return _publish(run, api, step, before, written, strategy, None)
+    return _publish(run, api, step, before, written, strategy, {"preimage": preimage})
 
 
 def _publish(
@@ -426,12 +426,13 @@ def _publish(
     before: EntryState,
     draft_hash: str,
     strategy: DeploymentStrategy,
-    intent: dict[str, Any] | None,
+    intent: dict[str, Any],
 ) -> ChangeResult:
     repository = step.change.address.store
-    if intent is None or intent.get("draft_hash") != draft_hash:
-        # journal the draft's hash before publishing: a resume publishes this draft only
-        extra = {"preimage": intent["preimage"]} if intent and "preimage" in intent else {}
+    if intent.get("draft_hash") != draft_hash:
+        # journal the draft's hash (and again the pre-image) before publishing: a resume
+        # publishes this draft only
+        extra = {"preimage": intent["preimage"]} if "preimage" in intent else {}
         run.intent(step, before=before.to_json(), draft_hash=draft_hash, **extra)
     try:
         version = api.publish(repository, draft_hash, run.message, strategy)
