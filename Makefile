@@ -51,8 +51,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
 
+## bench: list the benchmarks; `make bench BENCH="plan_budget apply_budget" ARGS=--quick` runs them
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH) $(if $(ARGS),-- $(ARGS))
 
 clean:
 	rm -rf $(VENV) .dsgit build dist src/*.egg-info

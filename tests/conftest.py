@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No hypothesis deadline anywhere: a per-example time limit is a timed assertion, and on a
+# loaded CI machine it fails tests whose property holds (speed is measured in bench/).
+settings.register_profile("dsgit", deadline=None)
+settings.load_profile("dsgit")
 
 
 @pytest.fixture(autouse=True)

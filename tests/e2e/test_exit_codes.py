@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -112,12 +113,29 @@ def test_remote_errors_name_the_request_never_the_key(tmp_path: Path) -> None:
         assert "the-right-key" not in good.out + good.err
 
 
-def _interrupt(process_args: tuple[str, ...], root: Path, after: float) -> tuple[int, str]:
+def _interrupt(
+    process_args: tuple[str, ...],
+    root: Path,
+    after: float,
+    ready: Callable[[], bool] | None = None,
+) -> tuple[int, str]:
+    """SIGINT the command ``after`` seconds in, or as soon as ``ready()`` holds (polled, so a
+    loaded machine cannot make the signal land before the work it must cut)."""
     process = start_dsgit(root, *process_args)
-    time.sleep(after)
+    if ready is None:
+        time.sleep(after)
+    else:
+        deadline = time.monotonic() + 120
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     return process.returncode, out + err
+
+
+def _some_write_done(root: Path) -> bool:
+    """A journal of this repository records a finished write."""
+    return any('"t":"done"' in path.read_text() for path in root.glob(".dsgit/journal/*.jsonl"))
 
 
 def test_ctrl_c_during_apply_exits_130_and_a_rerun_resumes(tmp_path: Path) -> None:
@@ -129,7 +147,12 @@ def test_ctrl_c_during_apply_exits_130_and_a_rerun_resumes(tmp_path: Path) -> No
         repo.commit("shop")
         repo.dsgit("plan", "-o", "plans/shop.json")
 
-        code, output = _interrupt(("apply", "plans/shop.json", "--workers", "1"), repo.root, 3.0)
+        code, output = _interrupt(
+            ("apply", "plans/shop.json", "--workers", "1"),
+            repo.root,
+            0,
+            ready=lambda: _some_write_done(repo.root),
+        )
         assert code == EXIT_INTERRUPTED, output
         assert "Interrupted" in output and "Traceback" not in output
         written = len(repo.dsgit("ls", "Shop").out.split())

@@ -40,15 +40,16 @@ def _errors(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("error:")]
 
 
-def test_an_unreachable_url_fails_in_seconds_naming_host_and_port(tmp_path: Path) -> None:
+def test_an_unreachable_url_fails_naming_host_and_port(tmp_path: Path) -> None:
+    # How fast it gives up (a bounded number of attempts, under 3 s of back-off) is proven
+    # with a fake clock in tests/remote/test_health.py; wall time here would only measure
+    # the machine's load.
     port = _refusing_port()
     url = f"http://127.0.0.1:{port}"
     repo = Repo(tmp_path / "game", url)
     _shop(repo)
-    started = time.monotonic()
     result = repo.dsgit("plan", "-o", "plans/p.json", expect=1)
-    elapsed = time.monotonic() - started
-    assert elapsed < 5.0, f"took {elapsed:.1f} s"  # the bound: "within a few seconds"
+    assert f"cannot connect to 127.0.0.1:{port}" in result.err
     assert _errors(result.err) == [line for line in result.err.splitlines() if line.strip()], (
         result.err
     )  # one message, nothing else
