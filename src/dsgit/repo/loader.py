@@ -16,7 +16,7 @@ from yaml.nodes import Node
 
 from dsgit.crypto import Keyring, find_encrypted
 from dsgit.kinds import registered
-from dsgit.model.configs import CONFIGS_DIR, REPOSITORY_NAMES, ConfigsDeclaration
+from dsgit.model.configs import CONFIGS, CONFIGS_DIR, REPOSITORY_NAMES, ConfigsDeclaration
 from dsgit.model.declaration import (
     Declaration,
     DeclaredEntry,
@@ -635,7 +635,8 @@ def read_repository(
     digest = declaration_digest(stores, schemas)
     policies = policy_digests(source)
     declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest), policies)
-    count = sum(len(store.entries) for store in stores.values())
+    # data-store entries (a configs repository is one planned resource, not an entry)
+    count = sum(len(store.entries) for store in stores.values() if store.kind is not CONFIGS)
     return RepositoryReading(declaration, tuple(problems), reader.files, count, configs)
 
 
