@@ -129,7 +129,7 @@ def boards() -> Iterator[NoticeBoards]:
 def test_a_fourth_kind_plans_applies_and_replans_through_its_own_module(
     boards: NoticeBoards, tmp_path: Path
 ) -> None:
-    assert kind_of(NOTES).directory == "notes" and len(registered()) == 3
+    assert kind_of(NOTES).directory == "notes" and len(registered()) == 4
     with pytest.raises(ValueError, match="registered already"):
         register(NotesKind(NoticeBoards()))
     write_files(tmp_path, {"dsgit.yaml": LOCAL_CONFIG, "notes/Lobby/motd.yaml": "Welcome!\n"})

@@ -42,6 +42,7 @@ class ChangeExecutor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop: StopPoint = NEVER,
         plan_created: str | None = None,
+        message: str = "",
     ) -> None:
         self.api = api
         self.plan_created = parse_time(plan_created)
@@ -49,6 +50,7 @@ class ChangeExecutor:
         self.preimages = preimages
         self.clock = clock
         self.stop = stop
+        self.message = message  # what the plan's writes are (a configs publish's message)
 
     def run(self, step: Step, intent: Mapping[str, Any] | None) -> ChangeResult:
         """Carry out one step; ``intent`` is an earlier run's intent for it (resume)."""
@@ -104,8 +106,9 @@ class ChangeExecutor:
         data: EntryData | None,
         state: EntryState,
         **extra: Any,
-    ) -> None:
-        """Journal the intent with the pre-image (durable), then write the pre-image file."""
+    ) -> dict[str, Any]:
+        """Journal the intent with the pre-image (durable), then write the pre-image file;
+        returns the encoded pre-image (a kind journaling a later step repeats it)."""
         change = step.change
         body = self.preimages.encode(
             PreImage(
@@ -123,6 +126,7 @@ class ChangeExecutor:
         self.intent(step, before=state_json(state), preimage=body, **extra)
         self.preimages.write(body)
         self.stop.reached("after-intent", str(change.address))
+        return body
 
     def already_planned(
         self,

@@ -442,6 +442,7 @@ def _run(
             clock=deps.clock,
             stop=deps.stop,
             plan_created=plan.created,
+            message=_publish_message(plan),
         )
         deps.progress.start(len(steps), len(finished))
         todo = [step for step in steps if str(step.change.address) not in finished]
@@ -531,3 +532,11 @@ def _status(changes: Sequence[ChangeResult], failure: str | None, interrupted: b
 
 def _text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _publish_message(plan: Plan) -> str:
+    """What a write that carries a message (a configs publish) says: the plan's commit."""
+    commit = plan.source.commit
+    if commit is None:
+        return f"dsgit {plan.kind.value} {plan.digest} (uncommitted)"
+    return f"dsgit {plan.kind.value} of {commit}" + (" (dirty)" if plan.source.dirty else "")

@@ -42,7 +42,8 @@ def registered() -> tuple[ResourceKind, ...]:
     return tuple(_KINDS.values())
 
 
-from dsgit.kinds import ordered, standard  # noqa: E402  (the kinds import this module's names)
+from dsgit.kinds import configs, ordered, standard  # noqa: E402  (the kinds import this module's names)
 
 register(standard.KIND)
 register(ordered.KIND)
+register(configs.KIND)

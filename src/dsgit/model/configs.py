@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dsgit.model.entry import JSONValue
+from dsgit.model.entry import JSONValue, StoreKind
 from dsgit.model.layout import CONFIGS_DIR
 
 __all__ = [
+    "CONFIGS",
     "CONFIGS_DIR",
     "DEFAULT_MAX_KEYS",
     "MAX_CONDITIONS",
@@ -33,6 +34,9 @@ __all__ = [
     "type_of",
     "value_size",
 ]
+
+# The resource kind of configs repositories: plan addresses ``configs:<repository>/<key>``.
+CONFIGS = StoreKind.define("configs")
 
 # The configs API's public repositories (its ``Repository`` enum).
 REPOSITORY_NAMES = (

@@ -54,6 +54,11 @@ class DiagnosticCode(StrEnum):
     ERASURE_LEFT_LOCKED = "DSP095"
     ERASURE_SUMMARY = "DSP096"
     ERASURE_PURGES_PREIMAGES = "DSP097"
+    CONFIGS_DRAFT_STAGED = "DSP060"
+    CONFIGS_KEY_LOCKED = "DSP061"
+    CONFIGS_KEY_REMOVED = "DSP062"
+    CONFIGS_PUBLISH = "DSP063"
+    CONFIGS_DESCRIPTION_NOT_PUBLISHED = "DSP064"
     # live-data scans (docs/lifecycle.md)
     LEFT_OUT_SESSION_LOCKED = "DSP070"
     RETENTION_OVER_MAX_DELETES = "DSP071"
@@ -114,7 +119,27 @@ _CODES = (
         "write to a profile holding an active session lock",
         "wait until the player leaves (the game releases the lock), or suppress DSP005",
     ),
+    Code(
+        _D.CONFIGS_DRAFT_STAGED,
+        _B,
+        "configs: a draft staged in Creator Hub or Studio would be overwritten",
+        "publish or discard the staged draft in Creator Hub and plan again, or suppress DSP060 "
+        "with `--allow DSP060=REASON` to overwrite it",
+    ),
+    Code(
+        _D.CONFIGS_KEY_REMOVED,
+        _B,
+        "configs: removal of a published key game code may read",
+        "keep the key in configs/<repository>.yaml, or, once no game code reads it, suppress "
+        "DSP062 with `--allow DSP062=REASON`",
+    ),
     # never suppressible
+    Code(
+        _D.CONFIGS_KEY_LOCKED,
+        _E,
+        "configs: change of a key locked by a running experiment",
+        "complete or discard the experiment first, or leave the key as it is live",
+    ),
     Code(_D.SCHEMA_INVALID, _E, "declared value fails its schema", "fix the value or the schema"),
     Code(_D.LISTING_FAILED, _E, "listing failed", "retry the plan; the message says what failed"),
     Code(_D.LISTING_THROTTLED, _E, "listing throttled", "retry later or lower `budget.share`"),
@@ -246,6 +271,19 @@ _CODES = (
         _W,
         "erasure: pre-images holding the user's entries are purged when applied; a later "
         "revert cannot bring the user's data back",
+        None,
+    ),
+    Code(
+        _D.CONFIGS_DESCRIPTION_NOT_PUBLISHED,
+        _W,
+        "configs: a declared description differs from the live one (the API cannot write it)",
+        "edit the description in Creator Hub, or run `dsgit import --configs` to take Creator "
+        "Hub's into the file",
+    ),
+    Code(
+        _D.CONFIGS_PUBLISH,
+        _I,
+        "configs: the publish this plan makes (configVersion and deployment strategy)",
         None,
     ),
     # live-data scans: retention (docs/lifecycle.md)

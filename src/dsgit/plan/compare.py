@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from dsgit.model.configs import CONFIGS
 from dsgit.model.declaration import Ownership, StorePolicy
 from dsgit.model.entry import (
     Address,
@@ -29,6 +30,7 @@ from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import (
     Action,
     Change,
+    ConfigsPrecondition,
     DeleteChange,
     Diagnostic,
     DiffLine,
@@ -89,6 +91,9 @@ def precondition_of(kind: StoreKind, live: LiveEntry | LiveOrderedEntry | None) 
     (an ordered entry: its integer)."""
     if isinstance(live, LiveOrderedEntry):
         return OrderedPrecondition(True, live.value, entry_digest(live_data(live)))
+    if kind is CONFIGS and isinstance(live, LiveEntry):
+        version = int(live.revision_id) if live.revision_id else 0
+        return ConfigsPrecondition(True, version, live.etag, entry_digest(live.data))
     if live is None:
         absent = kind is StoreKind.ORDERED
         return OrderedPrecondition(False) if absent else StandardPrecondition(False)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, assert_never
 
+from dsgit.model.configs import CONFIGS
 from dsgit.model.declaration import SourceInfo
 from dsgit.model.entry import Address, EntryData, JSONValue, StoreKind
 
@@ -33,6 +34,7 @@ __all__ = [
     "Action",
     "Allowance",
     "Change",
+    "ConfigsPrecondition",
     "CreateChange",
     "DeleteChange",
     "Diagnostic",
@@ -156,17 +158,32 @@ class OrderedPrecondition:
     value_digest: str | None = None
 
 
-Precondition: TypeAlias = StandardPrecondition | OrderedPrecondition
+@dataclass(frozen=True)
+class ConfigsPrecondition:
+    """The configs repository the plan was made against: its published ``configVersion``, the
+    draft hash seen (a draft staged since moves it), and the digest of the published contents.
+    A repository always exists (version 0 before its first publish)."""
+
+    exists: bool
+    config_version: int = 0
+    draft_hash: str | None = None
+    value_digest: str | None = None
+
+
+Precondition: TypeAlias = StandardPrecondition | OrderedPrecondition | ConfigsPrecondition
 """The live state a change expects, one shape per resource kind (a closed union)."""
 
 
 def precondition_to_json(pre: Precondition) -> dict[str, JSONValue]:
-    """The plan file's ``precondition`` object: the same five members for every kind."""
+    """The plan file's ``precondition`` object: the same five members for every kind (a
+    configs repository's draft hash is its ``etag``, its ``configVersion`` its ``revision_id``)."""
     match pre:
         case StandardPrecondition():
             etag, revision, ordered = pre.etag, pre.revision_id, None
         case OrderedPrecondition():
             etag, revision, ordered = None, None, pre.value
+        case ConfigsPrecondition():
+            etag, revision, ordered = pre.draft_hash, str(pre.config_version), None
         case _:
             assert_never(pre)
     return {
@@ -182,6 +199,9 @@ def precondition_from_json(kind: StoreKind, raw: Mapping[str, Any]) -> Precondit
     """Invert :func:`precondition_to_json` for a change of ``kind``."""
     if kind is StoreKind.ORDERED:
         return OrderedPrecondition(raw["exists"], raw["ordered_value"], raw["value_digest"])
+    if kind is CONFIGS:
+        version = int(raw["revision_id"]) if raw["revision_id"] is not None else 0
+        return ConfigsPrecondition(raw["exists"], version, raw["etag"], raw["value_digest"])
     return StandardPrecondition(raw["exists"], raw["etag"], raw["revision_id"], raw["value_digest"])
 
 

@@ -16,7 +16,7 @@ from yaml.nodes import Node
 
 from dsgit.crypto import Keyring, find_encrypted
 from dsgit.kinds import registered
-from dsgit.model.configs import CONFIGS_DIR, REPOSITORY_NAMES, ConfigsDeclaration
+from dsgit.model.configs import CONFIGS, CONFIGS_DIR, REPOSITORY_NAMES, ConfigsDeclaration
 from dsgit.model.declaration import (
     Declaration,
     DeclaredEntry,
@@ -95,6 +95,7 @@ class RepositoryReader(FileReader):
         self.schemas = ValueSchemas()
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._moved_at: dict[Address, tuple[int | None, int | None]] = {}
+        self._configs: dict[str, ConfigsDeclaration] | None = None
         self.environments: tuple[str, ...] | None = None  # of dsgit.yaml, when readable
 
     # --- dsgit.yaml and schemas ----------------------------------------------------------------
@@ -515,6 +516,13 @@ class RepositoryReader(FileReader):
 
     # --- configs/<repository>.yaml -------------------------------------------------------------
     def configs(self) -> dict[str, ConfigsDeclaration]:
+        """Every ``configs/<repository>.yaml``, parsed once (the configs kind's ``load`` and
+        :func:`read_repository` both ask; problems are added the first time only)."""
+        if self._configs is None:
+            self._configs = self._read_configs()
+        return dict(self._configs)
+
+    def _read_configs(self) -> dict[str, ConfigsDeclaration]:
         found: dict[str, ConfigsDeclaration] = {}
         for item in self.source.files(CONFIGS_DIR):
             name = item.path.rsplit("/", 1)[-1]
@@ -631,7 +639,8 @@ def read_repository(
     digest = declaration_digest(stores, schemas)
     policies = policy_digests(source)
     declaration = Declaration(stores, schemas, SourceInfo(commit, dirty, digest), policies)
-    count = sum(len(store.entries) for store in stores.values())
+    # data-store entries (a configs repository is one planned resource, not an entry)
+    count = sum(len(store.entries) for store in stores.values() if store.kind is not CONFIGS)
     return RepositoryReading(declaration, tuple(problems), reader.files, count, configs)
 
 
