@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dsgit.emulator import Emulator
+from dsgit.ledger import Ledger, NotificationRecord
 from dsgit.model.entry import EntryData
 from dsgit.notify.signing import SIGNATURE_HEADER, verify
 from dsgit.remote.testing import emulated_client
@@ -168,6 +169,25 @@ def test_drift_is_notified(repo: Path, rx: Receiver, capsys: pytest.CaptureFixtu
     assert_clean(rx)
 
 
+def test_scan_findings_are_notified_without_values(
+    repo: Path, rx: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_live(repo, "Accounts", "7734", {"Email": SENSITIVE, "Coins": 5})
+    set_live(repo, "Shop", "sword", {"price": 400})
+    code, _, _ = run(repo, capsys, "scan", "Shop", "--no-storage-metric", "--quiet")
+    assert code == 0 and rx.requests == []  # nothing to look at: nothing sent
+    # an e-mail address in a value without `users` metadata is a PII finding
+    code, out, _ = run(repo, capsys, "scan", "Accounts", "--no-storage-metric", "--quiet")
+    assert code == 0 and "Accounts" in out
+    [hook] = bodies(rx, "hook")
+    assert (hook["type"], hook["outcome"]) == ("scan", "findings")
+    assert hook["counts"] == {"PII findings": 1}
+    assert hook["addresses"] == ["Accounts/global/7734"]
+    assert bodies(rx, "slack") == []  # the team sink does not want scan events
+    assert len(bodies(rx, "discord")) == 1
+    assert_clean(rx)
+
+
 @pytest.mark.parametrize("failure", ["500", "refused", "timeout"])
 def test_a_failing_sink_warns_once_and_leaves_the_exit_code(
     repo: Path, failure: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -187,6 +207,21 @@ def test_a_failing_sink_warns_once_and_leaves_the_exit_code(
     assert len(warnings) == 3  # one per sink that wanted the event
     assert all("result is unchanged" in line for line in warnings)
     assert "Traceback" not in err
+    # ...and a ledger note per sink (never its URL or secret), in a chain that still verifies
+    notes = [
+        record.body
+        for record in Ledger(repo).records()
+        if isinstance(record.body, NotificationRecord)
+    ]
+    assert sorted(note.sink for note in notes) == ["chat", "hook", "team"]
+    assert {(note.event, note.environment) for note in notes} == {("conflict", "local")}
+    assert all(note.attempts >= 1 and note.problem for note in notes)
+    code, log, _ = run(repo, capsys, "audit", "log")
+    assert "notification not delivered env=local sink=hook event=conflict" in log
+    assert run(repo, capsys, "audit", "verify")[0] == 0
+    for path in (repo / "audit").rglob("*.jsonl"):
+        text = path.read_text()
+        assert URL_TOKEN not in text and SECRET not in text and "127.0.0.1" not in text
 
 
 def test_notify_test_reports_each_sink(

@@ -17,7 +17,7 @@ from dsgit.apply.result import ApplyResult
 from dsgit.cli.context import AppContext, env_option, pass_app
 from dsgit.config import Environment
 from dsgit.errors import DsgitError
-from dsgit.notify import Event, deadline_from, emit, sinks_of
+from dsgit.notify import Event, deadline_from, sinks_of
 from dsgit.notify.events import Context, test_event
 from dsgit.notify.hooks import apply_error_event, apply_event, ci_link
 from dsgit.plan.model import Plan
@@ -42,8 +42,12 @@ def has_sinks(app: AppContext) -> bool:
 
 
 def notify_cli(app: AppContext, event: Event) -> None:
-    """Send ``event`` to the sinks of ``dsgit.yaml``; never raises."""
-    emit(event, app.config, warn=_warn)
+    """Send ``event`` to the sinks of ``dsgit.yaml``; never raises. A sink that did not take
+    it is a warning and a ledger note (DESIGN §15)."""
+    from dsgit.ledger.actor import resolve_actor
+    from dsgit.notify.ledger_note import notify
+
+    notify(event, app.config, app.root, actor=str(resolve_actor(app.root)), warn=_warn)
 
 
 @contextmanager

@@ -205,6 +205,13 @@ def scan_command(
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:
         click.echo(report_text(report), nl=False)
+    from dsgit.cli.notify import cli_context, has_sinks, notify_cli
+    from dsgit.notify.hooks import scan_event
+
+    if has_sinks(app):
+        event = scan_event(report, cli_context(app))
+        if event is not None:
+            notify_cli(app, event)
 
 
 COMMANDS = [scan_command]

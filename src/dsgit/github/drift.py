@@ -12,9 +12,9 @@ from dsgit.github.client import Issue
 from dsgit.github.outputs import append_summary
 from dsgit.github.sticky import GITHUB_BODY_LIMIT, marker
 from dsgit.github.workspace import ActionOutcome, Workspace
-from dsgit.notify import emit
 from dsgit.notify.events import Context
 from dsgit.notify.hooks import drift_report_event
+from dsgit.notify.ledger_note import notify
 from dsgit.planning.usecase import PlanRequest, find_drift
 from dsgit.render.drift import render_drift
 from dsgit.repo import load_declaration
@@ -80,7 +80,7 @@ def run_drift(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
             link = (issue if existing is None else existing).html_url or ws.ctx.run_url
             event = drift_report_event(report, Context(actor=ws.ctx.actor, link=link))
             if event is not None:
-                emit(event, ws.config)
+                notify(event, ws.config, ws.root, actor=ws.ctx.actor)
         elif existing is not None:
             ws.client.create_issue_comment(
                 existing.number, "No drift any more: live data matches the default branch."

@@ -19,9 +19,9 @@ from dsgit.github.signatures import collect_signature_blocks
 from dsgit.github.steps import AppliedPlan, apply_with_audit, plan_from_artifact
 from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
-from dsgit.notify import emit
 from dsgit.notify.events import Context
 from dsgit.notify.hooks import apply_error_event, apply_event
+from dsgit.notify.ledger_note import notify
 from dsgit.render.markdown import escape_cell
 from dsgit.repo import load_declaration
 
@@ -106,11 +106,16 @@ def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
             )
             upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
             append_summary(ws.ctx.step_summary, body)
-            emit(apply_error_event(env, exc, plan, _context(ws)), ws.config)
+            notify(
+                apply_error_event(env, exc, plan, _context(ws)),
+                ws.config,
+                ws.root,
+                actor=ws.ctx.actor,
+            )
             raise
         event = apply_event(plan, applied.result, _context(ws))
         if event is not None:
-            emit(event, ws.config)
+            notify(event, ws.config, ws.root, actor=ws.ctx.actor)
         body = _result_body(env.name, applied)
         upsert_sticky(ws.client, pull.number, tag, body, bot_login=ws.ctx.bot_login)
         append_summary(ws.ctx.step_summary, body)

@@ -30,6 +30,7 @@ from dsgit.ledger.records import (
     ErasureRecord,
     LedgerRecord,
     LockBreakRecord,
+    NotificationRecord,
     RecordType,
     Suppression,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "LockBreakRecord",
     "LogFilter",
     "Migration",
+    "NotificationRecord",
     "Problem",
     "RecordType",
     "Signer",

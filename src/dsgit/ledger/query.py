@@ -19,6 +19,7 @@ from dsgit.ledger.records import (
     ErasureRecord,
     LedgerRecord,
     LockBreakRecord,
+    NotificationRecord,
 )
 from dsgit.model.entry import Address
 from dsgit.model.times import parse_user_time
@@ -293,6 +294,11 @@ def describe(record: LedgerRecord) -> str:
             return (
                 f"{head} lock-break env={body.environment} {state} lease of {body.lease_actor}"
                 f" on {body.host} (apply {body.apply_id or '-'}, until {body.expires})"
+            )
+        case NotificationRecord():
+            return (
+                f"{head} notification not delivered env={body.environment} sink={body.sink}"
+                f" event={body.event} after {body.attempts} attempt(s): {body.problem}"
             )
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "ErasureRecord",
     "LedgerRecord",
     "LockBreakRecord",
+    "NotificationRecord",
     "RecordType",
     "Signature",
     "Suppression",
@@ -52,6 +53,7 @@ class RecordType(StrEnum):
     APPROVAL = "approval"  # one approval of a plan
     ERASURE = "erasure"  # one right-to-erasure request carried out
     LOCK_BREAK = "lock-break"  # an environment lock held by another apply was released by force
+    NOTIFICATION = "notification"  # a notification that could not be delivered (DESIGN §15)
 
 
 class ChangeOutcome(StrEnum):
@@ -246,7 +248,29 @@ class LockBreakRecord:
     type: RecordType = field(default=RecordType.LOCK_BREAK, init=False)
 
 
-Body: TypeAlias = ApplyRecord | ChangeRecord | ApprovalRecord | ErasureRecord | LockBreakRecord
+@dataclass(frozen=True)
+class NotificationRecord:
+    """A notification sink that did not take an event (after its retries): which sink, which
+    event, why. Never the sink's URL or secret, never the event's content."""
+
+    environment: str
+    event: str  # the event kind (apply, conflict, refused, drift, erasure, scan)
+    event_id: str
+    sink: str  # the sink's name in dsgit.yaml
+    problem: str
+    attempts: int
+
+    type: RecordType = field(default=RecordType.NOTIFICATION, init=False)
+
+
+Body: TypeAlias = (
+    ApplyRecord
+    | ChangeRecord
+    | ApprovalRecord
+    | ErasureRecord
+    | LockBreakRecord
+    | NotificationRecord
+)
 
 
 @dataclass(frozen=True)
@@ -374,6 +398,15 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "expires": body.expires,
                 "expired": body.expired,
             }
+        case NotificationRecord():
+            return {
+                "environment": body.environment,
+                "event": body.event,
+                "event_id": body.event_id,
+                "sink": body.sink,
+                "problem": body.problem,
+                "attempts": body.attempts,
+            }
 
 
 def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
@@ -448,6 +481,15 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 host=_str(data["host"]),
                 expires=_str(data["expires"]),
                 expired=expired,
+            )
+        case RecordType.NOTIFICATION:
+            return NotificationRecord(
+                environment=_str(data["environment"]),
+                event=_str(data["event"]),
+                event_id=_str(data["event_id"]),
+                sink=_str(data["sink"]),
+                problem=_str(data["problem"]),
+                attempts=_int(data["attempts"]),
             )
 
 

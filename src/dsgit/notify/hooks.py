@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from dsgit.apply.result import ApplyResult, ApplyStatus
 from dsgit.config import Environment
@@ -16,7 +16,10 @@ from dsgit.notify.events import NOBODY, Context, Event, EventKind, Severity, dri
 from dsgit.plan.model import Action, Plan
 from dsgit.planning.usecase import DriftReport
 
-__all__ = ["apply_error_event", "apply_event", "ci_link", "drift_report_event"]
+if TYPE_CHECKING:
+    from dsgit.insight.scan import ScanReport
+
+__all__ = ["apply_error_event", "apply_event", "ci_link", "drift_report_event", "scan_event"]
 
 
 def _apply_counts(result: ApplyResult) -> dict[str, int]:
@@ -136,3 +139,43 @@ def drift_report_event(report: DriftReport, context: Context = NOBODY) -> Event 
         items.setdefault(item.kind, []).append(str(item.change.address))
     grouped = {kind: tuple(addresses) for kind, addresses in items.items()}
     return drift_event(report.plan.environment, report.plan.universe_id, grouped, context)
+
+
+def scan_event(report: ScanReport, context: Context = NOBODY) -> Event | None:
+    """The ``scan`` event of a scan that found something to look at — PII in values, keys near
+    the 4 MB limit, entries that fail their schema, numeric outliers — or None. It holds counts
+    and example addresses (keys, never values)."""
+    counts = {"PII findings": 0, "near the size limit": 0, "failing the schema": 0}
+    counts["outliers"] = 0
+    addresses: list[str] = []
+    for store in report.stores:
+        found = {
+            "PII findings": sum(examples.count for examples in store.pii.values()),
+            "near the size limit": store.near_limit_count,
+            "failing the schema": (
+                store.checked - store.conforming if store.conforming is not None else 0
+            ),
+            "outliers": sum(len(field.outliers) for field in store.outliers),
+        }
+        for what, n in found.items():
+            counts[what] += n
+        examples = [key for key, _ in store.near_limit]
+        examples += [key for group in store.pii.values() for key in group.keys]
+        addresses += [f"{store.store}/{store.scope}/{key}" for key in sorted(set(examples))]
+    counts = {what: n for what, n in counts.items() if n}
+    if not counts:
+        return None
+    words = ", ".join(f"{n} {what}" for what, n in counts.items())
+    sampled = " (in a sample)" if report.sample is not None else ""
+    return Event(
+        EventKind.SCAN,
+        environment=report.environment,
+        summary=f"A scan of {len(report.stores)} store(s) found {words}{sampled}.",
+        outcome="findings",
+        severity=Severity.WARNING,
+        universe_id=report.universe_id,
+        counts=counts,
+        addresses=tuple(addresses),
+        actor=context.actor,
+        link=context.link,
+    )
