@@ -364,8 +364,11 @@ def test_writes_of_a_killed_apply_are_recorded_when_its_plan_can_no_longer_resum
     def stop() -> None:
         raise KeyboardInterrupt
 
-    api = _Interrupting(world.client, 2, stop)
+    # The third write lands, then the run is interrupted before its completion; the fourth
+    # step, already queued, never starts (it used to, or not, as the threads were scheduled).
+    api = _Interrupting(world.client, 3, stop)
     first = world.apply(plan, declaration, ApplyOptions(workers=1), api=api)
+    assert first.status is ApplyStatus.INTERRUPTED
     # What kill -9 leaves: no `end` in the journal, nothing in the ledger.
     path = journal_path(world.root, plan.digest)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)

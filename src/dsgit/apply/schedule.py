@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from dsgit.apply.execute import ChangeExecutor, Step
 from dsgit.apply.journal import JournalState
@@ -56,25 +58,42 @@ def execute_steps(
 ) -> tuple[str | None, bool]:
     """Run steps concurrently; stop taking new ones at the first fault.
 
+    A step already handed to the pool but not yet started when a step fails, the lease is
+    lost or the run is interrupted never starts (it stays pending). Cancelling it from the
+    main thread alone raced the pool's worker picking it up: a stopped run wrote one step
+    more or not depending on which thread the (loaded) machine ran first.
+
     Returns ``(failure, interrupted)``.
     """
     failure: str | None = None
     interrupted = False
     source: Iterator[Step] = iter(steps)
     earlier = state.pending  # intents of killed runs with no completion
-    pending: dict[Future[ChangeResult], Step] = {}
+    pending: dict[Future[ChangeResult | None], Step] = {}
+    stopping = threading.Event()
+
+    def attempt(step: Step, intent: Mapping[str, Any] | None) -> ChangeResult | None:
+        if stopping.is_set():
+            return None  # not started: the run is stopping
+        try:
+            return executor.run(step, intent)
+        except BaseException:  # a fault or an interrupt: nothing queued starts after it
+            stopping.set()
+            raise
+
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dsgit-apply")
     try:
         while True:
             while failure is None and len(pending) < 2 * max(1, workers):
                 if lock.lost is not None:
                     failure = str(lock.lost)
+                    stopping.set()
                     break
                 step = next(source, None)
                 if step is None:
                     break
                 intent = earlier.get(str(step.change.address))
-                pending[pool.submit(executor.run, step, intent)] = step
+                pending[pool.submit(attempt, step, intent)] = step
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -85,15 +104,20 @@ def execute_steps(
                 except DsgitError as exc:
                     failure = failure or f"{step.change.address}: {exc}"
                     continue
+                if result is None:
+                    continue
                 results[str(step.change.address)] = result
                 progress.update(result)
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        stopping.set()
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
         for future, step in pending.items():
             if future.done() and not future.cancelled() and future.exception() is None:
-                results[str(step.change.address)] = future.result()
+                result = future.result()
+                if result is not None:
+                    results[str(step.change.address)] = result
     return failure, interrupted
