@@ -202,7 +202,8 @@ def import_command(
     root = app.root
     environment = app.environment(env_name)
     if configs:
-        _import_configs(environment, root, repository, dry_run, output_format)
+        others = tuple(name for name in app.config.environments if name != environment.name)
+        _import_configs(environment, others, root, repository, dry_run, output_format)
         return
     declaration = read_store_settings(root)
     names = tuple(app.config.environments)
@@ -238,13 +239,20 @@ def import_command(
 
 
 def _import_configs(
-    environment: Environment, root: Path, repository: str, dry_run: bool, output_format: str
+    environment: Environment,
+    others: tuple[str, ...],
+    root: Path,
+    repository: str,
+    dry_run: bool,
+    output_format: str,
 ) -> None:
     with (
         open_client(environment) as client,
         read_progress(environment, client.meter, "import", interrupted="run it again"),
     ):
-        done = import_configs(client, root, repository, dry_run=dry_run)
+        done = import_configs(
+            client, root, repository, dry_run=dry_run, environment=environment.name, others=others
+        )
     if output_format == "json":
         payload = {
             "environment": environment.name,

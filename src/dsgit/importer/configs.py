@@ -18,6 +18,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from dsgit.errors import ConfigError, Location
+from dsgit.importer.environments import place_value
 from dsgit.importer.layout import schema_header
 from dsgit.importer.report import FileAction
 from dsgit.importer.run import _action, _line_endings, _read, _safe_path, _write
@@ -26,9 +27,12 @@ from dsgit.model.entry import JSONValue
 from dsgit.remote.configs_api import ConfigEntry, ConfigsApi, PublishedConfig
 from dsgit.repo.configs_file import ERASURE_ONLY
 from dsgit.yamlio.document import dump_document, from_plain, load_document, to_plain
+from dsgit.yamlio.equality import json_equal
 from dsgit.yamlio.merge import set_member
 
 __all__ = ["ConfigsImport", "configs_file_text", "import_configs"]
+
+_ENVIRONMENTS = "environments"
 
 
 @dataclass(frozen=True)
@@ -99,12 +103,76 @@ def _set_or_drop(document: CommentedMap, name: str, value: JSONValue | None, aft
     return True
 
 
-def _sync_entry(node: CommentedMap, entry: ConfigEntry, order: Mapping[str, int]) -> bool:
-    changed = set_member(node, "type", _type(entry.value, to_plain(node.get("type"))))
-    changed |= _set_or_drop(node, "value", entry.value, "type")
-    changed |= _set_or_drop(node, "description", entry.description or None, "value")
+@dataclass(frozen=True)
+class _Placement:
+    """The environment imported and the others the file serves (none: the file is its own)."""
+
+    environment: str = ""
+    others: tuple[str, ...] = ()
+
+
+def _patches(node: CommentedMap) -> dict[str, JSONValue]:
+    section = to_plain(node.get(_ENVIRONMENTS))
+    return dict(section) if isinstance(section, dict) else {}
+
+
+def _sync_patches(node: CommentedMap, names: tuple[str, ...], wanted: Mapping[str, Any]) -> bool:
+    """Make the key's ``environments:`` patches of ``names`` the ``wanted`` ones (absent: no
+    patch); the section goes when it is empty."""
+    if not isinstance(node.get(_ENVIRONMENTS), CommentedMap):
+        if not any(name in wanted for name in names):
+            return False
+        _set_or_drop(node, _ENVIRONMENTS, {}, "conditional")
+    section: CommentedMap = node[_ENVIRONMENTS]
+    changed = False
+    for name in names:
+        if name in wanted:
+            changed |= _set_or_drop(section, name, wanted[name], name)
+        elif name in section:
+            del section[name]
+            changed = True
+    if not section:
+        del node[_ENVIRONMENTS]
+    return changed
+
+
+def _sync_entry(
+    node: CommentedMap,
+    entry: ConfigEntry,
+    order: Mapping[str, int],
+    placement: _Placement,
+    filename: str,
+    where: str,
+    notes: list[str],
+) -> bool:
+    """Make the key hold ``entry`` as ``placement.environment`` sees it; with other
+    environments the declared value stays while one of them sees it as it is (ENV's
+    difference becomes its merge patch), and description and conditional values are shared."""
+    value: JSONValue = entry.value
+    changed = False
+    if placement.others:
+        placed = place_value(
+            to_plain(node.get("value")),
+            _patches(node),
+            placement.environment,
+            placement.others,
+            entry.value,
+            lambda name: Location(filename, field=f"{where}.{_ENVIRONMENTS}.{name}"),
+        )
+        changed |= _sync_patches(node, (placement.environment, *placement.others), placed.patches)
+        value = placed.declared
+    changed |= set_member(node, "type", _type(value, to_plain(node.get("type"))))
+    changed |= _set_or_drop(node, "value", value, "type")
     conditional = _conditional(entry, order) if entry.variants else None
-    changed |= _set_or_drop(node, "conditional", conditional, "description")
+    for name, live in (("description", entry.description or None), ("conditional", conditional)):
+        if not placement.others:
+            changed |= _set_or_drop(node, name, live, "value")
+        elif not json_equal(to_plain(node.get(name)), live):
+            notes.append(
+                f"{where}: {placement.environment}'s {name} differs from the file's, which "
+                f"{', '.join(placement.others)} share; kept (a per-environment patch covers "
+                "value only)"
+            )
     return changed
 
 
@@ -115,9 +183,18 @@ def configs_file_text(
     *,
     filename: str,
     header: str | None = None,
-) -> tuple[str | None, tuple[str, ...]]:
-    """The file holding ``published`` (None when ``existing`` already does), and the keys of
-    ``existing`` that are not published (kept)."""
+    environment: str = "",
+    others: tuple[str, ...] = (),
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """The file holding ``published`` as ``environment`` sees it (None when ``existing``
+    already does), the keys of ``existing`` that are not published (kept), and notes.
+
+    With ``others`` (the other environments of ``dsgit.yaml``) an existing file serves them
+    too: each key's value is placed as entry files' are (``place_value``), and the
+    conditions, descriptions and conditional values, which have no per-environment form,
+    stay as the file has them, a difference being a note."""
+    placement = _Placement(environment, others)
+    notes: list[str] = []
     contents = published.contents
     order = {rule: index for index, (rule, _) in enumerate(contents.rules.ordered())}
     if existing is None:
@@ -128,7 +205,7 @@ def configs_file_text(
         fresh["entries"] = from_plain(
             {key: _entry(entry, order) for key, entry in sorted(contents.entries.items())}
         )
-        return dump_document(fresh, header or schema_header("configs")), ()
+        return dump_document(fresh, header or schema_header("configs")), (), ()
     document = load_document(existing, filename)
     if not isinstance(document, CommentedMap):
         raise ConfigError(
@@ -140,7 +217,13 @@ def configs_file_text(
     else:
         document.insert(0, "repository", repository)
         changed = True
-    changed |= _set_or_drop(document, "conditions", _conditions(published), "publish")
+    if not others:
+        changed |= _set_or_drop(document, "conditions", _conditions(published), "publish")
+    elif not json_equal(to_plain(document.get("conditions")), _conditions(published)):
+        notes.append(
+            f"{environment}'s conditions differ from the file's, which {', '.join(others)} "
+            "share; kept"
+        )
     if not isinstance(document.get("entries"), CommentedMap):
         document["entries"] = CommentedMap()
         changed = True
@@ -150,7 +233,8 @@ def configs_file_text(
     for key, entry in sorted(contents.entries.items()):
         node = entries.get(key)
         if isinstance(node, CommentedMap):
-            changed |= _sync_entry(node, entry, order)
+            where = f"entries.{key}"
+            changed |= _sync_entry(node, entry, order, placement, filename, where, notes)
         else:
             keys = list(entries)
             position = keys.index(previous) + 1 if previous in keys else len(keys)
@@ -159,13 +243,21 @@ def configs_file_text(
             entries.insert(position, key, from_plain(_entry(entry, order)))
             changed = True
         previous = key
-    return (dump_document(document) if changed else None), kept
+    return (dump_document(document) if changed else None), kept, tuple(notes)
 
 
 def import_configs(
-    api: ConfigsApi, root: Path, repository: str = "InExperienceConfig", *, dry_run: bool = False
+    api: ConfigsApi,
+    root: Path,
+    repository: str = "InExperienceConfig",
+    *,
+    dry_run: bool = False,
+    environment: str = "",
+    others: tuple[str, ...] = (),
 ) -> ConfigsImport:
-    """Read the published ``repository`` and write (unless ``dry_run``) its file."""
+    """Read the published ``repository`` and write (unless ``dry_run``) its file, as
+    ``environment`` sees it when the file also serves ``others`` (see
+    :func:`configs_file_text`)."""
     if repository == ERASURE_ONLY:
         raise ConfigError(
             f"{ERASURE_ONLY} is managed through policies/erasure.yaml, not configs/",
@@ -177,13 +269,19 @@ def import_configs(
     staged = api.read_draft(repository).staged
     existing = _read(path, relative)
     header = schema_header("configs", root, relative)
-    text, kept = configs_file_text(
-        existing, repository, published, filename=relative.as_posix(), header=header
+    text, kept, placed = configs_file_text(
+        existing,
+        repository,
+        published,
+        filename=relative.as_posix(),
+        header=header,
+        environment=environment,
+        others=others,
     )
     text = _line_endings(path, text)
     if text is not None and not dry_run:
         _write(root, relative.as_posix(), text)
-    notes = []
+    notes = list(placed)
     if staged:
         notes.append(
             f"{repository} has a staged draft (from Creator Hub, Studio or another tool): "

@@ -15,7 +15,7 @@ metadata) equals live, and every other environment's stays what it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,14 @@ from dsgit.yamlio.document import from_plain, to_plain
 from dsgit.yamlio.equality import json_equal
 from dsgit.yamlio.merge import set_member
 
-__all__ = ["EnvironmentPlacement", "declared_ordered", "effective_in", "place_in_environment"]
+__all__ = [
+    "EnvironmentPlacement",
+    "ValuePlacement",
+    "declared_ordered",
+    "effective_in",
+    "place_in_environment",
+    "place_value",
+]
 
 _SECTION = "environments"
 
@@ -111,15 +118,63 @@ def effective_in(document: CommentedMap, environment: str) -> JSONValue:
     return merge_patch(declared, body["value"]) if "value" in body else declared
 
 
-def _repatch(name: str, new_base: JSONValue, effective: JSONValue, filename: str) -> JSONValue:
+def _repatch(name: str, new_base: JSONValue, effective: JSONValue, where: Location) -> JSONValue:
     try:
         return diff_patch(new_base, effective)
     except ValueError:
         raise ConfigError(
             f"environment {name!r}'s value cannot be rewritten as a JSON Merge Patch of the "
             "new declared value (a null inside an object)",
-            Location(filename, field=f"{_SECTION}.{name}.value"),
+            where,
         ) from None
+
+
+@dataclass(frozen=True)
+class ValuePlacement:
+    """Where an import puts one environment's live value: ``rebased`` (the declared value
+    becomes ``declared``) or not, and the merge patch of each environment that needs one
+    (an environment left out sees the declared value as it is)."""
+
+    rebased: bool
+    declared: JSONValue
+    patches: dict[str, JSONValue]
+
+
+def place_value(
+    declared: JSONValue,
+    patches: Mapping[str, JSONValue],
+    environment: str,
+    others: tuple[str, ...],
+    wanted: JSONValue,
+    where: Callable[[str], Location],
+) -> ValuePlacement:
+    """Make ``environment`` see ``wanted`` without changing what ``others`` see (pure).
+
+    ``patches`` are the current merge patches by environment; ``where(name)`` locates
+    environment ``name``'s patch for an error. Shared by entry files and config keys.
+    """
+    kept = {name: patches[name] for name in others if name in patches}
+    on_base = [name for name in others if name not in patches]
+    if on_base:  # the declared value stays: E gets its own patch, or none
+        if json_equal(declared, wanted):
+            return ValuePlacement(False, declared, kept)
+        try:
+            patch = diff_patch(declared, wanted)
+        except ValueError:
+            raise ConfigError(
+                "the live value differs from the declared one by a null inside an "
+                "object, which a JSON Merge Patch cannot express (environment "
+                f"{environment!r}; {', '.join(on_base)} see the declared value)",
+                where(environment),
+            ) from None
+        return ValuePlacement(False, declared, {**kept, environment: patch})
+    # nobody else sees the declared value as it is: it becomes E's live one
+    rewritten: dict[str, JSONValue] = {}
+    for name in others:
+        effective = merge_patch(declared, patches[name])
+        if not json_equal(effective, wanted):
+            rewritten[name] = _repatch(name, wanted, effective, where(name))
+    return ValuePlacement(True, wanted, rewritten)
 
 
 def place_in_environment(
@@ -142,33 +197,31 @@ def place_in_environment(
     for member in ("value", "attributes", "users"):
         declared: JSONValue = to_plain(document[member]) if member in document else empty[member]
         wanted = live[member]
+        if member == "value":
+            placed = place_value(
+                declared,
+                {name: body["value"] for name, body in overrides.items() if "value" in body},
+                environment,
+                others,
+                wanted,
+                lambda name: Location(filename, field=f"{_SECTION}.{name}.value"),
+            )
+            for name in (environment, *others):
+                if name in placed.patches:
+                    changed |= _set(document, name, "value", placed.patches[name])
+                else:
+                    changed |= _drop(document, name, "value")
+            if placed.rebased:
+                base["value"] = wanted
+            continue
         on_base = [name for name in others if member not in overrides.get(name, {})]
         if on_base:  # the declared member stays: E gets its own override, or none
             if json_equal(declared, wanted):
                 changed |= _drop(document, environment, member)
-                continue
-            patch = wanted
-            if member == "value":
-                try:
-                    patch = diff_patch(declared, wanted)
-                except ValueError:
-                    raise ConfigError(
-                        "the live value differs from the declared one by a null inside an "
-                        "object, which a JSON Merge Patch cannot express (environment "
-                        f"{environment!r}; {', '.join(on_base)} see the declared value)",
-                        Location(filename, field=f"{_SECTION}.{environment}.value"),
-                    ) from None
-            changed |= _set(document, environment, member, patch)
+            else:
+                changed |= _set(document, environment, member, wanted)
             continue
         # nobody else sees the declared member as it is: it becomes E's live one
-        if member == "value":
-            for name in others:
-                effective = merge_patch(declared, overrides[name]["value"])
-                if json_equal(effective, wanted):
-                    changed |= _drop(document, name, "value")
-                else:
-                    repatched = _repatch(name, wanted, effective, filename)
-                    changed |= _set(document, name, "value", repatched)
         base[member] = wanted
         changed |= _drop(document, environment, member)
     return changed, base
