@@ -91,3 +91,29 @@ def test_a_plan_awaiting_approval_is_notified_without_the_user(
     assert "erasure" in json.dumps(body)
     assert "awaits approval" in json.dumps(body)
     assert str(USER) not in received.body.decode()
+
+
+def test_an_undelivered_erasure_event_is_noted_in_the_ledger(
+    app: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsgit.ledger import Ledger, NotificationRecord
+    from notify.receiver import closed_port_url
+
+    monkeypatch.setenv("DSGIT_TEST_HOOK", closed_port_url())
+    monkeypatch.setenv("DSGIT_TEST_HOOK_SECRET", "hook-secret")
+    monkeypatch.setenv("DSGIT_NOTIFY_DEADLINE", "1")
+    config = (app.root / "dsgit.yaml").read_text() + (
+        "notifications:\n  - name: ops\n    type: webhook\n    url_env: DSGIT_TEST_HOOK\n"
+        "    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
+    )
+    (app.root / "dsgit.yaml").write_text(config)
+    out = tmp_path / "plans"
+    out.mkdir()
+    _Worker(AppContext(cwd=app.root), out)(
+        ErasureNotification("n-3", USER, (7,), ""), ("production",)
+    )
+    notes = [r.body for r in Ledger(app.root).records() if isinstance(r.body, NotificationRecord)]
+    assert [(note.sink, note.event, note.environment) for note in notes] == [
+        ("ops", "erasure", "production")
+    ]
+    assert all(str(USER) not in note.problem for note in notes)

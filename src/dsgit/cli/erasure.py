@@ -252,7 +252,9 @@ class _Worker:
     ) -> None:
         """One ``erasure`` event per plan (dsgit.yaml's ``notifications:``): counts and the
         plan digest, never an address or the user id (chat channels are not erasable)."""
-        from dsgit.notify import Event, EventKind, Severity, emit
+        from dsgit.ledger.actor import resolve_actor
+        from dsgit.notify import Event, EventKind, Severity
+        from dsgit.notify.ledger_note import notify
 
         waiting = status == "awaiting-approval"
         severity = (
@@ -261,7 +263,7 @@ class _Worker:
         summary = f"right-to-erasure request {notification_id}: a plan of {n} change(s) " + (
             "awaits approval" if waiting else status
         )
-        emit(
+        notify(
             Event(
                 EventKind.ERASURE,
                 env.name,
@@ -273,6 +275,8 @@ class _Worker:
                 plan_digest=digest,
             ),
             self.app.config,
+            self.app.root,
+            actor=str(resolve_actor(self.app.root)),
             warn=lambda line: click.echo(line, err=True),
         )
 
