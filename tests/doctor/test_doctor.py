@@ -96,6 +96,7 @@ def served() -> Iterator[ServedEmulator]:
         api_keys={
             CANARY: READER,
             "no-read": READER - {"universe-datastores.objects:read"},
+            "no-ordered": READER - {"universe.ordered-data-store.scope.entry:read"},
             "seeder": frozenset({"*"}),
         }
     )
@@ -193,3 +194,23 @@ def test_a_wrong_or_missing_key_is_not_healthy_and_never_printed(
         {"name": "key", "status": "fail", "detail": "$DOCTOR_KEY is unset or empty"},
         {"name": "read", "status": "fail", "detail": "not tried: no key"},
     ]
+
+
+@pytest.mark.slow
+def test_ordered_scopes_matter_to_plan_only_when_an_ordered_store_is_declared(
+    tmp_path: Path,
+    served: ServedEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = served_repo(tmp_path / "repo", served.url)
+    monkeypatch.setenv("DOCTOR_KEY", "no-ordered")
+    code, out, err = run(root, capsys)  # no ordered store declared
+    assert code == 0, out + err
+    assert "  ok    plan      every scope it needs is granted" in out
+    assert "  fail  import    denied: universe.ordered-data-store.scope.entry:read" in out
+    (root / "datastores/Leaderboard").mkdir(parents=True)
+    (root / "datastores/Leaderboard/_store.yaml").write_text("kind: ordered\n")
+    code, out, err = run(root, capsys)  # now plan reads it
+    assert code == 1, out + err
+    assert "  fail  plan      denied: universe.ordered-data-store.scope.entry:read" in out

@@ -34,6 +34,7 @@ from dsgit.render.text import render_text
 from dsgit.repo import load_declaration
 from dsgit.undo import RevertRequest, plan_revert
 from dsgit.undo.revert import list_applies
+from dsgit.yamlio.document import dump_document, from_plain
 from support import LOCAL_CONFIG
 
 FILE = f"configs/{REPOSITORY}.yaml"
@@ -59,7 +60,7 @@ class World:
         path = self.root / FILE
         document = yaml.safe_load(path.read_text())
         change(document)
-        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        path.write_text(dump_document(from_plain(document)))
 
     def rules(self) -> str:
         """The published conditional rules exactly as the wire has them."""
@@ -312,7 +313,9 @@ def test_plan_apply_plan_is_empty_for_random_repositories(
         world = World(root, emulator, client)
         for document in (first, second):  # publish one repository, then replace it by another
             (root / "configs").mkdir(exist_ok=True)
-            (root / FILE).write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+            # written as dsgit writes YAML (1.2: a key such as 0E0 is quoted, as the loader
+            # reads it as a number; PyYAML's 1.1 dumper leaves it bare)
+            (root / FILE).write_text(dump_document(from_plain(document)))
             plan = world.plan()
             allowed = allow(plan, tuple(Allowance(c, "test") for c in ("DSP062",)))
             assert not allowed.blocking, render_text(allowed)

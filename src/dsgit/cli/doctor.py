@@ -8,7 +8,7 @@ import click
 
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.doctor import DoctorReport, Status, diagnose
-from dsgit.errors import EXIT_ERROR, EXIT_OK
+from dsgit.errors import EXIT_ERROR, EXIT_OK, DsgitError
 from dsgit.remote.connect import open_client
 
 __all__ = ["COMMANDS", "doctor_command", "render_text"]
@@ -43,6 +43,19 @@ def render_text(report: DoctorReport) -> str:
     return "\n".join(lines)
 
 
+def _declares_ordered(app: AppContext) -> bool:
+    """Whether the repository declares an ordered store (True when it cannot be read: then
+    every scope counts)."""
+    from dsgit.model.entry import StoreKind
+    from dsgit.repo import load_declaration
+
+    try:
+        declaration = load_declaration(app.root)
+    except DsgitError:
+        return True
+    return any(kind is StoreKind.ORDERED for kind, _ in declaration.stores)
+
+
 @click.command("doctor", short_help="Check an environment: key, scopes, a read, budget.")
 @env_option
 @format_option("text", "json")
@@ -61,7 +74,7 @@ def doctor_command(app: AppContext, env_name: str | None, output_format: str) ->
       1  a check failed (no key, the read failed, a scope plan needs is denied)
     """
     env = app.environment(env_name)
-    report = diagnose(env, lambda: open_client(env))
+    report = diagnose(env, lambda: open_client(env), ordered_stores=_declares_ordered(app))
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -153,8 +153,23 @@ def _all_scopes() -> list[str]:
     return sorted({scope for command in COMMAND_OPERATIONS for scope in command_scopes(command)})
 
 
-def diagnose(env: Environment, connect: Connect) -> DoctorReport:
-    """Check ``env``; ``connect`` opens a client for it (called once per request made)."""
+_ORDERED_SCOPE_PREFIX = "universe.ordered-data-store."
+# Commands that read or write only the repository's declared stores: without an ordered store
+# declared, they never send an ordered-store request (import, ls and get list live stores).
+_DECLARED_ONLY = frozenset({"plan", "drift", "apply", "rollback", "revert", "restore"})
+
+
+def _needs(command: str, ordered_stores: bool) -> tuple[str, ...]:
+    needed = command_scopes(command)
+    if ordered_stores or command not in _DECLARED_ONLY:
+        return needed
+    return tuple(scope for scope in needed if not scope.startswith(_ORDERED_SCOPE_PREFIX))
+
+
+def diagnose(env: Environment, connect: Connect, *, ordered_stores: bool = True) -> DoctorReport:
+    """Check ``env``; ``connect`` opens a client for it (called once per request made).
+    ``ordered_stores``: the repository declares one (else plan, apply and undo need no
+    ordered-store scope)."""
     target = (
         f"embedded emulator {env.emulator}"
         if env.emulator is not None
@@ -191,11 +206,11 @@ def diagnose(env: Environment, connect: Connect) -> DoctorReport:
     commands = tuple(
         CommandScopes(
             command,
-            command_scopes(command),
-            tuple(s for s in command_scopes(command) if states[s][0] is ScopeState.DENIED),
+            _needs(command, ordered_stores),
+            tuple(s for s in _needs(command, ordered_stores) if states[s][0] is ScopeState.DENIED),
             tuple(
                 s
-                for s in command_scopes(command)
+                for s in _needs(command, ordered_stores)
                 if states[s][0] in (ScopeState.NOT_PROBED, ScopeState.UNKNOWN)
             ),
         )
