@@ -15,6 +15,7 @@ A visitor is any object with ``visit(entry, emit)``, ``snapshot()`` and ``restor
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Protocol
 
@@ -36,11 +37,13 @@ class ScanVisitor(Protocol):
     def restore(self, state: JSONValue) -> None: ...
 
 
-class Visitor:
-    """A stateless visitor: override :meth:`visit` (and the other two when it keeps state)."""
+class Visitor(ABC):
+    """A stateless visitor: implement :meth:`visit` (and override the other two when it keeps
+    state)."""
 
+    @abstractmethod
     def visit(self, entry: ScanEntry, emit: Emit) -> None:
-        raise NotImplementedError
+        """Look at one entry; ``emit`` a result record for it if it matters."""
 
     def snapshot(self) -> JSONValue:
         return None
