@@ -28,14 +28,13 @@ from dsgit.erasure.policy import (
 from dsgit.errors import ConfigError, Location
 from dsgit.model.entry import JSONValue, StoreKind
 from dsgit.repo.file_schemas import FileKind, check_file
-from dsgit.repo.problems import Problem
+from dsgit.repo.problems import Problem, first_errors
 from dsgit.repo.yamlload import locate, parse_yaml
 
 __all__ = ["ERASURE_FILE", "MAX_TEMPLATES", "erasure_problems", "load_erasure"]
 
 ERASURE_FILE = "policies/erasure.yaml"
 MAX_TEMPLATES = 100  # Roblox's limit on user_data_templates
-_SHOWN = 10
 _SCHEMA_CODES = {"DS201": "DS871", "DS202": "DS872"}
 # {userid}, {UserID}, { UserId }: Roblox's token is case-sensitive, these are plain text there
 _NEAR_TOKEN = re.compile(r"\{\s*user\s*_?\s*id\s*\}", re.IGNORECASE)
@@ -233,14 +232,9 @@ def load_erasure(root: Path) -> ErasurePolicy:
     document, problems = parse_yaml(text, ERASURE_FILE)
     if document is not None and not problems:
         problems = erasure_problems(document.value, document.node)
-    errors = [problem for problem in problems if problem.is_error]
-    if errors:
-        first = errors[0]
-        more = "".join(f"\n  {p.where()}: {p.code} {p.message}" for p in errors[1:_SHOWN])
-        raise ConfigError(
-            f"{first.code} {first.message}{more}",
-            Location(first.file, first.line, first.column),
-        )
+    error = first_errors(problems)
+    if error is not None:
+        raise error
     assert document is not None and isinstance(document.value, dict)
     value: dict[str, Any] = document.value
     auto = value.get("auto_apply", False)

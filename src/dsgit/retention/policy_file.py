@@ -17,14 +17,13 @@ from yaml.nodes import Node
 from dsgit.errors import ConfigError, Location
 from dsgit.model.entry import JSONValue, StoreKind
 from dsgit.repo.file_schemas import FileKind, check_file
-from dsgit.repo.problems import Problem
+from dsgit.repo.problems import Problem, first_errors
 from dsgit.repo.yamlload import locate, parse_yaml
 from dsgit.retention.rules import PREDICATE_OPS, Action, Predicate, RetentionPolicy, RetentionRule
 
 __all__ = ["RETENTION_FILE", "load_retention", "parse_duration", "retention_problems"]
 
 RETENTION_FILE = "policies/retention.yaml"
-_SHOWN = 10
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SCHEMA_CODES = {"DS201": "DS801", "DS202": "DS802"}
 
@@ -161,14 +160,9 @@ def load_retention(root: Path) -> RetentionPolicy:
     document, problems = parse_yaml(text, RETENTION_FILE)
     if document is not None and not problems:
         problems = retention_problems(document.value, document.node)
-    errors = [problem for problem in problems if problem.is_error]
-    if errors:
-        first = errors[0]
-        more = "".join(f"\n  {p.where()}: {p.code} {p.message}" for p in errors[1:_SHOWN])
-        raise ConfigError(
-            f"{first.code} {first.message}{more}",
-            Location(first.file, first.line, first.column),
-        )
+    error = first_errors(problems)
+    if error is not None:
+        raise error
     assert document is not None and isinstance(document.value, dict)
     rules = document.value["rules"]
     assert isinstance(rules, list)
