@@ -52,7 +52,7 @@ def test_status_lists_each_shard_holder_and_release_takes_only_the_named_one(
     assert [view.lease.actor for view in report.shards] == ["job1", "job3", "job4"]
     assert all(view.own_journal is None for view in report.shards)
 
-    with pytest.raises(LockHeld, match="--shard K/N.*--all-shards"):
+    with pytest.raises(LockHeld, match=r"--shard K/N.*--all-shards"):
         _release(world, break_lock=True)  # which shard? never all of them by default
     with pytest.raises(LockHeld, match="--break-lock"):
         _release(world, break_lock=False, shard=Shard(3, 4))  # another's job
