@@ -204,9 +204,9 @@ def change_from_line(line: bytes, source: str, number: int) -> Change:
 
 
 def of_shard(plan: Plan, shard: Shard) -> Plan:
-    """The plan's changes of ``shard`` (by a stable hash of each key), its summary counting
+    """The plan's changes of ``shard`` (by a stable hash of each address), its summary counting
     them, its digest new; plan-level diagnostics stay (they are about stores, not shards)."""
-    changes = tuple(c for c in plan.changes if shard.holds(c.address.key))
+    changes = tuple(c for c in plan.changes if shard.holds(c.address))
     return with_digest(replace(plan, changes=changes, summary=summarize(changes)))
 
 
