@@ -282,7 +282,12 @@ def collect(
             continue
         label = template.describe()
         direct_read.setdefault(label, 0)
-        if shard is not None and not shard.owns(expand(template.key, user)):
+        if shard is not None and not shard.owns(
+            template.kind.value,
+            expand(template.store, user),
+            expand(template.scope, user),
+            expand(template.key, user),
+        ):
             continue
         live = _read_template(client, template, user)
         if live is None:
