@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,9 +17,11 @@ import click
 
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
+from dsgit.cli.retention import default_checkpoint, scan_options
 
 if TYPE_CHECKING:
     from dsgit.config import Environment
+    from dsgit.erasure.collect import ScanSettings
     from dsgit.erasure.notification import ErasureNotification
     from dsgit.erasure.policy import ErasurePolicy
 
@@ -59,19 +62,49 @@ Exit codes:
 )
 @click.option("--user", "user", required=True, metavar="ID", callback=_positive_user)
 @click.option("--verify", is_flag=True, help="Prove nothing of the user is left.")
+@scan_options
 @plan_output_options
 @pass_app
-def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) -> None:
+def erase_command(
+    app: AppContext,
+    user: int,
+    verify: bool,
+    checkpoint: Path | None,
+    restart: bool,
+    every_entries: int,
+    every_seconds: float,
+    output: PlanOutput,
+) -> None:
+    from dsgit.cli.scan_progress import ScanProgress
+    from dsgit.erasure.collect import ScanSettings
     from dsgit.erasure.planner import ErasureRequest, plan_erasure
     from dsgit.erasure.policy_file import load_erasure
+    from dsgit.erasure.proof import hashed_user, repository_salt
     from dsgit.plan.codes import DiagnosticCode
     from dsgit.remote.connect import open_client
     from dsgit.repo import load_declaration
+    from dsgit.scan import Shard
 
+    # --shard: the scan reads only this shard's entries, with share/N of the budget
+    shard = Shard.of(output.shard) if output.shard is not None else None
     env = app.environment(output.env_name)
+    if shard is not None:
+        env = replace(env, budget=shard.budget(env.budget))
     policy = load_erasure(app.root)
+    # the checkpoint's name holds the salted hash of the user, never the id
+    command = "erase-verify" if verify else "erase"
+    # (--verify makes no salt: without one nothing was erased, and the name is the env's)
+    salt = repository_salt(app.root, create=not verify)
+    named = f"{env.name}-{hashed_user(salt, user)[-12:]}" if salt else env.name
+    settings = ScanSettings(
+        checkpoint=checkpoint or default_checkpoint(app.root, command, named, shard),
+        restart=restart,
+        every_entries=every_entries,
+        every_seconds=every_seconds,
+        shard=shard,
+    )
     if verify:
-        _verify(app, env, policy, user, output.output_format)
+        _verify(app, env, policy, user, output.output_format, settings)
     allow_locked = any(a.code == DiagnosticCode.SESSION_LOCKED for a in output.allowances)
     request = ErasureRequest(
         env.name,
@@ -80,9 +113,19 @@ def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) 
         allow_locked=allow_locked,
         expires_in=output.expires_in,
         source=load_declaration(app.root).source,
+        scan=settings,
     )
-    with open_client(env) as api:
-        run = plan_erasure(api, policy, request, app.root)
+    progress = ScanProgress("erase", env.name)
+    try:
+        with open_client(env) as api:
+            run = plan_erasure(api, policy, request, app.root, observer=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(
+            f"erase: interrupted; the scan resumes from {settings.checkpoint} next run", err=True
+        )
+        raise
+    progress.close()
     try:
         finish_plan(run.plan, output)
     except click.exceptions.Exit:
@@ -91,7 +134,12 @@ def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) 
 
 
 def _verify(
-    app: AppContext, env: Environment, policy: ErasurePolicy, user: int, output_format: str
+    app: AppContext,
+    env: Environment,
+    policy: ErasurePolicy,
+    user: int,
+    output_format: str,
+    settings: ScanSettings,
 ) -> None:
     from dsgit.erasure.verify import verify_erased
     from dsgit.errors import EXIT_CHANGES, EXIT_OK
@@ -104,7 +152,9 @@ def _verify(
         raise ConfigError("no erasure templates or rules to verify", Location(policy.source))
     records = tuple(Ledger(app.root).records(skip_malformed=True))
     with open_client(env) as api:
-        result = verify_erased(api, policy, user, app.root, records, environment=env.name)
+        result = verify_erased(
+            api, policy, user, app.root, records, environment=env.name, settings=settings
+        )
     if output_format == "json":
         click.echo(
             json.dumps(
