@@ -55,6 +55,7 @@ class ErasureWorker:
             )
             with open_client(env) as api:
                 run = plan_erasure(api, policy, request, self.root)
+            run.done()
             plan = stamp_plan(run.plan, self.root)
             suffix = f".{name}" if len(environments) > 1 else ""
             path = self.folder / f"{notification.notification_id}{suffix}.json"
