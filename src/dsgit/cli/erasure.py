@@ -83,7 +83,11 @@ def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) 
     )
     with open_client(env) as api:
         run = plan_erasure(api, policy, request, app.root)
-    finish_plan(run.plan, output)
+    try:
+        finish_plan(run.plan, output)
+    except click.exceptions.Exit:
+        run.done()  # the plan is out: the finished scan (masked changes only) goes
+        raise
 
 
 def _verify(
@@ -100,7 +104,7 @@ def _verify(
         raise ConfigError("no erasure templates or rules to verify", Location(policy.source))
     records = tuple(Ledger(app.root).records(skip_malformed=True))
     with open_client(env) as api:
-        result = verify_erased(api, policy, user, app.root, records)
+        result = verify_erased(api, policy, user, app.root, records, environment=env.name)
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -237,6 +241,7 @@ class _Worker:
             )
             with open_client(env) as api:
                 run = plan_erasure(api, policy, request, self.app.root)
+            run.done()
             plan = stamp_plan(run.plan, self.app.root)
             suffix = f".{name}" if len(environments) > 1 else ""
             path = self.folder / f"{notification.notification_id}{suffix}.json"
