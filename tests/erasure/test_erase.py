@@ -255,3 +255,34 @@ def test_verify_lists_what_is_left(world: World) -> None:
     assert f"PlayerStore/global/{USER}" in result.left
     assert "Guilds/global/knights" in result.left
     assert result.records == ()
+
+
+def test_a_segmented_erasure_applies_with_hashes_only_and_purges(
+    world: World, tmp_path: Path
+) -> None:
+    """A large erasure is saved in segments; applying that form records and purges exactly as
+    the one-document form does."""
+    from dsgit.apply.stream import apply_segmented
+    from dsgit.planfile import SegmentedPlan, read_any_plan, write_plan
+
+    plan = world.plan()
+    path = tmp_path / "erase.json"
+    write_plan(path, plan, segment_size=2)
+    found = read_any_plan(path)
+    assert isinstance(found, SegmentedPlan) and len(found.manifest.segments) == 4
+    deps = ApplyDeps(root=world.root, env=world.env, api=world.client, declaration=None, actor="t")
+    result = apply_segmented(found, deps, ApplyOptions(workers=2))
+    assert str(result.status) == "complete", result
+    assert read_live(world.client, std("PlayerStore", str(USER))) is None
+    records = list(Ledger(world.root).records())
+    [erasure] = [r.body for r in records if isinstance(r.body, ErasureRecord)]
+    assert erasure.entries == 7 and erasure.plan_digest == found.digest
+    changes = [r.body for r in records if isinstance(r.body, ChangeRecord)]
+    assert len(changes) == 7
+    assert all(c.address.startswith("sha256:") and not c.users and not c.diff for c in changes)
+    audit = "".join(p.read_text() for p in (world.root / "audit").rglob("*") if p.is_file())
+    assert str(USER) not in audit  # no address, value or pre-image of the user
+    result_check = verify_erased(
+        world.client, load_erasure(world.root), USER, world.root, tuple(records)
+    )
+    assert result_check.clean and len(result_check.records) == 1

@@ -86,8 +86,12 @@ def append_apply_records(
     *,
     any_status: bool = False,
     summary: Mapping[str, int] | None = None,
+    erased: Sequence[str] | None = None,
 ) -> None:
     """Append the records of ``changes`` the ledger lacks, and an apply record of ``status``.
+
+    ``erased``: the addresses a complete erasure wrote, when ``changes`` are not all of them
+    (a segmented apply); else those of ``changes`` written.
 
     Idempotent: running it again with the same arguments appends nothing. ``any_status``
     (recording a dead run): no apply record is added when the ledger already holds one of
@@ -137,7 +141,11 @@ def append_apply_records(
             source_digest=plan.source.digest,
             status=str(status),
             summary=dict(summary) if summary is not None else _summary(changes),
-            conflicts=tuple(str(c.address) for c in changes if c.outcome is ChangeOutcome.CONFLICT),
+            conflicts=tuple(
+                str(c.address) if salt is None else hashed_address(salt, str(c.address))
+                for c in changes
+                if c.outcome is ChangeOutcome.CONFLICT
+            ),
             snapshot_time=snapshot_time,
             started=started,
             source_dirty=plan.source.dirty,
@@ -148,16 +156,18 @@ def append_apply_records(
     )
     if plan.kind is PlanKind.ERASURE and str(status) == "complete":
         assert salt is not None
-        bodies.insert(len(bodies) - 1, _erasure_record(salt, plan, apply_id, changes))
+        wrote = (
+            erased
+            if erased is not None
+            else [str(c.address) for c in changes if c.outcome is ChangeOutcome.WRITTEN]
+        )
+        bodies.insert(len(bodies) - 1, _erasure_record(salt, plan, apply_id, wrote))
     ledger.append(bodies, actor=str(actor), batch=apply_id)
 
 
-def _erasure_record(
-    salt: str, plan: Plan, apply_id: str, changes: Sequence[ChangeResult]
-) -> ErasureRecord:
+def _erasure_record(salt: str, plan: Plan, apply_id: str, erased: Sequence[str]) -> ErasureRecord:
     """The proof of one erasure: the salted user hash, how many entries, their addresses'
     digest (docs/erasure.md, "Answering an auditor")."""
-    erased = [str(c.address) for c in changes if c.outcome is ChangeOutcome.WRITTEN]
     return ErasureRecord(
         user=plan.context.get("erasure_user", ""),
         entries=len(erased),
@@ -211,15 +221,17 @@ def append_change_records(
     apply_id: str,
     changes: Sequence[ChangeResult],
     steps: Sequence[Step],
+    salt: str | None = None,
 ) -> None:
     """Append the ``change`` records of finished ``changes`` the ledger lacks (idempotent);
-    the apply record comes later, from :func:`append_apply_records` with its ``summary``."""
+    the apply record comes later, from :func:`append_apply_records` with its ``summary``.
+    ``salt`` (an erasure): the records name addresses by their salted hash only."""
     recorded = {
         record.body.address
         for record in ledger.records_of_apply(apply_id)
         if isinstance(record.body, ChangeRecord) and record.body.apply_id == apply_id
     }
-    bodies = _change_records(apply_id, changes, steps, recorded)
+    bodies = _change_records(apply_id, changes, steps, recorded, salt)
     if bodies:
         ledger.append(bodies, actor=str(actor), batch=apply_id)
 

@@ -43,7 +43,7 @@ from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.ledger.signing import Signer
 from dsgit.model.declaration import Declaration
-from dsgit.model.entry import EntryData, StoreKind
+from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.model.overrides import for_environment
 from dsgit.plan.digest import entry_digest
 from dsgit.plan.masking import PointerPatterns
@@ -245,10 +245,17 @@ def apply_plan(
         return _run(plan, deps, options, journal, steps, finished, verdict)
 
 
-def _purge_after_erasure(plan: Plan, deps: ApplyDeps, apply_id: str, status: ApplyStatus) -> None:
+def purge_after_erasure(
+    plan: Plan,
+    deps: ApplyDeps,
+    apply_id: str,
+    status: ApplyStatus,
+    changed: Sequence[Address] | None = None,
+) -> None:
     """A complete erasure purges the pre-images its plan lists, those of the entries it
     changed and its own, their copies in local apply journals, and the scan checkpoints of the
-    stores it changed (:mod:`dsgit.erasure.local_purge`); a rerun purges again."""
+    stores it changed (:mod:`dsgit.erasure.local_purge`); a rerun purges again. ``changed``:
+    the addresses, when ``plan`` is a segmented plan's header (its changes are in segments)."""
     if plan.kind is not PlanKind.ERASURE or status is not ApplyStatus.COMPLETE:
         return
     from dsgit.erasure.local_purge import purge_after_erasure
@@ -259,7 +266,7 @@ def _purge_after_erasure(plan: Plan, deps: ApplyDeps, apply_id: str, status: App
         deps.root,
         repository_salt(deps.root),
         [str(p) for p in listed],
-        [change.address for change in plan.changes],
+        list(changed) if changed is not None else [change.address for change in plan.changes],
         apply_id,
         held_journal=journal_path(deps.root, plan.digest),
     )
@@ -297,7 +304,7 @@ def _finish_finished(
     )
     if state.ended < state.runs:
         journal.write({"t": "end", "status": str(result.status), "time": _text(deps.clock())})
-    _purge_after_erasure(plan, deps, result.apply_id, result.status)
+    purge_after_erasure(plan, deps, result.apply_id, result.status)
     failure = _release_own_lease(deps, state.holder)
     return replace(result, lock_failure=failure)
 
@@ -494,7 +501,7 @@ def _run(
             )
             deps.stop.reached("after-ledger")
             journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
-            _purge_after_erasure(plan, deps, apply_id, status)
+            purge_after_erasure(plan, deps, apply_id, status)
             deps.stop.reached("before-release")
         finally:
             lock_failure = _release(lock, deps)

@@ -48,6 +48,7 @@ from dsgit.apply.run import (
     ApplyOptions,
     new_apply_id,
     prepare_steps,
+    purge_after_erasure,
     result_from_journal,
 )
 from dsgit.apply.schedule import drop_orphaned_renames, execute_steps
@@ -57,7 +58,7 @@ from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address
 from dsgit.model.shard import Shard
-from dsgit.plan.model import Action, Change, Plan, written_data
+from dsgit.plan.model import Action, Change, Plan, PlanKind, written_data
 from dsgit.planfile.read import SegmentedPlan
 from dsgit.policy.verdict import Verdict
 
@@ -222,7 +223,12 @@ def _record_dead_run(plan: SegmentedPlan, deps: ApplyDeps, shard: Shard | None) 
             steps = [Step(c, written_data(c), None, False) for c in changes if not c.is_noop]
             finished = _finished(steps, JournalState(done=done))
             append_change_records(
-                ledger, deps.actor, state.apply_id, list(finished.values()), steps
+                ledger,
+                deps.actor,
+                state.apply_id,
+                list(finished.values()),
+                steps,
+                _salt(deps.root, plan.header),
             )
             for step in steps:
                 tally.add(finished.get(str(step.change.address)) or _pending(step))
@@ -240,6 +246,14 @@ def _record_dead_run(plan: SegmentedPlan, deps: ApplyDeps, shard: Shard | None) 
             summary=tally.counts,
         )
         journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
+
+
+def _salt(root: Path, plan: Plan) -> str | None:
+    if plan.kind is not PlanKind.ERASURE:
+        return None
+    from dsgit.erasure.proof import repository_salt
+
+    return repository_salt(root)
 
 
 def _suppressed(change: Change) -> bool:
@@ -272,6 +286,8 @@ class _Run:
         self.tally = _Tally()
         self.ran = False  # a segment was run (not only counted from its journal)
         self.ledger = Ledger.of_universe(deps.root, cited.environment, deps.api, deps.signer)
+        # an erasure's records name addresses by their salted hash only (docs/erasure.md)
+        self.salt = _salt(deps.root, cited)
 
     def _lock(self) -> EnvironmentLock:
         deps, options = self.deps, self.options
@@ -347,6 +363,7 @@ class _Run:
                 self._count_unreached(next_segment)
                 counts = self.tally.counts
                 status = _status(counts, failure, interrupted)
+                erased = self._erased() if status is ApplyStatus.COMPLETE else None
                 deps.stop.reached("before-ledger")
                 append_apply_records(
                     self.ledger,
@@ -360,9 +377,12 @@ class _Run:
                     (),
                     approvals=approval_bodies(self.verdict, self.cited),
                     summary=counts,
+                    erased=[str(a) for a in erased] if erased is not None else None,
                 )
                 deps.stop.reached("after-ledger")
                 journal.write({"t": "end", "status": str(status), "time": _text(deps.clock())})
+                if erased is not None:
+                    purge_after_erasure(self.cited, deps, self.apply_id, status, erased)
                 deps.stop.reached("before-release")
             finally:
                 lock_failure = _release(lock, deps)
@@ -382,6 +402,14 @@ class _Run:
             lock_failure=lock_failure,
             totals=dict(counts),
         )
+
+    def _erased(self) -> list[Address] | None:
+        """A complete erasure's written addresses (this shard's), streamed from the plan."""
+        if self.salt is None:
+            return None
+        kept = {str(result.address) for result in self.tally.kept}
+        mine = _mine(self.plan.changes(), self.shard)
+        return [c.address for c in mine if not c.is_noop and str(c.address) not in kept]
 
     def _segment(
         self, index: int, lock: EnvironmentLock, preimages: PreImageStore
@@ -441,7 +469,9 @@ class _Run:
                     deletes, executor, state, results, lock, deps.progress, self.options.workers
                 )
             finished = [r for s in steps if (r := results.get(str(s.change.address))) is not None]
-            append_change_records(self.ledger, deps.actor, self.apply_id, finished, steps)
+            append_change_records(
+                self.ledger, deps.actor, self.apply_id, finished, steps, self.salt
+            )
             for step in steps:
                 result = results.get(str(step.change.address))
                 self.tally.add(result if result is not None else _pending(step))
