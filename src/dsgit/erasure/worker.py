@@ -63,6 +63,13 @@ class ErasureWorker:
             status = "awaiting-approval"
             if policy.auto_applies(name):
                 status = self._apply(path, name)
+            if run.locked:
+                # not done: the held profiles are still there (never the user id or address)
+                status += (
+                    f"; {run.locked} entr{'y' if run.locked == 1 else 'ies'} left out, held by "
+                    "a game server's session lock: run `dsgit erase --user` again once the "
+                    "player has left"
+                )
             self._queue(notification.notification_id, name, path, status, plan.digest)
             self._notify(notification.notification_id, env, status, plan.digest, len(plan.changes))
 
@@ -75,9 +82,14 @@ class ErasureWorker:
         from dsgit.notify import Event, EventKind, Severity
         from dsgit.notify.ledger_note import notify
 
-        waiting = status == "awaiting-approval"
+        waiting = status.startswith("awaiting-approval")
+        partial = status.startswith("applied;")  # applied, but session-locked entries were left
         severity = (
-            Severity.WARNING if waiting else Severity.OK if status == "applied" else Severity.ERROR
+            Severity.WARNING
+            if waiting or partial
+            else Severity.OK
+            if status == "applied"
+            else Severity.ERROR
         )
         summary = f"right-to-erasure request {notification_id}: a plan of {n} change(s) " + (
             "awaits approval" if waiting else status
