@@ -35,12 +35,14 @@ def served_emulator(
     ccu: int | None,
     faults: str = "",
     *,
+    on_start: Callable[[int], None] | None = None,
     on_stop: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
     """Serve an emulator (``db``, limits at ``ccu``, None: off; ``faults``) in a subprocess;
     yields its URL.
 
-    ``on_stop`` gets the process id just before the server is stopped (to read its CPU time).
+    ``on_start`` gets the process id once the server listens, ``on_stop`` just before it is
+    stopped (to read its CPU time).
     """
     process = subprocess.Popen(
         [sys.executable, "-c", _SERVE, str(db), "none" if ccu is None else str(ccu), faults],
@@ -53,6 +55,8 @@ def served_emulator(
         url = process.stdout.readline().strip()
         if not url:
             raise RuntimeError("the emulator did not start")
+        if on_start is not None:
+            on_start(process.pid)
         yield url
     finally:
         if on_stop is not None:

@@ -101,11 +101,32 @@ def test_combine_refuses_overlaps_and_other_environments(
     base = ["-C", str(repo), "plan", "combine"]
     code, _, err = invoke_cli([*base, str(first), str(first), "-o", str(out)], capsys)
     assert code == 1
-    assert "is in two shard plans" in err and "Traceback" not in err
+    assert "shard 1/2 is given twice" in err and "Traceback" not in err
+    code, _, err = invoke_cli([*base, str(first), "-o", str(out)], capsys)
+    assert code == 1
+    assert "shard 2/2 of 2 is missing: combine all 2 shard plans" in err
+    third = tmp_path / "s1of3.json"
+    assert run(repo, "plan", "--shard", "2/3", "-o", str(third)).exit_code == 0
+    code, _, err = invoke_cli([*base, str(first), str(third), "-o", str(out)], capsys)
+    assert code == 1
+    assert "this is shard 2/3 but the others are of 2 shards" in err
+    whole = tmp_path / "whole.json"
+    assert run(repo, "plan", "-o", str(whole)).exit_code == 0
+    code, _, err = invoke_cli([*base, str(first), str(whole), "-o", str(out)], capsys)
+    assert code == 1
+    assert "this plan is not a shard plan (made without --shard)" in err
     code, _, err = invoke_cli([*base, str(first), str(other), "-o", str(out)], capsys)
     assert code == 1
-    assert "not of one plan: environment is 'other'" in err
+    assert "not of one plan: environment is other here but local in" in err
+    assert "'" not in err.split("environment is")[1].split(" in ")[0]  # no Python reprs
     assert not out.exists()
+    second = tmp_path / "s2.json"
+    assert run(repo, "plan", "--shard", "2/2", "-o", str(second)).exit_code == 0
+    code, _, err = invoke_cli([*base, str(second), str(first), "-o", str(out)], capsys)
+    assert code == 0, err
+    combined = read_any_plan(out)
+    header = combined.header if isinstance(combined, SegmentedPlan) else combined
+    assert header.context.get("shards") == "2" and "shard" not in header.context
     edited = tmp_path / "edited.json"
     edited.write_bytes(first.read_bytes().replace(b'"price":3', b'"price":4'))
     code, _, err = invoke_cli([*base, str(edited), "-o", str(out)], capsys)

@@ -17,6 +17,7 @@ from support import LOCAL_CONFIG, invoke_cli
 
 CANARY = "doctor-canary-key-5b2e91"
 PLAN_SCOPES = {
+    "universe:read",  # the configs repositories, when the repository declares one
     "universe-datastores.objects:list",
     "universe-datastores.objects:read",
     "universe.ordered-data-store.scope.entry:read",
@@ -82,6 +83,7 @@ def test_the_embedded_emulator_is_healthy(local: Path, capsys: pytest.CaptureFix
 
 READER = frozenset(
     {
+        "universe:read",
         "universe-datastores.control:list",
         "universe-datastores.objects:list",
         "universe-datastores.objects:read",
@@ -97,6 +99,7 @@ def served() -> Iterator[ServedEmulator]:
             CANARY: READER,
             "no-read": READER - {"universe-datastores.objects:read"},
             "no-ordered": READER - {"universe.ordered-data-store.scope.entry:read"},
+            "no-configs": READER - {"universe:read"},
             "seeder": frozenset({"*"}),
         }
     )
@@ -132,13 +135,16 @@ def test_a_read_only_key_can_plan_but_not_apply(
     assert f"environment served (universe 1), {served.url}" in out
     assert "  ok    key     $DOCTOR_KEY is set" in out
     assert "  ok    read    listed data stores: PlayerData" in out
-    denied = "denied (403): universe-datastores.versions:list, so apply, history cannot run"
+    denied = (
+        "denied (403): universe-datastores.versions:list, so apply, history, webhook serve "
+        "cannot run"
+    )
     assert f"  warn  scopes  {denied}" in out
     assert "not probed (only a write would tell): universe-datastores.control:snapshot" in out
-    assert "  ok    plan      every scope it needs is granted" in out
-    assert "  fail  history   denied: universe-datastores.versions:list" in out
-    assert "  fail  apply     denied: universe-datastores.versions:list" in out
-    assert "  ok    revert    every scope it needs is granted" in out
+    assert "  ok    plan              every scope it needs is granted" in out
+    assert "  fail  history           denied: universe-datastores.versions:list" in out
+    assert "  fail  apply             denied: universe-datastores.versions:list" in out
+    assert "  ok    revert            every scope it needs is granted" in out
     assert (
         "  ok    budget  ccu 100, share 0.5: dsgit may send 2150 reads, 1150 writes, 250 "
         "listings and 2150 deletes a minute" in out
@@ -167,7 +173,7 @@ def test_a_key_that_cannot_read_is_not_healthy(
     code, out, _ = run(root, capsys)
     assert code == 1
     assert "  fail  scopes  denied (403): universe-datastores.objects:read" in out
-    assert "  fail  plan      denied: universe-datastores.objects:read" in out
+    assert "  fail  plan              denied: universe-datastores.objects:read" in out
     assert out.splitlines()[-1] == "Not healthy: scopes failed."
 
 
@@ -207,10 +213,47 @@ def test_ordered_scopes_matter_to_plan_only_when_an_ordered_store_is_declared(
     monkeypatch.setenv("DOCTOR_KEY", "no-ordered")
     code, out, err = run(root, capsys)  # no ordered store declared
     assert code == 0, out + err
-    assert "  ok    plan      every scope it needs is granted" in out
-    assert "  fail  import    denied: universe.ordered-data-store.scope.entry:read" in out
+    assert "  ok    plan              every scope it needs is granted" in out
+    assert "  fail  import            denied: universe.ordered-data-store.scope.entry:read" in out
     (root / "datastores/Leaderboard").mkdir(parents=True)
     (root / "datastores/Leaderboard/_store.yaml").write_text("kind: ordered\n")
     code, out, err = run(root, capsys)  # now plan reads it
     assert code == 1, out + err
-    assert "  fail  plan      denied: universe.ordered-data-store.scope.entry:read" in out
+    assert "  fail  plan              denied: universe.ordered-data-store.scope.entry:read" in out
+
+
+@pytest.mark.slow
+def test_configs_scopes_matter_to_plan_only_when_a_configs_repository_is_declared(
+    tmp_path: Path,
+    served: ServedEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = served_repo(tmp_path / "repo", served.url)
+    monkeypatch.setenv("DOCTOR_KEY", "no-configs")
+    code, out, err = run(root, capsys)  # no configs/ and no erasure templates
+    assert code == 0, out + err
+    assert "  denied      universe:read" in out
+    assert "read the published configs repository InExperienceConfig: HTTP 403" in out
+    assert "  ok    plan              every scope it needs is granted" in out
+    assert "  fail  import --configs  denied: universe:read" in out
+    assert "  fail  history --configs denied: universe:read" in out
+    (root / "policies").mkdir()
+    (root / "policies/erasure.yaml").write_text(
+        "version: 1\nuser_data_templates:\n  - data_store_template:\n"
+        "      data_store_type: STANDARD\n      data_store_pattern: 'DATA/{UserId}'\n"
+    )
+    code, out, err = run(root, capsys)  # the templates are published to DataStoresConfig
+    assert code == 1, out + err
+    assert "  fail  plan              denied: universe:read" in out
+    assert (
+        "  fail  apply             denied: universe-datastores.versions:list, universe:read" in out
+    )
+    (root / "policies/erasure.yaml").unlink()
+    (root / "configs").mkdir()
+    (root / "configs/InExperienceConfig.yaml").write_text("repository: InExperienceConfig\n")
+    code, out, err = run(root, capsys)
+    assert code == 1 and "  fail  drift             denied: universe:read" in out, out + err
+    payload = json.loads(run(root, capsys, "--format", "json")[1])
+    plan = next(c for c in payload["commands"] if c["command"] == "plan")
+    assert "universe:read" in plan["needs"] and plan["denied"] == ["universe:read"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dsgit.errors import EXIT_POLICY
-from dsgit.model.entry import EntryData
+from dsgit.model.entry import RESERVED_STORE, EntryData
 from dsgit.remote.client import OpenCloudClient
 from e2e.conftest import SERVED_KEY_ENV, UNIVERSE, Repo, serve
 
@@ -108,24 +108,49 @@ def test_one_approved_plan_erases_the_player_and_nothing_else(tmp_path: Path) ->
             game.close()
 
 
+Snapshot = dict[tuple[str, str, str, str], tuple[object, int]]
+
+
+def _universe(game: OpenCloudClient, ordered: list[str]) -> Snapshot:
+    """Every live entry of the universe: (kind, store, scope, key) -> (value, revisions); every
+    standard store the universe lists (all scopes), and the ordered stores named."""
+    found: Snapshot = {}
+    for info in game.list_data_stores():
+        if info.id == RESERVED_STORE:
+            continue  # dsgit's own lock entry
+        for item in game.list_keys(info.id, "-"):
+            live = game.get_entry(info.id, item.key, item.scope)
+            assert live is not None
+            count = len(list(game.list_revisions(info.id, item.key, item.scope)))
+            value = (live.value, sorted(live.users), live.attributes)
+            found[("standard", info.id, item.scope, item.key)] = (value, count)
+    for store in ordered:
+        for entry in game.list_ordered(store):
+            found[("ordered", store, entry.scope, entry.key)] = (entry.value, 0)
+    return found
+
+
 def _erase_and_check(repo: Repo, game: OpenCloudClient, keys: Path, made: dict[str, str]) -> None:
     game.create_entry("PlayerStore", str(USER), _profile(USER))
     game.create_entry("PlayerStore", str(OTHER), _profile(OTHER))
+    game.update_entry("PlayerStore", str(OTHER), _profile(OTHER))  # two revisions
+    game.create_entry("PlayerStore", str(OTHER), _profile(OTHER), scope="beta")
     game.create_entry("Guilds", "knights", EntryData({"members": [OTHER, USER]}))
     game.create_entry("Guilds", "rangers", EntryData({"members": [OTHER]}))
+    game.create_entry("Shop", "catalog", EntryData({"sword": 400, "note": f"seller {USER}"}))
     for user in (USER, OTHER):
         game.create_entry(f"DATA/{user}", "1", EntryData({"coins": 1}, {}, (user,)))
         game.create_ordered(f"DATA/{user}", "1", 1)
-    untouched = [
-        ("PlayerStore", str(OTHER)),
-        ("Guilds", "rangers"),
-        (f"DATA/{OTHER}", "1"),
-    ]
+    ordered = [f"DATA/{USER}", f"DATA/{OTHER}"]
+    erased = {
+        ("standard", "PlayerStore", "global", str(USER)),
+        ("standard", f"DATA/{USER}", "global", "1"),
+        ("ordered", f"DATA/{USER}", "global", "1"),
+    }
+    edited = ("standard", "Guilds", "global", "knights")
+    before = _universe(game, ordered)
+    assert erased <= before.keys() and len(before) == 10
 
-    def revisions(store: str, key: str) -> int:
-        return len(list(game.list_revisions(store, key)))
-
-    before = {item: revisions(*item) for item in untouched}
     repo.dsgit("erase", "--user", str(USER), "-e", "prod", "-o", "plans/erase.json")
     plan = json.loads((repo.root / "plans/erase.json").read_text())
     assert plan["kind"] == "erasure"
@@ -136,13 +161,13 @@ def _erase_and_check(repo: Repo, game: OpenCloudClient, keys: Path, made: dict[s
         repo.dsgit("approve", "plans/erase.json", "--key", str(keys / name))
     repo.dsgit("apply", "plans/erase.json")
 
-    assert game.get_entry("PlayerStore", str(USER)) is None
-    assert game.get_entry(f"DATA/{USER}", "1") is None
-    assert game.get_ordered(f"DATA/{USER}", "1") is None
-    roster = game.get_entry("Guilds", "knights")
-    assert roster is not None and roster.value == {"members": [OTHER]}
-    assert {item: revisions(*item) for item in untouched} == before
-    assert game.get_ordered(f"DATA/{OTHER}", "1") is not None
+    after = _universe(game, ordered)
+    assert not erased & after.keys()  # the profile, the DataStore2 pair: gone
+    (roster, roster_revisions) = after.pop(edited)
+    assert roster == ({"members": [OTHER]}, [], {})
+    assert roster_revisions == before[edited][1] + 1  # written exactly once
+    untouched = {k: v for k, v in before.items() if k not in erased and k != edited}
+    assert after == untouched  # every other entry: same value, same revision count
     verified = repo.dsgit("erase", "--verify", "--user", str(USER), "-e", "prod")
     assert "Nothing of the user is left in prod" in verified.out
     ledger = "".join(p.read_text() for p in (repo.root / "audit").rglob("*.jsonl"))

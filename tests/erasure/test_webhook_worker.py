@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dsgit.cli.context import AppContext
-from dsgit.cli.erasure import _Worker
 from dsgit.erasure.notification import ErasureNotification
+from dsgit.erasure.worker import ErasureWorker
 from dsgit.model.entry import EntryData
 from dsgit.plan.model import PlanKind
 from dsgit.planfile import read_any_plan
@@ -49,7 +49,7 @@ def test_each_environment_gets_a_plan_and_only_auto_apply_ones_are_applied(
 ) -> None:
     out = tmp_path / "plans"
     out.mkdir()
-    worker = _Worker(app, out)
+    worker = ErasureWorker(app.root, app.config, out)
     worker(ErasureNotification("n-1", USER, (7,), ""), ("staging", "production"))
     for name in ("staging", "production"):
         plan = read_any_plan(out / f"n-1.{name}.json")
@@ -85,7 +85,9 @@ def test_a_plan_awaiting_approval_is_notified_without_the_user(
         fresh = AppContext(cwd=app.root)
         out = tmp_path / "plans"
         out.mkdir()
-        _Worker(fresh, out)(ErasureNotification("n-2", USER, (7,), ""), ("production",))
+        ErasureWorker(fresh.root, fresh.config, out)(
+            ErasureNotification("n-2", USER, (7,), ""), ("production",)
+        )
         [received] = hook.requests
     body = received.json()
     assert "erasure" in json.dumps(body)
@@ -109,7 +111,8 @@ def test_an_undelivered_erasure_event_is_noted_in_the_ledger(
     (app.root / "dsgit.yaml").write_text(config)
     out = tmp_path / "plans"
     out.mkdir()
-    _Worker(AppContext(cwd=app.root), out)(
+    fresh = AppContext(cwd=app.root)
+    ErasureWorker(fresh.root, fresh.config, out)(
         ErasureNotification("n-3", USER, (7,), ""), ("production",)
     )
     notes = [r.body for r in Ledger(app.root).records() if isinstance(r.body, NotificationRecord)]

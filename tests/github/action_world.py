@@ -147,6 +147,15 @@ class ActionWorld:
         self.last_summary = summary.read_text(encoding="utf-8") if summary.exists() else ""
         return code, out, err, _outputs(output)
 
+    def staged_files(self, outputs: dict[str, str]) -> dict[str, bytes]:
+        """The files ``pr`` staged for the upload step (path inside the artifact -> bytes)."""
+        folder = Path(outputs["artifact-path"])
+        return {
+            path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in folder.rglob("*")
+            if path.is_file()
+        }
+
     def comments(self, number: int) -> list[dict[str, Any]]:
         return list(self.gh.state.comments.get((REPOSITORY, number), []))
 

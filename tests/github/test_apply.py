@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -53,12 +52,7 @@ def _plan_pull(
     event = pull_request_payload(7, head_sha=head, base_sha=world.base)
     code, _, err, outputs = world.run(capsys, "pr", "pull_request", event, *PROD)
     assert code == 0, err
-    folder = Path(outputs["artifact-path"])
-    files = {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in folder.rglob("*")
-        if path.is_file()
-    }
+    files = world.staged_files(outputs)
     run_id = 1000 + world.runs
     add_run(world.gh, run_id, head_sha=head, path=WORKFLOW)
     upload_artifact(world.gh, outputs["artifact-name"], files, run_id=run_id, head_sha=head)

@@ -59,7 +59,7 @@ def test_multiline_outputs_use_a_delimiter(tmp_path: Path) -> None:
 def test_docs_show_every_example_workflow_in_full() -> None:
     doc = (ROOT / "docs/github-action.md").read_text(encoding="utf-8")
     workflows = sorted((ROOT / "examples/workflows").glob("*.yml"))
-    assert len(workflows) == 6
+    assert len(workflows) == 7
     for path in workflows:
         assert path.read_text(encoding="utf-8") in doc, f"{path.name} differs in the docs"
 

@@ -170,6 +170,9 @@ def router() -> respx.Router:
 def make_client(router: respx.Router) -> Callable[..., OpenCloudClient]:
     def make(**kw: Any) -> OpenCloudClient:
         policy = RetryPolicy(attempts=4, initial=0.0, max_wait=0.0, jitter=0.0)
+        # respx mocks httpx's own transport; the client's network transport is dsgit's
+        # (remote/transport.py), so the router is handed over as the transport.
+        kw.setdefault("transport", httpx.MockTransport(router.handler))
         return OpenCloudClient(7, api_key="secret-key", retry=policy, sleep=lambda _: None, **kw)
 
     return make

@@ -189,3 +189,13 @@ def test_load_retention(tmp_path: Path) -> None:
 
 def test_address_of_scan_entries() -> None:
     assert _entry(1).address == Address.standard("S", "k")
+
+
+def test_a_zero_negative_or_offsetless_timestamp_is_no_usable_time() -> None:
+    from dsgit.retention.timestamps import read_timestamp
+
+    for unusable in (0, 0.0, "0", -1, -1_700_000_000, "2024-01-01T00:00:00"):
+        assert read_timestamp(unusable) is None, unusable
+    assert read_timestamp("2024-01-01T00:00:00Z") is not None
+    assert read_timestamp("2024-01-01T00:00:00+02:00") is not None
+    assert read_timestamp(1_700_000_000) is not None

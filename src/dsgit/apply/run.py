@@ -246,15 +246,25 @@ def apply_plan(
 
 
 def _purge_after_erasure(plan: Plan, deps: ApplyDeps, apply_id: str, status: ApplyStatus) -> None:
-    """A complete erasure purges the pre-images its plan lists and its own (which hold what it
-    erased); a rerun of the finished plan purges again what the journal restored."""
+    """A complete erasure purges the pre-images its plan lists, those of the entries it
+    changed and its own, their copies in local apply journals, and the scan checkpoints of the
+    stores it changed (:mod:`dsgit.erasure.local_purge`); a rerun purges again."""
     if plan.kind is not PlanKind.ERASURE or status is not ApplyStatus.COMPLETE:
         return
-    from dsgit.erasure.preimage_scan import purge
+    from dsgit.erasure.local_purge import purge_after_erasure
     from dsgit.erasure.proof import repository_salt
 
     listed = json.loads(plan.context.get("purge_preimages", "[]"))
-    purge(deps.root, repository_salt(deps.root), [str(p) for p in listed], apply_id)
+    done = purge_after_erasure(
+        deps.root,
+        repository_salt(deps.root),
+        [str(p) for p in listed],
+        [change.address for change in plan.changes],
+        apply_id,
+        held_journal=journal_path(deps.root, plan.digest),
+    )
+    for note in done.notes():
+        deps.progress.note(note)
 
 
 def _finish_finished(

@@ -15,12 +15,17 @@ job of the same plan and N is welcome, a live job of the same shard is not), ren
 member's expiry, and leaves; the last to leave marks the lease released. A member that stopped
 renewing (a killed job) is taken back by its own resume (same holder id, from its journal) or,
 once expired, by a new job of that shard with ``--break-lock``.
+
+:func:`shard_holders` and :func:`remove_shard_holders` are what ``dsgit lock status|release``
+use: list each shard job holding the shared lease, and take named members out of it by hand
+(compare-and-swap, only while each is still the job that was listed).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +44,14 @@ from dsgit.model.entry import EntryData, JSONValue
 from dsgit.model.shard import Shard
 from dsgit.remote.api import OpenCloudApi
 
-__all__ = ["ShardLease", "group_holder"]
+__all__ = [
+    "ShardHolder",
+    "ShardLease",
+    "group_holder",
+    "is_shared",
+    "remove_shard_holders",
+    "shard_holders",
+]
 
 _ATTEMPTS = 20
 
@@ -62,6 +74,129 @@ def _expired(text: object, now: datetime) -> bool:
 
 class _NoChange(Exception):
     """The mutation decided nothing needs writing."""
+
+
+def _update_entry(api: OpenCloudApi, mutate: Callable[[Any], dict[str, Any]]) -> str | None:
+    """Read the lock entry, ``mutate`` its value (None when absent), write it back with CAS,
+    again on a lost race; the etag written, or None when ``mutate`` raised ``_NoChange``."""
+    for _ in range(_ATTEMPTS):
+        live = api.get_entry(LOCK_STORE, LOCK_KEY, LOCK_SCOPE)
+        deleted = live is not None and live.state == "DELETED"
+        current = None if live is None or deleted else live.value
+        try:
+            value = mutate(current)
+        except _NoChange:
+            return None
+        data = EntryData(value)
+        try:
+            if live is None:
+                written = api.create_entry(LOCK_STORE, LOCK_KEY, data, LOCK_SCOPE)
+            else:
+                written = api.update_entry(
+                    LOCK_STORE,
+                    LOCK_KEY,
+                    data,
+                    LOCK_SCOPE,
+                    etag=None if deleted else live.etag,
+                    allow_missing=deleted,
+                )
+        except PreconditionFailed:
+            continue  # another job changed it first: read it again
+        except RemoteError as exc:
+            if live is None and exc.status in (400, 409, 412):
+                continue  # created by another job first
+            raise
+        return written.etag
+    raise LockHeld("could not update the shared environment lock: it kept changing; retry")
+
+
+# --- the shared lease as ``dsgit lock`` sees it ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardHolder:
+    """One shard job holding a part of the shared lease: its shard and its own lease (holder
+    id, apply id ``…-sKofN``, actor, host, pid, expiry; the group's plan digest)."""
+
+    shard: Shard
+    lease: Lease
+
+
+def is_shared(value: JSONValue) -> bool:
+    """True for a lock entry held in shared form by the shard jobs of one plan."""
+    return (
+        isinstance(value, dict)
+        and str(value.get("holder", "")).startswith("shards:")
+        and isinstance(value.get("shards"), dict)
+    )
+
+
+def _count_of(value: Mapping[str, Any]) -> int:
+    try:
+        return int(str(value.get("holder", "")).rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def shard_holders(value: JSONValue) -> tuple[ShardHolder, ...]:
+    """The shard jobs a shared lock entry names, by shard number (none for another entry)."""
+    if not is_shared(value):
+        return ()
+    assert isinstance(value, dict)
+    count = _count_of(value)
+    members = value["shards"]
+    assert isinstance(members, dict)
+    found = []
+    for number, member in members.items():
+        lease = Lease.from_json(
+            {**member, "plan_digest": value.get("plan_digest", "")}
+            if isinstance(member, dict)
+            else None
+        )
+        try:
+            shard = Shard(int(number), count)
+        except ValueError:
+            continue  # not a member dsgit wrote: nothing to show or release
+        if lease is not None:
+            found.append(ShardHolder(shard, lease))
+    return tuple(sorted(found, key=lambda holder: holder.shard.index))
+
+
+def remove_shard_holders(
+    api: OpenCloudApi,
+    group: str,
+    expected: Mapping[int, str],
+    now: datetime,
+) -> tuple[int, ...]:
+    """Take the members ``expected`` (shard number -> member holder id) out of the shared lease
+    of ``group``; the last one out marks it released. A member is removed only while it is
+    still that job (a new job of the shard that took it over meanwhile stays), and nothing is
+    written once the lease is another's. Returns the shard numbers removed."""
+    removed: list[int] = []
+
+    def take_out(current: Any) -> dict[str, Any]:
+        removed.clear()
+        if not isinstance(current, dict) or current.get("holder") != group:
+            raise _NoChange
+        members = dict(current.get("shards") or {})
+        for number, holder in expected.items():
+            member = members.get(str(number))
+            if isinstance(member, dict) and member.get("holder") == holder:
+                del members[str(number)]
+                removed.append(number)
+        if not removed:
+            raise _NoChange
+        left = [str(m.get("expires", "")) for m in members.values() if isinstance(m, dict)]
+        return {
+            **current,
+            "shards": members,
+            "expires": max(left) if left else _format(now),
+            "released": not members,
+        }
+
+    if _update_entry(api, take_out) is None:
+        return ()
+    return tuple(removed)
 
 
 class ShardLease(EnvironmentLock):
@@ -129,35 +264,7 @@ class ShardLease(EnvironmentLock):
 
     def _update(self, mutate: Callable[[Any], dict[str, Any]]) -> str | None:
         """Read the entry, ``mutate`` its value (None when absent), write it back with CAS."""
-        for _ in range(_ATTEMPTS):
-            live = self.api.get_entry(LOCK_STORE, LOCK_KEY, LOCK_SCOPE)
-            deleted = live is not None and live.state == "DELETED"
-            current = None if live is None or deleted else live.value
-            try:
-                value = mutate(current)
-            except _NoChange:
-                return None
-            data = EntryData(value)
-            try:
-                if live is None:
-                    written = self.api.create_entry(LOCK_STORE, LOCK_KEY, data, LOCK_SCOPE)
-                else:
-                    written = self.api.update_entry(
-                        LOCK_STORE,
-                        LOCK_KEY,
-                        data,
-                        LOCK_SCOPE,
-                        etag=None if deleted else live.etag,
-                        allow_missing=deleted,
-                    )
-            except PreconditionFailed:
-                continue  # another job changed it first: read it again
-            except RemoteError as exc:
-                if live is None and exc.status in (400, 409, 412):
-                    continue  # created by another job first
-                raise
-            return written.etag
-        raise LockHeld("could not update the shared environment lock: it kept changing; retry")
+        return _update_entry(self.api, mutate)
 
     # --- acquire / renew / release -----------------------------------------------------------
 

@@ -79,7 +79,7 @@ def _segment_journal(run_journal: Path, index: int) -> Path:
 def _mine(changes: Iterable[Change], shard: Shard | None) -> tuple[Change, ...]:
     if shard is None:
         return tuple(changes)
-    return tuple(change for change in changes if shard.holds(change.address.key))
+    return tuple(change for change in changes if shard.holds(change.address))
 
 
 def _text(moment: datetime) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.doctor import DoctorReport, Status, diagnose
 from dsgit.errors import EXIT_ERROR, EXIT_OK, DsgitError
+from dsgit.model.configs import CONFIGS_DIR
 from dsgit.remote.connect import open_client
 
 __all__ = ["COMMANDS", "doctor_command", "render_text"]
@@ -27,6 +29,7 @@ def render_text(report: DoctorReport) -> str:
         f"  {state.value:<10}  {scope:<{width}}  {via}" for scope, state, via in report.scopes
     ]
     lines.append("Commands:")
+    named = max(len(command.command) for command in report.commands)
     for command in report.commands:
         if command.denied:
             detail = f"denied: {', '.join(command.denied)}"
@@ -34,7 +37,7 @@ def render_text(report: DoctorReport) -> str:
             detail = f"not known: {', '.join(command.unknown)}"
         else:
             detail = "every scope it needs is granted"
-        lines.append(f"  {command.status.value:<5} {command.command:<9} {detail}")
+        lines.append(f"  {command.status.value:<5} {command.command:<{named}} {detail}")
     failed = [c.name for c in report.checks if c.status is Status.FAIL]
     if failed:
         lines.append(f"Not healthy: {', '.join(failed)} failed.")
@@ -43,17 +46,29 @@ def render_text(report: DoctorReport) -> str:
     return "\n".join(lines)
 
 
-def _declares_ordered(app: AppContext) -> bool:
-    """Whether the repository declares an ordered store (True when it cannot be read: then
-    every scope counts)."""
+def _declares(app: AppContext) -> tuple[bool, bool]:
+    """Whether the repository declares an ordered store, and a configs repository (both True
+    when it cannot be read: then every scope counts)."""
     from dsgit.model.entry import StoreKind
     from dsgit.repo import load_declaration
 
     try:
         declaration = load_declaration(app.root)
     except DsgitError:
+        return True, True
+    ordered = any(kind is StoreKind.ORDERED for kind, _ in declaration.stores)
+    return ordered, _declares_configs(app.root)
+
+
+def _declares_configs(root: Path) -> bool:
+    """A ``configs/<repository>.yaml``, or erasure templates (published to DataStoresConfig)."""
+    if any((root / CONFIGS_DIR).glob("*.yaml")):
         return True
-    return any(kind is StoreKind.ORDERED for kind, _ in declaration.stores)
+    erasure = root / "policies" / "erasure.yaml"
+    try:
+        return "user_data_templates" in erasure.read_text(encoding="utf-8")
+    except OSError:
+        return False
 
 
 @click.command("doctor", short_help="Check an environment: key, scopes, a read, budget.")
@@ -74,7 +89,8 @@ def doctor_command(app: AppContext, env_name: str | None, output_format: str) ->
       1  a check failed (no key, the read failed, a scope plan needs is denied)
     """
     env = app.environment(env_name)
-    report = diagnose(env, lambda: open_client(env), ordered_stores=_declares_ordered(app))
+    ordered, configs = _declares(app)
+    report = diagnose(env, lambda: open_client(env), ordered_stores=ordered, configs=configs)
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

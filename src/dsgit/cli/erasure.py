@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +14,11 @@ import click
 
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
+from dsgit.cli.retention import default_checkpoint, scan_options
 
 if TYPE_CHECKING:
     from dsgit.config import Environment
-    from dsgit.erasure.notification import ErasureNotification
+    from dsgit.erasure.collect import ScanSettings
     from dsgit.erasure.policy import ErasurePolicy
 
 __all__ = ["COMMANDS", "erase_command", "webhook_group"]
@@ -59,19 +58,49 @@ Exit codes:
 )
 @click.option("--user", "user", required=True, metavar="ID", callback=_positive_user)
 @click.option("--verify", is_flag=True, help="Prove nothing of the user is left.")
+@scan_options
 @plan_output_options
 @pass_app
-def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) -> None:
+def erase_command(
+    app: AppContext,
+    user: int,
+    verify: bool,
+    checkpoint: Path | None,
+    restart: bool,
+    every_entries: int,
+    every_seconds: float,
+    output: PlanOutput,
+) -> None:
+    from dsgit.cli.scan_progress import ScanProgress
+    from dsgit.erasure.collect import ScanSettings
     from dsgit.erasure.planner import ErasureRequest, plan_erasure
     from dsgit.erasure.policy_file import load_erasure
+    from dsgit.erasure.proof import hashed_user, repository_salt
     from dsgit.plan.codes import DiagnosticCode
     from dsgit.remote.connect import open_client
     from dsgit.repo import load_declaration
+    from dsgit.scan import Shard
 
+    # --shard: the scan reads only this shard's entries, with share/N of the budget
+    shard = Shard.of(output.shard) if output.shard is not None else None
     env = app.environment(output.env_name)
+    if shard is not None:
+        env = replace(env, budget=shard.budget(env.budget))
     policy = load_erasure(app.root)
+    # the checkpoint's name holds the salted hash of the user, never the id
+    command = "erase-verify" if verify else "erase"
+    # (--verify makes no salt: without one nothing was erased, and the name is the env's)
+    salt = repository_salt(app.root, create=not verify)
+    named = f"{env.name}-{hashed_user(salt, user)[-12:]}" if salt else env.name
+    settings = ScanSettings(
+        checkpoint=checkpoint or default_checkpoint(app.root, command, named, shard),
+        restart=restart,
+        every_entries=every_entries,
+        every_seconds=every_seconds,
+        shard=shard,
+    )
     if verify:
-        _verify(app, env, policy, user, output.output_format)
+        _verify(app, env, policy, user, output.output_format, settings)
     allow_locked = any(a.code == DiagnosticCode.SESSION_LOCKED for a in output.allowances)
     request = ErasureRequest(
         env.name,
@@ -80,14 +109,33 @@ def erase_command(app: AppContext, user: int, verify: bool, output: PlanOutput) 
         allow_locked=allow_locked,
         expires_in=output.expires_in,
         source=load_declaration(app.root).source,
+        scan=settings,
     )
-    with open_client(env) as api:
-        run = plan_erasure(api, policy, request, app.root)
-    finish_plan(run.plan, output)
+    progress = ScanProgress("erase", env.name)
+    try:
+        with open_client(env) as api:
+            run = plan_erasure(api, policy, request, app.root, observer=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(
+            f"erase: interrupted; the scan resumes from {settings.checkpoint} next run", err=True
+        )
+        raise
+    progress.close()
+    try:
+        finish_plan(run.plan, output)
+    except click.exceptions.Exit:
+        run.done()  # the plan is out: the finished scan (masked changes only) goes
+        raise
 
 
 def _verify(
-    app: AppContext, env: Environment, policy: ErasurePolicy, user: int, output_format: str
+    app: AppContext,
+    env: Environment,
+    policy: ErasurePolicy,
+    user: int,
+    output_format: str,
+    settings: ScanSettings,
 ) -> None:
     from dsgit.erasure.verify import verify_erased
     from dsgit.errors import EXIT_CHANGES, EXIT_OK
@@ -100,7 +148,9 @@ def _verify(
         raise ConfigError("no erasure templates or rules to verify", Location(policy.source))
     records = tuple(Ledger(app.root).records(skip_malformed=True))
     with open_client(env) as api:
-        result = verify_erased(api, policy, user, app.root, records)
+        result = verify_erased(
+            api, policy, user, app.root, records, environment=env.name, settings=settings
+        )
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -176,6 +226,7 @@ def serve_command(app: AppContext, host: str, port: int, secret_env: str, out: P
     from dsgit.erasure.policy_file import load_erasure
     from dsgit.erasure.seen import SeenNotifications
     from dsgit.erasure.server import WebhookServer, WebhookSettings
+    from dsgit.erasure.worker import ErasureWorker
     from dsgit.errors import ConfigError
 
     secret = os.environ.get(secret_env, "")
@@ -190,7 +241,9 @@ def serve_command(app: AppContext, host: str, port: int, secret_env: str, out: P
     universes: dict[int, tuple[str, ...]] = {}
     for name, env in sorted(app.config.environments.items()):
         universes[env.universe_id] = (*universes.get(env.universe_id, ()), name)
-    worker = _Worker(app, folder)
+    worker = ErasureWorker(
+        app.root, app.config, folder, log=lambda line: click.echo(line, err=True)
+    )
     server = WebhookServer(
         WebhookSettings(secret, universes),
         SeenNotifications(app.root / ".dsgit" / "webhook-seen.sqlite"),
@@ -206,114 +259,6 @@ def serve_command(app: AppContext, host: str, port: int, secret_env: str, out: P
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
-
-
-class _Worker:
-    """Plans (and where the policy says so, applies) one notification's erasures."""
-
-    def __init__(self, app: AppContext, folder: Path) -> None:
-        self.app = app
-        self.folder = folder
-        self.lock = threading.Lock()
-
-    def __call__(self, notification: ErasureNotification, environments: tuple[str, ...]) -> None:
-        from dsgit.approvals.stamp import stamp_plan
-        from dsgit.erasure.planner import ErasureRequest, plan_erasure
-        from dsgit.erasure.policy_file import load_erasure
-        from dsgit.planfile import write_plan
-        from dsgit.remote.connect import open_client
-        from dsgit.repo import load_declaration
-
-        policy = load_erasure(self.app.root)
-        source = load_declaration(self.app.root).source
-        for name in environments:
-            env = self.app.environment(name)
-            request = ErasureRequest(
-                env.name,
-                env.universe_id,
-                notification.user_id,
-                notification_id=notification.notification_id,
-                source=source,
-            )
-            with open_client(env) as api:
-                run = plan_erasure(api, policy, request, self.app.root)
-            plan = stamp_plan(run.plan, self.app.root)
-            suffix = f".{name}" if len(environments) > 1 else ""
-            path = self.folder / f"{notification.notification_id}{suffix}.json"
-            write_plan(path, plan)
-            status = "awaiting-approval"
-            if policy.auto_applies(name):
-                status = self._apply(path, name)
-            self._queue(notification.notification_id, name, path, status, plan.digest)
-            self._notify(notification.notification_id, env, status, plan.digest, len(plan.changes))
-
-    def _notify(
-        self, notification_id: str, env: Environment, status: str, digest: str, n: int
-    ) -> None:
-        """One ``erasure`` event per plan (dsgit.yaml's ``notifications:``): counts and the
-        plan digest, never an address or the user id (chat channels are not erasable)."""
-        from dsgit.ledger.actor import resolve_actor
-        from dsgit.notify import Event, EventKind, Severity
-        from dsgit.notify.ledger_note import notify
-
-        waiting = status == "awaiting-approval"
-        severity = (
-            Severity.WARNING if waiting else Severity.OK if status == "applied" else Severity.ERROR
-        )
-        summary = f"right-to-erasure request {notification_id}: a plan of {n} change(s) " + (
-            "awaits approval" if waiting else status
-        )
-        notify(
-            Event(
-                EventKind.ERASURE,
-                env.name,
-                summary,
-                outcome=status,
-                severity=severity,
-                universe_id=env.universe_id,
-                counts={"changes": n},
-                plan_digest=digest,
-            ),
-            self.app.config,
-            self.app.root,
-            actor=str(resolve_actor(self.app.root)),
-            warn=lambda line: click.echo(line, err=True),
-        )
-
-    def _apply(self, path: Path, environment: str) -> str:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dsgit",
-                "-C",
-                str(self.app.root),
-                "apply",
-                str(path),
-                "-e",
-                environment,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0:
-            return "applied"
-        reason = (done.stderr.strip().splitlines() or [""])[-1][:300]
-        return f"apply-failed (exit {done.returncode}: {reason})"
-
-    def _queue(self, notification_id: str, env: str, path: Path, status: str, digest: str) -> None:
-        line = {
-            "notification_id": notification_id,
-            "environment": env,
-            "plan": str(path),
-            "plan_digest": digest,
-            "status": status,
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        with self.lock, (self.folder / "queue.jsonl").open("a", encoding="utf-8") as queue:
-            queue.write(json.dumps(line, sort_keys=True) + "\n")
-        click.echo(f"webhook: {notification_id} {env}: {status} ({path})", err=True)
 
 
 COMMANDS = [erase_command, webhook_group]

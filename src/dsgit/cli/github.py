@@ -29,7 +29,11 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _workspace(
-    app: AppContext, bot_login: str | None, audit_branch: str, plan_workflow: str | None
+    app: AppContext,
+    bot_login: str | None,
+    audit_branch: str,
+    plan_workflow: str | None,
+    segment_size: int | None = None,
 ) -> Workspace:
     from dsgit.crypto import load_keyring
     from dsgit.github.artifacts import ActionsArtifacts
@@ -47,6 +51,8 @@ def _workspace(
         repository_id=ctx.repository_id,
         workflow_path=plan_workflow or ctx.workflow_path,
     )
+    from dsgit.plan.segments import DEFAULT_SEGMENT_SIZE
+
     clock = lambda: datetime.now(UTC)  # noqa: E731
     return Workspace(
         root=app.root,
@@ -61,6 +67,7 @@ def _workspace(
         signer=load_signer(),
         audit_branch=audit_branch,
         echo=click.echo,
+        segment_size=segment_size or DEFAULT_SEGMENT_SIZE,
     )
 
 
@@ -120,6 +127,15 @@ def github_group() -> None:
 
 @github_group.command("pr", short_help="pull_request: validate, plan, comment, status, artifact.")
 @_common
+@click.option(
+    "--segment-size",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    envvar="DSGIT_SEGMENT_SIZE",
+    metavar="N",
+    help="A plan of more changes than N goes into the artifact as a manifest and JSON Lines "
+    "segments, and its comment is a summary (default 5000; env DSGIT_SEGMENT_SIZE).",
+)
 @pass_app
 def pr_command(
     app: AppContext,
@@ -127,6 +143,7 @@ def pr_command(
     bot_login: str | None,
     audit_branch: str,
     plan_workflow: str | None,
+    segment_size: int | None,
 ) -> None:
     """On pull_request: validate (annotations on changed lines), plan each environment, keep
     one sticky comment per environment, set the dsgit/approval/<env> status, stage the plans
@@ -138,7 +155,7 @@ def pr_command(
     diagnostics."""
     from dsgit.github.pr import run_pr
 
-    ws = _workspace(app, bot_login, audit_branch, plan_workflow)
+    ws = _workspace(app, bot_login, audit_branch, plan_workflow, segment_size)
     _finish(ws, run_pr(ws, _split(environments)))
 
 

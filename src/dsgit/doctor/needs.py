@@ -11,7 +11,14 @@ import functools
 import json
 from importlib import resources
 
-__all__ = ["COMMAND_OPERATIONS", "command_scopes", "operation_scopes"]
+__all__ = [
+    "COMMAND_OPERATIONS",
+    "CONFIGS_READ",
+    "CONFIGS_REVISIONS",
+    "CONFIGS_WRITE",
+    "command_scopes",
+    "operation_scopes",
+]
 
 _FILES = ("openapi-v2-subset.min.json", "datastores-v1.min.json", "ordered-datastores-v1.min.json")
 
@@ -32,27 +39,55 @@ WRITE_ORDERED = (
     "Cloud_IncrementOrderedDataStoreEntry",
     "Cloud_DeleteOrderedDataStoreEntry",
 )
+_CONFIGS = "CreatorConfigsPublicApi_"
+CONFIGS_READ = (f"{_CONFIGS}GetConfigRepositoryFull", f"{_CONFIGS}GetConfigRepositoryDraft")
+CONFIGS_REVISIONS = f"{_CONFIGS}ListRevisions"
+# publish verifies an unanswered publish against the revisions; revert restores a revision
+CONFIGS_WRITE = (
+    f"{_CONFIGS}OverwriteDraft",
+    f"{_CONFIGS}PublishDraft",
+    CONFIGS_REVISIONS,
+    f"{_CONFIGS}RestoreRevision",
+)
 _READ_LIVE = (LIST_ENTRIES, GET_ENTRY, LIST_ORDERED, GET_ORDERED)
+_SCAN = (LIST_STORES, LIST_ENTRIES, GET_ENTRY, LIST_ORDERED, GET_ORDERED)
 _LOCK = (GET_ENTRY, CREATE_ENTRY, UPDATE_ENTRY, DELETE_ENTRY)  # the apply lock in `_dsgit`
 _WRITE_LIVE = (CREATE_ENTRY, UPDATE_ENTRY, DELETE_ENTRY, INCREMENT_ENTRY, *WRITE_ORDERED)
 
 COMMAND_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "plan": _READ_LIVE,
-    "drift": _READ_LIVE,
+    "plan": (*_READ_LIVE, *CONFIGS_READ),
+    "drift": (*_READ_LIVE, *CONFIGS_READ),
     # revisions: resuming an increment whose outcome was lost counts the revisions after it
-    "apply": (*_READ_LIVE, *_LOCK, *_WRITE_LIVE, LIST_REVISIONS, SNAPSHOT),
+    "apply": (
+        *_READ_LIVE,
+        *_LOCK,
+        *_WRITE_LIVE,
+        LIST_REVISIONS,
+        SNAPSHOT,
+        *CONFIGS_READ,
+        *CONFIGS_WRITE,
+    ),
     "import": (LIST_STORES, LIST_ENTRIES, GET_ENTRY, LIST_ORDERED),
-    "rollback": _READ_LIVE,
-    "revert": _READ_LIVE,
+    "rollback": (*_READ_LIVE, *CONFIGS_READ),
+    "revert": (*_READ_LIVE, *CONFIGS_READ),
     "restore": (LIST_ENTRIES, GET_ENTRY),
     "ls": (LIST_STORES, LIST_ENTRIES, LIST_ORDERED),
     "get": (GET_ENTRY, GET_ORDERED),
     "history": (LIST_REVISIONS,),
+    "import --configs": CONFIGS_READ,
+    "ls|get --configs": CONFIGS_READ,
+    "history --configs": (CONFIGS_REVISIONS,),
     # scan and report also ask the Analytics Query API (universe.analytics:read, outside the
     # OpenAPI files), and leave the storage figure out without it
     "scan": (LIST_STORES, LIST_ENTRIES, GET_ENTRY),
     "schema": (LIST_ENTRIES, GET_ENTRY),
     "report": (LIST_STORES, *_READ_LIVE),
+    # live scans; their plans are applied by `apply`
+    "retention plan": _SCAN,
+    "migrate plan": (LIST_STORES, LIST_ENTRIES, GET_ENTRY),
+    "erase": _SCAN,
+    # erase's scan; with auto_apply, apply's operations too
+    "webhook serve": (*_SCAN, *_LOCK, *_WRITE_LIVE, LIST_REVISIONS),
 }
 """Command -> the Open Cloud operations it may send (``apply`` of a protected environment
 snapshots first; every apply takes the lock entry in dsgit's own ``_dsgit`` store)."""

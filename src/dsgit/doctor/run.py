@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from itertools import islice
 
 from dsgit.config import Environment
-from dsgit.doctor.needs import COMMAND_OPERATIONS, command_scopes
+from dsgit.doctor.needs import (
+    COMMAND_OPERATIONS,
+    CONFIGS_READ,
+    CONFIGS_WRITE,
+    command_scopes,
+    operation_scopes,
+)
 from dsgit.doctor.report import Check, CommandScopes, DoctorReport, ScopeState, Status
 from dsgit.errors import DsgitError, RemoteError
 from dsgit.model.entry import RESERVED_STORE
@@ -31,6 +37,7 @@ Connect = Callable[[], AbstractContextManager[OpenCloudApi]]
 cannot (no key)."""
 
 _PROBE_KEY = "dsgit-doctor-probe"
+_PROBE_REPOSITORY = "InExperienceConfig"
 _SHOWN_STORES = 5
 
 
@@ -65,6 +72,11 @@ _PROBES = (
         "universe.ordered-data-store.scope.entry:read",
         f"list the ordered store {RESERVED_STORE}",
         lambda api: _first(api.list_ordered(RESERVED_STORE)),
+    ),
+    _Probe(
+        "universe:read",
+        f"read the published configs repository {_PROBE_REPOSITORY}",
+        lambda api: api.read_published(_PROBE_REPOSITORY),
     ),
 )
 _LIST_STORES_SCOPE = "universe-datastores.control:list"
@@ -154,22 +166,35 @@ def _all_scopes() -> list[str]:
 
 
 _ORDERED_SCOPE_PREFIX = "universe.ordered-data-store."
-# Commands that read or write only the repository's declared stores: without an ordered store
-# declared, they never send an ordered-store request (import, ls and get list live stores).
+_CONFIGS_SCOPES = frozenset(
+    scope for op in (*CONFIGS_READ, *CONFIGS_WRITE) for scope in operation_scopes(op)
+)
+# Commands that read or write only the repository's declared stores and configs repositories:
+# without an ordered store declared they never send an ordered-store request, without a configs
+# repository (configs/, or templates in policies/erasure.yaml) no configs request (import, ls
+# and get list live stores).
 _DECLARED_ONLY = frozenset({"plan", "drift", "apply", "rollback", "revert", "restore"})
 
 
-def _needs(command: str, ordered_stores: bool) -> tuple[str, ...]:
+def _needs(command: str, ordered_stores: bool, configs: bool) -> tuple[str, ...]:
     needed = command_scopes(command)
-    if ordered_stores or command not in _DECLARED_ONLY:
+    if command not in _DECLARED_ONLY:
         return needed
-    return tuple(scope for scope in needed if not scope.startswith(_ORDERED_SCOPE_PREFIX))
+    return tuple(
+        scope
+        for scope in needed
+        if (ordered_stores or not scope.startswith(_ORDERED_SCOPE_PREFIX))
+        and (configs or scope not in _CONFIGS_SCOPES)
+    )
 
 
-def diagnose(env: Environment, connect: Connect, *, ordered_stores: bool = True) -> DoctorReport:
+def diagnose(
+    env: Environment, connect: Connect, *, ordered_stores: bool = True, configs: bool = True
+) -> DoctorReport:
     """Check ``env``; ``connect`` opens a client for it (called once per request made).
     ``ordered_stores``: the repository declares one (else plan, apply and undo need no
-    ordered-store scope)."""
+    ordered-store scope); ``configs``: it declares a configs repository (else they need no
+    configs scope)."""
     target = (
         f"embedded emulator {env.emulator}"
         if env.emulator is not None
@@ -204,22 +229,25 @@ def diagnose(env: Environment, connect: Connect, *, ordered_stores: bool = True)
                 refusal = f"${env.api_key_env} is set, but the service refused it (401)"
                 checks[0] = Check("key", Status.FAIL, refusal)
     commands = tuple(
-        CommandScopes(
-            command,
-            _needs(command, ordered_stores),
-            tuple(s for s in _needs(command, ordered_stores) if states[s][0] is ScopeState.DENIED),
-            tuple(
-                s
-                for s in _needs(command, ordered_stores)
-                if states[s][0] in (ScopeState.NOT_PROBED, ScopeState.UNKNOWN)
-            ),
-        )
+        _command(command, _needs(command, ordered_stores, configs), states)
         for command in COMMAND_OPERATIONS
     )
     checks.append(_scopes_check(commands, states))
     checks.append(_budget_check(env, rows))
     scopes = tuple((scope, state, via) for scope, (state, via) in sorted(states.items()))
     return DoctorReport(env.name, env.universe_id, target, tuple(checks), scopes, commands, rows)
+
+
+def _command(
+    command: str, needed: tuple[str, ...], states: dict[str, tuple[ScopeState, str]]
+) -> CommandScopes:
+    unknown = (ScopeState.NOT_PROBED, ScopeState.UNKNOWN)
+    return CommandScopes(
+        command,
+        needed,
+        tuple(s for s in needed if states[s][0] is ScopeState.DENIED),
+        tuple(s for s in needed if states[s][0] in unknown),
+    )
 
 
 def _scopes_check(

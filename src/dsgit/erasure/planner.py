@@ -1,6 +1,7 @@
 """``dsgit erase --user ID``: one plan, of kind ``erasure``, of every deletion and edit.
 
-:func:`dsgit.erasure.collect.collect` finds the user's entries; each becomes a ``delete``
+:func:`dsgit.erasure.collect.collect` finds the user's entries (key templates read directly,
+everything else one live scan, checkpointed and shardable); each becomes a ``delete``
 (carrying DSP001, suppressed by the reviewed erasure policy) or an ``update`` writing the entry
 without the user, with the live etag as precondition. Diff lines show where the user was, never
 what they held: old values are masked, so the plan can be pasted into a pull request.
@@ -9,7 +10,10 @@ An entry held by a game server's session lock (ProfileService / ProfileStore
 ``MetaData.ActiveSession``) is left out and reported (DSP095) unless ``allow_locked``
 (``--allow DSP005=REASON``): then it is planned carrying DSP005, which that allowance
 suppresses. The plan's ``context`` holds the salted user hash, the policy digest, the
-webhook's notification id, and the pre-images to purge (DSP097) once it is applied.
+webhook's notification id, and the pre-images to purge (DSP097) once it is applied: those
+whose data or address holds the user, found in ``audit/preimages`` alone, so every shard of a
+``--shard K/N`` run lists the same ones and ``dsgit plan combine`` joins their plans (the
+pre-images of the entries the plan changes are purged too, found at apply time).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dsgit import __version__
-from dsgit.erasure.collect import Found, Survey, collect
+from dsgit.erasure.collect import ErasureClient, ErasureScan, Found, ScanSettings, collect
 from dsgit.erasure.policy import ErasurePolicy
 from dsgit.erasure.preimage_scan import preimages_holding
 from dsgit.erasure.proof import hashed_user, repository_salt
@@ -30,7 +34,7 @@ from dsgit.model.entry import StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, change_order
 from dsgit.plan.codes import DiagnosticCode, diagnostic
 from dsgit.plan.compare import active_session, delete_change, live_data, precondition_of
-from dsgit.plan.io import with_digest
+from dsgit.plan.io import change_from_dict, with_digest
 from dsgit.plan.jsondiff import diff_data
 from dsgit.plan.ledger import NoLedger
 from dsgit.plan.model import (
@@ -46,7 +50,7 @@ from dsgit.plan.model import (
     format_time,
     summarize,
 )
-from dsgit.remote.api import OpenCloudApi
+from dsgit.scan import ScanObserver, Shard
 
 __all__ = ["ErasureRequest", "ErasureRun", "plan_erasure"]
 
@@ -66,16 +70,25 @@ class ErasureRequest:
     expires_in: timedelta = DEFAULT_EXPIRY
     # the declaration the plan was made beside (apply checks it has not changed since)
     source: SourceInfo = field(default_factory=lambda: SourceInfo(None, True, ""))
+    scan: ScanSettings = field(default_factory=ScanSettings)  # checkpoint, --shard
+
+    @property
+    def shard(self) -> Shard | None:
+        return self.scan.shard
 
 
 @dataclass(frozen=True)
 class ErasureRun:
-    """The plan and what was found (for ``--verify`` and the summary)."""
+    """The plan, and the finished scan behind it: call :meth:`done` once the plan is saved
+    (until then a rerun rebuilds the same plan from the finished checkpoint, reading nothing)."""
 
     plan: Plan
-    survey: Survey
-    locked: tuple[str, ...]
+    survey: ErasureScan
+    locked: int
     preimages: tuple[str, ...]
+
+    def done(self) -> None:
+        self.survey.done()
 
 
 def _masked(lines: tuple[DiffLine, ...] | list[DiffLine]) -> tuple[DiffLine, ...]:
@@ -127,28 +140,51 @@ def _change(found: Found, held: bool) -> Change:
 
 
 def plan_erasure(
-    api: OpenCloudApi, policy: ErasurePolicy, request: ErasureRequest, root: Path
+    client: ErasureClient,
+    policy: ErasurePolicy,
+    request: ErasureRequest,
+    root: Path,
+    *,
+    observer: ScanObserver | None = None,
 ) -> ErasureRun:
-    """Read, decide and plan (see the module docstring)."""
+    """Read, decide and plan (see the module docstring). An interrupted scan keeps its
+    checkpoint for the next run; a finished one is removed by :meth:`ErasureRun.done`."""
     if policy.empty:
         raise ConfigError(
             "no erasure templates or rules: policies/erasure.yaml is missing or empty "
             "(docs/erasure.md shows one)",
             Location(policy.source),
         )
-    survey = collect(api, policy, request.user)
+    salt = repository_salt(root)
+    survey = collect(
+        client,
+        policy,
+        request.user,
+        salt=salt,
+        environment=request.environment,
+        settings=request.scan,
+        change_of=_change,
+        allow_locked=request.allow_locked,
+        observer=observer,
+    )
     changes: list[Change] = []
-    locked: list[str] = []
-    for address in sorted(survey.found, key=change_order):
-        found = survey.found[address]
+    locked: list[str] = list(survey.visitor.locked_examples)
+    held_count = survey.visitor.locked
+    for address, found in survey.direct.items():
         held = address.kind is StoreKind.STANDARD and active_session(found.live.value)
         if held and not request.allow_locked:
             locked.append(str(address))
+            held_count += 1
             continue
         changes.append(_change(found, held))
-    preimages = preimages_holding(root, policy, request.user, survey.found)
-    diagnostics = _diagnostics(survey, changes, locked, preimages)
-    salt = repository_salt(root)
+    for record in survey.records():
+        changes.append(change_from_dict(record["change"], "the erase scan's records", "change"))
+    changes.sort(key=lambda change: change_order(change.address))
+    survey.close()  # the checkpoint stays until done(): a rerun rebuilds from it
+    preimages = preimages_holding(root, policy, request.user)
+    diagnostics = _diagnostics(
+        survey, changes, sorted(locked)[:_EXAMPLES], held_count, preimages, request.shard
+    )
     context = {
         "erasure_user": hashed_user(salt, request.user),
         "erasure_policy": policy.digest,
@@ -172,22 +208,28 @@ def plan_erasure(
         digest="",
         context=context,
     )
-    return ErasureRun(with_digest(plan), survey, tuple(locked), tuple(preimages))
+    return ErasureRun(with_digest(plan), survey, held_count, tuple(preimages))
 
 
 def _diagnostics(
-    survey: Survey, changes: list[Change], locked: list[str], preimages: list[str]
+    survey: ErasureScan,
+    changes: list[Change],
+    locked: list[str],
+    held: int,
+    preimages: list[str],
+    shard: Shard | None,
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if locked:
-        more = f" and {len(locked) - _EXAMPLES} more" if len(locked) > _EXAMPLES else ""
+    part = f" (shard {shard})" if shard is not None and shard.count > 1 else ""
+    if held:
+        more = f" and {held - len(locked)} more" if held > len(locked) else ""
         found.append(
             diagnostic(
                 DiagnosticCode.ERASURE_LEFT_LOCKED,
-                f"{len(locked)} of the user's entries left out, held by a game server's "
-                f"session lock: {', '.join(locked[:_EXAMPLES])}{more}; run `dsgit erase` "
+                f"{held} of the user's entries{part} left out, held by a game server's "
+                f"session lock: {', '.join(locked)}{more}; run `dsgit erase` "
                 "again once the player has left",
-                count=len(locked),
+                count=held,
             )
         )
     if preimages:
@@ -195,8 +237,9 @@ def _diagnostics(
             diagnostic(
                 DiagnosticCode.ERASURE_PURGES_PREIMAGES,
                 f"applying this plan purges {len(preimages)} pre-image(s) in audit/preimages "
-                "holding the user's data (and its own): a later revert of those applies "
-                "cannot bring the user's data back",
+                "holding the user's data (and its own, and every pre-image of the entries it "
+                "changes, with their copies in local apply journals): a later revert of those "
+                "applies cannot bring the user's data back",
                 count=len(preimages),
             )
         )
@@ -206,7 +249,7 @@ def _diagnostics(
     found.append(
         diagnostic(
             DiagnosticCode.ERASURE_SUMMARY,
-            f"erasure: {deletes} deletion(s) and {edits} edit(s) planned ({read})",
+            f"erasure{part}: {deletes} deletion(s) and {edits} edit(s) planned ({read})",
             count=len(changes),
         )
     )

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from dsgit.apply.preimages import PREIMAGE_DIR
+from dsgit.apply.preimages import PREIMAGE_DIR, PreImageStore, apply_ids
 from dsgit.erasure.match import decide
 from dsgit.erasure.policy import ErasurePolicy, StoreTemplate, expand
 from dsgit.erasure.proof import hashed_address
@@ -65,9 +65,10 @@ def _holds(policy: ErasurePolicy, address: Address, data: EntryData, user: int) 
 
 
 def preimages_holding(
-    root: Path, policy: ErasurePolicy, user: int, planned: Iterable[Address]
+    root: Path, policy: ErasurePolicy, user: int, planned: Iterable[Address] = ()
 ) -> list[str]:
-    """Repository-relative paths of the pre-images holding ``user``'s data, sorted."""
+    """Repository-relative paths of the pre-images holding ``user``'s data, sorted (and,
+    with ``planned``, every pre-image of those addresses)."""
     folder = root / PREIMAGE_DIR
     if not folder.is_dir():
         return []
@@ -100,32 +101,56 @@ def _note_erased(apply_folder: Path, salt: str, addresses: Iterable[str]) -> Non
     note.write_text("".join(f"{h}\n" for h in sorted(known)), encoding="ascii")
 
 
-def purge(root: Path, salt: str, paths: Iterable[str], own_apply: str | None) -> int:
-    """Delete the pre-images at ``paths`` and the whole pre-image folder of ``own_apply`` (the
-    erasure's own, which holds what it just erased); idempotent. How many files went."""
+def purge(
+    root: Path,
+    salt: str,
+    paths: Iterable[str],
+    own_apply: str | None,
+    changed: Iterable[Address] = (),
+) -> list[tuple[str, str]]:
+    """Delete the pre-images at ``paths``, every pre-image of the ``changed`` addresses (in
+    any apply's folder) and the whole pre-image folder of ``own_apply`` (the erasure's own,
+    which holds what it just erased); idempotent. The ``(apply id, address)`` of each file
+    that went (the own apply's included), for the journal purge."""
     base = root / PREIMAGE_DIR
-    removed = 0
+    wanted = [path for path in paths if ".." not in Path(path).parts]
+    if base.is_dir():
+        targets = list(changed)
+        for apply_id in apply_ids(root):
+            if apply_id == own_apply:
+                continue
+            store = PreImageStore(root, apply_id, None)
+            for address in targets:
+                path = store.path_for(address)
+                if path.is_file():
+                    wanted.append(path.relative_to(root).as_posix())
+    removed: list[tuple[str, str]] = []
     by_apply: dict[Path, list[str]] = {}
-    for relative in paths:
+    for relative in dict.fromkeys(wanted):
         path = root / relative
         if base not in path.parents:
             continue  # the plan names only pre-images; anything else is not ours to delete
         try:
-            address = json.loads(path.read_text(encoding="utf-8"))["address"]
+            named = str(json.loads(path.read_text(encoding="utf-8"))["address"])
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError):
-            address = relative
+            named = relative
         apply_folder = base / path.relative_to(base).parts[0]
-        by_apply.setdefault(apply_folder, []).append(str(address))
+        by_apply.setdefault(apply_folder, []).append(named)
         path.unlink(missing_ok=True)
-        removed += 1
+        removed.append((apply_folder.name, named))
     for apply_folder, addresses in by_apply.items():
         _note_erased(apply_folder, salt, addresses)
     if own_apply:
         own = base / own_apply
         if own.is_dir():
-            removed += sum(1 for _ in own.rglob("*.json"))
+            for path in own.rglob("*.json"):
+                try:
+                    named = str(json.loads(path.read_text(encoding="utf-8"))["address"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue
+                removed.append((own_apply, named))
             shutil.rmtree(own)
     return removed
 

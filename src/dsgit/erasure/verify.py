@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dsgit.erasure.collect import collect
+from dsgit.erasure.collect import ErasureClient, ScanSettings, collect
 from dsgit.erasure.policy import ErasurePolicy
 from dsgit.erasure.preimage_scan import preimages_holding
 from dsgit.erasure.proof import hashed_user, repository_salt
 from dsgit.ledger.records import ErasureRecord, LedgerRecord
-from dsgit.remote.api import OpenCloudApi
+from dsgit.model.entry import Address
 
 __all__ = ["Verification", "verify_erased"]
 
@@ -34,18 +34,26 @@ class Verification:
 
 
 def verify_erased(
-    api: OpenCloudApi,
+    api: ErasureClient,
     policy: ErasurePolicy,
     user: int,
     root: Path,
     ledger_records: tuple[LedgerRecord, ...] = (),
+    *,
+    environment: str = "",
+    settings: ScanSettings | None = None,
 ) -> Verification:
-    survey = collect(api, policy, user)
-    left = tuple(sorted(str(a) for a in survey.found))
-    preimages = tuple(preimages_holding(root, policy, user, survey.found))
+    """Scan as the plan did (its own checkpoint, removed once the proof is made)."""
     salt = repository_salt(root, create=False)
+    survey = collect(api, policy, user, salt=salt, environment=environment, settings=settings)
+    found = {str(a) for a in survey.direct}
+    found.update(str(record["address"]) for record in survey.records())
+    read = survey.read
+    survey.done()
+    left = tuple(sorted(found))
+    preimages = tuple(preimages_holding(root, policy, user, [Address.parse(a) for a in left]))
     digest = hashed_user(salt, user) if salt else None
     records = tuple(
         r for r in ledger_records if isinstance(r.body, ErasureRecord) and r.body.user == digest
     )
-    return Verification(left, preimages, dict(survey.read), records)
+    return Verification(left, preimages, dict(read), records)

@@ -74,6 +74,10 @@ class ArtifactStore(Protocol):
         """Keep ``files`` (path inside the artifact -> bytes) as artifact ``name``."""
         ...
 
+    def folder(self, name: str) -> Path:
+        """The folder whose files become artifact ``name`` (plans are written there)."""
+        ...
+
     def fetch(self, environment: str, head_sha: str) -> FetchedArtifact:
         """The newest artifact holding ``environment``'s plan for ``head_sha``; raises
         ``StalePlan`` when there is none that can be trusted."""
@@ -96,8 +100,11 @@ class ActionsArtifacts:
         self.repository_id = repository_id
         self.workflow_path = workflow_path
 
+    def folder(self, name: str) -> Path:
+        return self.staging / name
+
     def stage(self, name: str, files: Mapping[str, bytes]) -> Path:
-        folder = self.staging / name
+        folder = self.folder(name)
         for member, data in files.items():
             target = folder / member
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,16 @@ from dsgit.github.client import PullRequest
 from dsgit.github.gate import as_apply_check
 from dsgit.github.outputs import append_summary
 from dsgit.github.signatures import collect_signature_blocks
-from dsgit.github.steps import AppliedPlan, apply_with_audit, plan_from_artifact
+from dsgit.github.steps import (
+    AppliedPlan,
+    apply_with_audit,
+    has_changes,
+    plan_from_artifact,
+    review_of,
+)
 from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
+from dsgit.ledger.records import ChangeOutcome
 from dsgit.notify.events import Context
 from dsgit.notify.hooks import apply_error_event, apply_event
 from dsgit.notify.ledger_note import notify
@@ -55,8 +62,11 @@ def _result_body(env: str, applied: AppliedPlan) -> str:
         f"### dsgit apply `{escape_cell(env)}`: {result.status}",
         "",
         f"Plan `{result.plan_digest}` · apply id `{result.apply_id}`",
-        f"{len(result.written)} written, {len(result.skipped)} already as planned, "
-        f"{len(result.conflicts)} conflict(s), {len(result.pending)} not applied · {audit}",
+        # counts, not lists: a segmented apply keeps only its conflicts and pending changes
+        f"{result.count(ChangeOutcome.WRITTEN)} written, "
+        f"{result.count(ChangeOutcome.SKIPPED)} already as planned, "
+        f"{result.count(ChangeOutcome.CONFLICT)} conflict(s), {result.count(None)} not applied"
+        f" · {audit}",
     ]
     for change in result.conflicts[:20]:
         lines.append(f"- conflict: `{change.address}`: {escape_cell(change.message)}")
@@ -92,12 +102,13 @@ def run_apply(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
         tag = marker("apply", env.name)
         plan = None
         try:
-            plan = plan_from_artifact(ws, env.name, pull.head_sha)
-            if not plan.has_changes:
+            found = plan_from_artifact(ws, env.name, pull.head_sha)
+            if not has_changes(found):
                 lines.append(f"{env.name}: the plan has no changes")
                 continue
+            plan = review_of(found)  # what notifications count (a segmented plan: no values)
             applied = apply_with_audit(
-                ws, env, plan, declaration, approvals, what=f"apply of #{pull.number}"
+                ws, env, found, declaration, approvals, what=f"apply of #{pull.number}"
             )
         except DsgitError as exc:
             body = (

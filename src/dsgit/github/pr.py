@@ -19,17 +19,25 @@ from dsgit.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY, ConfigError, DsgitErr
 from dsgit.github.annotations import annotate, changed_lines
 from dsgit.github.artifacts import artifact_name, plan_member
 from dsgit.github.client import PullRequest
-from dsgit.github.comment import render_plan_comment, render_validation_only
+from dsgit.github.comment import CommentLinks, plan_comment, render_validation_only
 from dsgit.github.event import PullEvent
 from dsgit.github.gate import as_apply_check
 from dsgit.github.outputs import append_summary
 from dsgit.github.signatures import collect_signature_blocks
-from dsgit.github.steps import apply_with_audit, plan_environment, set_approval_status
+from dsgit.github.steps import (
+    AnyPlan,
+    apply_with_audit,
+    plan_environment,
+    review_of,
+    set_approval_status,
+    stage_plan,
+)
 from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
+from dsgit.ledger.records import ChangeOutcome
 from dsgit.model.declaration import Declaration
-from dsgit.plan.io import plan_to_json
 from dsgit.plan.model import Plan, PlanKind, Severity
+from dsgit.planfile import SegmentedPlan
 from dsgit.render.markdown import render_markdown
 from dsgit.repo import load_declaration, load_declaration_at, validate_repository
 from dsgit.repo.git_state import worktree_state
@@ -113,34 +121,35 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
     details = replace(ws.client.get_pull(pull.number), head_sha=pull.head_sha)
     signatures = collect_signature_blocks(ws.client, pull.number, ws.ctx.bot_login)
     planned: list[_Planned] = []
-    files: dict[str, bytes] = {}
+    folder = ws.artifacts.folder(name)
     for env in envs:
-        plan = plan_environment(ws, env, declaration, context={HEAD_COMMIT_KEY: pull.head_sha})
-        files[plan_member(env.name)] = plan_to_json(plan)
+        made = plan_environment(ws, env, declaration, context={HEAD_COMMIT_KEY: pull.head_sha})
+        # Written into the artifact's folder: one document, or a manifest and its segments.
+        staged = stage_plan(folder, env.name, made, ws.segment_size)
+        plan = review_of(staged)  # what approvals and statuses read (the manifest's digest)
         verdict = ws.gate.verdict(plan, env, details, signatures)
         preview_note = ""
         if env.preview and plan.has_changes and not plan.blocking:
-            preview_note = _apply_preview(ws, env.name, plan, declaration, details, signatures)
-        body = render_plan_comment(
-            plan,
-            head_sha=pull.head_sha,
-            verdict=verdict,
-            run_url=ws.ctx.run_url,
-            artifact=name,
-            next_step=preview_note or None,
+            preview_note = _apply_preview(ws, env.name, staged, declaration, details, signatures)
+        links = CommentLinks(
+            pull.head_sha, ws.ctx.run_url, ws.ctx.run_id, name, plan_member(env.name)
         )
+        body = plan_comment(staged, plan, links, verdict, next_step=preview_note or None)
         sticky = upsert_sticky(
             ws.client, pull.number, marker("plan", env.name), body, bot_login=ws.ctx.bot_login
         )
         state = set_approval_status(ws, pull.head_sha, env.name, plan, verdict)
-        summary = render_markdown(plan, limit=_SUMMARY_LIMIT)
+        summary = (
+            body
+            if isinstance(staged, SegmentedPlan)
+            else render_markdown(plan, limit=_SUMMARY_LIMIT)
+        )
         append_summary(ws.ctx.step_summary, summary)
         planned.append(
             _Planned(
                 env.name, plan, f"{env.name}: {plan.digest} comment {sticky.action}, status {state}"
             )
         )
-    folder = ws.artifacts.stage(name, files)
     has_changes = any(p.plan.has_changes for p in planned)
     failed = any(d.severity is Severity.ERROR for p in planned for d in p.plan.all_diagnostics)
     blocked = any(p.plan.blocking for p in planned)
@@ -160,7 +169,7 @@ def run_pr(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
 def _apply_preview(
     ws: Workspace,
     env_name: str,
-    plan: Plan,
+    plan: AnyPlan,
     declaration: object,
     details: object,
     signatures: list[str],
@@ -181,8 +190,9 @@ def _apply_preview(
         return f":x: **Preview** apply to `{env_name}` refused: {exc}"
     result = applied.result
     return (
-        f":rocket: **Preview**: applied to `{env_name}` ({len(result.written)} written, "
-        f"{len(result.conflicts)} conflict(s)); apply id `{result.apply_id}`. Closing this pull "
+        f":rocket: **Preview**: applied to `{env_name}` ({result.count(ChangeOutcome.WRITTEN)} "
+        f"written, {result.count(ChangeOutcome.CONFLICT)} conflict(s)); apply id "
+        f"`{result.apply_id}`. Closing this pull "
         "request resets the environment to the base branch."
     )
 

@@ -8,10 +8,10 @@ through the gate, and the sticky comment and the ``dsgit/approval/<env>`` status
 from __future__ import annotations
 
 from dsgit.errors import EXIT_OK, ConfigError, DsgitError
-from dsgit.github.artifacts import artifact_name
-from dsgit.github.comment import render_plan_comment, render_validation_only
+from dsgit.github.artifacts import artifact_name, plan_member
+from dsgit.github.comment import CommentLinks, plan_comment, render_validation_only
 from dsgit.github.signatures import collect_signature_blocks, is_approve_command
-from dsgit.github.steps import plan_from_artifact, set_approval_status
+from dsgit.github.steps import plan_from_artifact, review_of, set_approval_status
 from dsgit.github.sticky import marker, upsert_sticky
 from dsgit.github.workspace import ActionOutcome, Workspace
 
@@ -52,7 +52,8 @@ def run_review(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
     for env in envs:
         tag = marker("plan", env.name)
         try:
-            plan = plan_from_artifact(ws, env.name, pull.head_sha)
+            found = plan_from_artifact(ws, env.name, pull.head_sha)
+            plan = review_of(found)
         except DsgitError as exc:
             body = render_validation_only(env.name, f"No reviewed plan to approve: {exc}")
             upsert_sticky(ws.client, number, tag, body, bot_login=ws.ctx.bot_login)
@@ -61,9 +62,9 @@ def run_review(ws: Workspace, environments: tuple[str, ...]) -> ActionOutcome:
             all_satisfied = False
             continue
         verdict = ws.gate.verdict(plan, env, pull, signatures)
-        body = render_plan_comment(
-            plan, head_sha=pull.head_sha, verdict=verdict, run_url=ws.ctx.run_url, artifact=name
-        )
+        # The run that planned it, for the comment's download command: the artifact's run.
+        links = CommentLinks(pull.head_sha, ws.ctx.run_url, None, name, plan_member(env.name))
+        body = plan_comment(found, plan, links, verdict)
         upsert_sticky(ws.client, number, tag, body, bot_login=ws.ctx.bot_login)
         state = set_approval_status(ws, pull.head_sha, env.name, plan, verdict)
         all_satisfied = all_satisfied and state == "success"

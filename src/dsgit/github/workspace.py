@@ -15,6 +15,7 @@ from dsgit.github.client import GitHubClient
 from dsgit.github.event import ActionContext
 from dsgit.github.gate import ApprovalGate
 from dsgit.ledger.signing import Signer
+from dsgit.plan.segments import DEFAULT_SEGMENT_SIZE
 from dsgit.remote.api import OpenCloudApi
 
 __all__ = ["ActionOutcome", "Workspace", "status_context"]
@@ -43,6 +44,7 @@ class Workspace:
     signer: Signer | None = None
     audit_branch: str = "dsgit/audit"
     echo: Callable[[str], None] = print  # workflow commands (annotations) go to stdout
+    segment_size: int = DEFAULT_SEGMENT_SIZE  # a plan of more changes is segmented
 
     def environments(self, names: tuple[str, ...]) -> tuple[Environment, ...]:
         chosen = names or (self.config.default_environment,)

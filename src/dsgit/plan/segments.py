@@ -55,7 +55,9 @@ if TYPE_CHECKING:
     from referencing import Registry
 
 __all__ = [
+    "COMBINED_KEY",
     "DEFAULT_SEGMENT_SIZE",
+    "SHARD_KEY",
     "WITHHELD",
     "Manifest",
     "SegmentRef",
@@ -204,10 +206,19 @@ def change_from_line(line: bytes, source: str, number: int) -> Change:
 
 
 def of_shard(plan: Plan, shard: Shard) -> Plan:
-    """The plan's changes of ``shard`` (by a stable hash of each key), its summary counting
-    them, its digest new; plan-level diagnostics stay (they are about stores, not shards)."""
-    changes = tuple(c for c in plan.changes if shard.holds(c.address.key))
-    return with_digest(replace(plan, changes=changes, summary=summarize(changes)))
+    """The plan's changes of ``shard`` (by a stable hash of each address), its summary counting
+    them, its context naming the shard (``shard: K/N``, so ``plan combine`` can tell a missing or
+    repeated shard), its digest new; plan-level diagnostics stay (they are about stores, not
+    shards)."""
+    changes = tuple(c for c in plan.changes if shard.holds(c.address))
+    context = {**plan.context, SHARD_KEY: str(shard)}
+    return with_digest(replace(plan, changes=changes, summary=summarize(changes), context=context))
+
+
+SHARD_KEY = "shard"
+"""The plan context key of a shard plan: ``K/N``."""
+COMBINED_KEY = "shards"
+"""The plan context key of a combined plan: ``N``, the number of shards it joins (all of them)."""
 
 
 WITHHELD = EntryData({"$dsgit": "withheld: a review of a segmented plan carries no values"})

@@ -6,7 +6,10 @@ kind, environment, universe, source (commit, dirty flag, declaration digest and 
 version and approvals stamp — else nothing is written and the error names the field and both
 files. Their changes are merged in the canonical order, streaming (one segment of each input
 in memory): two changes of one address (overlapping shards, or the same plan twice) are
-refused, naming the address and both files.
+refused, naming the address and both files. Each shard plan names its shard (context
+``shard: K/N``): the inputs must be every shard of one N exactly once (a missing, repeated or
+mixed-N shard is refused), so one approved digest is never a part passed off as the whole; the
+combined plan records ``shards: N``.
 
 The combined plan was *made* when its oldest shard was (``created``: any revision newer than
 the oldest read is a conflict at apply, never an overwrite) and expires with the first to
@@ -19,14 +22,22 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 
 from dsgit.approvals.authors import decode_authors, encode_authors
 from dsgit.approvals.stamp import AUTHORS_KEY
 from dsgit.errors import ConfigError, Location
+from dsgit.model.shard import Shard
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import Allowance, Change, Diagnostic, Plan, parse_time, summarize
-from dsgit.plan.segments import DEFAULT_SEGMENT_SIZE, Manifest, change_order
+from dsgit.plan.segments import (
+    COMBINED_KEY,
+    DEFAULT_SEGMENT_SIZE,
+    SHARD_KEY,
+    Manifest,
+    change_order,
+)
 from dsgit.planfile.read import SegmentedPlan
 from dsgit.planfile.write import SegmentWriter, write_plan
 
@@ -70,8 +81,60 @@ def _identity(plan: Plan) -> dict[str, object]:
         "source": (plan.source.commit, plan.source.dirty, plan.source.digest),
         "source.slice": plan.declaration_slice.digest if plan.declaration_slice else None,
         "dsgit_version": plan.dsgit_version,
-        "context": {k: v for k, v in plan.context.items() if k != AUTHORS_KEY},
+        "context": {k: v for k, v in plan.context.items() if k not in (AUTHORS_KEY, SHARD_KEY)},
     }
+
+
+def _describe(value: object) -> str:
+    """A field's value as a person reads it (no Python reprs of enums, tuples or dicts)."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, tuple):
+        return ", ".join(_describe(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_describe(v)}" for k, v in value.items()) or "(none)"
+    return "(none)" if value is None else str(value)
+
+
+def _complete(inputs: Sequence[ShardPlan]) -> int | None:
+    """The N of the shard plans, checked to be every shard 1..N exactly once; None when no
+    input names its shard (plans from before shard plans did). ``ConfigError`` otherwise."""
+    shards: dict[int, Path] = {}
+    count: int | None = None
+    for item in inputs:
+        text = item.header.context.get(SHARD_KEY)
+        where = Location(str(item.path), field=f"context.{SHARD_KEY}")
+        if text is None:
+            if any(SHARD_KEY in other.header.context for other in inputs):
+                raise ConfigError(
+                    "this plan is not a shard plan (made without --shard) but the others "
+                    "are: combine only the shard plans of one --shard K/N run",
+                    where,
+                )
+            return None
+        shard = Shard.parse(text)
+        if count is not None and shard.count != count:
+            raise ConfigError(
+                f"this is shard {shard} but the others are of {count} shards: combine the "
+                "plans of one --shard K/N run",
+                where,
+            )
+        count = shard.count
+        if shard.index in shards:
+            raise ConfigError(
+                f"shard {shard} is given twice (here and in {shards[shard.index]})", where
+            )
+        shards[shard.index] = item.path
+    assert count is not None
+    missing = [str(k) for k in range(1, count + 1) if k not in shards]
+    if missing:
+        raise ConfigError(
+            f"shard {', '.join(f'{k}/{count}' for k in missing)} of {count} is missing: "
+            f"combine all {count} shard plans, or the approved plan would cover only part of "
+            "the entries; nothing was written",
+            Location(str(inputs[0].path), field=f"context.{SHARD_KEY}"),
+        )
+    return count
 
 
 def _same(inputs: Sequence[ShardPlan]) -> None:
@@ -82,9 +145,9 @@ def _same(inputs: Sequence[ShardPlan]) -> None:
             mine = expected[name]
             if mine != theirs:
                 raise ConfigError(
-                    f"the shard plans are not of one plan: {name} is {theirs!r} here but "
-                    f"{mine!r} in {first.path}; plan every shard from the same commit for the "
-                    "same environment",
+                    f"the shard plans are not of one plan: {name} is {_describe(theirs)} here "
+                    f"but {_describe(mine)} in {first.path}; plan every shard from the same "
+                    "commit for the same environment",
                     Location(str(other.path), field=name),
                 )
 
@@ -127,11 +190,13 @@ def _allowed(inputs: Sequence[ShardPlan]) -> tuple[Allowance, ...]:
     return tuple(Allowance(code, reason, count, n) for (code, reason, count), n in merged.items())
 
 
-def _header(inputs: Sequence[ShardPlan]) -> Plan:
+def _header(inputs: Sequence[ShardPlan], count: int | None) -> Plan:
     headers = [item.header for item in inputs]
     oldest = min(headers, key=lambda p: parse_time(p.created))
     first_to_expire = min(headers, key=lambda p: parse_time(p.expires))
-    context = dict(oldest.context)
+    context = {k: v for k, v in oldest.context.items() if k != SHARD_KEY}
+    if count is not None:
+        context[COMBINED_KEY] = str(count)
     if any(AUTHORS_KEY in p.context for p in headers):
         authors: set[str] = set()
         for header in headers:
@@ -159,7 +224,7 @@ def combine_plans(
         if isinstance(item.plan, SegmentedPlan):
             item.plan.verify()
     _same(inputs)
-    header = _header(inputs)
+    header = _header(inputs, _complete(inputs))
     unchanged = sum(item.unchanged() for item in inputs)
     with SegmentWriter(out, segment_size=segment_size) as writer:
         for change in _merged(inputs):

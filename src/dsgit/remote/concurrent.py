@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 __all__ = ["map_concurrently", "merge_concurrently"]
@@ -26,32 +26,67 @@ def map_concurrently(
 
     The first exception stops the run: calls not started are cancelled, running ones finish,
     and the exception is raised to the consumer. Closing the iterator early does the same.
+
+    The items are taken from ``items`` on the consumer's thread (a generator may keep state
+    the consumer also touches). Hand-over is two ``SimpleQueue``s, O(1) per item whatever the
+    number of workers: a ``ThreadPoolExecutor`` with ``wait(FIRST_COMPLETED)`` over the
+    pending futures cost O(workers) per result, which at 64 readers was a large part of a
+    scan's CPU (docs/performance.md, "Live scans").
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
     source = iter(items)
-    pending: dict[Future[Out], In] = {}
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dsgit-remote")
+    todo: queue.SimpleQueue[tuple[In] | None] = queue.SimpleQueue()
+    done: queue.SimpleQueue[tuple[In, bool, Any]] = queue.SimpleQueue()
+    stopping = threading.Event()
+
+    def work() -> None:
+        while True:
+            job = todo.get()
+            if job is None:
+                return
+            if stopping.is_set():
+                continue  # cancelled before it started
+            item = job[0]
+            try:
+                result = function(item)
+            except BaseException as exc:  # handed to the consumer, which raises it
+                done.put((item, False, exc))
+            else:
+                done.put((item, True, result))
+
+    threads: list[threading.Thread] = []
+    pending = 0
     try:
         exhausted = False
         while True:
-            while not exhausted and len(pending) < 2 * workers:
+            while not exhausted and pending < 2 * workers:
                 try:
                     item = next(source)
                 except StopIteration:
                     exhausted = True
                     break
-                pending[executor.submit(function, item)] = item
+                todo.put((item,))
+                pending += 1
+                if len(threads) < min(workers, pending):
+                    thread = threading.Thread(
+                        target=work, name=f"dsgit-remote_{len(threads)}", daemon=True
+                    )
+                    thread.start()
+                    threads.append(thread)
             if not pending:
                 return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = pending.pop(future)
-                yield item, future.result()
+            item, ok, value = done.get()
+            pending -= 1
+            if not ok:
+                raise value
+            yield item, value
     finally:
-        for future in pending:
-            future.cancel()
-        executor.shutdown(wait=True, cancel_futures=True)
+        stopping.set()
+        for _ in threads:
+            todo.put(None)
+        for thread in threads:
+            thread.join()
 
 
 _ITEM, _ERROR, _DONE = "item", "error", "done"

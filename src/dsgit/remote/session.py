@@ -32,6 +32,7 @@ from dsgit.remote.failures import error_from_response, is_retryable_status, pars
 from dsgit.remote.health import RunBounds, RunHealth, Target
 from dsgit.remote.pace import RequestMeter
 from dsgit.remote.retry import Retryable, RetryPolicy, Safety, Unreachable, call_with_retries
+from dsgit.remote.transport import default_transport
 
 __all__ = ["MISSING", "Session"]
 
@@ -107,6 +108,10 @@ class Session:
             base_url, target if target is not None else Target(has_key=bool(api_key)), bounds, clock
         )
         self.meter = RequestMeter()  # requests finished, for progress displays
+        if transport is None:
+            # The network: plain HTTP/1.1 on a free list of connections (remote/transport.py),
+            # a third of the CPU of httpx's pool; httpx's own where a proxy is configured.
+            transport = default_transport(connections=connections)
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,

@@ -24,7 +24,13 @@ from dsgit.render.values import (
 )
 from dsgit.render.words import plural
 
-__all__ = ["GITHUB_COMMENT_LIMIT", "diff_fence", "escape_cell", "render_markdown"]
+__all__ = [
+    "GITHUB_COMMENT_LIMIT",
+    "attention_parts",
+    "diff_fence",
+    "escape_cell",
+    "render_markdown",
+]
 
 GITHUB_COMMENT_LIMIT = 65_536
 _ICON = {
@@ -141,14 +147,10 @@ def _store_of(change: Change) -> str:
     return prefix + change.address.store
 
 
-def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    """A pull-request comment for ``plan``, at most ``limit`` characters."""
-    parts: list[str] = []
-    parts.append(
-        f"### dsgit {plan.kind}: `{escape_cell(plan.environment)}` (universe {plan.universe_id})\n"
-    )
-    status = "**No changes.**" if not plan.has_changes else f"**Plan:** {summary_line(plan)}."
-    parts.append(status + "\n")
+def attention_parts(plan: Plan) -> list[str]:
+    """What a reviewer must see first: why apply would refuse, the destructive class, the
+    command-line allowances (each a markdown paragraph)."""
+    parts = []
     blocked = blocked_line(plan)
     if blocked is not None:
         parts.append(f":no_entry: **{blocked}**\n")
@@ -160,6 +162,18 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     if plan.allowed:
         lines = "\n".join(f"- {escape_cell(line)}" for line in allowed_lines(plan))
         parts.append(f"**Allowed for this plan only (`--allow`):**\n\n{lines}\n")
+    return parts
+
+
+def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """A pull-request comment for ``plan``, at most ``limit`` characters."""
+    parts: list[str] = []
+    parts.append(
+        f"### dsgit {plan.kind}: `{escape_cell(plan.environment)}` (universe {plan.universe_id})\n"
+    )
+    status = "**No changes.**" if not plan.has_changes else f"**Plan:** {summary_line(plan)}."
+    parts.append(status + "\n")
+    parts.extend(attention_parts(plan))
     every = plan.all_diagnostics
     diags = tuple(d for d in every if d.severity is not Severity.INFO)
     notes = _notes_section(tuple(d for d in every if d.severity is Severity.INFO))

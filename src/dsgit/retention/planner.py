@@ -175,12 +175,13 @@ class RetentionVisitor:
         self.allow_locked = allow_locked
         self.tallies = [_Tally() for _ in rules]
         self.scanned: dict[str, int] = defaultdict(int)  # entries visited per store label
+        self._labels: dict[tuple[StoreKind, str], str] = {}
 
     def visit(self, entry: ScanEntry, emit: Emit) -> None:
-        if not self.select.selects(entry.address):
+        target = entry.address
+        if not self.select.selects(target):
             return
-        address = str(entry.address)
-        self.scanned[_store_label(entry.address)] += 1
+        self.scanned[self._label(target)] += 1
         for index in entry.selections:
             self.tallies[index].selected += 1
         for index in entry.selections:
@@ -188,14 +189,14 @@ class RetentionVisitor:
             verdict = evaluate(rule, entry, self.now)
             if verdict.no_time:
                 tally.no_time += 1
-                _note(tally.no_time_examples, address)
+                _note(tally.no_time_examples, str(target))
                 continue
             if not verdict.chosen:
                 continue
             lock = session_lock(entry.value) if entry.kind is StoreKind.STANDARD else None
             if lock is not None and not self.allow_locked:
                 tally.locked += 1
-                _note(tally.locked_examples, address)
+                _note(tally.locked_examples, str(target))
                 return
             tally.deletes += 1
             if rule.max_deletes is None or tally.deletes <= rule.max_deletes:
@@ -203,12 +204,20 @@ class RetentionVisitor:
                 emit(
                     {
                         "rule": index,
-                        "address": address,
+                        "address": str(target),
                         "reason": verdict.reason,
                         "live": _live_to_json(entry.live),
                     }
                 )
             return
+
+    def _label(self, address: Address) -> str:
+        """``_store_label``, remembered per store (computed once per entry otherwise)."""
+        pair = (address.kind, address.store)
+        label = self._labels.get(pair)
+        if label is None:
+            label = self._labels[pair] = _store_label(address)
+        return label
 
     def snapshot(self) -> JSONValue:
         return {

@@ -330,7 +330,7 @@ class _Matcher:
             matched.append(index)
         if not matched:
             return ()
-        if self.shard is not None and not self.shard.owns(key):
+        if self.shard is not None and not self.shard.owns(lane.kind.value, lane.store, scope, key):
             return ()
         return tuple(matched)
 

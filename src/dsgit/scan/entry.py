@@ -12,10 +12,20 @@ from dsgit.model.entry import Address, JSONValue, LiveEntry, LiveOrderedEntry, S
 __all__ = ["ScanEntry", "parse_rfc3339"]
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+_STRICT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 def parse_rfc3339(text: str) -> datetime | None:
     """An RFC 3339 time as Open Cloud writes it (up to 7 fractional digits), or None."""
+    if _STRICT.fullmatch(text):
+        # Open Cloud's own form: fromisoformat (3.11) reads it as is, truncating the 7th
+        # digit as below, for a fifth of the cost (twice per scanned entry).
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:  # a day or hour out of range
+            return None
     cleaned = _FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00").replace("z", "+00:00")
     try:
         moment = datetime.fromisoformat(cleaned)
