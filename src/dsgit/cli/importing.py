@@ -13,11 +13,13 @@ from dsgit.cli.context import AppContext, env_option, format_option, pass_app
 from dsgit.cli.progress import read_progress
 from dsgit.config import Environment
 from dsgit.crypto import load_keyring
+from dsgit.erasure.policy import TEMPLATES_REPOSITORY
 from dsgit.importer import FileAction, ImportOptions, ImportReport, read_import, write_import
 from dsgit.importer.configs import import_configs
 from dsgit.importer.ownership import OwnershipSource
 from dsgit.importer.policies import placement_of, policies_of, read_store_settings
 from dsgit.importer.store_settings import OwnershipChooser
+from dsgit.importer.templates import import_templates
 from dsgit.model.configs import REPOSITORY_NAMES
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import StoreKind
@@ -246,6 +248,9 @@ def _import_configs(
     dry_run: bool,
     output_format: str,
 ) -> None:
+    if repository == TEMPLATES_REPOSITORY:
+        _import_templates(environment, root, dry_run, output_format)
+        return
     with (
         open_client(environment) as client,
         read_progress(environment, client.meter, "import", interrupted="run it again"),
@@ -254,13 +259,7 @@ def _import_configs(
             client, root, repository, dry_run=dry_run, environment=environment.name, others=others
         )
     if output_format == "json":
-        payload = {
-            "environment": environment.name,
-            "universe_id": environment.universe_id,
-            **done.to_json(),
-            "notes": list(done.notes),
-        }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        _echo_json(environment, {**done.to_json(), "notes": list(done.notes)})
         return
     verb = {FileAction.CREATED: "create", FileAction.UPDATED: "update"}.get(done.action)
     lines = []
@@ -276,6 +275,38 @@ def _import_configs(
         lines.append(f"Dry run, nothing written: would import {what} into {done.path} ({state}).")
     else:
         lines.append(f"Imported {what} into {done.path} ({state}).")
+    lines.extend(f"note: {note}" for note in done.notes)
+    click.echo("\n".join(lines))
+
+
+def _echo_json(environment: Environment, report: dict[str, object]) -> None:
+    payload = {"environment": environment.name, "universe_id": environment.universe_id, **report}
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def _import_templates(
+    environment: Environment, root: Path, dry_run: bool, output_format: str
+) -> None:
+    """DataStoresConfig's published user_data_templates -> policies/erasure.yaml."""
+    with (
+        open_client(environment) as client,
+        read_progress(environment, client.meter, "import", interrupted="run it again"),
+    ):
+        done = import_templates(client, root, dry_run=dry_run)
+    if output_format == "json":
+        _echo_json(environment, {**done.to_json(), "notes": list(done.notes)})
+        return
+    lines = []
+    if done.action is not FileAction.UNCHANGED:
+        lines.append(f"{done.action.value:<8} {done.path}")
+    if done.templates is not None:
+        state = "unchanged" if done.action is FileAction.UNCHANGED else done.action.value
+        what = (
+            f"{_plural(done.templates, 'template')} of {done.repository} (configVersion "
+            f"{done.version}) from {environment.name} (universe {environment.universe_id})"
+        )
+        verb = "Dry run, nothing written: would import" if dry_run else "Imported"
+        lines.append(f"{verb} {what} into {done.path} ({state}).")
     lines.extend(f"note: {note}" for note in done.notes)
     click.echo("\n".join(lines))
 

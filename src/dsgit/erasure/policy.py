@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from dsgit.model.entry import DEFAULT_SCOPE, StoreKind
+from dsgit.model.entry import DEFAULT_SCOPE, JSONValue, StoreKind
 
 __all__ = [
+    "TEMPLATES_KEY",
+    "TEMPLATES_REPOSITORY",
     "TOKEN",
     "ErasureAction",
     "ErasurePolicy",
@@ -20,10 +22,15 @@ __all__ = [
     "KeyTemplate",
     "StoreTemplate",
     "Template",
+    "describe_template",
     "expand",
+    "templates_change",
 ]
 
 TOKEN = "{UserId}"
+# Roblox reads the templates from this one key of this configs repository (a JSON list).
+TEMPLATES_REPOSITORY = "DataStoresConfig"
+TEMPLATES_KEY = "user_data_templates"
 
 
 def expand(pattern: str, user: int) -> str:
@@ -111,3 +118,44 @@ class ErasurePolicy:
     @property
     def empty(self) -> bool:
         return not self.templates and not self.rules
+
+
+# --- the templates as Roblox holds them (a JSON list) ------------------------------------------
+
+
+def describe_template(raw: JSONValue) -> str:
+    """One template of Roblox's shape, readably: ``key template STANDARD
+    PlayerData/global/Player_{UserId}``, ``data store template STANDARD DATA/{UserId}``."""
+    if isinstance(raw, dict) and isinstance(raw.get("key_template"), dict):
+        body = raw["key_template"]
+        assert isinstance(body, dict)
+        scope = body.get("scope_pattern") or DEFAULT_SCOPE
+        return (
+            f"key template {body.get('data_store_type')} "
+            f"{body.get('data_store_name')}/{scope}/{body.get('key_pattern')}"
+        )
+    if isinstance(raw, dict) and isinstance(raw.get("data_store_template"), dict):
+        body = raw["data_store_template"]
+        assert isinstance(body, dict)
+        return f"data store template {body.get('data_store_type')} {body.get('data_store_pattern')}"
+    return f"template {raw!r}"[:120]
+
+
+def templates_change(before: JSONValue, after: JSONValue) -> str | None:
+    """What changes from the templates ``before`` to ``after`` (JSON lists), readably: the
+    templates added and removed (a changed one is both), or that only their order changes;
+    None when they are the same."""
+    old = before if isinstance(before, list) else []
+    new = after if isinstance(after, list) else []
+    if old == new:
+        return None
+    added = [describe_template(t) for t in new if t not in old]
+    removed = [describe_template(t) for t in old if t not in new]
+    parts = []
+    if added:
+        parts.append("adds " + "; ".join(added))
+    if removed:
+        parts.append("removes " + "; ".join(removed))
+    if not parts:
+        parts.append("reorders the templates")
+    return f"{', '.join(parts)} ({len(old)} template(s) now, {len(new)} after)"

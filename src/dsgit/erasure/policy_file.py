@@ -17,6 +17,8 @@ from typing import Any
 from yaml.nodes import Node
 
 from dsgit.erasure.policy import (
+    TEMPLATES_KEY,
+    TEMPLATES_REPOSITORY,
     TOKEN,
     ErasureAction,
     ErasurePolicy,
@@ -26,12 +28,19 @@ from dsgit.erasure.policy import (
     Template,
 )
 from dsgit.errors import ConfigError, Location
+from dsgit.model.configs import ConfigKey, ConfigsDeclaration, ConfigType
 from dsgit.model.entry import JSONValue, StoreKind
 from dsgit.repo.file_schemas import FileKind, check_file
 from dsgit.repo.problems import Problem, first_errors
 from dsgit.repo.yamlload import locate, parse_yaml
 
-__all__ = ["ERASURE_FILE", "MAX_TEMPLATES", "erasure_problems", "load_erasure"]
+__all__ = [
+    "ERASURE_FILE",
+    "MAX_TEMPLATES",
+    "erasure_problems",
+    "load_erasure",
+    "templates_declaration",
+]
 
 ERASURE_FILE = "policies/erasure.yaml"
 MAX_TEMPLATES = 100  # Roblox's limit on user_data_templates
@@ -211,6 +220,31 @@ def _rule(index: int, raw: dict[str, Any], node: Node | None) -> ErasureRule:
         users_metadata=bool(raw.get("users_metadata", False)),
         pointers=tuple(str(p) for p in raw.get("pointers") or ()),
         line=_line(node, ["rules", str(index)]),
+    )
+
+
+def templates_declaration(
+    value: JSONValue, node: Node | None, file: str = ERASURE_FILE
+) -> ConfigsDeclaration | None:
+    """The ``DataStoresConfig`` repository the file's ``user_data_templates`` make (None when
+    the file has none): its one json key ``user_data_templates``, the templates exactly as
+    written, in order (Roblox's own shape), for the configs kind to plan and publish.
+
+    Only for a file :func:`erasure_problems` passes; the rest of the repository's keys are not
+    dsgit's (:mod:`dsgit.kinds.configs` keeps them as they are live)."""
+    if not isinstance(value, dict) or TEMPLATES_KEY not in value:
+        return None
+    templates = value[TEMPLATES_KEY]
+    if not isinstance(templates, list):
+        return None
+    key = ConfigKey(
+        key=TEMPLATES_KEY,
+        type=ConfigType.JSON,
+        value=list(templates),
+        line=_line(node, [TEMPLATES_KEY]),
+    )
+    return ConfigsDeclaration(
+        repository=TEMPLATES_REPOSITORY, file=file, entries={TEMPLATES_KEY: key}
     )
 
 

@@ -259,6 +259,7 @@ def import_configs(
     ``environment`` sees it when the file also serves ``others`` (see
     :func:`configs_file_text`)."""
     if repository == ERASURE_ONLY:
+        # its templates go to policies/erasure.yaml: dsgit.importer.templates
         raise ConfigError(
             f"{ERASURE_ONLY} is managed through policies/erasure.yaml, not configs/",
             Location(f"{CONFIGS_DIR}/{repository}.yaml"),

@@ -17,6 +17,7 @@ _FALLBACK_IDS = {
     "store": "https://dsgit.dev/schemas/store.schema.json",
     "ordered-store": "https://dsgit.dev/schemas/ordered-store.schema.json",
     "configs": "https://dsgit.dev/schemas/configs.schema.json",
+    "erasure": "https://dsgit.dev/schemas/erasure.schema.json",
 }
 
 

@@ -27,14 +27,22 @@ A resumed run tells from the live state where it stopped: published already (the
 by one to exactly the planned contents) → done, never a second publish; our draft still staged
 (its hash journaled, or its contents exactly ours) → publish it; anything else → a conflict.
 The ledger's ``revision_id`` of a configs change is the ``configVersion`` before and after.
+
+``DataStoresConfig`` is declared by ``policies/erasure.yaml`` (its ``user_data_templates``), and
+dsgit owns only that key of it (:data:`OWNED_KEYS`): the repository's other keys and its
+conditional rules are not dsgit's. Everything here reads such a repository through
+:func:`managed_part` (the live value, pre-images and the ledger's digests hold only the owned
+keys), and a publish overwrites the draft with :func:`merged_contents`: the live repository with
+the owned keys replaced, so nothing dsgit does not own is ever wiped (DSP065 names what is kept).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dsgit.erasure.policy import TEMPLATES_KEY, TEMPLATES_REPOSITORY, templates_change
 from dsgit.errors import DsgitError, RunFatal
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.configs import CONFIGS, ConfigsDeclaration
@@ -69,11 +77,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KIND",
+    "OWNED_KEYS",
     "PUBLISH_KEY",
     "ConfigsKind",
     "address_of",
     "contents_of",
     "locked_changes",
+    "managed_part",
+    "merged_contents",
     "removed_keys",
     "value_of",
 ]
@@ -85,6 +96,9 @@ DESCRIPTIONS = "descriptions"
 # (the configs API has no field for them; Creator Hub sets them).
 NOT_PUBLISHED = (STRATEGY, DESCRIPTIONS)
 EXPERIMENT_LOCKED_REPOSITORY = "InExperienceConfig"  # experiments lock keys of this one only
+# Repositories dsgit owns only some keys of (the rest, and their conditional rules, stay as live
+# has them); every other repository is dsgit's whole.
+OWNED_KEYS: Mapping[str, frozenset[str]] = {TEMPLATES_REPOSITORY: frozenset({TEMPLATES_KEY})}
 
 
 def address_of(repository: str) -> Address:
@@ -139,6 +153,47 @@ def value_of(contents: ConfigContents, declared: JSONValue = None) -> dict[str, 
     if isinstance(declared, dict):
         found.update({name: declared[name] for name in NOT_PUBLISHED if name in declared})
     return found
+
+
+def managed_part(repository: str, value: dict[str, JSONValue]) -> dict[str, JSONValue]:
+    """The part of a repository's planned ``value`` dsgit manages: all of it, except for a
+    repository of :data:`OWNED_KEYS`, where only the owned keys (no conditional rules)."""
+    owned = OWNED_KEYS.get(repository)
+    if owned is None:
+        return value
+    found = dict(value)
+    found["entries"] = {key: item for key, item in _entries(value).items() if key in owned}
+    found["rules"] = {}
+    found["rulesOrder"] = []
+    return found
+
+
+def _live_value(
+    repository: str, contents: ConfigContents, declared: JSONValue = None
+) -> dict[str, JSONValue]:
+    return managed_part(repository, value_of(contents, declared))
+
+
+def kept_keys(repository: str, contents: ConfigContents) -> tuple[str, ...]:
+    """Live keys of ``repository`` that are not dsgit's (kept as they are by every publish)."""
+    owned = OWNED_KEYS.get(repository)
+    if owned is None:
+        return ()
+    return tuple(sorted(key for key in contents.entries if key not in owned))
+
+
+def merged_contents(repository: str, live: ConfigContents, value: JSONValue) -> ConfigContents:
+    """What the draft is overwritten with to publish ``value``: for a repository of
+    :data:`OWNED_KEYS`, the ``live`` repository (its other keys and its conditional rules)
+    with the owned keys made ``value``'s (an owned key ``value`` lacks is removed); for any
+    other repository, ``value`` whole."""
+    target = contents_of(value)
+    owned = OWNED_KEYS.get(repository)
+    if owned is None:
+        return target
+    entries = {key: entry for key, entry in live.entries.items() if key not in owned}
+    entries.update({key: entry for key, entry in target.entries.items() if key in owned})
+    return ConfigContents(entries, live.rules)
 
 
 def live_descriptions(contents: ConfigContents) -> dict[str, str]:
@@ -242,7 +297,7 @@ def staged_contents(published: ConfigContents, draft: ConfigDraft) -> ConfigCont
 def _live_entry(
     repository: str, published: PublishedConfig, draft_hash: str, declared: JSONValue
 ) -> LiveEntry:
-    value = value_of(published.contents, declared)
+    value = _live_value(repository, published.contents, declared)
     version = str(published.version)
     return LiveEntry(repository, "", PUBLISH_KEY, value, {}, (), draft_hash, version, "", "")
 
@@ -308,13 +363,54 @@ def _read_repository(
     for key in removed_keys(live.value, desired):
         found(
             DiagnosticCode.CONFIGS_KEY_REMOVED,
-            f"{label}: removes the published key {key!r}; game code reading it gets nil",
+            f"{label}: removes the published key {key!r}; "
+            + (
+                "Roblox stops deleting what it described on right-to-erasure requests"
+                if key == TEMPLATES_KEY
+                else "game code reading it gets nil"
+            ),
         )
+    if repository in OWNED_KEYS:
+        _owned_only(repository, published.contents, live.value, desired, found)
     found(
         DiagnosticCode.CONFIGS_PUBLISH,
         f"{label}: publishes configVersion {published.version + 1} (now "
         f"{published.version}) with deployment strategy {strategy}",
     )
+
+
+def _owned_only(
+    repository: str,
+    contents: ConfigContents,
+    live: JSONValue,
+    desired: JSONValue,
+    found: Callable[[DiagnosticCode, str], None],
+) -> None:
+    """DSP066 (the templates added and removed) and DSP065 (the keys kept) of a repository
+    dsgit owns only some keys of."""
+    label = f"{CONFIGS.value}:{repository}"
+    before = _entries(live).get(TEMPLATES_KEY)
+    after = _entries(desired).get(TEMPLATES_KEY)
+    change = templates_change(
+        before.get("value") if isinstance(before, dict) else None,
+        after.get("value") if isinstance(after, dict) else None,
+    )
+    if change is not None:
+        found(DiagnosticCode.CONFIGS_TEMPLATES, f"{label}: {TEMPLATES_KEY} {change}")
+    kept = kept_keys(repository, contents)
+    rules = len(contents.rules.rules)
+    what = []
+    if kept:
+        shown = ", ".join(repr(key) for key in kept[:5]) + (", …" if len(kept) > 5 else "")
+        what.append(f"{len(kept)} key(s) ({shown})")
+    if rules:
+        what.append(f"{rules} conditional rule(s)")
+    if what:
+        found(
+            DiagnosticCode.CONFIGS_KEYS_KEPT,
+            f"{label}: keeps {' and '.join(what)} dsgit does not own as they are live "
+            f"(policies/erasure.yaml declares {TEMPLATES_KEY} only)",
+        )
 
 
 def _shown(description: JSONValue) -> str:
@@ -332,10 +428,10 @@ def _read_live(api: ConfigsApi, reading: Reading) -> None:
 # --- execution ---------------------------------------------------------------------------------
 
 
-def _state(published: PublishedConfig, draft_hash: str | None) -> EntryState:
+def _state(repository: str, published: PublishedConfig, draft_hash: str | None) -> EntryState:
     """A repository's state for the journal and the ledger: ``revision_id`` is the
-    ``configVersion``; the digest is over the contents (any strategy: Immediate)."""
-    value = value_of(published.contents)
+    ``configVersion``; the digest is over the managed contents (any strategy: Immediate)."""
+    value = _live_value(repository, published.contents)
     return EntryState(True, draft_hash, str(published.version), entry_digest(EntryData(value)))
 
 
@@ -347,12 +443,11 @@ def _execute(
     if step.data is None:
         return run.refuse(step, "a configs repository is never deleted, only published")
     desired = step.data.value
-    target = contents_of(desired)
     strategy = _strategy(desired)
     published = api.read_published(repository)
     draft = api.read_draft(repository)
-    before = _state(published, draft.draft_hash)
-    live_value = value_of(published.contents, desired)
+    before = _state(repository, published, draft.draft_hash)
+    live_value = _live_value(repository, published.contents, desired)
     pre = change.precondition
     planned = pre.config_version if isinstance(pre, ConfigsPrecondition) else 0
     seen = pre.draft_hash if isinstance(pre, ConfigsPrecondition) else None
@@ -369,7 +464,7 @@ def _execute(
             )
         journaled = intent.get("draft_hash")
         landed = journaled is None and _same(
-            value_of(staged_contents(published.contents, draft)), desired
+            _live_value(repository, staged_contents(published.contents, draft)), desired
         )
         if journaled == draft.draft_hash or landed:  # our draft is staged: publish it
             return _publish(run, api, step, earlier, draft.draft_hash, strategy, dict(intent))
@@ -403,13 +498,16 @@ def _execute(
                 f"locked by a running experiment since the plan: "
                 f"{', '.join(locked)}; nothing written",
             )
-    preimage = run.record_intent(step, True, EntryData(value_of(published.contents)), before)
+    preimage = run.record_intent(
+        step, True, EntryData(_live_value(repository, published.contents)), before
+    )
+    target = merged_contents(repository, published.contents, desired)
     try:
         written = api.overwrite_draft(repository, target, draft_hash=draft.draft_hash)
     except DraftChanged:
         return run.conflict(step, before, "the draft changed while applying; nothing written")
     now = api.read_draft(repository)
-    staged = value_of(staged_contents(published.contents, now))
+    staged = _live_value(repository, staged_contents(published.contents, now))
     if now.draft_hash != written or not _same(staged, desired):
         return run.conflict(
             step,
@@ -441,7 +539,7 @@ def _publish(
     after = EntryState(True, None, str(version), step.after_digest)
     published = api.read_published(repository)
     if published.version == version:
-        after = _state(published, None)
+        after = _state(repository, published, None)
     return run.done(step, ChangeOutcome.WRITTEN, before, after, f"configVersion {version}")
 
 

@@ -59,6 +59,8 @@ class DiagnosticCode(StrEnum):
     CONFIGS_KEY_REMOVED = "DSP062"
     CONFIGS_PUBLISH = "DSP063"
     CONFIGS_DESCRIPTION_NOT_PUBLISHED = "DSP064"
+    CONFIGS_KEYS_KEPT = "DSP065"
+    CONFIGS_TEMPLATES = "DSP066"
     # live-data scans (docs/lifecycle.md)
     LEFT_OUT_SESSION_LOCKED = "DSP070"
     RETENTION_OVER_MAX_DELETES = "DSP071"
@@ -284,6 +286,18 @@ _CODES = (
         _D.CONFIGS_PUBLISH,
         _I,
         "configs: the publish this plan makes (configVersion and deployment strategy)",
+        None,
+    ),
+    Code(
+        _D.CONFIGS_KEYS_KEPT,
+        _I,
+        "configs: live keys dsgit does not own, kept as they are by the publish",
+        None,
+    ),
+    Code(
+        _D.CONFIGS_TEMPLATES,
+        _I,
+        "configs: the right-to-erasure templates the publish adds or removes",
         None,
     ),
     # live-data scans: retention (docs/lifecycle.md)

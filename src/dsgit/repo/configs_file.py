@@ -15,6 +15,7 @@ from typing import Any
 
 from yaml.nodes import Node
 
+from dsgit.erasure.policy import TEMPLATES_REPOSITORY
 from dsgit.model.configs import (
     CONFIGS_DIR,
     MAX_VALUE_CHARS,
@@ -35,7 +36,7 @@ __all__ = ["ERASURE_ONLY", "RESERVED_MARKER", "parse_configs_file", "repository_
 
 # DataStoresConfig holds Roblox's right-to-erasure templates: dsgit writes it only from
 # policies/erasure.yaml (DESIGN.md §13).
-ERASURE_ONLY = "DataStoresConfig"
+ERASURE_ONLY = TEMPLATES_REPOSITORY
 # Roblox spells a key's conditional value as `<key>.RBX.conditional.<rule>` on the wire.
 RESERVED_MARKER = ".RBX."
 _EXACT_INTEGER = 2**53

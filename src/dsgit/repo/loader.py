@@ -96,6 +96,9 @@ class RepositoryReader(FileReader):
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._moved_at: dict[Address, tuple[int | None, int | None]] = {}
         self._configs: dict[str, ConfigsDeclaration] | None = None
+        # DataStoresConfig as policies/erasure.yaml's user_data_templates declare it (read by
+        # other_yaml, which runs before the kinds load)
+        self._templates: ConfigsDeclaration | None = None
         self.environments: tuple[str, ...] | None = None  # of dsgit.yaml, when readable
 
     # --- dsgit.yaml and schemas ----------------------------------------------------------------
@@ -140,15 +143,23 @@ class RepositoryReader(FileReader):
 
                         self.problems.extend(policy_problems(document.value, document.node))
                     if clean and document is not None and item.path == "policies/erasure.yaml":
-                        from dsgit.erasure.policy_file import erasure_problems
-
-                        self.problems.extend(erasure_problems(document.value, document.node))
+                        self.erasure(document)
                     if clean and document is not None and item.path == "policies/retention.yaml":
                         from dsgit.retention.policy_file import retention_problems
 
                         self.problems.extend(retention_problems(document.value, document.node))
                     if top == "migrations":
                         self.migration(item.path, document if clean else None)
+
+    def erasure(self, document: YamlDocument) -> None:
+        """DS871-DS877 of ``policies/erasure.yaml``; a clean file's ``user_data_templates``
+        become the declared ``DataStoresConfig`` repository (docs/erasure.md)."""
+        from dsgit.erasure.policy_file import erasure_problems, templates_declaration
+
+        problems = erasure_problems(document.value, document.node)
+        self.problems.extend(problems)
+        if not any(p.severity is Severity.ERROR for p in problems):
+            self._templates = templates_declaration(document.value, document.node)
 
     def migration(self, path: str, document: YamlDocument | None) -> None:
         """DS821-DS826 of one file under ``migrations/`` (docs/lifecycle.md)."""
@@ -558,6 +569,9 @@ class RepositoryReader(FileReader):
                 known = self.environments
                 self.problems.extend(config_environment_problems(declaration, document.node, known))
                 found[repository] = declaration
+        if self._templates is not None:
+            # configs/DataStoresConfig.yaml is refused (DS717): the erasure policy declares it
+            found[self._templates.repository] = self._templates
         return found
 
     def config_schemas(self, declaration: ConfigsDeclaration, node: Node | None) -> None:
