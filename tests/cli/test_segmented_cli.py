@@ -136,6 +136,9 @@ def test_combine_refuses_overlaps_and_other_environments(
 def test_show_pages_a_manifest(repo: Path, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     assert run(repo, "plan", "-o", str(path), "--segment-size", "6").exit_code == 0
+    past = run(repo, "show", str(path), "--page", "99", "--limit", "5")
+    # a usage error (click's 2 under the test runner; the dsgit entry point exits 1)
+    assert past.exit_code == 2 and "pages of 5" in past.output, past.output
     result = run(repo, "show", str(path), "--page", "2", "--limit", "5", "--format", "json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)

@@ -197,6 +197,13 @@ def show_command(plan_file: Path, output_format: str, page: int, limit: int) -> 
 
         found.verify()
         manifest = found.manifest
+        pages = max(1, -(-manifest.total_changes // limit))
+        if page > pages:
+            raise click.BadParameter(
+                f"the plan has {manifest.total_changes:,} changes: {pages} page"
+                f"{'' if pages == 1 else 's'} of {limit}",
+                param_hint="--page",
+            )
         changes = found.changes_at((page - 1) * limit, limit)
         shown = Page(page, limit, manifest.total_changes, changes)
         click.echo(render_manifest(manifest, shown, output_format, str(plan_file)), nl=False)

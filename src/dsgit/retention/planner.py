@@ -368,7 +368,8 @@ def _mass_deletes(
         found.append(
             diagnostic(
                 DiagnosticCode.MASS_DELETE,
-                f"{label}: this plan deletes {count:,} entries{of}{_across(count, shards)}; "
+                f"{label}: this plan deletes {count:,} entr{'y' if count == 1 else 'ies'}"
+                f"{of}{_across(count, shards)}; "
                 "the threshold is "
                 f"{policy.mass_delete_threshold:.0%} of the store or {policy.mass_delete_min} "
                 "entries",
