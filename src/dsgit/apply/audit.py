@@ -64,6 +64,7 @@ __all__ = [
     "Unrecorded",
     "append_apply_records",
     "append_change_records",
+    "erasure_salt",
     "suppressions_of",
     "unrecorded_applies",
 ]
@@ -123,7 +124,7 @@ def append_apply_records(
             assert isinstance(written.body, ApprovalRecord)
             cited.setdefault(_identity(written.body), written.hash)
     citations = tuple(dict.fromkeys(cited[_identity(a)] for a in approvals))
-    salt = repository_salt(ledger.root) if plan.kind is PlanKind.ERASURE else None
+    salt = erasure_salt(ledger.root, plan)
     bodies: list[Body] = list(_change_records(apply_id, changes, steps, recorded, salt))
     if not bodies and (str(status) in statuses or (any_status and statuses)):
         # This run's records are there already (a run killed after writing them); make sure
@@ -163,6 +164,12 @@ def append_apply_records(
         )
         bodies.insert(len(bodies) - 1, _erasure_record(salt, plan, apply_id, wrote))
     ledger.append(bodies, actor=str(actor), batch=apply_id)
+
+
+def erasure_salt(root: Path, plan: Plan) -> str | None:
+    """The repository's salt when ``plan`` is an erasure (its records then name addresses by
+    their salted hash only), else None."""
+    return repository_salt(root) if plan.kind is PlanKind.ERASURE else None
 
 
 def _erasure_record(salt: str, plan: Plan, apply_id: str, erased: Sequence[str]) -> ErasureRecord:

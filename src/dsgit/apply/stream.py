@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.apply.approval_records import approval_bodies
-from dsgit.apply.audit import append_apply_records, append_change_records
+from dsgit.apply.audit import append_apply_records, append_change_records, erasure_salt
 from dsgit.apply.binding import check_bound_to_declaration
 from dsgit.apply.checks import CheckInput, check_plan
 from dsgit.apply.execute import ChangeExecutor, Step
@@ -58,7 +58,7 @@ from dsgit.ledger.file import Ledger
 from dsgit.ledger.records import ChangeOutcome, EntryState
 from dsgit.model.entry import Address
 from dsgit.model.shard import Shard
-from dsgit.plan.model import Action, Change, Plan, PlanKind, written_data
+from dsgit.plan.model import Action, Change, Plan, written_data
 from dsgit.planfile.read import SegmentedPlan
 from dsgit.policy.verdict import Verdict
 
@@ -228,7 +228,7 @@ def _record_dead_run(plan: SegmentedPlan, deps: ApplyDeps, shard: Shard | None) 
                 state.apply_id,
                 list(finished.values()),
                 steps,
-                _salt(deps.root, plan.header),
+                erasure_salt(deps.root, plan.header),
             )
             for step in steps:
                 tally.add(finished.get(str(step.change.address)) or _pending(step))
@@ -246,14 +246,6 @@ def _record_dead_run(plan: SegmentedPlan, deps: ApplyDeps, shard: Shard | None) 
             summary=tally.counts,
         )
         journal.write({"t": "end", "status": str(ApplyStatus.PARTIAL), "time": _text(deps.clock())})
-
-
-def _salt(root: Path, plan: Plan) -> str | None:
-    if plan.kind is not PlanKind.ERASURE:
-        return None
-    from dsgit.erasure.proof import repository_salt
-
-    return repository_salt(root)
 
 
 def _suppressed(change: Change) -> bool:
@@ -287,7 +279,7 @@ class _Run:
         self.ran = False  # a segment was run (not only counted from its journal)
         self.ledger = Ledger.of_universe(deps.root, cited.environment, deps.api, deps.signer)
         # an erasure's records name addresses by their salted hash only (docs/erasure.md)
-        self.salt = _salt(deps.root, cited)
+        self.salt = erasure_salt(deps.root, cited)
 
     def _lock(self) -> EnvironmentLock:
         deps, options = self.deps, self.options
