@@ -48,6 +48,7 @@ from dsgit.ledger.layout import (
 )
 from dsgit.ledger.reading import count_lines, file_records, last_line, parse_line
 from dsgit.ledger.records import (
+    FORMAT_VERSION,
     ApplyRecord,
     ApprovalRecord,
     Body,
@@ -107,6 +108,8 @@ class Ledger:
     follow the order the universe holds. Without it, appends extend the local tail only (a
     checkout no other branch applies from, and tests).
     """
+
+    record_version = FORMAT_VERSION  # of the records appended (tests write older ones)
 
     def __init__(
         self,
@@ -238,9 +241,18 @@ class Ledger:
         seq, prev = base.seq + 1, base.hash
         records: list[LedgerRecord] = []
         for body in bodies:
-            salts = make_salts(str(body.type), body_to_json(body))
+            version = self.record_version
+            salts = make_salts(str(body.type), body_to_json(body)) if version >= 3 else None
             draft = LedgerRecord(
-                seq, stamp, actor, prev, body, hash="", chain=environment, salts=salts
+                seq,
+                stamp,
+                actor,
+                prev,
+                body,
+                hash="",
+                chain=environment,
+                version=version,
+                salts=salts,
             )
             digest = record_hash(draft)
             signature = self.signer.sign(digest) if self.signer is not None else None
