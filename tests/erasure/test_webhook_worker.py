@@ -10,6 +10,7 @@ import pytest
 
 from dsgit.cli.context import AppContext
 from dsgit.erasure.notification import ErasureNotification
+from dsgit.erasure.server import PlanOutcome
 from dsgit.erasure.worker import ErasureWorker
 from dsgit.model.entry import EntryData
 from dsgit.plan.model import PlanKind
@@ -51,16 +52,23 @@ def test_each_environment_gets_a_plan_and_only_auto_apply_ones_are_applied(
     out.mkdir()
     worker = ErasureWorker(app.root, app.config, out)
     worker(ErasureNotification("n-1", USER, (7,), ""), ("staging", "production"))
-    for name in ("staging", "production"):
-        plan = read_any_plan(out / f"n-1.{name}.json")
-        assert plan.kind is PlanKind.ERASURE  # type: ignore[union-attr]
-        assert plan.context["notification_id"] == "n-1"  # type: ignore[union-attr]
-        assert [str(c.address) for c in plan.changes] == [f"PlayerStore/global/{USER}"]  # type: ignore[union-attr]
+    # the plan waiting for approval stays; the applied one, naming the user's entry, is gone
+    plan = read_any_plan(out / "n-1.production.json")
+    assert plan.kind is PlanKind.ERASURE  # type: ignore[union-attr]
+    assert plan.context["notification_id"] == "n-1"  # type: ignore[union-attr]
+    assert [str(c.address) for c in plan.changes] == [f"PlayerStore/global/{USER}"]  # type: ignore[union-attr]
+    assert not (out / "n-1.staging.json").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["n-1.production.json", "queue.jsonl"]
     lines = [json.loads(line) for line in (out / "queue.jsonl").read_text().splitlines()]
     assert {line["environment"]: line["status"] for line in lines} == {
         "staging": "applied",
         "production": "awaiting-approval",
     }
+    by_env = {line["environment"]: line for line in lines}
+    assert by_env["staging"]["plan_removed"] is True
+    assert by_env["staging"]["plan_digest"].startswith("sha256:")
+    assert by_env["production"]["plan_digest"] == plan.digest  # type: ignore[union-attr]
+    assert "plan_removed" not in by_env["production"]
     assert all(str(USER) not in json.dumps(line) for line in lines)  # the id is never queued
     with open_client(app.environment("staging")) as api:
         assert api.get_entry("PlayerStore", str(USER)) is None
@@ -135,11 +143,12 @@ def test_a_session_locked_profile_left_out_is_reported_not_done(
         api.create_entry("PlayerStore", str(held), EntryData(profile, {}, (held,)))
     out = tmp_path / "plans"
     out.mkdir()
-    ErasureWorker(app.root, app.config, out)(
+    outcome = ErasureWorker(app.root, app.config, out)(
         ErasureNotification("n-2", held, (7,), ""), ("staging",)
     )
+    assert outcome == PlanOutcome({}, ("staging",))  # the server retries it
     [line] = [json.loads(line) for line in (out / "queue.jsonl").read_text().splitlines()]
     assert line["status"].startswith("applied; 1 entry left out, held by a game server's session")
-    assert "dsgit erase --user` again" in line["status"] and str(held) not in json.dumps(line)
+    assert "waiting-for-session" in line["status"] and str(held) not in json.dumps(line)
     with open_client(app.environment("staging")) as api:
         assert api.get_entry("PlayerStore", str(held)) is not None  # never written while held
