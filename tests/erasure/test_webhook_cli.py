@@ -176,16 +176,21 @@ def test_serve_writes_plans_to_out_dir(repo: Path, serve: type, tmp_path: Path) 
     _no_canary_in(repo, out)
 
 
-def test_a_missing_secret_is_one_clear_error_naming_the_variable(repo: Path) -> None:
-    # the canary sits in the default variable; --secret-env names another one, unset
-    done = subprocess.run(
-        [*_SERVE, "-C", str(repo), *_ARGS, "--secret-env", "HOOK_UNSET_SECRET"],
+def _run(repo: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``webhook serve`` expected to stop by itself (the canary in the default variable)."""
+    return subprocess.run(
+        [*_SERVE, "-C", str(repo), *_ARGS, *options],
         check=False,
         capture_output=True,
         text=True,
         env=_env(DSGIT_WEBHOOK_SECRET=CANARY),
         timeout=60,
     )
+
+
+def test_a_missing_secret_is_one_clear_error_naming_the_variable(repo: Path) -> None:
+    # the canary sits in the default variable; --secret-env names another one, unset
+    done = _run(repo, "--secret-env", "HOOK_UNSET_SECRET")
     assert done.returncode == EXIT_ERROR
     assert "HOOK_UNSET_SECRET" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -195,13 +200,6 @@ def test_a_missing_secret_is_one_clear_error_naming_the_variable(repo: Path) -> 
 
 
 def test_a_bad_retry_interval_is_a_usage_error(repo: Path) -> None:
-    done = subprocess.run(
-        [*_SERVE, "-C", str(repo), *_ARGS, "--retry-every", "soon"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=_env(DSGIT_WEBHOOK_SECRET=CANARY),
-        timeout=60,
-    )
+    done = _run(repo, "--retry-every", "soon")
     assert done.returncode == EXIT_ERROR
     assert "'soon' is not a duration" in done.stderr and "Traceback" not in done.stderr

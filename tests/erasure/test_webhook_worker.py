@@ -77,22 +77,29 @@ def test_each_environment_gets_a_plan_and_only_auto_apply_ones_are_applied(
         assert api.get_entry("PlayerStore", str(USER)) is not None
 
 
+def _notifying(
+    app: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> tuple[AppContext, Path]:
+    """The repository with an ``erasure`` webhook sink at ``url``, and a plans folder."""
+    monkeypatch.setenv("DSGIT_TEST_HOOK", url)
+    monkeypatch.setenv("DSGIT_TEST_HOOK_SECRET", "hook-secret")
+    config = (app.root / "dsgit.yaml").read_text() + (
+        "notifications:\n  - type: webhook\n    url_env: DSGIT_TEST_HOOK\n"
+        "    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
+    )
+    (app.root / "dsgit.yaml").write_text(config)
+    out = tmp_path / "plans"
+    out.mkdir()
+    return AppContext(cwd=app.root), out
+
+
 def test_a_plan_awaiting_approval_is_notified_without_the_user(
     app: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from notify.receiver import receiver
 
     with receiver() as hook:
-        monkeypatch.setenv("DSGIT_TEST_HOOK", hook.url)
-        monkeypatch.setenv("DSGIT_TEST_HOOK_SECRET", "hook-secret")
-        config = (app.root / "dsgit.yaml").read_text() + (
-            "notifications:\n  - type: webhook\n    url_env: DSGIT_TEST_HOOK\n"
-            "    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
-        )
-        (app.root / "dsgit.yaml").write_text(config)
-        fresh = AppContext(cwd=app.root)
-        out = tmp_path / "plans"
-        out.mkdir()
+        fresh, out = _notifying(app, tmp_path, monkeypatch, hook.url)
         ErasureWorker(fresh.root, fresh.config, out)(
             ErasureNotification("n-2", USER, (7,), ""), ("production",)
         )
@@ -160,16 +167,7 @@ def test_a_failed_plan_is_queued_and_notified_as_failed_without_the_user(
     from notify.receiver import receiver
 
     with receiver() as hook:
-        monkeypatch.setenv("DSGIT_TEST_HOOK", hook.url)
-        monkeypatch.setenv("DSGIT_TEST_HOOK_SECRET", "hook-secret")
-        config = (app.root / "dsgit.yaml").read_text() + (
-            "notifications:\n  - type: webhook\n    url_env: DSGIT_TEST_HOOK\n"
-            "    secret_env: DSGIT_TEST_HOOK_SECRET\n    events: [erasure]\n"
-        )
-        (app.root / "dsgit.yaml").write_text(config)
-        fresh = AppContext(cwd=app.root)
-        out = tmp_path / "plans"
-        out.mkdir()
+        fresh, out = _notifying(app, tmp_path, monkeypatch, hook.url)
         worker = ErasureWorker(fresh.root, fresh.config, out)
         # production's emulator file is gone and a folder stands in its way: its plan fails
         (app.root / ".dsgit/production.db").unlink()
