@@ -134,7 +134,9 @@ class WebhookServer:
     def start(self) -> None:
         """Serve on a background thread (tests); :meth:`serve_forever` blocks instead."""
         self._begin()
-        self._serving = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._serving = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._serving.start()
 
     def serve_forever(self) -> None:
