@@ -203,6 +203,33 @@ def _report_text(
 
 
 @audit_group.command(
+    "redact",
+    short_help="Finish the ledger redactions erasure records list.",
+    help="""Finish the redactions of earlier ledger records that erasure records list.
+
+Applying an erasure plan appends its erasure record, which lists the earlier records holding
+the user, then rewrites those records with their fields redacted (docs/ledger.md,
+"Redaction"). A crash between the two leaves records that `dsgit audit verify` reports as
+`unredacted`; this rewrites them (rerunning the erasure's apply does too). Idempotent.
+
+\b
+Exit codes: 0 done (or nothing to do), 1 error.""",
+)
+@format_option("text", "json")
+@pass_app
+def redact_command(app: AppContext, output_format: str) -> None:
+    from dsgit.ledger.redactions import complete
+
+    changed = complete(app.root)
+    if output_format == "json":
+        click.echo(json.dumps({"redacted": changed}, indent=2, sort_keys=True))
+    elif changed:
+        click.echo(f"{changed} ledger record(s) redacted; commit audit/ledger/.")
+    else:
+        click.echo("nothing to redact: every redaction the erasure records list is done")
+
+
+@audit_group.command(
     "migrate",
     short_help="Move a single-file ledger to per-environment chains.",
     help="""Migrate audit/ledger.jsonl (the single-file ledger of earlier releases) to the layout

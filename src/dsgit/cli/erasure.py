@@ -43,13 +43,14 @@ the entries policies/erasure.yaml's templates name (read directly), and those it
 (users metadata, ids inside values, key patterns, DataStore2's ordered stores). The plan is of
 the `erasure` change class for approvals; diff lines show where the user was, never what they
 held. Applying it purges the pre-images holding the user's data (a later revert cannot bring
-them back) and writes an erasure record of hashes only.
+them back), writes an erasure record of hashes only, and redacts the fields of earlier ledger
+records that held the user (DSP098; the chain and its signatures stay valid).
 
 A profile held by a game server's session lock is left out (DSP095) unless
 `--allow DSP005=REASON`.
 
-With --verify: read everything again and prove nothing of the user is left (live or in
-pre-images), listing the ledger's erasure records of the user.
+With --verify: read everything again and prove nothing of the user is left (live, in
+pre-images or in the ledger), listing the ledger's erasure records of the user.
 
 \b
 Exit codes:
@@ -160,6 +161,10 @@ def _verify(
                     "clean": result.clean,
                     "left": list(result.left),
                     "preimages": list(result.preimages),
+                    "ledger": [
+                        {"file": r.file, "seq": r.seq, "fields": list(r.fields)}
+                        for r in result.ledger
+                    ],
                     "read": result.read,
                     "erasure_records": [
                         {"seq": r.seq, "time": r.time, "hash": r.hash} for r in result.records
@@ -179,6 +184,11 @@ def _verify(
                 click.echo(f"  live: {address}")
             for path in result.preimages:
                 click.echo(f"  pre-image: {path}")
+            for item in result.ledger:
+                click.echo(
+                    f"  ledger: {item.file} seq {item.seq} ({', '.join(item.fields)}): "
+                    "plan the erasure again (`dsgit erase --user ID`) to redact it"
+                )
         for record in result.records:
             click.echo(f"Erasure record #{record.seq} at {record.time} ({record.hash}).")
     raise click.exceptions.Exit(EXIT_OK if result.clean else EXIT_CHANGES)

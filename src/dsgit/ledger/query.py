@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -171,6 +171,9 @@ class LogFilter:
     environment: str | None = None
     apply_id: str | None = None
     erasure_user: str | None = None  # the user's salted hash (erasure records, docs/erasure.md)
+    # (chain, seq, hash) of the records the user's erasures redacted: they name the user no
+    # more, but they are the user's history (filter_records fills it in)
+    redacted: frozenset[tuple[str | None, int, str]] = frozenset()
 
     def matches(self, record: LedgerRecord, environments: Mapping[str, str] | None = None) -> bool:
         """``environments`` maps apply ids to environments, for version 1 change records."""
@@ -195,7 +198,11 @@ class LogFilter:
                 return False
             if self.key is not None and address.key != self.key:
                 return False
-        return self.user is None or _mentions_user(record, self.user, self.erasure_user)
+        return (
+            self.user is None
+            or _mentions_user(record, self.user, self.erasure_user)
+            or (record.chain, record.seq, record.hash) in self.redacted
+        )
 
 
 def _environment_of(record: LedgerRecord, environments: Mapping[str, str]) -> str | None:
@@ -241,6 +248,15 @@ def filter_records(records: Iterable[LedgerRecord], where: LogFilter) -> Iterato
         for record in listed
         if isinstance(record.body, ApplyRecord)
     }
+    if where.user is not None:
+        refs = frozenset(
+            (ref.chain, ref.seq, ref.hash)
+            for record in listed
+            if isinstance(record.body, ErasureRecord)
+            and _mentions_user(record, where.user, where.erasure_user)
+            for ref in record.body.redacted
+        )
+        where = replace(where, redacted=refs)
     for record in listed:
         if where.matches(record, environments):
             yield record
@@ -259,6 +275,8 @@ def describe(record: LedgerRecord) -> str:
     body = record.body
     position = f"{record.chain}#{record.seq}" if record.chain else f"#{record.seq}"
     head = f"{record.time} {position} {record.actor}"
+    if record.redacted_by is not None:
+        head += f" [redacted by erasure {record.redacted_by[:19]}]"
     match body:
         case ApplyRecord():
             counts = ", ".join(f"{k} {v}" for k, v in sorted(body.summary.items()) if v)
@@ -290,7 +308,12 @@ def describe(record: LedgerRecord) -> str:
                 f" plan={body.plan_digest[:19]} ref={body.reference[:19]}"
             )
         case ErasureRecord():
-            return f"{head} erasure user={body.user[:19]} entries={body.entries}"
+            text = f"{head} erasure user={body.user[:19]} entries={body.entries}"
+            if body.conflicts:
+                text += f" conflicts={body.conflicts} (not finished: erase again)"
+            if body.redacted:
+                text += f" redacted={len(body.redacted)} earlier record(s)"
+            return text
         case LockBreakRecord():
             state = "expired" if body.expired else "live"
             return (
