@@ -36,7 +36,9 @@ class Recorder:
         self.release = threading.Event()
         self.started = threading.Event()
 
-    def __call__(self, notification: ErasureNotification, envs: tuple[str, ...]) -> None:
+    def __call__(
+        self, notification: ErasureNotification, envs: tuple[str, ...], attempt: int
+    ) -> None:
         self.started.set()
         self.release.wait(timeout=30)
         self.handled.append((notification, envs))

@@ -7,11 +7,13 @@ import os
 import signal
 import threading
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from dsgit.cli.apply import parse_duration
 from dsgit.cli.context import AppContext, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 from dsgit.cli.retention import default_checkpoint, scan_options
@@ -212,8 +214,17 @@ future, the body size, the JSON, a universe dsgit.yaml knows, a NotificationId n
 before), answered 200 at once, and queued. A background worker plans the erasure for each
 environment whose universe the request names, writes it to
 {ERASURE_DIR}/<NotificationId>.json (<NotificationId>.<env>.json when several; or --out), and
-applies it (`dsgit apply`) only where policies/erasure.yaml says `auto_apply`; other plans
-wait for approval, listed in queue.jsonl beside them. The secret is never printed.
+applies it (`dsgit apply`) only where policies/erasure.yaml says `auto_apply` (an applied
+plan is then removed: it names the user's entries); other plans wait for approval, listed in
+queue.jsonl beside them. A plan that fails is retried after 1 minute, doubling up to
+--retry-every, 8 times at most; a plan that left out profiles held by a session lock is made
+again every --retry-every until nothing is left out or 30 days have passed. The secret is
+never printed.
+
+\b
+Exit codes:
+  0  stopped (Ctrl-C or SIGTERM)
+  1  error (no secret in the variable, a broken policies/erasure.yaml)
 """,
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -231,8 +242,24 @@ wait for approval, listed in queue.jsonl beside them. The secret is never printe
     default=None,
     help=f"Where plans are written (default {ERASURE_DIR}).",
 )
+@click.option(
+    "--retry-every",
+    default="15m",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda ctx, param, value: parse_duration(value),
+    help="How often a plan that left out session-locked profiles is made again, and the "
+    "longest wait between retries of a failed one (90s, 15m, 1h).",
+)
 @pass_app
-def serve_command(app: AppContext, host: str, port: int, secret_env: str, out: Path | None) -> None:
+def serve_command(
+    app: AppContext,
+    host: str,
+    port: int,
+    secret_env: str,
+    out: Path | None,
+    retry_every: timedelta,
+) -> None:
     from dsgit.erasure.policy_file import load_erasure
     from dsgit.erasure.seen import SeenNotifications
     from dsgit.erasure.server import WebhookServer, WebhookSettings
@@ -254,13 +281,15 @@ def serve_command(app: AppContext, host: str, port: int, secret_env: str, out: P
     worker = ErasureWorker(
         app.root, app.config, folder, log=lambda line: click.echo(line, err=True)
     )
+    every = retry_every.total_seconds()
     server = WebhookServer(
-        WebhookSettings(secret, universes),
+        WebhookSettings(secret, universes, retry_every=every, first_retry=min(60.0, every)),
         SeenNotifications(app.root / ".dsgit" / "webhook-seen.sqlite"),
         worker,
         host=host,
         port=port,
         log=lambda line: click.echo(line, err=True),
+        gave_up=worker.gave_up,
     )
     click.echo(f"Listening on {server.url} (Ctrl-C stops)", err=True)
     if threading.current_thread() is threading.main_thread():

@@ -7,13 +7,22 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ERASURE_EVENT", "ErasureNotification", "NotificationRejected", "parse_notification"]
+__all__ = [
+    "ERASURE_EVENT",
+    "ErasureNotification",
+    "NotificationRejected",
+    "parse_notification",
+    "redacted",
+]
 
 ERASURE_EVENT = "RightToErasureRequest"
 _MAX_ID = 200
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+_ADDRESS = re.compile(r"\S+/\S+")  # an entry address (store/scope/key) or a path
 
 
 class NotificationRejected(Exception):
@@ -80,3 +89,14 @@ def parse_notification(body: bytes) -> ErasureNotification:
         universes,
         event_time if isinstance(event_time, str) else "",
     )
+
+
+def redacted(text: str, user_id: int, *, limit: int = 200) -> str:
+    """The first line of ``text`` (an error message) fit for a queue line, a log or a
+    notification: URLs, entry addresses and paths (anything with a ``/``) and the user id
+    itself are replaced, so neither the user nor where their data was is named."""
+    line = (text.strip().splitlines() or [""])[0]
+    line = _URL.sub("<url>", line)
+    line = _ADDRESS.sub("<entry>", line)
+    line = re.sub(rf"(?<!\d){user_id}(?!\d)", "<user>", line)
+    return line[:limit]

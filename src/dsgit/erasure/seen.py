@@ -1,8 +1,20 @@
 """The notifications a webhook server has accepted, kept across restarts (SQLite).
 
-Each row is ``queued`` (accepted, its plan not yet written: a restarted server picks it up
-again, so a crash between the 200 and the plan loses nothing) or ``done`` (the request itself
-is then dropped from the row: only the id stays, to refuse replays).
+Each row is in one state:
+
+- ``queued``: accepted, its plans not yet all written, or a failed attempt waiting for its
+  ``retry_at`` (``attempts`` failed attempts so far);
+- ``waiting-for-session``: its plans left out entries held by a game server's session lock;
+  tried again at ``retry_at``;
+- ``failed``: the server gave up (too many failed attempts, or Roblox's 30-day deadline
+  passed with entries still held); the request is kept so it can be queued again by hand;
+- ``done``: the request itself is then dropped from the row: only the id stays, to refuse
+  replays.
+
+``remaining`` (JSON list) names the environments a retry still has to plan; NULL means every
+environment the request's universes map to. A restarted server picks up every ``queued`` and
+``waiting-for-session`` row once it is due, so a crash between the 200 and the plan loses
+nothing. Databases written before the retry columns existed get them (``ALTER TABLE``).
 
 Roblox retries a delivery it thinks failed, and a captured request could be replayed within
 its signature's lifetime: a ``NotificationId`` is acted on once. ``claim`` is atomic (one
@@ -12,15 +24,39 @@ once cannot both be accepted.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SeenNotifications"]
+__all__ = ["DONE", "FAILED", "QUEUED", "WAITING", "Pending", "SeenNotifications"]
+
+QUEUED = "queued"
+WAITING = "waiting-for-session"
+FAILED = "failed"
+DONE = "done"
+_OPEN = (QUEUED, WAITING)
+# columns added after the first release: name -> declaration
+_ADDED = {"attempts": "INTEGER NOT NULL DEFAULT 0", "retry_at": "REAL", "remaining": "TEXT"}
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One row: the request's JSON and where its retries stand."""
+
+    notification_id: str
+    accepted: float
+    state: str
+    request: str | None
+    attempts: int
+    retry_at: float | None
+    remaining: tuple[str, ...] | None
 
 
 class SeenNotifications:
-    """A persistent set of notification ids with the time each was accepted."""
+    """A persistent set of notification ids with the time each was accepted and its state."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +67,10 @@ class SeenNotifications:
             "CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, accepted REAL NOT NULL,"
             " state TEXT NOT NULL DEFAULT 'queued', request TEXT)"
         )
+        columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(seen)")}
+        for name, declaration in _ADDED.items():
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE seen ADD COLUMN {name} {declaration}")
 
     def claim(self, notification_id: str, now: float, request: str) -> bool:
         """True the first time ``notification_id`` is claimed (it is then ``queued`` with
@@ -49,16 +89,62 @@ class SeenNotifications:
         """The request was handled: keep only its id."""
         with self._lock:
             self._db.execute(
-                "UPDATE seen SET state = 'done', request = NULL WHERE id = ?", (notification_id,)
+                "UPDATE seen SET state = ?, request = NULL, retry_at = NULL, remaining = NULL"
+                " WHERE id = ?",
+                (DONE, notification_id),
             )
 
-    def pending(self) -> list[str]:
-        """The JSON of every request accepted but not handled, oldest first."""
+    def retry(
+        self,
+        notification_id: str,
+        state: str,
+        *,
+        attempts: int,
+        retry_at: float,
+        remaining: tuple[str, ...],
+    ) -> None:
+        """Try ``remaining`` environments again at ``retry_at`` (state queued or waiting)."""
+        assert state in _OPEN, state
+        with self._lock:
+            self._db.execute(
+                "UPDATE seen SET state = ?, attempts = ?, retry_at = ?, remaining = ? WHERE id = ?",
+                (state, attempts, retry_at, json.dumps(list(remaining)), notification_id),
+            )
+
+    def failed(self, notification_id: str, *, attempts: int) -> None:
+        """Given up: no more retries (the request stays, to be queued again by hand)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE seen SET state = ?, attempts = ?, retry_at = NULL WHERE id = ?",
+                (FAILED, attempts, notification_id),
+            )
+
+    def due(self, now: float) -> list[Pending]:
+        """Every open request whose time has come (never tried, or ``retry_at`` passed),
+        oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT request FROM seen WHERE state = 'queued' ORDER BY accepted, id"
+                f"SELECT {_COLUMNS} FROM seen WHERE state IN (?, ?) AND request IS NOT NULL"
+                " AND (retry_at IS NULL OR retry_at <= ?) ORDER BY accepted, rowid",
+                (*_OPEN, now),
             ).fetchall()
-        return [str(row[0]) for row in rows if row[0] is not None]
+        return [_pending(row) for row in rows]
+
+    def next_retry(self) -> float | None:
+        """The earliest ``retry_at`` of an open request, None when none is scheduled."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(retry_at) FROM seen WHERE state IN (?, ?) AND request IS NOT NULL",
+                _OPEN,
+            ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def get(self, notification_id: str) -> Pending | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM seen WHERE id = ?", (notification_id,)
+            ).fetchone()
+        return None if row is None else _pending(row)
 
     def __contains__(self, notification_id: object) -> bool:
         with self._lock:
@@ -68,3 +154,19 @@ class SeenNotifications:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+_COLUMNS = "id, accepted, state, request, attempts, retry_at, remaining"
+
+
+def _pending(row: Any) -> Pending:
+    identifier, accepted, state, request, attempts, retry_at, remaining = row
+    return Pending(
+        str(identifier),
+        float(accepted),
+        str(state),
+        None if request is None else str(request),
+        int(attempts or 0),
+        None if retry_at is None else float(retry_at),
+        None if remaining is None else tuple(str(name) for name in json.loads(str(remaining))),
+    )

@@ -1,25 +1,42 @@
 """``dsgit webhook serve``: Roblox's right-to-erasure webhook, answered at once, acted on later.
 
-Every POST (at any path) goes through, in order: the body-size cap (413), the signature over
-the raw body with its timestamp (401), the JSON of a ``RightToErasureRequest`` (400), the
-universes it names against ``dsgit.yaml`` (422 when none is known), the ``NotificationId``
-(a duplicate or replay answers 200 ``duplicate`` and is not acted on again: Roblox stops
-retrying). An accepted request is recorded as ``queued`` in the persistent store *before* the
-200 goes out, then handed to one background worker, which builds the erasure plans; the
-answer never waits for a scan. A restarted server re-queues what was accepted and not done.
+Every POST (at any path) goes through, in order: the ``Content-Length`` (411 without one), the
+body-size cap (413), reading the body within ``read_timeout`` (408 for a client that stalls),
+the signature over the raw body with its timestamp (401), the JSON of a
+``RightToErasureRequest`` (400), the universes it names against ``dsgit.yaml`` (422 when none
+is known), the ``NotificationId`` (a duplicate or replay answers 200 ``duplicate`` and is not
+acted on again: Roblox stops retrying). An accepted request is recorded as ``queued`` in the
+persistent store *before* the 200 goes out; the answer never waits for a scan.
 
-The secret is held by the server and never printed; log lines name the notification, the
-status and the reason only.
+One background worker thread runs every request that is due (see :mod:`dsgit.erasure.seen`
+for the states), oldest first, and sleeps until the next retry is due, a new request comes
+in, or :meth:`WebhookServer.stop` (which wakes it at once). ``process`` tells it what came of
+each request (:class:`PlanOutcome`):
+
+- an environment whose plan failed is tried again after ``first_retry`` seconds, doubling each
+  time up to ``retry_every``, at most ``max_attempts`` times; then the request is ``failed``
+  and ``gave_up`` is told (a final notification);
+- an environment whose plan left out entries held by a game server's session lock is tried
+  again every ``retry_every`` (``waiting-for-session``) until nothing is left out, or until
+  ``deadline`` seconds after the request was accepted (Roblox's 30 days), when it is
+  ``failed`` too;
+- otherwise the request is ``done``.
+
+A restarted server picks up every open request when it is due. The secret is held by the
+server and never printed; log lines name the notification, the status and a reason with no
+user id, address or URL (:func:`dsgit.erasure.notification.redacted`).
 """
 
 from __future__ import annotations
 
 import json
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,31 +44,65 @@ from dsgit.erasure.notification import (
     ErasureNotification,
     NotificationRejected,
     parse_notification,
+    redacted,
 )
-from dsgit.erasure.seen import SeenNotifications
+from dsgit.erasure.seen import QUEUED, WAITING, Pending, SeenNotifications
 from dsgit.erasure.signature import SignatureRejected, verify
 
-__all__ = ["MAX_BODY_BYTES", "WebhookServer", "WebhookSettings"]
+__all__ = [
+    "DEADLINE_SECONDS",
+    "MAX_BODY_BYTES",
+    "PlanOutcome",
+    "WebhookServer",
+    "WebhookSettings",
+]
 
 MAX_BODY_BYTES = 64 * 1024  # a notification is a few hundred bytes
+DEADLINE_SECONDS = 30 * 24 * 3600  # Roblox expects the data erased within 30 days
+_MAX_SLEEP = 60.0  # the worker looks at the clock at least this often (real seconds)
+_WAKE, _STOP = "wake", "stop"
 
-Process = Callable[[ErasureNotification, tuple[str, ...]], None]
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What became of one attempt at a request: the environments whose plan failed (each with
+    a reason naming no user, address or secret) and those whose plan left out entries held by
+    a session lock. Neither: every plan was written (and applied where the policy says so)."""
+
+    failed: Mapping[str, str] = field(default_factory=dict)
+    locked: tuple[str, ...] = ()
+
+
+# (notification, environments, attempt number from 1) -> outcome; None means all done
+Process = Callable[[ErasureNotification, tuple[str, ...], int], PlanOutcome | None]
+# (notification, environments, status) when the server stops retrying a request
+GiveUp = Callable[[ErasureNotification, tuple[str, ...], str], None]
 Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """What the server checks against: the secret, the universes it serves, the cap."""
+    """What the server checks against (the secret, the universes it serves, the cap, the body
+    read timeout) and how it retries (seconds; ``clock`` gives unix seconds)."""
 
     secret: str
     universes: Mapping[int, tuple[str, ...]]  # universe id -> environment names
     max_body: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
+    read_timeout: float = 10.0
+    retry_every: float = 15 * 60.0
+    first_retry: float = 60.0
+    max_attempts: int = 8
+    deadline: float = DEADLINE_SECONDS
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retrying after failed attempt ``attempt`` (1, 2, ...)."""
+        return float(min(self.first_retry * 2.0 ** (attempt - 1), self.retry_every))
 
 
 class WebhookServer:
     """The HTTP server and its worker; ``process`` is called on the worker thread, once per
-    accepted notification, with the names of the environments its universes map to."""
+    attempt at an accepted notification, with the names of the environments still to plan."""
 
     def __init__(
         self,
@@ -62,13 +113,15 @@ class WebhookServer:
         host: str = "127.0.0.1",
         port: int = 0,
         log: Log = lambda line: None,
+        gave_up: GiveUp = lambda notification, environments, status: None,
     ) -> None:
         self.settings = settings
         self.seen = seen
         self.process = process
+        self.gave_up = gave_up
         self.log = log
-        self._queue: queue.Queue[ErasureNotification | None] = queue.Queue()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._signals: queue.Queue[str] = queue.Queue()
+        self._httpd = _Server((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._worker = threading.Thread(target=self._work, name="erasure-worker", daemon=True)
         self._serving: threading.Thread | None = None
@@ -80,63 +133,139 @@ class WebhookServer:
 
     def start(self) -> None:
         """Serve on a background thread (tests); :meth:`serve_forever` blocks instead."""
-        self._requeue()
-        self._worker.start()
-        self._serving = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._begin()
+        self._serving = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._serving.start()
 
     def serve_forever(self) -> None:
-        self._requeue()
-        self._worker.start()
+        self._begin()
         try:
             self._httpd.serve_forever()
         finally:
             self._finish()
 
     def stop(self) -> None:
-        """Stop taking requests, let the worker finish what is queued, close the store."""
+        """Stop taking requests, let the worker finish what is due now (later retries stay in
+        the store for the next start), close the store."""
         if self._serving is not None:
             self._httpd.shutdown()
         self._finish()
 
+    def wake(self) -> None:
+        """Have the worker look for due requests now (a test that moved its clock)."""
+        self._signals.put(_WAKE)
+
+    def drain(self) -> None:
+        """Wait until the worker has run everything due when it was last woken."""
+        self._signals.join()
+
+    def _begin(self) -> None:
+        for row in self.seen.due(self.settings.clock()):
+            self.log(f"webhook: {row.notification_id} re-queued (accepted before a restart)")
+        self._worker.start()
+        self.wake()
+
     def _finish(self) -> None:
         self._httpd.server_close()
         if self._worker.is_alive():
-            self._queue.put(None)
+            self._signals.put(_STOP)
             self._worker.join()
         self.seen.close()
 
-    def drain(self) -> None:
-        """Wait until every queued notification has been processed."""
-        self._queue.join()
-
-    def _requeue(self) -> None:
-        for raw in self.seen.pending():
-            notification = parse_notification(raw.encode("utf-8"))
-            self.log(
-                f"webhook: {notification.notification_id} re-queued (accepted before a restart)"
-            )
-            self._queue.put(notification)
+    def _sleep(self) -> float | None:
+        """How long the worker may wait for a signal: until the next retry is due."""
+        due = self.seen.next_retry()
+        if due is None:
+            return None
+        return min(max(0.0, due - self.settings.clock()), _MAX_SLEEP)
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
             try:
-                if item is None:
+                signal = self._signals.get(timeout=self._sleep())
+            except queue.Empty:  # a retry came due
+                self._run_due()
+                continue
+            try:
+                if signal == _STOP:
                     return
-                self._handle(item)
+                self._run_due()
             finally:
-                self._queue.task_done()
+                self._signals.task_done()
 
-    def _handle(self, notification: ErasureNotification) -> None:
-        environments = self.environments_of(notification)
+    def _run_due(self) -> None:
+        tried: set[str] = set()  # one attempt per request per wake: no spinning on a clock
+        while True:
+            rows = self.seen.due(self.settings.clock())
+            row = next((r for r in rows if r.notification_id not in tried), None)
+            if row is None:
+                return
+            tried.add(row.notification_id)
+            try:
+                self._handle(row)
+            except Exception as exc:  # a row that cannot even be read: give up on it
+                self.seen.failed(row.notification_id, attempts=row.attempts + 1)
+                self.log(f"webhook: {row.notification_id} failed: {type(exc).__name__}")
+
+    def _handle(self, row: Pending) -> None:
+        assert row.request is not None
+        notification = parse_notification(row.request.encode("utf-8"))
+        environments = row.remaining
+        if environments is None:
+            environments = self.environments_of(notification)
+        attempt = row.attempts + 1
         try:
-            self.process(notification, environments)
-        except Exception as exc:  # the worker must outlive one bad request; it stays queued
-            self.log(f"webhook: {notification.notification_id} failed: {exc}")
+            outcome = self.process(notification, environments, attempt) or PlanOutcome()
+        except Exception as exc:  # the worker must outlive one bad request
+            reason = redacted(f"{type(exc).__name__}: {exc}", notification.user_id)
+            outcome = PlanOutcome(failed=dict.fromkeys(environments, reason))
+        self._settle(row, notification, outcome, attempt)
+
+    def _settle(
+        self, row: Pending, notification: ErasureNotification, outcome: PlanOutcome, attempt: int
+    ) -> None:
+        settings, now, nid = self.settings, self.settings.clock(), row.notification_id
+        if outcome.failed:
+            left = tuple(dict.fromkeys((*outcome.failed, *outcome.locked)))
+            reason = "; ".join(f"{env}: {why}" for env, why in outcome.failed.items())
+            if attempt >= settings.max_attempts:
+                self.seen.failed(nid, attempts=attempt)
+                self._give_up(notification, left, f"gave up after {attempt} attempts: {reason}")
+                return
+            delay = settings.backoff(attempt)
+            self.seen.retry(nid, QUEUED, attempts=attempt, retry_at=now + delay, remaining=left)
+            self.log(f"webhook: {nid} attempt {attempt} failed ({reason}); retry in {delay:g} s")
             return
-        self.seen.done(notification.notification_id)
-        self.log(f"webhook: {notification.notification_id} handled")
+        if outcome.locked:
+            deadline = row.accepted + settings.deadline
+            if now >= deadline:
+                self.seen.failed(nid, attempts=row.attempts)
+                self._give_up(
+                    notification,
+                    outcome.locked,
+                    "gave up: Roblox's 30-day deadline passed with entries still held by a "
+                    "game server's session lock",
+                )
+                return
+            retry_at = min(now + settings.retry_every, deadline)
+            self.seen.retry(nid, WAITING, attempts=0, retry_at=retry_at, remaining=outcome.locked)
+            self.log(f"webhook: {nid} {WAITING}: retry at {_iso(retry_at)}")
+            return
+        self.seen.done(nid)
+        self.log(f"webhook: {nid} handled")
+
+    def _give_up(
+        self, notification: ErasureNotification, environments: tuple[str, ...], why: str
+    ) -> None:
+        status = f"failed ({why})"
+        self.log(f"webhook: {notification.notification_id} {status}")
+        try:
+            self.gave_up(notification, environments, status)
+        except Exception as exc:  # a broken sink must not stop the worker
+            text = redacted(str(exc), notification.user_id)
+            self.log(f"webhook: {notification.notification_id} not reported: {text}")
 
     def environments_of(self, notification: ErasureNotification) -> tuple[str, ...]:
         names: list[str] = []
@@ -162,14 +291,27 @@ class WebhookServer:
         request = json.dumps(json.loads(body.decode("utf-8")), sort_keys=True)
         if not self.seen.claim(notification.notification_id, self.settings.clock(), request):
             return 200, {"status": "duplicate", "notification_id": notification.notification_id}
-        self._queue.put(notification)
+        self.wake()
         return 200, {"status": "queued", "notification_id": notification.notification_id}
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds")
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up or stalls mid-request is normal: no traceback for it."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler_for(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "dsgit-webhook"
         sys_version = ""
+        timeout = server.settings.read_timeout  # the socket's: a stalled body is a 408
 
         def do_POST(self) -> None:
             length_text = self.headers.get("Content-Length")
@@ -181,7 +323,15 @@ def _handler_for(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self._answer(413, {"error": f"body over {server.settings.max_body} bytes"})
                 return
-            body = self.rfile.read(length)
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                self.close_connection = True
+                self._answer(408, {"error": "the body did not arrive in time"})
+                return
+            if len(body) < length:  # the client hung up before the whole body
+                self.close_connection = True
+                return
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, answer = server.receive(headers, body)
             self._answer(status, answer)
