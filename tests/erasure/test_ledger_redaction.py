@@ -253,3 +253,32 @@ def test_an_erasure_ended_by_a_conflict_records_and_purges_what_it_erased(
         (1, 0),
     ]
     assert verify_erased(signed.client, load_erasure(signed.root), USER, signed.root).clean
+
+
+def test_restore_never_writes_an_erased_entry_back(signed: Signed) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from dsgit.erasure.ledger_scan import erased_entries
+    from dsgit.undo import RestoreRequest, plan_restore
+
+    time.sleep(0.05)
+    before = datetime.now(UTC)
+    time.sleep(0.05)
+    signed.client.update_entry("PlayerStore", str(OTHER), EntryData({"Data": {"Coins": 1}}))
+    signed.apply(signed.plan())
+    request = RestoreRequest(before, "local", 1, stores=("PlayerStore",))
+    declaration = declaration_of({})
+    unguarded = plan_restore(signed.client, request, declaration=declaration)
+    assert {str(c.address) for c in unguarded.changes if c.action.value != "noop"} == {
+        f"PlayerStore/global/{USER}",  # Roblox still has the erased profile's revisions
+        f"PlayerStore/global/{OTHER}",
+    }
+    guarded = plan_restore(
+        signed.client, request, declaration=declaration, erased=erased_entries(signed.root)
+    )
+    assert {str(c.address) for c in guarded.changes if c.action.value != "noop"} == {
+        f"PlayerStore/global/{OTHER}"
+    }
+    [note] = [d for d in guarded.all_diagnostics if d.code is DiagnosticCode.RESTORE_LEAVES_ERASED]
+    assert note.count == 1 and str(USER) not in note.message

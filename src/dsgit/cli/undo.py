@@ -205,6 +205,7 @@ def restore_command(
     output: PlanOutput,
 ) -> None:
     from dsgit.crypto import load_keyring
+    from dsgit.erasure.ledger_scan import erased_entries
     from dsgit.ledger.query import parse_time
     from dsgit.remote.connect import open_client
     from dsgit.repo import load_declaration
@@ -231,6 +232,7 @@ def restore_command(
             request,
             declaration=load_declaration(app.root),
             keyring=load_keyring(app.root),
+            erased=erased_entries(app.root),
         )
     finish_plan(plan, output)
 

@@ -27,7 +27,28 @@ from dsgit.ledger.redact import Redaction, unredacted
 from dsgit.ledger.redactions import every_record
 from dsgit.model.entry import Address
 
-__all__ = ["ledger_holding"]
+__all__ = ["erased_entries", "ledger_holding"]
+
+
+def erased_entries(root: Path) -> Callable[[Address], bool]:
+    """Whether an address is one an erasure apply of this repository deleted or edited (its
+    change records name it by salted hash only): ``dsgit restore`` leaves those out."""
+    from dsgit.erasure.proof import hashed_address, repository_salt
+    from dsgit.ledger.records import ApplyRecord, ChangeOutcome, ChangeRecord
+
+    salt = repository_salt(root, create=False)
+    if not salt:
+        return lambda address: False
+    erasures: set[str] = set()
+    written: list[tuple[str, str]] = []
+    for item in every_record(root):
+        body = item.record.body
+        if isinstance(body, ApplyRecord) and body.plan_kind == "erasure":
+            erasures.add(body.apply_id)
+        elif isinstance(body, ChangeRecord) and body.outcome is ChangeOutcome.WRITTEN:
+            written.append((body.apply_id, body.address))
+    hashes = frozenset(address for apply_id, address in written if apply_id in erasures)
+    return lambda address: hashed_address(salt, str(address)) in hashes
 
 
 def ledger_holding(

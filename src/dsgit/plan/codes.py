@@ -51,6 +51,7 @@ class DiagnosticCode(StrEnum):
     UNDO_KEEPS_SEED_OR_OBSERVED = "DSP046"
     RESTORE_VALUE_AGE = "DSP047"
     RESTORE_DELETE_MAY_HAVE_EXISTED = "DSP048"
+    RESTORE_LEAVES_ERASED = "DSP049"
     ERASURE_LEFT_LOCKED = "DSP095"
     ERASURE_SUMMARY = "DSP096"
     ERASURE_PURGES_PREIMAGES = "DSP097"
@@ -260,6 +261,12 @@ _CODES = (
         _W,
         "restore: a delete of an entry created before TIME, which may have existed then",
         "check its history (`dsgit history STORE KEY`); keep it with `--exclude ADDRESS`",
+    ),
+    Code(
+        _D.RESTORE_LEAVES_ERASED,
+        _W,
+        "restore: entries a right-to-erasure request erased are left out (never written back)",
+        None,
     ),
     # erasure (dsgit erase, docs/erasure.md)
     Code(

@@ -25,7 +25,7 @@ close to TIME the restore really gets.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -236,8 +236,12 @@ def plan_restore(
     *,
     declaration: Declaration,
     keyring: Keyring | None = None,
+    erased: Callable[[Address], bool] | None = None,
 ) -> Plan:
-    """The plan that puts the chosen stores back to what they held at ``request.at``."""
+    """The plan that puts the chosen stores back to what they held at ``request.at``.
+
+    ``erased`` tells the entries a right-to-erasure request erased: Roblox keeps their earlier
+    revisions for up to 30 days, and a restore must never write them back (DSP049)."""
     declaration = for_environment(declaration, request.environment)
     now = request.now or datetime.now(UTC)
     _check_time(request.at, now)
@@ -274,8 +278,12 @@ def plan_restore(
     )
     entries: dict[Address, DesiredEntry | Removal | None] = {}
     unsure: dict[Address, list[Diagnostic]] = {}
+    left_erased = 0
     for address in sorted(addresses - then.failed - current.failed):
         old = then.entries.get(address)
+        if isinstance(old, LiveEntry) and erased is not None and erased(address):
+            left_erased += 1
+            continue
         if isinstance(old, LiveEntry):
             policy = undo_policy(declaration, address)
             entries[address] = desired_entry(address, old.data, policy, keyring)
@@ -289,6 +297,16 @@ def plan_restore(
                 entries[address] = Removal(f"no version kept at {when}, created before", allow)
                 continue
             entries[address] = Removal(reason, allow)
+    if left_erased:
+        notes.append(
+            diagnostic(
+                DiagnosticCode.RESTORE_LEAVES_ERASED,
+                f"{left_erased} entr{'y' if left_erased == 1 else 'ies'} erased by a "
+                f"right-to-erasure request left out: Roblox still keeps their revisions at "
+                f"{when}, but a restore never writes an erased user's data back",
+                count=left_erased,
+            )
+        )
     stores: dict[tuple[StoreKind, str], StoreSpec] = {
         (StoreKind.STANDARD, name): store_spec(
             declaration, StoreKind.STANDARD, name, scopes_of.get(name, ())
