@@ -88,7 +88,11 @@ def _problems(text: str) -> list[str]:
     document, problems = parse_yaml(text, ERASURE_FILE)
     if document is not None and not problems:
         problems = erasure_problems(document.value, document.node)
-    return [f"{p.file}:{p.line or 0}: {p.code} {p.message}" for p in problems]
+    return [
+        f"validate will {'refuse' if p.is_error else 'warn'}: "
+        f"{p.file}:{p.line or 0}: {p.code} {p.message}"
+        for p in problems
+    ]
 
 
 def import_templates(api: ConfigsApi, root: Path, *, dry_run: bool = False) -> TemplatesImport:
@@ -135,7 +139,7 @@ def import_templates(api: ConfigsApi, root: Path, *, dry_run: bool = False) -> T
     text = _line_endings(path, erasure_file_text(existing, list(templates), header))
     written = text if text is not None else existing
     if written is not None:
-        notes.extend(f"validate will refuse: {problem}" for problem in _problems(written))
+        notes.extend(_problems(written))
     if text is not None and not dry_run:
         _write(root, ERASURE_FILE, text)
     return TemplatesImport(
