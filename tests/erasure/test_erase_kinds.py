@@ -221,3 +221,31 @@ def test_users_metadata_and_pointer_rules_on_one_store(make_world: object, actio
     # The other scope is outside the rules: verify looks where the rules look, and passes.
     assert world.verified()
     assert not world.plan().changes
+
+
+def test_one_rule_with_users_metadata_and_pointers_removes_from_both(make_world: object) -> None:
+    policy = """\
+version: 1
+rules:
+  - name: trades
+    store: Trades
+    keys: "*"
+    users_metadata: true
+    pointers: [/parties]
+    action: remove
+"""
+    world: World = make_world(policy, TRADES_LIVE)  # type: ignore[operator]
+    plan = world.plan()
+    assert {c.address.key: c.action for c in plan.changes} == {
+        "both": Action.UPDATE,
+        "tagged": Action.UPDATE,
+        "party": Action.UPDATE,
+    }
+    world.apply(plan)
+    now = {a.key: read_live(world.client, a) for a in TRADES_LIVE}
+    assert now["both"] == _data({"parties": [OTHER], "item": "gem"}, (OTHER,))
+    assert now["tagged"] == _data({"parties": [OTHER], "item": "axe"}, (OTHER,))
+    assert now["party"] == _data({"parties": [7], "item": "hat"}, (OTHER,))
+    touched = {a for a in TRADES_LIVE if a.key in {"both", "tagged", "party"}}
+    _unchanged(world, TRADES_LIVE, touched)  # "none" and the other scope: as seeded
+    assert world.verified()

@@ -161,3 +161,20 @@ def test_the_command_runs_the_templates_on_a_database_file(
         assert http.get("/cloud/v2/universes/7/data-stores/P/entries/%7Buserid%7D").is_success
     code, out, err = invoke_cli([*args, "--format", "json"], capsys)
     assert code == 0 and '"deleted": []' in out  # nothing left to delete
+
+
+def test_served_the_route_needs_the_delete_scope() -> None:
+    keys = {
+        "reader": frozenset({"universe-datastores.objects:read"}),
+        "deleter": frozenset({"universe-datastores.objects:delete"}),
+    }
+    with (
+        Emulator(db=":memory:", api_keys=keys) as emulator,
+        emulator.serve() as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+    ):
+        body = {"userId": USER}
+        assert http.post(ROUTE, json=body, headers={"x-api-key": "reader"}).status_code == 403
+        answer = http.post(ROUTE, json=body, headers={"x-api-key": "deleter"})
+        assert answer.status_code == 200
+        assert answer.json() == {"templates": 0, "skipped": 0, "deleted": []}
