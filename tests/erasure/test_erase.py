@@ -19,6 +19,7 @@ from dsgit.erasure.verify import verify_erased
 from dsgit.errors import ConfigError
 from dsgit.ledger import Ledger
 from dsgit.ledger.records import ChangeRecord, ErasureRecord
+from dsgit.ledger.verify import verify_ledger
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.model import Action, Plan, PlanKind
@@ -224,7 +225,14 @@ def test_earlier_pre_images_of_the_user_are_purged_and_revert_says_so(world: Wor
         declaration=declaration,
     )
     notes = [d.message for d in revert.all_diagnostics if d.code is DiagnosticCode.NO_PREIMAGE]
-    assert any("purged by a right-to-erasure request" in n and str(USER) in n for n in notes)
+    # The earlier apply's record of the user's profile was redacted: revert cannot even name
+    # it, and says why; the other player's change is reverted as usual.
+    assert any("1 change(s)" in n and "redacted from the ledger" in n for n in notes), notes
+    assert [str(c.address) for c in revert.changes] == [str(std("PlayerStore", str(OTHER)))]
+    ledger_text = "".join(p.read_text() for p in (world.root / "audit").rglob("*.jsonl"))
+    assert f"PlayerStore/global/{USER}" not in ledger_text
+    assert f"PlayerStore/global/{OTHER}" in ledger_text
+    assert verify_ledger(world.root).ok
     erasure_run = next(r for r in list_applies(world.root) if r.plan_kind == "erasure")
     with pytest.raises(ConfigError, match="was an erasure"):
         plan_revert(

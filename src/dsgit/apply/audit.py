@@ -54,21 +54,27 @@ from dsgit.ledger.records import (
     ErasureRecord,
     Suppression,
 )
+from dsgit.ledger.redact import Redaction, reference
 from dsgit.model.pointers import parse_pointer
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import MASK, Change, Plan, PlanKind, increment_of
 
 __all__ = [
+    "ERASURE_RECORDED",
     "MAX_DIFF_CHARS",
     "MAX_DIFF_LINES",
     "Unrecorded",
     "append_apply_records",
     "append_change_records",
     "erasure_salt",
+    "planned_redactions",
     "suppressions_of",
     "unrecorded_applies",
 ]
 
+# An erasure apply that ends in conflicts still records (and purges) what it erased; the
+# erasure record counts the conflicts, and `dsgit erase` again plans what is left.
+ERASURE_RECORDED = ("complete", "conflict")
 MAX_DIFF_LINES = 50  # per change record: the ledger is committed, keep records small
 MAX_DIFF_CHARS = 4096
 
@@ -155,14 +161,16 @@ def append_apply_records(
             actor_source=actor.source if isinstance(actor, Actor) else None,
         )
     )
-    if plan.kind is PlanKind.ERASURE and str(status) == "complete":
+    if plan.kind is PlanKind.ERASURE and str(status) in ERASURE_RECORDED:
         assert salt is not None
         wrote = (
             erased
             if erased is not None
             else [str(c.address) for c in changes if c.outcome is ChangeOutcome.WRITTEN]
         )
-        bodies.insert(len(bodies) - 1, _erasure_record(salt, plan, apply_id, wrote))
+        conflicts = (summary if summary is not None else _summary(changes)).get("conflict", 0)
+        proof = _erasure_record(salt, plan, apply_id, wrote, conflicts, ledger.root)
+        bodies.insert(len(bodies) - 1, proof)
     ledger.append(bodies, actor=str(actor), batch=apply_id)
 
 
@@ -172,9 +180,17 @@ def erasure_salt(root: Path, plan: Plan) -> str | None:
     return repository_salt(root) if plan.kind is PlanKind.ERASURE else None
 
 
-def _erasure_record(salt: str, plan: Plan, apply_id: str, erased: Sequence[str]) -> ErasureRecord:
-    """The proof of one erasure: the salted user hash, how many entries, their addresses'
-    digest (docs/erasure.md, "Answering an auditor")."""
+def _erasure_record(
+    salt: str,
+    plan: Plan,
+    apply_id: str,
+    erased: Sequence[str],
+    conflicts: int,
+    root: Path,
+) -> ErasureRecord:
+    """The proof of one erasure: the salted user hash, how many entries (and conflicts), their
+    addresses' digest, and the earlier ledger records it redacts (docs/erasure.md, "Answering
+    an auditor"). The redactions are carried out once this record is in the ledger."""
     return ErasureRecord(
         user=plan.context.get("erasure_user", ""),
         entries=len(erased),
@@ -182,7 +198,15 @@ def _erasure_record(salt: str, plan: Plan, apply_id: str, erased: Sequence[str])
         apply_id=apply_id,
         plan_digest=plan.digest,
         notification_id=plan.context.get("notification_id"),
+        conflicts=conflicts,
+        redacted=tuple(reference(root, item) for item in planned_redactions(plan)),
     )
+
+
+def planned_redactions(plan: Plan) -> list[Redaction]:
+    """The ledger redactions an erasure plan lists (its context's ``redact_ledger``)."""
+    listed = json.loads(plan.context.get("redact_ledger", "[]"))
+    return [Redaction.from_json(item) for item in listed]
 
 
 def _change_records(

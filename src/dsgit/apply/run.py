@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.apply.approval_records import approval_bodies
-from dsgit.apply.audit import append_apply_records
+from dsgit.apply.audit import ERASURE_RECORDED, append_apply_records
 from dsgit.apply.binding import check_bound_to_declaration
 from dsgit.apply.checks import ApprovalCheck, CheckInput, check_plan, require_approvals
 from dsgit.apply.execute import ChangeExecutor, Step
@@ -252,14 +252,18 @@ def purge_after_erasure(
     status: ApplyStatus,
     changed: Sequence[Address] | None = None,
 ) -> None:
-    """A complete erasure purges the pre-images its plan lists, those of the entries it
-    changed and its own, their copies in local apply journals, and the scan checkpoints of the
-    stores it changed (:mod:`dsgit.erasure.local_purge`); a rerun purges again. ``changed``:
-    the addresses, when ``plan`` is a segmented plan's header (its changes are in segments)."""
-    if plan.kind is not PlanKind.ERASURE or status is not ApplyStatus.COMPLETE:
+    """A complete erasure (or one ended by conflicts: what it erased stays erased) purges the
+    pre-images its plan lists, those of the entries it changed and its own, their copies in
+    local apply journals, and the scan checkpoints of the stores it changed
+    (:mod:`dsgit.erasure.local_purge`), then redacts the earlier ledger records its erasure
+    record lists (:mod:`dsgit.ledger.redactions`); a rerun does both again, finishing what a
+    killed run left. ``changed``: the addresses, when ``plan`` is a segmented plan's header
+    (its changes are in segments)."""
+    if plan.kind is not PlanKind.ERASURE or str(status) not in ERASURE_RECORDED:
         return
     from dsgit.erasure.local_purge import purge_after_erasure
     from dsgit.erasure.proof import repository_salt
+    from dsgit.ledger.redactions import complete
 
     listed = json.loads(plan.context.get("purge_preimages", "[]"))
     done = purge_after_erasure(
@@ -272,6 +276,12 @@ def purge_after_erasure(
     )
     for note in done.notes():
         deps.progress.note(note)
+    redacted = complete(deps.root)
+    if redacted:
+        deps.progress.note(
+            f"ledger: {redacted} earlier record(s) holding the user redacted (audit/ledger/; "
+            "commit them)"
+        )
 
 
 def _finish_finished(

@@ -35,7 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from dsgit.apply.approval_records import approval_bodies
-from dsgit.apply.audit import append_apply_records, append_change_records, erasure_salt
+from dsgit.apply.audit import (
+    ERASURE_RECORDED,
+    append_apply_records,
+    append_change_records,
+    erasure_salt,
+)
 from dsgit.apply.binding import check_bound_to_declaration
 from dsgit.apply.checks import CheckInput, check_plan
 from dsgit.apply.execute import ChangeExecutor, Step
@@ -355,7 +360,7 @@ class _Run:
                 self._count_unreached(next_segment)
                 counts = self.tally.counts
                 status = _status(counts, failure, interrupted)
-                erased = self._erased() if status is ApplyStatus.COMPLETE else None
+                erased = self._erased() if str(status) in ERASURE_RECORDED else None
                 deps.stop.reached("before-ledger")
                 append_apply_records(
                     self.ledger,

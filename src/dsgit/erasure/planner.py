@@ -25,10 +25,12 @@ from pathlib import Path
 
 from dsgit import __version__
 from dsgit.erasure.collect import ErasureClient, ErasureScan, Found, ScanSettings, collect
+from dsgit.erasure.ledger_scan import ledger_holding
 from dsgit.erasure.policy import ErasurePolicy
 from dsgit.erasure.preimage_scan import preimages_holding
 from dsgit.erasure.proof import hashed_user, repository_salt
 from dsgit.errors import ConfigError, Location
+from dsgit.ledger.redact import Redaction
 from dsgit.model.declaration import SourceInfo, StorePolicy
 from dsgit.model.entry import StoreKind
 from dsgit.plan.build import DEFAULT_EXPIRY, change_order
@@ -182,13 +184,17 @@ def plan_erasure(
     changes.sort(key=lambda change: change_order(change.address))
     survey.close()  # the checkpoint stays until done(): a rerun rebuilds from it
     preimages = preimages_holding(root, policy, request.user)
+    redactions = ledger_holding(root, policy, request.user, [c.address for c in changes])
     diagnostics = _diagnostics(
         survey, changes, sorted(locked)[:_EXAMPLES], held_count, preimages, request.shard
     )
+    if redactions:
+        diagnostics.insert(-1, _redacts(redactions))
     context = {
         "erasure_user": hashed_user(salt, request.user),
         "erasure_policy": policy.digest,
         "purge_preimages": json.dumps(preimages),
+        "redact_ledger": json.dumps([item.to_json() for item in redactions], sort_keys=True),
     }
     if request.notification_id:
         context["notification_id"] = request.notification_id
@@ -209,6 +215,19 @@ def plan_erasure(
         context=context,
     )
     return ErasureRun(with_digest(plan), survey, held_count, tuple(preimages))
+
+
+def _redacts(redactions: list[Redaction]) -> Diagnostic:
+    fields = sum(len(item.fields) for item in redactions)
+    chains = sorted({item.chain or "the archived ledger" for item in redactions})
+    return diagnostic(
+        DiagnosticCode.ERASURE_REDACTS_LEDGER,
+        f"applying this plan redacts {fields} field(s) of {len(redactions)} earlier ledger "
+        f"record(s) holding the user (in {', '.join(chains)}): their addresses, diffs or "
+        "conflicts become salted digests; the chain and its signatures stay valid, and a "
+        "later revert of those applies cannot bring the user's entries back",
+        count=len(redactions),
+    )
 
 
 def _diagnostics(

@@ -24,12 +24,13 @@ from dsgit.erasure.policy import ErasurePolicy, StoreTemplate, expand
 from dsgit.erasure.proof import hashed_address
 from dsgit.model.entry import Address, EntryData, StoreKind
 
-__all__ = ["ERASED_FILE", "erased_addresses", "preimages_holding", "purge"]
+__all__ = ["ERASED_FILE", "erased_addresses", "names_user", "preimages_holding", "purge"]
 
 ERASED_FILE = "_erased.txt"
 
 
-def _named(policy: ErasurePolicy, address: Address, user: int) -> bool:
+def names_user(policy: ErasurePolicy, address: Address, user: int) -> bool:
+    """True when a template or by-name rule of ``policy`` names ``address`` for ``user``."""
     for template in policy.templates:
         if isinstance(template, StoreTemplate):
             if address.kind is StoreKind.STANDARD and address.store == expand(template.store, user):
@@ -80,7 +81,7 @@ def preimages_holding(
             address = Address.parse(raw["address"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not a pre-image dsgit can read; `audit verify` reports those
-        holds = address in wanted or _named(policy, address, user)
+        holds = address in wanted or names_user(policy, address, user)
         data = raw.get("data")
         if not holds and isinstance(data, dict):
             entry = EntryData(

@@ -27,7 +27,7 @@ import fcntl
 import heapq
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +54,9 @@ from dsgit.ledger.records import (
     ChangeRecord,
     ErasureRecord,
     LedgerRecord,
+    body_to_json,
 )
+from dsgit.ledger.redact import hash_form, make_salts
 from dsgit.ledger.signing import Signer, load_public_keys, verify_signature
 from dsgit.remote.api import OpenCloudApi
 from dsgit.yamlio.safe_paths import safe_path
@@ -70,8 +72,12 @@ def now_rfc3339() -> str:
 
 
 def record_hash(record: LedgerRecord) -> str:
-    """The digest a record must carry in ``hash``: of its canonical form without hash and sig."""
-    return sha256_digest(canonical_json(record.unsigned_json()))
+    """The digest a record must carry in ``hash``: of its canonical form without hash and sig
+    (version 3: with its redactable fields as salted digests, :func:`redact.hash_form`)."""
+    data = record.unsigned_json()
+    if record.version >= 3:
+        return sha256_digest(canonical_json(hash_form(data)))
+    return sha256_digest(canonical_json(data))
 
 
 @dataclass(frozen=True)
@@ -232,12 +238,13 @@ class Ledger:
         seq, prev = base.seq + 1, base.hash
         records: list[LedgerRecord] = []
         for body in bodies:
-            draft = LedgerRecord(seq, stamp, actor, prev, body, hash="", chain=environment)
+            salts = make_salts(str(body.type), body_to_json(body))
+            draft = LedgerRecord(
+                seq, stamp, actor, prev, body, hash="", chain=environment, salts=salts
+            )
             digest = record_hash(draft)
             signature = self.signer.sign(digest) if self.signer is not None else None
-            records.append(
-                LedgerRecord(seq, stamp, actor, prev, body, digest, signature, chain=environment)
-            )
+            records.append(replace(draft, hash=digest, signature=signature))
             seq, prev = seq + 1, digest
         return records
 
@@ -370,7 +377,10 @@ class Ledger:
         line = tail.line or count_lines(self.root / tail.file)
         where = f"{tail.file}:{line}"
         what = "the last ledger record" if is_last else "the last record of this ledger file"
-        if record_hash(record) != record.hash:
+        # A redacted version 1/2 record keeps its hash, which no longer covers its redacted
+        # form (its erasure record does: `audit verify` checks that); its signature still does.
+        old_redacted = record.version < 3 and record.redacted_by is not None
+        if not old_redacted and record_hash(record) != record.hash:
             raise LedgerError(
                 f"{where}: {what} (seq {record.seq}) was edited: it no longer matches its "
                 "hash. Nothing was appended; run `dsgit audit verify` and restore the file "

@@ -9,6 +9,13 @@ a ledger is committed to git and must not carry anything sensitive.
 Version 1 records (the single-file ledger of earlier releases) have no ``chain`` and none of the
 fields added in version 2; they are read with those fields at their defaults, and their hash is
 always checked over the stored JSON (``raw``), never over a re-serialisation.
+
+Version 3 records can be *redacted* after the fact (a right-to-erasure request) without
+breaking the chain: their hash commits to each redactable field (:data:`REDACTABLE`) through
+``sha256(salt:value)`` with a random per-field ``salts`` entry, so a redaction replaces the
+value by a marker holding that digest and drops the salt (:mod:`dsgit.ledger.redact`). Version
+1 and 2 records keep their stored hash when redacted; the erasure record that redacted them
+holds the digest of their redacted form instead.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from dsgit.errors import ConfigError, Location
 
 __all__ = [
     "FORMAT_VERSION",
+    "REDACTABLE",
+    "REDACTED",
     "ApplyRecord",
     "ApprovalKind",
     "ApprovalRecord",
@@ -34,15 +43,31 @@ __all__ = [
     "LockBreakRecord",
     "NotificationRecord",
     "RecordType",
+    "RedactionRef",
     "Signature",
     "Suppression",
     "body_from_json",
     "body_to_json",
+    "is_marker",
     "record_from_json",
 ]
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+
+# The fields a right-to-erasure request may redact, per record type: (field, is it a list
+# whose elements are redacted one by one). Everything else (digests, revision ids, counts)
+# holds nothing of a user.
+REDACTABLE: Mapping[str, tuple[tuple[str, bool], ...]] = {
+    "change": (("address", False), ("users", False), ("diff", False)),
+    "apply": (("conflicts", True), ("suppressions", True)),
+}
+REDACTED = "(redacted)"  # how a redacted address or conflict reads
+
+
+def is_marker(value: Any) -> bool:
+    """True for the marker a redaction leaves in place of a value."""
+    return isinstance(value, dict) and value.get("redacted") == "erasure"
 
 
 class RecordType(StrEnum):
@@ -170,6 +195,7 @@ class ChangeRecord:
     increment: int | None = None
     diff: tuple[Mapping[str, Any], ...] = ()
     diff_truncated: bool = False
+    redacted: bool = field(default=False, compare=False)  # read from a redacted record
 
     type: RecordType = field(default=RecordType.CHANGE, init=False)
 
@@ -218,8 +244,44 @@ class ApprovalRecord:
 
 
 @dataclass(frozen=True)
+class RedactionRef:
+    """One earlier record an erasure redacted: where it is and its hash; for a version 1 or 2
+    record (whose hash covers the values it no longer holds), also ``digest``, the sha256 of
+    its redacted form, which ``audit verify`` checks instead."""
+
+    chain: str | None
+    seq: int
+    hash: str
+    fields: tuple[str, ...]  # "address", "diff", "conflicts/2"...
+    digest: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain": self.chain,
+            "seq": self.seq,
+            "hash": self.hash,
+            "fields": list(self.fields),
+            "digest": self.digest,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RedactionRef:
+        return cls(
+            chain=_opt_str(data.get("chain")),
+            seq=_int(data["seq"]),
+            hash=_str(data["hash"]),
+            fields=tuple(_str(f) for f in data.get("fields") or ()),
+            digest=_opt_str(data.get("digest")),
+        )
+
+
+@dataclass(frozen=True)
 class ErasureRecord:
-    """One erasure request carried out: the user only as a hash, the entries only as a count."""
+    """One erasure request carried out: the user only as a hash, the entries only as a count.
+
+    ``conflicts``: planned entries it could not write (they changed after the plan: the
+    erasure is not finished; ``dsgit erase`` again). ``redacted``: the earlier records whose
+    fields holding the user it redacted."""
 
     user: str  # user_digest(user id)
     entries: int
@@ -227,6 +289,8 @@ class ErasureRecord:
     apply_id: str | None = None
     plan_digest: str | None = None
     notification_id: str | None = None
+    conflicts: int = 0
+    redacted: tuple[RedactionRef, ...] = ()
 
     type: RecordType = field(default=RecordType.ERASURE, init=False)
 
@@ -300,10 +364,19 @@ class LedgerRecord:
     chain: str | None = None
     version: int = FORMAT_VERSION
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    salts: Mapping[str, Any] | None = None  # version 3: per redactable field (see REDACTABLE)
 
     @property
     def type(self) -> RecordType:
         return self.body.type
+
+    @property
+    def redacted_by(self) -> str | None:
+        """The hash of the erasure record that redacted this one, if any."""
+        if self.raw is None:
+            return None
+        value = self.raw.get("redacted_by")
+        return value if isinstance(value, str) else None
 
     def unsigned_json(self) -> dict[str, Any]:
         """Everything ``hash`` covers: the record without ``hash`` and ``sig``."""
@@ -320,6 +393,8 @@ class LedgerRecord:
         if self.chain is not None:
             data["chain"] = self.chain
         data.update(body_to_json(self.body))
+        if self.salts is not None:
+            data["salts"] = dict(self.salts)
         return data
 
     def to_json(self) -> dict[str, Any]:
@@ -386,6 +461,8 @@ def body_to_json(body: Body) -> dict[str, Any]:
                 "apply_id": body.apply_id,
                 "plan_digest": body.plan_digest,
                 "notification_id": body.notification_id,
+                "conflicts": body.conflicts,
+                "redacted": [ref.to_json() for ref in body.redacted],
             }
         case LockBreakRecord():
             return {
@@ -423,29 +500,36 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 source_digest=_str(data["source_digest"]),
                 status=_str(data["status"]),
                 summary={str(k): _int(v) for k, v in dict(data.get("summary") or {}).items()},
-                conflicts=tuple(_str(a) for a in data.get("conflicts") or ()),
+                conflicts=tuple(
+                    REDACTED if is_marker(a) else _str(a) for a in data.get("conflicts") or ()
+                ),
                 snapshot_time=_opt_str(data.get("snapshot_time")),
                 started=_opt_str(data.get("started")),
                 source_dirty=_bool(data.get("source_dirty", False)),
                 suppressions=tuple(
-                    Suppression.from_json(item) for item in data.get("suppressions") or ()
+                    Suppression(REDACTED, "redacted by a right-to-erasure request")
+                    if is_marker(item)
+                    else Suppression.from_json(item)
+                    for item in data.get("suppressions") or ()
                 ),
                 approvals=tuple(_str(h) for h in data.get("approvals") or ()),
                 actor_source=_opt_str(data.get("actor_source")),
             )
         case RecordType.CHANGE:
             increment = data.get("increment")
+            address, users, diff = data["address"], data.get("users"), data.get("diff")
             return ChangeRecord(
                 apply_id=_str(data["apply_id"]),
-                address=_str(data["address"]),
+                address=REDACTED if is_marker(address) else _str(address),
                 action=_str(data["action"]),
                 outcome=ChangeOutcome(data["outcome"]),
                 before=EntryState.from_json(data["before"]),
                 after=EntryState.from_json(data["after"]),
-                users=tuple(_str(u) for u in data.get("users") or ()),
+                users=() if is_marker(users) else tuple(_str(u) for u in users or ()),
                 increment=None if increment is None else _int(increment),
-                diff=tuple(_object(line) for line in data.get("diff") or ()),
+                diff=() if is_marker(diff) else tuple(_object(line) for line in diff or ()),
                 diff_truncated=_bool(data.get("diff_truncated", False)),
+                redacted=any(is_marker(v) for v in (address, users, diff)),
             )
         case RecordType.APPROVAL:
             return ApprovalRecord(
@@ -467,6 +551,8 @@ def body_from_json(kind: str, data: Mapping[str, Any]) -> Body:
                 apply_id=_opt_str(data.get("apply_id")),
                 plan_digest=_opt_str(data.get("plan_digest")),
                 notification_id=_opt_str(data.get("notification_id")),
+                conflicts=_int(data.get("conflicts", 0)),
+                redacted=tuple(RedactionRef.from_json(r) for r in data.get("redacted") or ()),
             )
         case RecordType.LOCK_BREAK:
             expired = data["expired"]
@@ -516,6 +602,7 @@ def record_from_json(data: Any, *, file: str, line: int) -> LedgerRecord:
             chain=_opt_str(data.get("chain")) if version >= 2 else None,
             version=version,
             raw=data,
+            salts=None if data.get("salts") is None else _object(data["salts"]),
         )
     except (KeyError, ValueError, TypeError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)

@@ -41,6 +41,7 @@ from dsgit.ledger.layout import (
 )
 from dsgit.ledger.reading import file_lines
 from dsgit.ledger.records import ApplyRecord, ApprovalRecord, record_from_json
+from dsgit.ledger.redactions import check as check_redactions
 from dsgit.ledger.signing import load_public_keys, verify_signature
 
 __all__ = [
@@ -61,7 +62,8 @@ class Problem:
     """One thing wrong, at a 1-based line of a file (line 0: the file or chain as a whole).
 
     ``kind``: ``edited``, ``broken``, ``fork``, ``reordered``, ``malformed``, ``signature``,
-    ``unsigned``, ``diverged``, ``truncated`` or ``layout``.
+    ``unsigned``, ``diverged``, ``truncated``, ``layout``, ``redaction`` (a record marked
+    redacted that no erasure record lists) or ``unredacted`` (a listed redaction not done).
     """
 
     file: str
@@ -227,6 +229,10 @@ def verify_ledger(
         signed += report.signed
         all_hashes.update(hashes)
 
+    problems.extend(
+        Problem(finding.file, finding.line, finding.message, finding.kind)
+        for finding in check_redactions(root)
+    )
     if expect_head is not None and expect_head not in all_hashes:
         problems.append(
             Problem(
@@ -271,7 +277,10 @@ def _check_record(
 ) -> list[Problem]:
     record = item.record
     found: list[Problem] = []
-    if record_hash(record) != record.hash:
+    # A redacted version 1/2 record keeps the hash of what it held; its erasure record holds
+    # the digest of its redacted form instead (checked by `redactions.check`).
+    old_redacted = record.version < 3 and record.redacted_by is not None
+    if not old_redacted and record_hash(record) != record.hash:
         found.append(
             Problem(
                 item.file,

@@ -54,6 +54,7 @@ class DiagnosticCode(StrEnum):
     ERASURE_LEFT_LOCKED = "DSP095"
     ERASURE_SUMMARY = "DSP096"
     ERASURE_PURGES_PREIMAGES = "DSP097"
+    ERASURE_REDACTS_LEDGER = "DSP098"
     CONFIGS_DRAFT_STAGED = "DSP060"
     CONFIGS_KEY_LOCKED = "DSP061"
     CONFIGS_KEY_REMOVED = "DSP062"
@@ -219,7 +220,8 @@ _CODES = (
         _D.NO_PREIMAGE,
         _E,
         "no pre-image for a change the apply wrote",
-        "restore this entry with `dsgit restore --at TIME --target ADDRESS` instead",
+        "restore this entry with `dsgit restore --at TIME --target ADDRESS` instead, unless a "
+        "right-to-erasure request removed it (it must then stay gone)",
     ),
     Code(
         _D.RESTORED_FAILS_SCHEMA,
@@ -273,6 +275,13 @@ _CODES = (
         _W,
         "erasure: pre-images holding the user's entries are purged when applied; a later "
         "revert cannot bring the user's data back",
+        None,
+    ),
+    Code(
+        _D.ERASURE_REDACTS_LEDGER,
+        _W,
+        "erasure: fields of earlier ledger records holding the user are redacted when applied "
+        "(the chain stays valid); a later revert of those applies cannot bring them back",
         None,
     ),
     Code(

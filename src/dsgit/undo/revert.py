@@ -97,7 +97,7 @@ def _written(run: AppliedRun) -> dict[Address, ChangeRecord]:
     """The last written change record per address of the apply (resumes add records)."""
     result: dict[Address, ChangeRecord] = {}
     for record in run.changes:
-        if record.outcome is ChangeOutcome.WRITTEN:
+        if record.outcome is ChangeOutcome.WRITTEN and not record.redacted:
             result[Address.parse(record.address)] = record
     return result
 
@@ -176,6 +176,17 @@ def plan_revert(
     stores: dict[tuple[StoreKind, str], StoreSpec] = {}
     notes: dict[Address, list[Diagnostic]] = {}
     plan_notes: list[Diagnostic] = []
+    redacted = sum(1 for r in run.changes if r.redacted and r.outcome is ChangeOutcome.WRITTEN)
+    if redacted:
+        plan_notes.append(
+            diagnostic(
+                DiagnosticCode.NO_PREIMAGE,
+                f"{redacted} change(s) of apply {run.apply_id} were redacted from the ledger by "
+                "a right-to-erasure request (their addresses are salted digests now): they "
+                "cannot be reverted (the user's data cannot be brought back)",
+                count=redacted,
+            )
+        )
     for address, record in written.items():
         stores.setdefault(
             (address.kind, address.store), store_spec(declaration, address.kind, address.store)

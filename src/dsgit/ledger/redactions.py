@@ -1,0 +1,140 @@
+"""The redactions of a whole ledger: finishing them, and checking them (``audit verify``).
+
+An erasure record lists the earlier records it redacts (:class:`RedactionRef`); the records
+carry ``redacted_by``, that erasure record's hash (:mod:`dsgit.ledger.redact`). Here every
+chain is read at once (an erasure may redact records of other environments' chains):
+
+- :func:`complete` finishes the rewrites an erasure listed and a killed process left undone;
+- :func:`check` proves the redactions: every redacted record names an erasure record that
+  lists it, a version 1/2 record's redacted form has the digest its erasure record holds, and
+  no listed record still holds a listed field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsgit.ledger.file import Ledger, Located
+from dsgit.ledger.layout import environments
+from dsgit.ledger.records import ErasureRecord, RedactionRef
+from dsgit.ledger.redact import Redaction, carry_out, redacted_form_digest, unredacted
+
+__all__ = ["Finding", "check", "complete", "every_record"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a redaction: where, what, and the kind (``redaction``,
+    ``edited`` or ``unredacted``)."""
+
+    file: str
+    line: int
+    message: str
+    kind: str
+
+
+def every_record(root: Path, *, skip_malformed: bool = True) -> Iterator[Located]:
+    """Every record of the repository with its file and line: the archived ledger, then each
+    environment's chain."""
+    ledger = Ledger(root)
+    yield from ledger.located(None, skip_malformed=skip_malformed)
+    for name in environments(root):
+        for item in ledger.located(name, skip_malformed=skip_malformed):
+            if item.record.chain is not None:
+                yield item
+
+
+def _index(root: Path) -> tuple[dict[tuple[str | None, int, str], Located], list[Located]]:
+    records: dict[tuple[str | None, int, str], Located] = {}
+    erasures: list[Located] = []
+    for item in every_record(root):
+        record = item.record
+        records[(record.chain, record.seq, record.hash)] = item
+        if isinstance(record.body, ErasureRecord) and record.body.redacted:
+            erasures.append(item)
+    return records, erasures
+
+
+def _target(
+    records: dict[tuple[str | None, int, str], Located], ref: RedactionRef
+) -> Located | None:
+    return records.get((ref.chain, ref.seq, ref.hash))
+
+
+def complete(root: Path) -> int:
+    """Carry out every listed redaction not done yet; the number of records rewritten."""
+    records, erasures = _index(root)
+    changed = 0
+    for erasure in erasures:
+        assert isinstance(erasure.record.body, ErasureRecord)
+        todo = []
+        for ref in erasure.record.body.redacted:
+            target = _target(records, ref)
+            if target is None or target.record.raw is None:
+                continue  # in a branch not merged here: finished where it is
+            if unredacted(target.record.raw, ref.fields):
+                todo.append(Redaction(target.file, ref.chain, ref.seq, ref.hash, ref.fields))
+        if todo:
+            changed += carry_out(root, todo, erasure.record.hash)
+    return changed
+
+
+def check(root: Path) -> list[Finding]:
+    """Every problem with the ledger's redactions (none when there are none)."""
+    records, erasures = _index(root)
+    listed: dict[tuple[str | None, int, str], tuple[str, RedactionRef]] = {}
+    found: list[Finding] = []
+    for erasure in erasures:
+        assert isinstance(erasure.record.body, ErasureRecord)
+        for ref in erasure.record.body.redacted:
+            listed[(ref.chain, ref.seq, ref.hash)] = (erasure.record.hash, ref)
+            target = _target(records, ref)
+            if target is None or target.record.raw is None:
+                continue
+            left = unredacted(target.record.raw, ref.fields)
+            if left:
+                found.append(
+                    Finding(
+                        target.file,
+                        target.line,
+                        f"record seq {ref.seq} still holds {', '.join(left)}, which the "
+                        f"erasure record seq {erasure.record.seq} redacts (a redaction cut off "
+                        "by a crash?): run `dsgit audit redact`",
+                        "unredacted",
+                    )
+                )
+    for key, item in records.items():
+        record = item.record
+        by = record.redacted_by
+        if by is None:
+            continue
+        entry = listed.get(key)
+        if entry is None or entry[0] != by:
+            found.append(
+                Finding(
+                    item.file,
+                    item.line,
+                    f"record seq {record.seq} is marked redacted by {by[:19]}…, but no erasure "
+                    "record here lists it: it was edited",
+                    "redaction",
+                )
+            )
+            continue
+        ref = entry[1]
+        if (
+            record.version < 3
+            and record.raw is not None
+            and ref.digest != redacted_form_digest(record.raw)
+        ):
+            found.append(
+                Finding(
+                    item.file,
+                    item.line,
+                    f"record seq {record.seq} (redacted, version {record.version}) does "
+                    "not match the digest its erasure record holds: it was edited",
+                    "edited",
+                )
+            )
+    return found
