@@ -1,4 +1,4 @@
-"""policies/erasure.yaml: Roblox's template rules and dsgit's rule checks (DS871-DS877)."""
+"""policies/erasure.yaml: Roblox's template rules and dsgit's rule checks (DS871-DS878)."""
 
 from __future__ import annotations
 
@@ -130,21 +130,58 @@ def test_whole_store_templates_are_for_standard_stores_only() -> None:
     assert [(line, code) for line, code, _ in found] == [(4, "DS874")]
 
 
-def test_at_most_100_templates_and_no_duplicates() -> None:
-    one = """
+_ONE = """
   - key_template:
       data_store_type: STANDARD
       data_store_name: S{n}
       key_pattern: "{{UserId}}"
 """
-    many = "version: 1\nuser_data_templates:" + "".join(one.format(n=n) for n in range(101))
-    assert [code for _, code, _ in _problems(many)] == ["DS875"]
+
+
+def _templates(count: int) -> str:
+    return "version: 1\nuser_data_templates:" + "".join(_ONE.format(n=n) for n in range(count))
+
+
+def test_at_most_100_templates_and_no_duplicates() -> None:
+    one = _ONE
+    assert [code for _, code, _ in _problems(_templates(101))] == ["DS875"]
     twice = (
         "version: 1\nuser_data_templates:"
         + one.format(n=1)
         + one.format(n=1).replace('"{UserId}"', '"{UserId}"\n      scope_pattern: global')
     )
     assert [code for _, code, _ in _problems(twice)] == ["DS876"]
+
+
+def test_more_than_10_templates_is_a_warning_at_the_11th(tmp_path: Path) -> None:
+    document, _ = parse_yaml(_templates(11), "policies/erasure.yaml")
+    assert document is not None
+    (problem,) = erasure_problems(document.value, document.node)
+    assert problem.code == "DS878" and not problem.is_error
+    assert problem.file == "policies/erasure.yaml"
+    assert problem.line == 3 + 10 * 5  # the 11th template's line
+    assert "`user_data_templates.10`" in problem.message
+    assert "11 templates" in problem.message and "may refuse more than 10" in problem.message
+    assert _problems(_templates(10)) == []
+    # over 100 the error says it all
+    assert [code for _, code, _ in _problems(_templates(101))] == ["DS875"]
+    # a warning does not stop the commands that load the policy
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "erasure.yaml").write_text(_templates(12))
+    assert len(load_erasure(tmp_path).templates) == 12
+
+
+def test_validate_shows_ds878_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from support import LOCAL_CONFIG, invoke_cli
+
+    (tmp_path / "dsgit.yaml").write_text(LOCAL_CONFIG)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "erasure.yaml").write_text(_templates(11))
+    code, out, err = invoke_cli(["-C", str(tmp_path), "validate"], capsys)
+    assert code == 0, (out, err)
+    assert "policies/erasure.yaml:53:" in out + err and "DS878" in out + err
 
 
 @pytest.mark.parametrize(

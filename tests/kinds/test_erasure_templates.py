@@ -190,3 +190,16 @@ def test_a_broken_policy_declares_no_repository_and_says_where(world: World) -> 
     assert problem.file == "policies/erasure.yaml" and problem.line == 7
     assert "key_pattern" in problem.message
     assert REPOSITORY not in reading.configs
+
+
+def test_import_of_more_than_10_templates_notes_the_warning(world: World) -> None:
+    many = [
+        {"key_template": {**PLAYER["key_template"], "data_store_name": f"S{n}"}} for n in range(11)
+    ]
+    world.hub({"user_data_templates": many})
+    done = import_templates(world.client, world.root)
+    assert done.templates == 11
+    warned = [note for note in done.notes if "DS878" in note]
+    assert len(warned) == 1 and warned[0].startswith("validate will warn: ")
+    assert not any(note.startswith("validate will refuse") for note in done.notes)
+    assert not world.plan().has_changes  # a warning: the file still declares the repository

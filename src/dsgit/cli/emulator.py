@@ -1,8 +1,10 @@
-"""``dsgit emulator serve``: run the Open Cloud emulator as an HTTP server."""
+"""``dsgit emulator serve``: run the Open Cloud emulator as an HTTP server;
+``dsgit emulator erase-user``: Roblox's automated right-to-erasure deletion, simulated."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import signal
 import threading
@@ -16,6 +18,7 @@ from dsgit.emulator.keys import ENV_VAR, keys_from_env, keys_from_file_text, par
 from dsgit.emulator.versions import ENV_VAR as VERSIONS_ENV_VAR
 from dsgit.emulator.versions import Versions
 from dsgit.errors import ConfigError, Location
+from dsgit.model.entry import Address, StoreKind
 
 __all__ = ["COMMANDS", "collect_api_keys", "emulator"]
 
@@ -186,6 +189,38 @@ def serve(
     finally:
         signal.signal(signal.SIGTERM, previous)
         emu.close()
+
+
+@emulator.command(
+    "erase-user", short_help="Delete what the published erasure templates name for a user."
+)
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The emulator's SQLite file (an environment's `emulator:` path, or serve's --db).",
+)
+@click.option("--universe", type=click.IntRange(min=1), required=True, help="Universe id.")
+@click.option("--user", "user", type=click.IntRange(min=1), required=True, help="User id.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def erase_user_command(db: Path, universe: int, user: int, output_format: str) -> None:
+    """Do what Roblox does with a right-to-erasure request: delete, for USER, the keys of the
+    key templates and every entry of the stores of the data store templates published in the
+    universe's DataStoresConfig `user_data_templates` (docs/emulator.md). Emulator only."""
+    with Emulator(db=db) as emu:
+        done = emu.erase_user(universe, user)
+    if output_format == "json":
+        click.echo(json.dumps(done.to_json(), indent=2, ensure_ascii=False))
+        return
+    for kind, store, scope, key in done.deleted:
+        address = Address(StoreKind(kind.lower()), store, scope, key)
+        click.echo(f"deleted  {address}")
+    skipped = f", {done.skipped} skipped (not a template Roblox runs)" if done.skipped else ""
+    click.echo(
+        f"{len(done.deleted)} entr{'y' if len(done.deleted) == 1 else 'ies'} deleted by "
+        f"{done.templates} template(s) of DataStoresConfig in universe {universe}{skipped}."
+    )
 
 
 COMMANDS = [emulator]

@@ -19,7 +19,7 @@ from dsgit.importer.configs import import_configs
 from dsgit.importer.ownership import OwnershipSource
 from dsgit.importer.policies import placement_of, policies_of, read_store_settings
 from dsgit.importer.store_settings import OwnershipChooser
-from dsgit.importer.templates import import_templates
+from dsgit.importer.templates import TemplatesImport, import_templates, import_templates_too
 from dsgit.model.configs import REPOSITORY_NAMES
 from dsgit.model.declaration import Ownership
 from dsgit.model.entry import StoreKind
@@ -154,10 +154,11 @@ def _chooser(ownership: Ownership | None) -> OwnershipChooser | None:
 )
 @click.option(
     "--repository",
-    default="InExperienceConfig",
-    show_default=True,
+    default=None,
     type=click.Choice(REPOSITORY_NAMES),
-    help="The configs repository --configs imports.",
+    help="The one configs repository --configs imports. Default: InExperienceConfig, and "
+    "DataStoresConfig's erasure templates into policies/erasure.yaml when that file exists "
+    "or the universe publishes templates.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option(
@@ -178,7 +179,7 @@ def import_command(
     kinds: str | None,
     ownership: str | None,
     configs: bool,
-    repository: str,
+    repository: str | None,
     dry_run: bool,
     key_file: Path | None,
     output_format: str,
@@ -244,22 +245,31 @@ def _import_configs(
     environment: Environment,
     others: tuple[str, ...],
     root: Path,
-    repository: str,
+    repository: str | None,
     dry_run: bool,
     output_format: str,
 ) -> None:
+    """One repository with ``--repository``; else InExperienceConfig, then the templates
+    (:func:`import_templates_too`)."""
     if repository == TEMPLATES_REPOSITORY:
         _import_templates(environment, root, dry_run, output_format)
         return
+    name = repository or "InExperienceConfig"
+    templates: TemplatesImport | None = None
     with (
         open_client(environment) as client,
         read_progress(environment, client.meter, "import", interrupted="run it again"),
     ):
         done = import_configs(
-            client, root, repository, dry_run=dry_run, environment=environment.name, others=others
+            client, root, name, dry_run=dry_run, environment=environment.name, others=others
         )
+        if repository is None:
+            templates = import_templates_too(client, root, dry_run=dry_run, others=others)
     if output_format == "json":
-        _echo_json(environment, {**done.to_json(), "notes": list(done.notes)})
+        report: dict[str, object] = {**done.to_json(), "notes": list(done.notes)}
+        if templates is not None:
+            report["erasure_templates"] = {**templates.to_json(), "notes": list(templates.notes)}
+        _echo_json(environment, report)
         return
     verb = {FileAction.CREATED: "create", FileAction.UPDATED: "update"}.get(done.action)
     lines = []
@@ -267,7 +277,7 @@ def _import_configs(
         lines.append(f"{verb if dry_run else done.action.value:<8} {done.path}")
     what = (
         f"{_plural(done.keys, 'config key')} and {_plural(done.conditions, 'condition')} "
-        f"of {repository} (configVersion {done.version}) from {environment.name} "
+        f"of {name} (configVersion {done.version}) from {environment.name} "
         f"(universe {environment.universe_id})"
     )
     state = "unchanged" if done.action is FileAction.UNCHANGED else done.action.value
@@ -276,6 +286,8 @@ def _import_configs(
     else:
         lines.append(f"Imported {what} into {done.path} ({state}).")
     lines.extend(f"note: {note}" for note in done.notes)
+    if templates is not None:
+        lines.extend(_templates_lines(templates, environment, dry_run))
     click.echo("\n".join(lines))
 
 
@@ -296,9 +308,14 @@ def _import_templates(
     if output_format == "json":
         _echo_json(environment, {**done.to_json(), "notes": list(done.notes)})
         return
+    click.echo("\n".join(_templates_lines(done, environment, dry_run)))
+
+
+def _templates_lines(done: TemplatesImport, environment: Environment, dry_run: bool) -> list[str]:
     lines = []
     if done.action is not FileAction.UNCHANGED:
-        lines.append(f"{done.action.value:<8} {done.path}")
+        verb = {FileAction.CREATED: "create", FileAction.UPDATED: "update"}[done.action]
+        lines.append(f"{verb if dry_run else done.action.value:<8} {done.path}")
     if done.templates is not None:
         state = "unchanged" if done.action is FileAction.UNCHANGED else done.action.value
         what = (
@@ -308,7 +325,7 @@ def _import_templates(
         verb = "Dry run, nothing written: would import" if dry_run else "Imported"
         lines.append(f"{verb} {what} into {done.path} ({state}).")
     lines.extend(f"note: {note}" for note in done.notes)
-    click.echo("\n".join(lines))
+    return lines
 
 
 COMMANDS = [import_command]

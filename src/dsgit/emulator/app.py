@@ -33,6 +33,7 @@ from dsgit.emulator.rate_limits import (
     ThroughputLimiter,
     kilobytes,
 )
+from dsgit.emulator.rtbf import Erased, erase_user
 from dsgit.emulator.server import ServedEmulator
 from dsgit.emulator.standard import StandardState
 from dsgit.emulator.transport import EmulatorTransport
@@ -111,6 +112,10 @@ class Emulator:
     def experiments(self) -> ExperimentsState:
         """Experiments, for tests and demos (``create``, ``start``, ``complete``)."""
         return self._state.experiments
+
+    def erase_user(self, universe: int, user: int) -> Erased:
+        """Roblox's automated deletion for ``user`` (:mod:`dsgit.emulator.rtbf`), now."""
+        return erase_user(self._state, universe, user, self.now_ticks())
 
     def now_ticks(self) -> int:
         """The emulator's clock, in the ticks its state methods take."""

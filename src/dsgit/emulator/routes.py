@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from dsgit.emulator import analytics_api, configs_api, experiments_api, v1_standard, v2_standard
+from dsgit.emulator import (
+    analytics_api,
+    configs_api,
+    experiments_api,
+    rtbf,
+    v1_standard,
+    v2_standard,
+)
 from dsgit.emulator.api_error import Family, invalid
 from dsgit.emulator.call import Handler
 from dsgit.emulator.ordered_api import V1 as ORDERED_V1
@@ -86,6 +93,8 @@ CONFIGS = "/creator-configs-public-api/v1/configs/universes/{u}/repositories/{re
 EXPERIMENTS = "/creator-configs-public-api/v1/experimentation/universes/{u}"
 # Not Roblox's: the emulator's stand-in for an edit made in Creator Hub or Studio.
 CREATOR_HUB = "/_emulator/creator-hub/universes/{u}/repositories/{repo}/draft"
+# Not Roblox's: Roblox's automated deletion of one user's data by the published templates.
+USER_DATA_REQUESTS = "/_emulator/universes/{u}/user-data-requests"
 ANALYTICS = "/analytics-query-api/v1/universes/{u}"
 
 _DS = "universe-datastores"
@@ -448,6 +457,18 @@ def _build() -> tuple[Route, ...]:
                     Family.CONFIGS,
                     cfg.stage_draft,
                     ("universe:write",),
+                    _rate("emulator", "admin", "admin"),
+                )
+            },
+        ),
+        _route(
+            USER_DATA_REQUESTS,
+            {
+                "POST": Operation(
+                    "Emulator_ApplyUserDataTemplates",
+                    Family.V2,
+                    rtbf.user_data_request,
+                    (f"{_DS}.objects:delete",),
                     _rate("emulator", "admin", "admin"),
                 )
             },

@@ -2,7 +2,7 @@
 dsgit's own checks of the rules.
 
 :func:`erasure_problems` serves ``dsgit validate`` (each problem at its line, codes
-DS871–DS877); :func:`load_erasure` serves ``dsgit erase`` and ``dsgit webhook serve`` (the
+DS871–DS878); :func:`load_erasure` serves ``dsgit erase`` and ``dsgit webhook serve`` (the
 problems as one ``ConfigError`` naming file, line and field). A repository without the file
 has no templates and no rules.
 """
@@ -31,10 +31,11 @@ from dsgit.errors import ConfigError, Location
 from dsgit.model.configs import ConfigKey, ConfigsDeclaration, ConfigType
 from dsgit.model.entry import JSONValue, StoreKind
 from dsgit.repo.file_schemas import FileKind, check_file
-from dsgit.repo.problems import Problem, first_errors
+from dsgit.repo.problems import Problem, Severity, first_errors
 from dsgit.repo.yamlload import locate, parse_yaml
 
 __all__ = [
+    "DOCUMENTED_TEMPLATES",
     "ERASURE_FILE",
     "MAX_TEMPLATES",
     "erasure_problems",
@@ -43,16 +44,25 @@ __all__ = [
 ]
 
 ERASURE_FILE = "policies/erasure.yaml"
-MAX_TEMPLATES = 100  # Roblox's limit on user_data_templates
+MAX_TEMPLATES = 100  # Roblox's limit on user_data_templates (the contract's: an error)
+# Roblox's current automated-deletion page documents "up to 10 templates": a warning above it
+DOCUMENTED_TEMPLATES = 10
 _SCHEMA_CODES = {"DS201": "DS871", "DS202": "DS872"}
 # {userid}, {UserID}, { UserId }: Roblox's token is case-sensitive, these are plain text there
 _NEAR_TOKEN = re.compile(r"\{\s*user\s*_?\s*id\s*\}", re.IGNORECASE)
 
 
-def _at(node: Node | None, file: str, path: list[str], code: str, message: str) -> Problem:
+def _at(
+    node: Node | None,
+    file: str,
+    path: list[str],
+    code: str,
+    message: str,
+    severity: Severity = Severity.ERROR,
+) -> Problem:
     place = locate(node, path)
     line, column = place if place is not None else (None, None)
-    return Problem(file, line, column, code, f"{message} (`{'.'.join(path)}`)")
+    return Problem(file, line, column, code, f"{message} (`{'.'.join(path)}`)", severity)
 
 
 def _token_problem(text: str) -> str | None:
@@ -132,7 +142,8 @@ def erasure_problems(
 ) -> list[Problem]:
     """Schema problems (DS871 shape, DS872 unknown field), then: DS873 a missing or miscased
     {UserId} token, DS874 a whole-store template for an ordered store, DS875 more than 100
-    templates, DS876 a duplicate template or rule name, DS877 a rule that cannot be run."""
+    templates, DS876 a duplicate template or rule name, DS877 a rule that cannot be run; and
+    the warning DS878, more than 10 templates (what Roblox's current page documents)."""
     problems = [
         Problem(p.file, p.line, p.column, _SCHEMA_CODES.get(p.code, p.code), p.message)
         for p in check_file(FileKind.ERASURE, value, node, file)
@@ -151,6 +162,20 @@ def erasure_problems(
             "DS875",
             f"{len(templates)} templates: Roblox takes at most {MAX_TEMPLATES} (move the rest "
             "to dsgit rules)",
+        )
+    elif len(templates) > DOCUMENTED_TEMPLATES:
+        problems.append(
+            _at(
+                node,
+                file,
+                ["user_data_templates", str(DOCUMENTED_TEMPLATES)],
+                "DS878",
+                f"{len(templates)} templates: Roblox's current page on automated deletion "
+                f"documents up to {DOCUMENTED_TEMPLATES}, so Roblox may refuse more than "
+                f"{DOCUMENTED_TEMPLATES} (dsgit refuses more than {MAX_TEMPLATES}, DS875); "
+                "consider moving the rest to dsgit rules",
+                Severity.WARNING,
+            )
         )
     seen_templates: dict[str, int] = {}
     for index, raw in enumerate(templates):

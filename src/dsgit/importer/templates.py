@@ -12,7 +12,7 @@ and each is named in a note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from ruamel.yaml.comments import CommentedMap
@@ -29,7 +29,7 @@ from dsgit.repo.yamlload import parse_yaml
 from dsgit.yamlio.document import dump_document, from_plain, load_document
 from dsgit.yamlio.merge import set_member
 
-__all__ = ["TemplatesImport", "erasure_file_text", "import_templates"]
+__all__ = ["TemplatesImport", "erasure_file_text", "import_templates", "import_templates_too"]
 
 _FILE = PurePosixPath(ERASURE_FILE)
 
@@ -88,7 +88,11 @@ def _problems(text: str) -> list[str]:
     document, problems = parse_yaml(text, ERASURE_FILE)
     if document is not None and not problems:
         problems = erasure_problems(document.value, document.node)
-    return [f"{p.file}:{p.line or 0}: {p.code} {p.message}" for p in problems]
+    return [
+        f"validate will {'refuse' if p.is_error else 'warn'}: "
+        f"{p.file}:{p.line or 0}: {p.code} {p.message}"
+        for p in problems
+    ]
 
 
 def import_templates(api: ConfigsApi, root: Path, *, dry_run: bool = False) -> TemplatesImport:
@@ -135,9 +139,31 @@ def import_templates(api: ConfigsApi, root: Path, *, dry_run: bool = False) -> T
     text = _line_endings(path, erasure_file_text(existing, list(templates), header))
     written = text if text is not None else existing
     if written is not None:
-        notes.extend(f"validate will refuse: {problem}" for problem in _problems(written))
+        notes.extend(_problems(written))
     if text is not None and not dry_run:
         _write(root, ERASURE_FILE, text)
     return TemplatesImport(
         _action(existing, text), published.version, len(templates), dry_run, staged, tuple(notes)
     )
+
+
+def import_templates_too(
+    api: ConfigsApi, root: Path, *, dry_run: bool = False, others: tuple[str, ...] = ()
+) -> TemplatesImport | None:
+    """Plain ``dsgit import --configs``'s second step (after ``InExperienceConfig``): the
+    templates, as :func:`import_templates` imports them, when the repository has
+    ``policies/erasure.yaml`` or the universe publishes templates; None when it has neither
+    (nothing to import, nothing to say). ``others``: the other environments of ``dsgit.yaml``,
+    named in a note when the file changes (its templates are published to all of them)."""
+    had_file = _safe_path(root, _FILE).exists()
+    done = import_templates(api, root, dry_run=dry_run)
+    if done.templates is None and not had_file:
+        return None
+    if others and done.action is not FileAction.UNCHANGED:
+        note = (
+            f"{ERASURE_FILE}'s templates are published to every environment: "
+            f"`dsgit plan -e {others[0]}` shows what this import changes in "
+            f"{', '.join(others)}"
+        )
+        done = replace(done, notes=(*done.notes, note))
+    return done

@@ -152,7 +152,7 @@ class RepositoryReader(FileReader):
                         self.migration(item.path, document if clean else None)
 
     def erasure(self, document: YamlDocument) -> None:
-        """DS871-DS877 of ``policies/erasure.yaml``; a clean file's ``user_data_templates``
+        """DS871-DS878 of ``policies/erasure.yaml``; a clean file's ``user_data_templates``
         become the declared ``DataStoresConfig`` repository (docs/erasure.md)."""
         from dsgit.erasure.policy_file import erasure_problems, templates_declaration
 

@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "DS875": "more than 100 erasure templates",
     "DS876": "duplicate erasure template or rule",
     "DS877": "erasure rule that cannot be run",
+    "DS878": "more than 10 erasure templates",
     # per-environment values
     "DS620": "unknown environment",
     "DS621": "override for an environment the store does not exist in",
