@@ -100,7 +100,7 @@ def test_earlier_records_of_the_user_are_redacted_and_the_signed_chain_still_ver
     listed = json.loads(plan.context["redact_ledger"])
     # The user's profile (address, users, diff) and the ban list's diff (the id in a value).
     assert sorted(tuple(item["fields"]) for item in listed) == [
-        ("address", "users", "diff"),
+        ("address", "diff", "users"),
         ("diff",),
     ]
     assert note.count == 2
@@ -142,7 +142,7 @@ def test_verify_fails_while_a_ledger_record_still_names_the_user(signed: Signed)
     result = verify_erased(signed.client, load_erasure(signed.root), USER, signed.root)
     assert not result.clean
     assert {tuple(item.fields) for item in result.ledger} == {
-        ("address", "users", "diff"),
+        ("address", "diff", "users"),
         ("diff",),
     }
     # Erasing again redacts it, though the user's entries are already gone.

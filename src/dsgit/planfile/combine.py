@@ -199,6 +199,22 @@ def _allowed(inputs: Sequence[ShardPlan]) -> tuple[Allowance, ...]:
     return tuple(Allowance(code, reason, count, n) for (code, reason, count), n in merged.items())
 
 
+def _union(lists: Sequence[list[dict[str, object]]]) -> str:
+    """The items of every list once; one item listed by several shards with different
+    ``fields`` (a record one shard redacts whole, another only in part) holds them all."""
+    items: dict[str, dict[str, object]] = {}
+    for listed in lists:
+        for item in listed:
+            key = canonical_json({k: v for k, v in item.items() if k != "fields"})
+            known = items.setdefault(key, dict(item))
+            fields = item.get("fields")
+            if isinstance(fields, list):
+                had = known.get("fields")
+                merged = set(had) if isinstance(had, list) else set()
+                known["fields"] = sorted(merged | {str(f) for f in fields})
+    return json.dumps([items[k] for k in sorted(items)], sort_keys=True)
+
+
 def _header(inputs: Sequence[ShardPlan], count: int | None) -> Plan:
     headers = [item.header for item in inputs]
     oldest = min(headers, key=lambda p: parse_time(p.created))
@@ -208,12 +224,7 @@ def _header(inputs: Sequence[ShardPlan], count: int | None) -> Plan:
         context[COMBINED_KEY] = str(count)
     for key in UNION_KEYS:
         if any(key in p.context for p in headers):
-            items = {
-                canonical_json(item): item
-                for header in headers
-                for item in json.loads(header.context.get(key, "[]"))
-            }
-            context[key] = json.dumps([items[k] for k in sorted(items)], sort_keys=True)
+            context[key] = _union([json.loads(h.context.get(key, "[]")) for h in headers])
     if any(AUTHORS_KEY in p.context for p in headers):
         authors: set[str] = set()
         for header in headers:
