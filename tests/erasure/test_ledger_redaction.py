@@ -296,3 +296,37 @@ def test_restore_never_writes_an_erased_entry_back(signed: Signed) -> None:
     }
     [note] = [d for d in guarded.all_diagnostics if d.code is DiagnosticCode.RESTORE_LEAVES_ERASED]
     assert note.count == 1 and str(USER) not in note.message
+
+
+def test_an_erasure_never_launders_an_edited_record(
+    signed: Signed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Ledger, "record_version", 2)
+    signed.ordinary_apply()
+    monkeypatch.setattr(Ledger, "record_version", 3)
+    path, number, data = next(
+        (p, n, d) for p, n, d in _lines(signed.root) if f"/{USER}" in str(d.get("address"))
+    )
+    text = path.read_text().splitlines()
+    text[number - 1] = json.dumps(dict(data, actor="mallory"), separators=(",", ":"))
+    path.write_text("\n".join(text) + "\n")
+    assert "edited" in {p.kind for p in verify_ledger(signed.root).problems}
+    signed.apply(signed.plan())
+    # The edited record is not listed, so not redacted: the edit stays visible.
+    assert "edited" in {p.kind for p in verify_ledger(signed.root).problems}
+
+
+def test_a_marker_no_erasure_ordered_is_caught(signed: Signed) -> None:
+    signed.ordinary_apply()
+    path, number, data = next(
+        (p, n, d) for p, n, d in _lines(signed.root) if f"/{OTHER}" in str(d.get("address"))
+    )
+    from dsgit.ledger.canonical import canonical_json, sha256_digest
+
+    salts = dict(data["salts"])  # type: ignore[arg-type]
+    digest = sha256_digest(f"{salts.pop('address')}:{canonical_json(data['address'])}")
+    forged = dict(data, address={"redacted": "erasure", "digest": digest}, salts=salts)
+    text = path.read_text().splitlines()
+    text[number - 1] = json.dumps(forged, separators=(",", ":"))
+    path.write_text("\n".join(text) + "\n")
+    assert {p.kind for p in verify_ledger(signed.root).problems} == {"redaction"}

@@ -55,6 +55,7 @@ from dsgit.ledger.records import (
     Suppression,
 )
 from dsgit.ledger.redact import Redaction, reference
+from dsgit.ledger.redactions import intact_record
 from dsgit.model.pointers import parse_pointer
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import MASK, Change, Plan, PlanKind, increment_of
@@ -199,7 +200,11 @@ def _erasure_record(
         plan_digest=plan.digest,
         notification_id=plan.context.get("notification_id"),
         conflicts=conflicts,
-        redacted=tuple(reference(root, item) for item in planned_redactions(plan)),
+        redacted=tuple(
+            ref
+            for item in planned_redactions(plan)
+            if (ref := reference(root, item, intact_record)) is not None
+        ),
     )
 
 

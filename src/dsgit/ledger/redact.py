@@ -30,7 +30,7 @@ import fcntl
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,11 +189,18 @@ def unredacted(data: Mapping[str, Any], fields: Iterable[str]) -> tuple[str, ...
     return tuple(left)
 
 
-def reference(root: Path, item: Redaction) -> RedactionRef:
+def reference(
+    root: Path, item: Redaction, intact: Callable[[dict[str, Any]], bool]
+) -> RedactionRef | None:
     """The erasure record's entry for ``item``: for a version 1/2 record, with the digest of
     its redacted form (``redacted_by`` is left out of that digest, so it can be computed
     before the erasure record's own hash is known)."""
-    data = _stored(root, item)
+    try:
+        data = _stored(root, item)
+    except LedgerError:
+        return None  # not in this checkout: not listed (`erase --verify` finds it later)
+    if data.get("redacted_by") is None and not intact(data):
+        return None  # edited: never laundered by a redaction (`audit verify` reports it)
     digest = None
     if data.get("v") != 3:
         digest = redacted_form_digest(redact_json(data, item.fields, ""))

@@ -12,16 +12,45 @@ chain is read at once (an erasure may redact records of other environments' chai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from dsgit.ledger.file import Ledger, Located
+from dsgit.errors import ConfigError
+from dsgit.ledger.file import Ledger, Located, record_hash
 from dsgit.ledger.layout import environments
-from dsgit.ledger.records import ErasureRecord, RedactionRef
+from dsgit.ledger.records import (
+    REDACTABLE,
+    ErasureRecord,
+    RedactionRef,
+    is_marker,
+    record_from_json,
+)
 from dsgit.ledger.redact import Redaction, carry_out, redacted_form_digest, unredacted
 
-__all__ = ["Finding", "check", "complete", "every_record"]
+__all__ = ["Finding", "check", "complete", "every_record", "intact_record"]
+
+
+def intact_record(data: dict[str, Any]) -> bool:
+    """True when a stored record still matches its hash (it may be listed for redaction)."""
+    try:
+        record = record_from_json(data, file="", line=0)
+    except ConfigError:
+        return False
+    return record_hash(record) == record.hash
+
+
+def _markers(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The redaction markers of a stored record, by field name (``conflicts/2``...)."""
+    found: dict[str, Any] = {}
+    for name, is_list in REDACTABLE.get(str(data.get("type")), ()):
+        value = data.get(name)
+        if is_list and isinstance(value, list):
+            found.update({f"{name}/{i}": v for i, v in enumerate(value) if is_marker(v)})
+        elif is_marker(value):
+            found[name] = value
+    return found
 
 
 @dataclass(frozen=True)
@@ -108,9 +137,35 @@ def check(root: Path) -> list[Finding]:
     for key, item in records.items():
         record = item.record
         by = record.redacted_by
+        markers = _markers(record.raw or {})
         if by is None:
+            if markers:
+                found.append(
+                    Finding(
+                        item.file,
+                        item.line,
+                        f"record seq {record.seq} holds redaction markers but names no erasure "
+                        "record: it was edited",
+                        "redaction",
+                    )
+                )
             continue
         entry = listed.get(key)
+        allowed = {"redacted", "digest"} if record.version >= 3 else {"redacted"}
+        if entry is not None and (
+            not set(markers) <= set(entry[1].fields)
+            or any(set(m) - allowed for m in markers.values())
+        ):
+            found.append(
+                Finding(
+                    item.file,
+                    item.line,
+                    f"record seq {record.seq} has redacted fields its erasure record does not "
+                    "list, or markers with other content: it was edited",
+                    "redaction",
+                )
+            )
+            continue
         if entry is None or entry[0] != by:
             found.append(
                 Finding(
