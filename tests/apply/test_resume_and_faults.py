@@ -215,10 +215,13 @@ def test_increment_with_unknown_outcome_is_never_doubled(world: World, land: boo
     plan = world.plan(declaration)
     flaky = UnknownOutcome(world.client, land)
     first = world.apply(plan, declaration, api=flaky)
-    assert flaky.calls == 2
     if land:
+        assert flaky.calls == 2  # each read back as landed: the run goes on
         assert first.status is ApplyStatus.COMPLETE
     else:
+        # The first unknown outcome that did not land stops the run: the other increment was
+        # sent only if a worker had taken it already (timing; 4 workers).
+        assert flaky.calls in (1, 2)
         assert first.status is ApplyStatus.PARTIAL and "outcome unknown" in (first.failure or "")
         assert world.apply(plan, declaration).status is ApplyStatus.COMPLETE
     assert world.live(counter) == EntryData(5) and world.live(ordered) == 9

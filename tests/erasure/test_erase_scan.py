@@ -128,3 +128,55 @@ def test_four_shards_plan_exactly_what_one_process_plans(
     ]
     # the same changes, line for line (values, preconditions, masked diffs)
     assert change_set_digest(sorted_lines(joined)) == change_set_digest(sorted_lines(whole.changes))
+
+
+def test_shards_list_the_ledger_redactions_of_one_process_and_combine_joins_them(
+    client: OpenCloudClient, tmp_path: Path
+) -> None:
+    import json
+    from dataclasses import replace
+
+    from dsgit.ledger import Ledger
+    from dsgit.ledger.canonical import user_digest
+    from dsgit.ledger.records import ChangeOutcome, ChangeRecord, EntryState
+    from dsgit.plan.io import with_digest
+    from dsgit.plan.segments import Manifest
+    from dsgit.planfile.combine import ShardPlan, combine_plans
+
+    root = tmp_path / "repo"
+    state = EntryState(True, "e", "r", "sha256:" + "a" * 64)
+
+    def change(address: str, **kw: Any) -> ChangeRecord:
+        return ChangeRecord("a1", address, "update", ChangeOutcome.WRITTEN, state, state, **kw)
+
+    # Earlier records: found by address only (the entries each shard plans), by users, by diff.
+    earlier = [change(f"Trades/global/t{n:04d}") for n in range(0, ENTRIES, 7)]
+    earlier.append(change("Other/global/x", users=(user_digest(USER),)))
+    earlier.append(
+        change("Guilds/global/g04", diff=({"pointer": "/members/1", "op": "add", "new": USER},))
+    )
+    Ledger(root, environment="local").append(earlier, actor="t")
+    whole = _plan(client, root, ScanSettings(checkpoint=tmp_path / "whole.json"))
+    expected = json.loads(whole.context["redact_ledger"])
+    assert len(expected) == len(earlier)
+    parts = [
+        _plan(client, root, ScanSettings(checkpoint=tmp_path / f"s{k}.json", shard=Shard(k, 4)))
+        for k in range(1, 5)
+    ]
+    lists = [json.loads(part.context["redact_ledger"]) for part in parts]
+    assert all(0 < len(items) < len(expected) for items in lists)  # each shard its own share
+    # One record (the roster's) is redacted whole where its entry is planned, in its diff
+    # elsewhere: the union keeps every field, as the one-process plan does.
+    everything = {json.dumps(item, sort_keys=True) for item in expected}
+    assert {json.dumps(item, sort_keys=True) for items in lists for item in items} > everything
+    shards = [
+        ShardPlan(
+            tmp_path / f"p{k}.json",
+            with_digest(replace(part, context={**part.context, "shard": f"{k}/4"}, digest="")),
+        )
+        for k, part in enumerate(parts, 1)
+    ]
+    combined = combine_plans(shards, tmp_path / "combined")
+    header = combined.header if isinstance(combined, Manifest) else combined
+    joined = json.loads(header.context["redact_ledger"])
+    assert {json.dumps(item, sort_keys=True) for item in joined} == everything

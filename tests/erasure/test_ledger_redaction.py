@@ -100,7 +100,7 @@ def test_earlier_records_of_the_user_are_redacted_and_the_signed_chain_still_ver
     listed = json.loads(plan.context["redact_ledger"])
     # The user's profile (address, users, diff) and the ban list's diff (the id in a value).
     assert sorted(tuple(item["fields"]) for item in listed) == [
-        ("address", "users", "diff"),
+        ("address", "diff", "users"),
         ("diff",),
     ]
     assert note.count == 2
@@ -133,6 +133,20 @@ def test_earlier_records_of_the_user_are_redacted_and_the_signed_chain_still_ver
     # `erase --verify` reads the ledger too: nothing of the user is left.
     result = verify_erased(signed.client, load_erasure(signed.root), USER, signed.root)
     assert result.clean and not result.ledger
+    # What a user sees: `audit log --user` marks the redacted records; `audit verify` passes.
+    from click.testing import CliRunner
+
+    from dsgit.cli.main import cli
+
+    (signed.root / "dsgit.yaml").write_text(LOCAL_CONFIG)
+    log = CliRunner().invoke(cli, ["-C", str(signed.root), "audit", "log", "--user", str(USER)])
+    assert log.exit_code == 0, log.output
+    lines = log.output.splitlines()
+    assert sum("[redacted by erasure sha256:" in line for line in lines) == 2
+    assert any("erasure user=sha256:" in line and "redacted=2" in line for line in lines)
+    assert str(USER) not in log.output
+    checked = CliRunner().invoke(cli, ["-C", str(signed.root), "audit", "verify"])
+    assert checked.exit_code == 0, checked.output
 
 
 def test_verify_fails_while_a_ledger_record_still_names_the_user(signed: Signed) -> None:
@@ -142,7 +156,7 @@ def test_verify_fails_while_a_ledger_record_still_names_the_user(signed: Signed)
     result = verify_erased(signed.client, load_erasure(signed.root), USER, signed.root)
     assert not result.clean
     assert {tuple(item.fields) for item in result.ledger} == {
-        ("address", "users", "diff"),
+        ("address", "diff", "users"),
         ("diff",),
     }
     # Erasing again redacts it, though the user's entries are already gone.

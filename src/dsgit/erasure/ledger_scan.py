@@ -77,7 +77,7 @@ def ledger_holding(
         if raw is None:
             continue
         fields = _fields(raw, holds, token, digest)
-        left = unredacted(raw, fields)
+        left = tuple(sorted(unredacted(raw, fields)))  # (sorted: shards' lists join)
         if left:
             record = item.record
             found.append(Redaction(item.file, record.chain, record.seq, record.hash, left))

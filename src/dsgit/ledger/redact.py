@@ -38,6 +38,7 @@ from typing import Any
 from dsgit.errors import LedgerError
 from dsgit.ledger.canonical import canonical_json, sha256_digest
 from dsgit.ledger.records import REDACTABLE, RedactionRef, is_marker
+from dsgit.yamlio.atomic import write_atomic
 
 __all__ = [
     "Redaction",
@@ -255,12 +256,8 @@ def carry_out(root: Path, items: Sequence[Redaction], by: str) -> int:
 
 
 def _replace(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.redact")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    """Replace the file in one rename (its permission bits kept), durable once returned."""
+    write_atomic(path, text)
     descriptor = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(descriptor)

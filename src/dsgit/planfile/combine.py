@@ -14,12 +14,14 @@ combined plan records ``shards: N``.
 The combined plan was *made* when its oldest shard was (``created``: any revision newer than
 the oldest read is a conflict at apply, never an overwrite) and expires with the first to
 expire; its plan-level diagnostics are those of every shard (each once), its authors those of
-every shard (none of them may approve it).
+every shard (none of them may approve it). The lists of :data:`UNION_KEYS` differ by shard (an
+erasure shard lists the ledger records of the entries it plans): they are joined.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -28,6 +30,7 @@ from pathlib import Path
 from dsgit.approvals.authors import decode_authors, encode_authors
 from dsgit.approvals.stamp import AUTHORS_KEY
 from dsgit.errors import ConfigError, Location
+from dsgit.ledger.canonical import canonical_json
 from dsgit.model.shard import Shard
 from dsgit.plan.io import with_digest
 from dsgit.plan.model import Allowance, Change, Diagnostic, Plan, parse_time, summarize
@@ -41,7 +44,11 @@ from dsgit.plan.segments import (
 from dsgit.planfile.read import SegmentedPlan
 from dsgit.planfile.write import SegmentWriter, write_plan
 
-__all__ = ["ShardPlan", "combine_plans"]
+__all__ = ["UNION_KEYS", "ShardPlan", "combine_plans"]
+
+# Context keys holding JSON lists that shards of one plan may differ in: the combined plan holds
+# their union (an erasure's ledger redactions, docs/ledger.md#redaction).
+UNION_KEYS = ("redact_ledger",)
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,9 @@ def _identity(plan: Plan) -> dict[str, object]:
         "source": (plan.source.commit, plan.source.dirty, plan.source.digest),
         "source.slice": plan.declaration_slice.digest if plan.declaration_slice else None,
         "dsgit_version": plan.dsgit_version,
-        "context": {k: v for k, v in plan.context.items() if k not in (AUTHORS_KEY, SHARD_KEY)},
+        "context": {
+            k: v for k, v in plan.context.items() if k not in (AUTHORS_KEY, SHARD_KEY, *UNION_KEYS)
+        },
     }
 
 
@@ -190,6 +199,22 @@ def _allowed(inputs: Sequence[ShardPlan]) -> tuple[Allowance, ...]:
     return tuple(Allowance(code, reason, count, n) for (code, reason, count), n in merged.items())
 
 
+def _union(lists: Sequence[list[dict[str, object]]]) -> str:
+    """The items of every list once; one item listed by several shards with different
+    ``fields`` (a record one shard redacts whole, another only in part) holds them all."""
+    items: dict[str, dict[str, object]] = {}
+    for listed in lists:
+        for item in listed:
+            key = canonical_json({k: v for k, v in item.items() if k != "fields"})
+            known = items.setdefault(key, dict(item))
+            fields = item.get("fields")
+            if isinstance(fields, list):
+                had = known.get("fields")
+                merged = set(had) if isinstance(had, list) else set()
+                known["fields"] = sorted(merged | {str(f) for f in fields})
+    return json.dumps([items[k] for k in sorted(items)], sort_keys=True)
+
+
 def _header(inputs: Sequence[ShardPlan], count: int | None) -> Plan:
     headers = [item.header for item in inputs]
     oldest = min(headers, key=lambda p: parse_time(p.created))
@@ -197,6 +222,9 @@ def _header(inputs: Sequence[ShardPlan], count: int | None) -> Plan:
     context = {k: v for k, v in oldest.context.items() if k != SHARD_KEY}
     if count is not None:
         context[COMBINED_KEY] = str(count)
+    for key in UNION_KEYS:
+        if any(key in p.context for p in headers):
+            context[key] = _union([json.loads(h.context.get(key, "[]")) for h in headers])
     if any(AUTHORS_KEY in p.context for p in headers):
         authors: set[str] = set()
         for header in headers:
