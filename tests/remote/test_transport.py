@@ -17,13 +17,15 @@ from dsgit.remote.transport import PooledTransport, default_transport, proxy_con
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Each client connection by its source port: id() of a closed socket object can be
+    # reused by the next one, which made two connections look like one.
     connections: ClassVar[set[int]] = set()
 
     def log_message(self, format: str, *args: object) -> None:
         return None
 
     def do_GET(self) -> None:
-        _Handler.connections.add(id(self.connection))
+        _Handler.connections.add(self.client_address[1])
         if self.path == "/drop":
             self.close_connection = True
             return
