@@ -20,6 +20,7 @@ from dsgit.errors import ConfigError
 from dsgit.ledger import Ledger
 from dsgit.ledger.records import ChangeRecord, ErasureRecord
 from dsgit.ledger.verify import verify_ledger
+from dsgit.model.declaration import Declaration
 from dsgit.model.entry import Address, EntryData, StoreKind
 from dsgit.plan.codes import DiagnosticCode
 from dsgit.plan.model import Action, Plan, PlanKind
@@ -111,12 +112,34 @@ class World:
         result = apply_plan(plan, deps, ApplyOptions(workers=2))
         assert str(result.status) == "complete", result
 
+    def apply_coins(self) -> tuple[Plan, ApplyDeps, Declaration]:
+        """An ordinary apply that overwrote both players' profiles (its pre-images hold both)."""
+        from dsgit.planning.usecase import PlanRequest, make_plan
+        from support import declaration_of
+
+        coins = {
+            std("PlayerStore", str(u)): EntryData({"Data": {"Coins": 99}}, {}, (u,))
+            for u in (USER, OTHER)
+        }
+        declaration = declaration_of(coins)
+        plan = make_plan(declaration, self.client, PlanRequest("local", 1))
+        deps = ApplyDeps(
+            root=self.root, env=self.env, api=self.client, declaration=declaration, actor="t"
+        )
+        assert str(apply_plan(plan, deps, ApplyOptions(workers=2)).status) == "complete"
+        return plan, deps, declaration
+
     def revisions(self, address: Address) -> int:
         return len(list(self.client.list_revisions(address.store, address.key, address.scope)))
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
+    yield from seeded_world(tmp_path)
+
+
+def seeded_world(tmp_path: Path) -> Iterator[World]:
+    """A :class:`World` with :data:`LIVE` seeded, closed after the test."""
     made = World(tmp_path / "repo")
     seed_live(made.client, LIVE)
     try:
@@ -191,21 +214,8 @@ def test_applying_erases_exactly_the_user_and_leaves_hashes_only(world: World) -
 def test_earlier_pre_images_of_the_user_are_purged_and_revert_says_so(world: World) -> None:
     from dsgit.ledger.query import list_applies
     from dsgit.undo.revert import RevertRequest, plan_revert
-    from support import declaration_of
 
-    # An ordinary apply overwrote the user's profile and the other's: its pre-images hold both.
-    coins = {
-        std("PlayerStore", str(u)): EntryData({"Data": {"Coins": 99}}, {}, (u,))
-        for u in (USER, OTHER)
-    }
-    from dsgit.planning.usecase import PlanRequest, make_plan
-
-    declaration = declaration_of(coins)
-    first = make_plan(declaration, world.client, PlanRequest("local", 1))
-    deps = ApplyDeps(
-        root=world.root, env=world.env, api=world.client, declaration=declaration, actor="t"
-    )
-    assert str(apply_plan(first, deps, ApplyOptions(workers=2)).status) == "complete"
+    _, _, declaration = world.apply_coins()
     images = list((world.root / "audit" / "preimages").rglob("*.json"))
     assert len(images) == 2
     plan = world.plan()

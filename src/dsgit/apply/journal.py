@@ -15,6 +15,11 @@ until some fsync covered its line, so many threads share one fsync.
 
 Every ``begin`` names the plan digest; a journal whose runs were of another plan is refused.
 
+A right-to-erasure apply masks the lines about the entries it erased
+(:mod:`dsgit.apply.journal_purge`): their ``a`` becomes :func:`erased_key` of the address,
+a salted hash. :class:`AddressMap` finds such a line by the plain address all the same, so a
+rerun of the plan still knows what it did (and never writes an erased entry again).
+
 The file is held with an exclusive ``flock`` for the whole run: a second ``dsgit apply`` of the
 same plan on this machine is refused instead of racing the first.
 """
@@ -22,6 +27,7 @@ same plan on this machine is refused instead of racing the first.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -33,9 +39,55 @@ from typing import Any
 from dsgit.errors import ConfigError, Location, LockHeld
 from dsgit.yamlio.safe_paths import open_nofollow, safe_path
 
-__all__ = ["JOURNAL_DIR", "Journal", "JournalState", "journal_path"]
+__all__ = [
+    "ERASED_PREFIX",
+    "JOURNAL_DIR",
+    "AddressMap",
+    "Journal",
+    "JournalState",
+    "erased_key",
+    "journal_path",
+]
 
 JOURNAL_DIR = ".dsgit/journal"
+ERASED_PREFIX = "erased:sha256:"
+
+
+def erased_key(plan_digest: str, address: str) -> str:
+    """The ``a`` of a journal line an erasure masked: the address hashed with the plan digest.
+
+    Pseudonymisation, not secrecy: whoever has the journal (its name is the digest) and guesses
+    an address can check the guess; nobody reads the user's id off the line."""
+    return ERASED_PREFIX + hashlib.sha256(f"{plan_digest}\n{address}".encode()).hexdigest()
+
+
+class AddressMap(dict[str, dict[str, Any]]):
+    """Journal lines by address; a line an erasure masked answers to its plain address too."""
+
+    def __init__(self, plan_digest: str | None = None) -> None:
+        super().__init__()
+        self.plan_digest = plan_digest
+        self.masked = False  # some key is an erased one
+
+    def _key(self, address: str) -> str:
+        if not self.masked or self.plan_digest is None or dict.__contains__(self, address):
+            return address
+        return erased_key(self.plan_digest, address)
+
+    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
+        self.masked = self.masked or key.startswith(ERASED_PREFIX)
+        super().__setitem__(key, value)
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, str):
+            return False
+        return dict.__contains__(self, self._key(address))
+
+    def __getitem__(self, address: str) -> dict[str, Any]:
+        return dict.__getitem__(self, self._key(address))
+
+    def get(self, address: str, default: Any = None) -> Any:
+        return dict.get(self, self._key(address), default)
 
 
 def journal_path(root: Path, plan_digest: str) -> Path:
@@ -53,14 +105,18 @@ class JournalState:
     runs: int = 0
     ended: int = 0  # runs that wrote their ``end`` (fewer than ``runs``: the last one died)
     snapshot_time: str | None = None
-    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intents: dict[str, dict[str, Any]] = field(default_factory=AddressMap)
+    done: dict[str, dict[str, Any]] = field(default_factory=AddressMap)
     last_status: str | None = None
 
     @property
     def pending(self) -> Mapping[str, dict[str, Any]]:
         """Intents with no completion: the writes a killed run may or may not have made."""
-        return {a: rec for a, rec in self.intents.items() if a not in self.done}
+        pending = AddressMap(getattr(self.intents, "plan_digest", None))
+        for address, record in self.intents.items():
+            if not dict.__contains__(self.done, address):
+                pending[address] = record
+        return pending
 
 
 class Journal:
@@ -103,7 +159,8 @@ class Journal:
             self._handle.truncate(keep)
             os.fsync(self._handle.fileno())
             data = data[:keep]
-        state = JournalState()
+        intents, done = AddressMap(self.plan_digest), AddressMap(self.plan_digest)
+        state = JournalState(intents=intents, done=done)
         for number, line in enumerate(data.splitlines(), start=1):
             try:
                 record = json.loads(line)
@@ -123,6 +180,8 @@ class Journal:
                         Location(str(self.path), number),
                     )
                 state.runs += 1
+                if intents.plan_digest is None:  # opened without a plan: the journal's own
+                    intents.plan_digest = done.plan_digest = record.get("plan_digest")
                 if state.apply_id is None:
                     state.apply_id = record["apply_id"]
                     state.holder = record["holder"]

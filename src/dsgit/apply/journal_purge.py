@@ -6,13 +6,16 @@ rewrite a pre-image file a crash lost (:meth:`dsgit.apply.preimages.PreImageStor
 After a right-to-erasure apply purged a pre-image file, that copy would bring it back on the
 next rerun of the older plan, and a revert after it would restore the user's data.
 
-:func:`redact_journals` removes the ``preimage`` of every intent an erasure names (its apply
+:func:`redact_journals` masks every ``intent`` and ``done`` line an erasure names (its apply
 and address among the purged pre-images, its address among the entries the erasure changed, or
-any intent of the erasure's own apply) and marks the line ``"erased": true``. In a journal whose
-runs all ended, the integer an increment saw before (``value``) goes too; a journal of a run
-that did not end keeps it (resuming an interrupted increment needs it, and it is not a
-pre-image). The file is replaced atomically (write, fsync, rename) under the journal's
-``flock``; a journal another running apply holds is left alone and reported as busy.
+any line of the erasure's own apply): the address ``a`` becomes
+:func:`~dsgit.apply.journal.erased_key` (a hash a rerun of the plan still finds the line by,
+so it never writes an erased entry again), an intent loses its ``preimage``, a completion its
+value digests and message, and the line is marked ``"erased": true``. In a journal whose runs
+all ended, the integer an increment saw before (``value``) goes too; a journal of a run that
+did not end keeps it (resuming an interrupted increment needs it, and it is not a pre-image).
+The file is replaced atomically (write, fsync, rename) under the journal's ``flock``; a
+journal another running apply holds is left alone and reported as busy.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dsgit.apply.journal import JOURNAL_DIR
+from dsgit.apply.journal import ERASED_PREFIX, JOURNAL_DIR, erased_key
 from dsgit.yamlio.safe_paths import open_nofollow
 
 __all__ = ["JournalRedaction", "redact_journals"]
@@ -50,9 +53,10 @@ def _redacted(
     preimages: Collection[tuple[str, str]],
     own_apply: str | None,
 ) -> tuple[bytes, int]:
-    """The journal's bytes with the named intents redacted, and how many were."""
+    """The journal's bytes with the named lines masked, and how many were."""
     lines: list[tuple[bytes, dict[str, Any] | None]] = []
     apply_id: str | None = None
+    digest: str | None = None
     runs = ended = 0
     for line in data.splitlines(keepends=True):
         try:
@@ -66,6 +70,7 @@ def _redacted(
         if kind == "begin":
             runs += 1
             apply_id = apply_id or record.get("apply_id")
+            digest = digest or record.get("plan_digest")
         elif kind == "end":
             ended += 1
         lines.append((line, record))
@@ -73,23 +78,40 @@ def _redacted(
     count = 0
     out = bytearray()
     for line, item in lines:
-        if item is None or item.get("t") != "intent":
+        if (
+            item is None
+            or item.get("t") not in ("intent", "done")
+            or not _named(item, apply_id, addresses, preimages, own_apply)
+        ):
             out += line
             continue
-        if not _named(item, apply_id, addresses, preimages, own_apply):
-            out += line
-            continue
-        changed = item.pop("preimage", None) is not None
-        if finished and "value" in item:
-            item.pop("value")
-            changed = True
-        if changed:
-            item["erased"] = True
-            count += 1
-            out += _dump(item)
-        else:
-            out += line
+        changed = _mask(item, digest, finished)
+        count += changed
+        out += _dump(item) if changed else line
     return (bytes(out) if count else data), count
+
+
+def _mask(item: dict[str, Any], digest: str | None, finished: bool) -> bool:
+    """Mask one named line in place; whether anything changed."""
+    changed = item.pop("preimage", None) is not None
+    if finished and "value" in item:
+        item.pop("value")
+        changed = True
+    address = item.get("a")
+    masked = isinstance(address, str) and address.startswith(ERASED_PREFIX)
+    if isinstance(digest, str) and isinstance(address, str) and not masked:
+        item["a"] = erased_key(digest, address)
+        changed = True
+    for side in ("before", "after"):
+        state = item.get(side)
+        if isinstance(state, dict) and state.pop("value_digest", None) is not None:
+            changed = True
+    if item.get("message"):
+        item["message"] = ""
+        changed = True
+    if changed:
+        item["erased"] = True
+    return changed
 
 
 def _named(
