@@ -104,6 +104,14 @@ def test_earlier_records_of_the_user_are_redacted_and_the_signed_chain_still_ver
         ("diff",),
     ]
     assert note.count == 2
+    # The reviewer reads which records are rewritten, in the terminal and in the PR comment.
+    from dsgit.render.markdown import render_markdown
+    from dsgit.render.text import render_text
+
+    for item in listed:
+        named = f"{item['file']} seq {item['seq']} ({', '.join(item['fields'])})"
+        assert named in note.message
+        assert named in render_text(plan) and named in render_markdown(plan)
     signed.apply(plan)
 
     text = _ledger_text(signed.root)
@@ -330,3 +338,20 @@ def test_a_marker_no_erasure_ordered_is_caught(signed: Signed) -> None:
     text[number - 1] = json.dumps(forged, separators=(",", ":"))
     path.write_text("\n".join(text) + "\n")
     assert {p.kind for p in verify_ledger(signed.root).problems} == {"redaction"}
+
+
+def test_dsp098_names_the_first_records_and_counts_the_rest() -> None:
+    from dsgit.erasure.planner import LISTED_REDACTIONS, _redacts
+    from dsgit.ledger.redact import Redaction
+
+    items = [
+        Redaction(f"audit/ledger/c/{n:04d}.jsonl", "c", n, f"sha256:{n}", ("address",))
+        for n in range(LISTED_REDACTIONS + 2)
+    ]
+    note = _redacts(items)
+    assert note.count == LISTED_REDACTIONS + 2
+    assert f"audit/ledger/c/{LISTED_REDACTIONS - 1:04d}.jsonl seq {LISTED_REDACTIONS - 1}" in (
+        note.message
+    )
+    assert f"seq {LISTED_REDACTIONS} " not in note.message
+    assert "and 2 more (the plan file's context.redact_ledger lists all)" in note.message

@@ -217,15 +217,25 @@ def plan_erasure(
     return ErasureRun(with_digest(plan), survey, held_count, tuple(preimages))
 
 
+LISTED_REDACTIONS = 10  # records DSP098 names for the reviewer (the plan file lists all)
+
+
 def _redacts(redactions: list[Redaction]) -> Diagnostic:
     fields = sum(len(item.fields) for item in redactions)
     chains = sorted({item.chain or "the archived ledger" for item in redactions})
+    named = "; ".join(
+        f"{item.file} seq {item.seq} ({', '.join(item.fields)})"
+        for item in redactions[:LISTED_REDACTIONS]
+    )
+    more = len(redactions) - LISTED_REDACTIONS
+    if more > 0:
+        named += f"; and {more} more (the plan file's context.redact_ledger lists all)"
     return diagnostic(
         DiagnosticCode.ERASURE_REDACTS_LEDGER,
         f"applying this plan redacts {fields} field(s) of {len(redactions)} earlier ledger "
         f"record(s) holding the user (in {', '.join(chains)}): their addresses, diffs or "
         "conflicts become salted digests; the chain and its signatures stay valid, and a "
-        "later revert of those applies cannot bring the user's entries back",
+        f"later revert of those applies cannot bring the user's entries back. Records: {named}",
         count=len(redactions),
     )
 
