@@ -1,9 +1,15 @@
 """The erasure proof's hashes: a per-repository salt, the salted user id and addresses.
 
-``audit/erasure.salt`` (32 random bytes, hex; made on first use and committed with the
-ledger) makes the hashes of one repository useless in another; with it an auditor who is told
-a user id recomputes its hash and finds the erasure records. (User ids are small numbers: this
-is pseudonymisation, which the proof needs; it does not identify without the id.)
+The salt makes the hashes of one repository useless in another; with it an auditor who is told
+a user id recomputes its hash and finds the erasure records. It is either
+
+- ``audit/erasure.salt`` (32 random bytes, hex; made on first use and committed with the
+  ledger). User ids are small numbers, so whoever holds the repository can test every id
+  against the records: pseudonymisation, which the proof needs, not anonymity; or
+- the secret ``DSGIT_ERASURE_SALT`` (at least 32 characters, e.g. ``openssl rand -hex 32``),
+  kept like the ledger signing key: then nothing committed lets anyone test a guess, and
+  ``dsgit audit log --user``, ``erase`` and ``apply`` need the secret. The two are never mixed:
+  with the secret set, a salt file in the checkout is refused.
 """
 
 from __future__ import annotations
@@ -12,22 +18,48 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["SALT_FILE", "addresses_digest", "hashed_address", "hashed_user", "repository_salt"]
+from dsgit.errors import ConfigError, Location
+from dsgit.ledger.layout import ARCHIVE_FILE, CHAINS_DIR, LEGACY_FILE, SUFFIX
+
+__all__ = [
+    "SALT_ENV",
+    "SALT_FILE",
+    "addresses_digest",
+    "hashed_address",
+    "hashed_user",
+    "repository_salt",
+]
 
 SALT_FILE = "audit/erasure.salt"
+SALT_ENV = "DSGIT_ERASURE_SALT"
+MIN_SECRET = 32
 
 
-def repository_salt(root: Path, *, create: bool = True) -> str:
-    """The repository's salt (made, atomically, when missing and ``create``)."""
+def repository_salt(
+    root: Path, *, create: bool = True, environ: Mapping[str, str] | None = None
+) -> str:
+    """The repository's salt: the secret ``DSGIT_ERASURE_SALT`` when set, else the committed
+    file (made, atomically, when missing and ``create``)."""
     path = root / SALT_FILE
+    secret = (os.environ if environ is None else environ).get(SALT_ENV, "").strip()
+    if secret:
+        return _secret_salt(path, secret)
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         if not create:
             return ""
+        if _erasures_recorded(root):
+            # Made with a salt this checkout does not have (the secret, or a file not
+            # committed): a new salt would make hashes no auditor can match with the old ones.
+            raise ConfigError(
+                f"the ledger holds erasure records but neither {SALT_FILE} nor ${SALT_ENV} is "
+                f"here: set ${SALT_ENV} to the secret they were made with, or restore the file",
+                Location(SALT_FILE),
+            ) from None
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temporary.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
@@ -39,6 +71,38 @@ def repository_salt(root: Path, *, create: bool = True) -> str:
             temporary.unlink()
         text = path.read_text(encoding="ascii").strip()
     return text
+
+
+def _erasures_recorded(root: Path) -> bool:
+    """Whether any ledger file of the repository holds an ``erasure`` record."""
+    folder = root / CHAINS_DIR
+    files = [root / LEGACY_FILE, root / ARCHIVE_FILE]
+    if folder.is_dir():
+        files += sorted(folder.rglob("*" + SUFFIX))
+    for file in files:
+        try:
+            if b'"type":"erasure"' in file.read_bytes():
+                return True
+        except OSError:  # missing (the legacy files) or unreadable: the ledger reports it
+            continue
+    return False
+
+
+def _secret_salt(path: Path, secret: str) -> str:
+    if len(secret) < MIN_SECRET:
+        raise ConfigError(
+            "too short to keep user ids from being guessed: use at least "
+            f"{MIN_SECRET} random characters (e.g. `openssl rand -hex 32`)",
+            Location(f"${SALT_ENV}"),
+        )
+    if path.exists() or path.is_symlink():  # never quote either: the secret stays out of output
+        raise ConfigError(
+            f"{SALT_FILE} is in the checkout while ${SALT_ENV} is set: one repository has one "
+            "salt (its erasure records were made with one of them). Keep the file and unset "
+            f"${SALT_ENV}, or, before the first erasure, delete the file",
+            Location(SALT_FILE),
+        )
+    return secret
 
 
 def _digest(text: str) -> str:
