@@ -355,3 +355,19 @@ def test_dsp098_names_the_first_records_and_counts_the_rest() -> None:
     )
     assert f"seq {LISTED_REDACTIONS} " not in note.message
     assert "and 2 more (the plan file's context.redact_ledger lists all)" in note.message
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dsgit.yaml", "../outside.jsonl", "/etc/passwd", "audit/ledger/../x.jsonl", "gone.jsonl"],
+)
+def test_a_plan_naming_a_file_that_is_not_a_ledger_file_lists_nothing(
+    tmp_path: Path, name: str
+) -> None:
+    from dsgit.ledger.redact import Redaction, reference
+
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "outside.jsonl").write_text('{"seq": 1, "hash": "sha256:1"}\n')
+    (tmp_path / "repo" / "dsgit.yaml").write_text('{"seq": 1, "hash": "sha256:1"}\n')
+    item = Redaction(name, None, 1, "sha256:1", ("address",))
+    assert reference(tmp_path / "repo", item, lambda _: True) is None

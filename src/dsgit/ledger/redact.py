@@ -35,10 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dsgit.errors import LedgerError
+from dsgit.errors import ConfigError, LedgerError
 from dsgit.ledger.canonical import canonical_json, sha256_digest
+from dsgit.ledger.layout import ARCHIVE_FILE, CHAINS_DIR, LEGACY_FILE, SUFFIX
 from dsgit.ledger.records import REDACTABLE, RedactionRef, is_marker
 from dsgit.yamlio.atomic import write_atomic
+from dsgit.yamlio.safe_paths import safe_path
 
 __all__ = [
     "Redaction",
@@ -207,10 +209,30 @@ def reference(
     return RedactionRef(item.chain, item.seq, item.hash, item.fields, digest)
 
 
+def _ledger_file(root: Path, name: str) -> Path:
+    """``root / name`` when it is a ledger file of the repository (the plan names it: never a
+    file elsewhere, nor one reached through a symlink)."""
+    path = Path(name)
+    inside = path.parts[:2] == tuple(Path(CHAINS_DIR).parts) and path.suffix == SUFFIX
+    if (
+        path.is_absolute()
+        or ".." in path.parts
+        or not (inside or name in (ARCHIVE_FILE, LEGACY_FILE))
+    ):
+        raise LedgerError(f"{name}: not a ledger file (audit/ledger/…{SUFFIX})")
+    try:
+        return safe_path(root, path)
+    except ConfigError as exc:
+        raise LedgerError(str(exc)) from None
+
+
 def _stored(root: Path, item: Redaction) -> dict[str, Any]:
-    for data in _lines(root / item.file):
-        if data.get("seq") == item.seq and data.get("hash") == item.hash:
-            return data
+    try:
+        for data in _lines(_ledger_file(root, item.file)):
+            if data.get("seq") == item.seq and data.get("hash") == item.hash:
+                return data
+    except (OSError, ValueError):
+        pass  # missing or unreadable: not there, as below
     raise LedgerError(
         f"{item.file}: ledger record seq {item.seq} ({item.hash[:19]}…) is not there any more; "
         "make the erasure plan again (`dsgit erase --user ID`)"
