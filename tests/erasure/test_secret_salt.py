@@ -65,6 +65,18 @@ def test_a_secret_salt_proves_the_erasure_and_is_written_nowhere(
     code, _, err = invoke_cli([*base, "erase", "--user", str(USER)], capsys)
     assert code == 1 and SALT_ENV in err and "erasure records" in err, err
     assert not (root / SALT_FILE).exists()  # no second salt made behind the user's back
+    # Nor does anything that matches hashes silently find nothing: --verify would list no
+    # erasure record, `audit log --user` none, and restore would not know which entries an
+    # erasure wrote (and would bring the user's earlier revisions back).
+    for command in (
+        ["erase", "--verify", "--user", str(USER)],
+        ["audit", "log", "--user", str(USER)],
+        ["restore", "--at", "1h"],
+    ):
+        code, out, err = invoke_cli([*base, *command], capsys)
+        assert code == 1 and SALT_ENV in err and "erasure records" in err, (command, out, err)
+        assert "Traceback" not in err
+    assert not (root / SALT_FILE).exists()
 
 
 def test_a_short_secret_or_one_beside_a_committed_salt_is_refused_without_quoting_it(

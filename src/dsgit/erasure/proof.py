@@ -42,7 +42,8 @@ def repository_salt(
     root: Path, *, create: bool = True, environ: Mapping[str, str] | None = None
 ) -> str:
     """The repository's salt: the secret ``DSGIT_ERASURE_SALT`` when set, else the committed
-    file (made, atomically, when missing and ``create``)."""
+    file (made, atomically, when missing and ``create``; "" when missing and not ``create``).
+    Missing while the ledger holds erasure records is a :class:`ConfigError` either way."""
     path = root / SALT_FILE
     secret = (os.environ if environ is None else environ).get(SALT_ENV, "").strip()
     if secret:
@@ -50,16 +51,18 @@ def repository_salt(
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        if not create:
-            return ""
         if _erasures_recorded(root):
             # Made with a salt this checkout does not have (the secret, or a file not
-            # committed): a new salt would make hashes no auditor can match with the old ones.
+            # committed): a new salt would make hashes no auditor can match with the old ones,
+            # and without one `erase --verify`, `audit log --user`, revert and restore could
+            # not tell which entries an erasure wrote (restore would bring them back).
             raise ConfigError(
                 f"the ledger holds erasure records but neither {SALT_FILE} nor ${SALT_ENV} is "
                 f"here: set ${SALT_ENV} to the secret they were made with, or restore the file",
                 Location(SALT_FILE),
             ) from None
+        if not create:
+            return ""
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temporary.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
