@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -219,6 +221,10 @@ def test_oversized_body_is_refused_unread(server: WebhookServer, recorder: Recor
         ),
         (json.dumps({**SAMPLE, "EventPayload": {"UserId": 1}}).encode(), "GameIds"),
         (json.dumps({**SAMPLE, "NotificationId": "../../etc"}).encode(), "NotificationId"),
+        # a dot could give two requests one plan file; a newline would forge a log line
+        (json.dumps({**SAMPLE, "NotificationId": "n.production"}).encode(), "NotificationId"),
+        (json.dumps({**SAMPLE, "NotificationId": "n\nfake"}).encode(), "NotificationId"),
+        (json.dumps({**SAMPLE, "NotificationId": "n" * 101}).encode(), "NotificationId"),
     ],
 )
 def test_malformed_notifications_are_refused(
@@ -248,3 +254,80 @@ def test_the_secret_never_reaches_the_log_or_an_answer(
     server.drain()
     assert logs
     assert all(SECRET not in line for line in logs + answers)
+
+
+def test_a_row_edited_by_hand_or_a_store_error_does_not_stop_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker outlives what it reads from its store: a ``remaining`` that is not a JSON
+    list (plans every environment again) and an SQLite error (logged, looked at again)."""
+    import sqlite3
+
+    import dsgit.erasure.server as server_module
+
+    monkeypatch.setattr(server_module, "_ERROR_PAUSE", 0.05)
+    store = tmp_path / "seen.sqlite"
+    settings = WebhookSettings(SECRET, {UNIVERSE: ("production",)}, clock=lambda: NOW)
+    first = WebhookServer(settings, SeenNotifications(store), Recorder())
+    status, _ = first.receive({"roblox-signature": sign(SECRET, int(NOW), _body())}, _body())
+    assert status == 200
+    first.stop()
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE seen SET remaining = 'oops', attempts = 'x'")
+    recorder, logs = Recorder(), []
+    recorder.release.set()
+    second = WebhookServer(settings, SeenNotifications(store), recorder, log=logs.append)
+    real_due = second.seen.due
+    failures = iter([sqlite3.OperationalError("database is locked")])
+
+    def flaky_due(now: float) -> list[Any]:
+        for error in failures:
+            raise error
+        return real_due(now)
+
+    monkeypatch.setattr(second.seen, "due", flaky_due)
+    second._worker.start()
+    second.wake()
+    try:
+        deadline = time.monotonic() + 10
+        while not recorder.handled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second.drain()
+        assert [(n.notification_id, envs) for n, envs in recorder.handled] == [
+            (SAMPLE["NotificationId"], ("production",))
+        ]
+        assert any("worker error" in line and "database is locked" in line for line in logs)
+        assert second._worker.is_alive()
+    finally:
+        second.stop()
+
+
+def test_the_request_path_is_not_logged(
+    server: WebhookServer, recorder: Recorder, logs: list[str]
+) -> None:
+    body = _body()
+    response = httpx.post(
+        server.url + "hook?token=canary-path-token",
+        content=body,
+        headers={"roblox-signature": sign(SECRET, int(NOW), body)},
+        timeout=5.0,
+    )
+    assert response.status_code == 200
+    recorder.release.set()
+    server.drain()
+    assert logs and not any("canary-path-token" in line for line in logs)
+
+
+def test_a_done_request_leaves_its_user_id_in_no_file(tmp_path: Path) -> None:
+    """Clearing the request's JSON must not leave it in free pages or the write-ahead log."""
+    store = SeenNotifications(tmp_path / "seen.sqlite")
+    canary = "987654321123"
+    try:
+        store.claim("n-done", NOW, json.dumps({"EventPayload": {"UserId": int(canary)}}))
+        assert any(canary.encode() in p.read_bytes() for p in tmp_path.iterdir())
+        store.done("n-done")
+        for path in tmp_path.iterdir():
+            assert canary.encode() not in path.read_bytes(), path.name
+        assert "n-done" in store
+    finally:
+        store.close()

@@ -4,8 +4,10 @@ served emulator slowed by a latency fault."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from dsgit.config import load_project_config
 from dsgit.emulator import Emulator, FaultSpec
 from dsgit.erasure.notification import ErasureNotification
 from dsgit.erasure.seen import DONE, SeenNotifications
-from dsgit.erasure.server import WebhookServer, WebhookSettings
+from dsgit.erasure.server import MAX_CONNECTIONS, WebhookServer, WebhookSettings
 from dsgit.erasure.signature import sign
 from dsgit.erasure.worker import ErasureWorker
 from dsgit.model.entry import EntryData
@@ -120,6 +122,86 @@ def test_a_stalled_body_gets_408_and_others_are_served_meanwhile(
     # the stalled notification was never accepted: its complete delivery is
     good = httpx.post(server.url, content=body, headers=_signed(body), timeout=5)
     assert good.json()["status"] == "queued"
+
+
+def _trickle(sock: socket.socket, data: bytes, every: float, finished: threading.Event) -> None:
+    """Send ``data`` a byte at a time (a slow-loris client), stopping when the server hangs up."""
+    with contextlib.suppress(OSError):
+        for byte in data:
+            sock.sendall(bytes([byte]))
+            time.sleep(every)
+        finished.set()
+
+
+@pytest.mark.parametrize("part", ["body", "headers"])
+def test_a_trickled_request_is_cut_off_within_its_deadline(
+    quick: tuple[WebhookServer, Handled], part: str
+) -> None:
+    """The socket timeout counts per read: a byte every 0.2 s never trips a 0.5 s one. The
+    whole body must come within read_timeout (408), the whole request within twice it."""
+    server, handled = quick
+    body = _notification("n-trickled")
+    head = (
+        f"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        f"roblox-signature: {_signed(body)['roblox-signature']}\r\n\r\n"
+    ).encode()
+    finished = threading.Event()
+    with socket.create_connection(_address(server), timeout=10) as sock:
+        if part == "body":
+            sock.sendall(head)
+            slow = body
+        else:
+            sock.sendall(head[:20])
+            slow = head[20:] + body
+        # ~ 40 s to send it all at this pace; the server hangs up long before
+        sender = threading.Thread(target=_trickle, args=(sock, slow, 0.2, finished), daemon=True)
+        sender.start()
+        answer = _read_answer(sock)
+    assert not finished.is_set()
+    if part == "body":
+        assert answer.startswith(b"HTTP/1.0 408 ")
+    else:
+        assert answer == b""  # cut off without an answer: it never finished its headers
+    server.drain()
+    assert handled.calls == []
+
+
+def test_connections_beyond_the_cap_are_closed_and_serving_goes_on(tmp_path: Path) -> None:
+    handled = Handled()
+    server = WebhookServer(
+        WebhookSettings(SECRET, {UNIVERSE: ("production",)}, read_timeout=30),
+        SeenNotifications(tmp_path / "seen.sqlite"),
+        handled,
+    )
+    server.start()
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(MAX_CONNECTIONS):
+            sock = socket.create_connection(_address(server), timeout=10)
+            sock.sendall(b"POST /hook HTTP/1.1\r\n")  # and nothing more: each holds a slot
+            idle.append(sock)
+        time.sleep(0.2)  # let the server accept them all
+        with socket.create_connection(_address(server), timeout=10) as extra:
+            extra.sendall(b"POST /hook HTTP/1.1\r\n")
+            assert _read_answer(extra) == b""  # closed at once, no thread given
+        for sock in idle:
+            sock.close()
+        body = _notification("n-after-cap")
+        deadline = time.monotonic() + 10
+        while True:  # the slots come back as the handlers see their clients gone
+            try:
+                response = httpx.post(server.url, content=body, headers=_signed(body), timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert response.status_code == 200 and response.json()["status"] == "queued"
+        server.drain()
+        assert handled.calls == ["n-after-cap"]
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
 
 
 CONFIG = """\

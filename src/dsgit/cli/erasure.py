@@ -1,4 +1,4 @@
-"""``dsgit erase`` and ``dsgit webhook serve``: right to erasure (docs/erasure.md)."""
+"""``dsgit erase`` and ``dsgit webhook serve|list|requeue``: right to erasure (docs/erasure.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dsgit.cli.apply import parse_duration
-from dsgit.cli.context import AppContext, pass_app
+from dsgit.cli.context import AppContext, format_option, pass_app
 from dsgit.cli.plan_output import PlanOutput, finish_plan, plan_output_options
 from dsgit.cli.retention import default_checkpoint, scan_options
 
@@ -27,6 +27,7 @@ __all__ = ["COMMANDS", "erase_command", "webhook_group"]
 
 DEFAULT_SECRET_ENV = "DSGIT_WEBHOOK_SECRET"
 ERASURE_DIR = ".dsgit/erasure"
+SEEN_FILE = ".dsgit/webhook-seen.sqlite"
 
 
 def _positive_user(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -196,7 +197,7 @@ def _verify(
 
 @click.group(
     "webhook",
-    short_help="Serve Roblox's right-to-erasure webhook.",
+    short_help="Roblox's erasure webhook: serve, list, requeue.",
     help="Roblox's webhooks (docs/erasure.md).",
 )
 def webhook_group() -> None:
@@ -284,7 +285,7 @@ def serve_command(
     every = retry_every.total_seconds()
     server = WebhookServer(
         WebhookSettings(secret, universes, retry_every=every, first_retry=min(60.0, every)),
-        SeenNotifications(app.root / ".dsgit" / "webhook-seen.sqlite"),
+        SeenNotifications(app.root / SEEN_FILE),
         worker,
         host=host,
         port=port,
@@ -298,6 +299,108 @@ def serve_command(
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
+
+
+@webhook_group.command(
+    "list",
+    short_help="List the requests the webhook server accepted, and their state.",
+    help=f"""List the requests in {SEEN_FILE}, oldest first: the NotificationId, its state
+(queued, waiting-for-session, failed, done), failed attempts, when it was accepted, when it
+is next tried, and the environments a retry still has to plan. Never the user id.
+
+\b
+Exit codes:
+  0  listed (nothing accepted yet is an empty list)
+  1  error
+""",
+)
+@format_option("text", "json")
+@pass_app
+def list_command(app: AppContext, output_format: str) -> None:
+    from dsgit.erasure.seen import SeenNotifications
+
+    path = app.root / SEEN_FILE
+    rows = []
+    if path.exists():
+        store = SeenNotifications(path)
+        try:
+            rows = store.rows()
+        finally:
+            store.close()
+    listed = [
+        {
+            "notification_id": row.notification_id,
+            "state": row.state,
+            "attempts": row.attempts,
+            "accepted": _iso(row.accepted),
+            "retry_at": None if row.retry_at is None else _iso(row.retry_at),
+            "remaining": None if row.remaining is None else list(row.remaining),
+        }
+        for row in rows
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(listed, indent=2))
+        return
+    if not listed:
+        click.echo(f"No requests in {SEEN_FILE}.")
+        return
+    for row in rows:
+        line = f"{row.notification_id}  {row.state}  accepted {_iso(row.accepted)}"
+        if row.attempts:
+            line += f", {row.attempts} failed attempt(s)"
+        if row.retry_at is not None and row.state != "failed":
+            line += f", next try {_iso(row.retry_at)}"
+        if row.remaining:
+            line += f", still to plan: {', '.join(row.remaining)}"
+        click.echo(line)
+
+
+@webhook_group.command(
+    "requeue",
+    short_help="Queue a request the webhook server gave up on again.",
+    help=f"""Queue the `failed` request NOTIFICATION_ID in {SEEN_FILE} again, its attempts
+counted from zero: a running `dsgit webhook serve` tries it within a minute, a stopped one
+when it starts. Only a failed request can be requeued (an open one is still being tried, a
+done one keeps only its id).
+
+\b
+Exit codes:
+  0  queued again
+  1  no failed request by that id
+""",
+)
+@click.argument("notification_id", metavar="NOTIFICATION_ID")
+@pass_app
+def requeue_command(app: AppContext, notification_id: str) -> None:
+    import time
+
+    from dsgit.erasure.seen import FAILED, SeenNotifications
+    from dsgit.errors import ConfigError, Location
+
+    path = app.root / SEEN_FILE
+    before = row = None
+    if path.exists():
+        store = SeenNotifications(path)
+        try:
+            before = store.get(notification_id)
+            row = store.requeue(notification_id, time.time())
+        finally:
+            store.close()
+    if row is None or before is None:
+        if before is None:
+            why = "no such request"
+        elif before.state != FAILED:
+            why = f"it is {before.state}, not {FAILED}"
+        else:
+            why = "its request was not kept"
+        raise ConfigError(f"cannot requeue {notification_id!r}: {why}", Location(SEEN_FILE))
+    click.echo(f"Queued {notification_id} again (after {before.attempts} failed attempts).")
+
+
+def _iso(unix: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 COMMANDS = [erase_command, webhook_group]

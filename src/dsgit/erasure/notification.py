@@ -20,7 +20,9 @@ __all__ = [
 ]
 
 ERASURE_EVENT = "RightToErasureRequest"
-_MAX_ID = 200
+# Roblox's ids are UUIDs; the id names the plan files (``<id>.json``, ``<id>.<env>.json``) and
+# log lines: no dot (two requests' files could share a name), no path, no control character.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 _ADDRESS = re.compile(r"\S+/\S+")  # an entry address (store/scope/key) or a path
 
@@ -67,8 +69,10 @@ def parse_notification(body: bytes) -> ErasureNotification:
     notification_id = data.get("NotificationId")
     if not isinstance(notification_id, str) or not notification_id.strip():
         raise NotificationRejected("NotificationId is missing")
-    if len(notification_id) > _MAX_ID or any(c in notification_id for c in "/\\\0"):
-        raise NotificationRejected("NotificationId is not an id")
+    if not _ID.fullmatch(notification_id):
+        raise NotificationRejected(
+            "NotificationId is not an id (letters, digits, '-' and '_', at most 100)"
+        )
     event = data.get("EventType")
     if event != ERASURE_EVENT:
         raise NotificationRejected(f"EventType {event!r} is not {ERASURE_EVENT}")
@@ -84,7 +88,7 @@ def parse_notification(body: bytes) -> ErasureNotification:
     )
     event_time = data.get("EventTime")
     return ErasureNotification(
-        notification_id.strip(),
+        notification_id,
         user_id,
         universes,
         event_time if isinstance(event_time, str) else "",

@@ -7,9 +7,11 @@ Each row is in one state:
 - ``waiting-for-session``: its plans left out entries held by a game server's session lock;
   tried again at ``retry_at``;
 - ``failed``: the server gave up (too many failed attempts, or Roblox's 30-day deadline
-  passed with entries still held); the request is kept so it can be queued again by hand;
+  passed with entries still held); the request (with its user id) is kept so it can be
+  queued again (``dsgit webhook requeue``, :meth:`SeenNotifications.requeue`);
 - ``done``: the request itself is then dropped from the row: only the id stays, to refuse
-  replays.
+  replays. The database zeroes what it drops (``secure_delete``) and the write-ahead log is
+  emptied then, so the user id is in no file once its request is done.
 
 ``remaining`` (JSON list) names the environments a retry still has to plan; NULL means every
 environment the request's universes map to. A restarted server picks up every ``queued`` and
@@ -63,6 +65,8 @@ class SeenNotifications:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # a request's JSON (it holds the user id) is zeroed when cleared, not left in free pages
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, accepted REAL NOT NULL,"
             " state TEXT NOT NULL DEFAULT 'queued', request TEXT)"
@@ -93,6 +97,8 @@ class SeenNotifications:
                 " WHERE id = ?",
                 (DONE, notification_id),
             )
+            # and out of the write-ahead log, whose frames still hold the old row
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def retry(
         self,
@@ -139,6 +145,31 @@ class SeenNotifications:
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def rows(self) -> list[Pending]:
+        """Every row, oldest first (``dsgit webhook list``)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM seen ORDER BY accepted, rowid"
+            ).fetchall()
+        return [_pending(row) for row in rows]
+
+    def requeue(self, notification_id: str, now: float) -> Pending | None:
+        """Queue a ``failed`` request again, its attempts from zero, due at ``now`` (a running
+        server looks at the store at least once a minute); None when there is no such failed
+        request (unknown, open, or done: a done one's JSON is gone)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE seen SET state = ?, attempts = 0, retry_at = ?"
+                " WHERE id = ? AND state = ? AND request IS NOT NULL",
+                (QUEUED, now, notification_id, FAILED),
+            )
+            if cursor.rowcount != 1:
+                return None
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM seen WHERE id = ?", (notification_id,)
+            ).fetchone()
+        return _pending(row)
+
     def get(self, notification_id: str) -> Pending | None:
         with self._lock:
             row = self._db.execute(
@@ -163,10 +194,33 @@ def _pending(row: Any) -> Pending:
     identifier, accepted, state, request, attempts, retry_at, remaining = row
     return Pending(
         str(identifier),
-        float(accepted),
+        _number(accepted) or 0.0,
         str(state),
         None if request is None else str(request),
-        int(attempts or 0),
-        None if retry_at is None else float(retry_at),
-        None if remaining is None else tuple(str(name) for name in json.loads(str(remaining))),
+        int(_number(attempts) or 0),
+        _number(retry_at),
+        _environments(remaining),
     )
+
+
+def _number(value: object) -> float | None:
+    """A number column; one edited by hand into something else reads as unset."""
+    try:
+        return None if value is None else float(str(value))
+    except ValueError:
+        return None
+
+
+def _environments(value: object) -> tuple[str, ...] | None:
+    """``remaining``; anything but a JSON list of names (a row edited by hand) reads as NULL:
+    every environment is planned again, which is safe (an erasure already done plans
+    nothing)."""
+    if value is None:
+        return None
+    try:
+        names = json.loads(str(value))
+    except ValueError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return tuple(names)

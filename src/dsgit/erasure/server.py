@@ -29,8 +29,11 @@ user id, address or URL (:func:`dsgit.erasure.notification.redacted`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -52,14 +55,17 @@ from dsgit.erasure.signature import SignatureRejected, verify
 __all__ = [
     "DEADLINE_SECONDS",
     "MAX_BODY_BYTES",
+    "MAX_CONNECTIONS",
     "PlanOutcome",
     "WebhookServer",
     "WebhookSettings",
 ]
 
 MAX_BODY_BYTES = 64 * 1024  # a notification is a few hundred bytes
+MAX_CONNECTIONS = 32  # open connections at once; more are closed unanswered
 DEADLINE_SECONDS = 30 * 24 * 3600  # Roblox expects the data erased within 30 days
 _MAX_SLEEP = 60.0  # the worker looks at the clock at least this often (real seconds)
+_ERROR_PAUSE = 5.0  # after an error of the store, the worker looks again this much later
 _WAKE, _STOP = "wake", "stop"
 
 
@@ -177,23 +183,41 @@ class WebhookServer:
     def _sleep(self) -> float | None:
         """How long the worker may wait for a signal: until the next retry is due."""
         due = self.seen.next_retry()
-        if due is None:
-            return None
+        if due is None:  # still look now and then: `dsgit webhook requeue` writes to the store
+            return _MAX_SLEEP
         return min(max(0.0, due - self.settings.clock()), _MAX_SLEEP)
 
     def _work(self) -> None:
+        pause: float | None = None  # after a store error: wait before the next look
         while True:
             try:
-                signal = self._signals.get(timeout=self._sleep())
-            except queue.Empty:  # a retry came due
-                self._run_due()
+                timeout = pause if pause is not None else self._sleep()
+                signal = self._signals.get(timeout=timeout)
+            except queue.Empty:  # a retry came due (or the pause after an error is over)
+                pause = self._attempt(self._run_due)
+                continue
+            except Exception as exc:  # the store cannot say when the next retry is due
+                pause = self._failed_look(exc)
                 continue
             try:
                 if signal == _STOP:
                     return
-                self._run_due()
+                pause = self._attempt(self._run_due)
             finally:
                 self._signals.task_done()
+
+    def _attempt(self, run: Callable[[], None]) -> float | None:
+        """Run ``run``; an error of the store (locked, disk full, a row edited by hand) must not
+        end the worker while the HTTP side keeps answering 200: log it, look again soon."""
+        try:
+            run()
+        except Exception as exc:
+            return self._failed_look(exc)
+        return None
+
+    def _failed_look(self, exc: Exception) -> float:
+        self.log(f"webhook: worker error, trying again in {_ERROR_PAUSE:.0f}s: {_brief(exc)}")
+        return _ERROR_PAUSE
 
     def _run_due(self) -> None:
         tried: set[str] = set()  # one attempt per request per wake: no spinning on a clock
@@ -300,6 +324,31 @@ def _iso(unix: float) -> str:
 
 
 class _Server(ThreadingHTTPServer):
+    """At most ``MAX_CONNECTIONS`` connections at once (Roblox sends a few a day): one more is
+    closed unanswered rather than given a thread, so stalled clients cannot exhaust them."""
+
+    request_queue_size = 64  # the listen backlog: a burst waits to be accepted, not dropped
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up or stalls mid-request is normal: no traceback for it."""
         if isinstance(sys.exc_info()[1], OSError):
@@ -324,7 +373,7 @@ def _handler_for(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
                 self._answer(413, {"error": f"body over {server.settings.max_body} bytes"})
                 return
             try:
-                body = self.rfile.read(length)
+                body = self._body(length)
             except TimeoutError:
                 self.close_connection = True
                 self._answer(408, {"error": "the body did not arrive in time"})
@@ -335,6 +384,39 @@ def _handler_for(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, answer = server.receive(headers, body)
             self._answer(status, answer)
+
+        def handle(self) -> None:
+            """One request per connection (HTTP/1.0), the whole of it (headers and body) within
+            twice ``read_timeout``: a client trickling header bytes is cut off then too."""
+            watchdog = threading.Timer(2 * server.settings.read_timeout, self._cut_off)
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                super().handle()
+            finally:
+                watchdog.cancel()
+
+        def _cut_off(self) -> None:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+        def _body(self, length: int) -> bytes:
+            """The body, all of it within ``read_timeout`` (the socket's timeout alone counts
+            per read: a byte every few seconds would hold the thread for days)."""
+            deadline = time.monotonic() + server.settings.read_timeout
+            chunks: list[bytes] = []
+            left = length
+            while left > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(remaining)
+                chunk = self.rfile.read1(left)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
 
         def do_GET(self) -> None:
             self._answer(405, {"error": "POST a notification"})
@@ -347,9 +429,18 @@ def _handler_for(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
             reason = answer.get("error") or answer.get("status")
-            server.log(f"webhook: {self.command} {self.path} -> {status} {reason}")
+            # never the path: a URL may carry a routing token
+            server.log(f"webhook: {self.command} -> {status} {reason}")
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # our own line in _answer; http.server's would print headers' neighbours
 
     return Handler
+
+
+def _brief(exc: Exception) -> str:
+    """An error of the worker's own machinery for the log: SQLite's messages name no data
+    ("database is locked"); anything else is named by its type only."""
+    if isinstance(exc, sqlite3.Error):
+        return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+    return type(exc).__name__
