@@ -113,3 +113,47 @@ def test_an_erasure_masks_every_journal_and_no_rerun_brings_the_user_back(
     assert read_live(world.client, std("PlayerStore", str(OTHER))) is not None
     for path in sorted((world.root / JOURNAL_DIR).glob("*.jsonl")):
         assert str(USER) not in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("killed_in", ["journals", "unlink"])
+def test_an_erasure_killed_during_its_local_purge_still_leaves_nothing_to_write_back(
+    world: World, monkeypatch: pytest.MonkeyPatch, killed_in: str
+) -> None:
+    """The user's profile was deleted by Roblox's own template run, so the erasure plan only
+    lists its pre-image (not a change). Killed while masking the journals, or after that while
+    removing the files, the rerun must still mask every journal copy: else a rerun of the
+    older plan writes the purged pre-image back (and a revert can restore it)."""
+    import dsgit.erasure.local_purge as local_purge
+    import dsgit.erasure.preimage_scan as preimage_scan
+
+    older, deps, _ = world.apply_coins()
+    assert _preimages_of_user(world.root)
+    world.client.delete_entry("PlayerStore", str(USER))
+    erasure = world.plan()
+    assert ERASED not in [str(c.address) for c in erasure.changes]
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    if killed_in == "journals":
+        monkeypatch.setattr(local_purge, "redact_journals", killed)
+    else:  # one file gone, then killed
+        real_unlink = Path.unlink
+
+        def unlink_once(path: Path, missing_ok: bool = False) -> None:
+            real_unlink(path, missing_ok=missing_ok)
+            if preimage_scan.PREIMAGE_DIR in path.as_posix():
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(Path, "unlink", unlink_once)
+    with pytest.raises(KeyboardInterrupt):
+        world.apply(erasure)
+    monkeypatch.undo()
+    world.apply(erasure)  # the rerun finishes the purge
+    assert not _preimages_of_user(world.root)
+    apply_plan(older, deps, ApplyOptions(workers=2))  # a rerun of the older plan
+    assert not _preimages_of_user(world.root)
+
+
+def _preimages_of_user(root: Path) -> list[Path]:
+    return [p for p in (root / "audit" / "preimages").rglob("*.json") if str(USER) in p.name]

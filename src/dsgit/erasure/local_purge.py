@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsgit.apply.journal_purge import redact_journals
-from dsgit.erasure.preimage_scan import purge
+from dsgit.erasure.preimage_scan import purge, purge_targets
 from dsgit.model.entry import Address, StoreKind
 from dsgit.scan.checkpoint import CHECKPOINT_FORMAT, records_path
 
@@ -58,8 +58,8 @@ class LocalPurge:
             )
         for path in self.busy:
             found.append(
-                f"erasure: {path} is held by a running apply and was not redacted; apply "
-                "this erasure plan again once it has finished"
+                f"erasure: {path} is held by a running apply and was not redacted, and the "
+                "pre-images stay until it is; apply this erasure plan again once it has finished"
             )
         if self.checkpoints:
             found.append(
@@ -106,13 +106,18 @@ def purge_after_erasure(
 ) -> LocalPurge:
     """Purge what the erasure names (see the module docstring)."""
     addresses = list(dict.fromkeys(changed))
-    removed = purge(root, salt, listed, own_apply, addresses)
+    targets = purge_targets(root, listed, own_apply, addresses)
+    # Journals first: once a pre-image file is gone, a rerun no longer finds which journal
+    # copies to mask, and a rerun of an older plan would write it back from them.
     journals = redact_journals(
         root,
         addresses={str(a) for a in addresses},
-        preimages=set(removed),
+        preimages=set(targets.pairs),
         own_apply=own_apply,
         held=held_journal,
     )
+    # A journal another apply holds is masked by a rerun of this plan, which needs the files
+    # to find its copies: they stay until then (the note says to apply again).
+    removed = 0 if journals.busy else purge(root, salt, targets)
     checkpoints = purge_checkpoints(root, {(a.kind, a.store) for a in addresses})
-    return LocalPurge(len(removed), journals.lines, journals.files, journals.busy, checkpoints)
+    return LocalPurge(removed, journals.lines, journals.files, journals.busy, checkpoints)

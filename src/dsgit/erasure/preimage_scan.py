@@ -13,8 +13,10 @@ says why it cannot bring them back (the file is not ``*.json``: pre-image reader
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -24,7 +26,15 @@ from dsgit.erasure.policy import ErasurePolicy, StoreTemplate, expand
 from dsgit.erasure.proof import hashed_address
 from dsgit.model.entry import Address, EntryData, StoreKind
 
-__all__ = ["ERASED_FILE", "erased_addresses", "names_user", "preimages_holding", "purge"]
+__all__ = [
+    "ERASED_FILE",
+    "PurgeTargets",
+    "erased_addresses",
+    "names_user",
+    "preimages_holding",
+    "purge",
+    "purge_targets",
+]
 
 ERASED_FILE = "_erased.txt"
 
@@ -96,23 +106,41 @@ def preimages_holding(
 
 
 def _note_erased(apply_folder: Path, salt: str, addresses: Iterable[str]) -> None:
+    """Add the addresses' salted hashes to the folder's ``_erased.txt`` (atomically: a crash
+    leaves the old list or the new one, never a truncated one)."""
     note = apply_folder / ERASED_FILE
     known = set(note.read_text(encoding="ascii").split()) if note.is_file() else set()
     known.update(hashed_address(salt, a) for a in addresses)
-    note.write_text("".join(f"{h}\n" for h in sorted(known)), encoding="ascii")
+    temporary = note.with_name(f".{note.name}.{os.getpid()}.tmp")
+    temporary.write_text("".join(f"{h}\n" for h in sorted(known)), encoding="ascii")
+    os.replace(temporary, note)
 
 
-def purge(
+@dataclass(frozen=True)
+class PurgeTargets:
+    """The pre-image files an erasure removes, found before anything is removed, so the
+    journals' copies of each are masked first (a crash between the two must not leave a
+    journal that writes a removed pre-image back, with nothing left to say which)."""
+
+    files: tuple[tuple[str, str, str], ...]  # (repository-relative path, apply id, address)
+    own: tuple[tuple[str, str], ...]  # (own apply id, address) of the erasure's own folder
+    own_folder: Path | None
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(apply id, address)`` of every file that goes, for the journal purge."""
+        return [(apply_id, named) for _, apply_id, named in self.files] + list(self.own)
+
+
+def purge_targets(
     root: Path,
-    salt: str,
     paths: Iterable[str],
     own_apply: str | None,
     changed: Iterable[Address] = (),
-) -> list[tuple[str, str]]:
-    """Delete the pre-images at ``paths``, every pre-image of the ``changed`` addresses (in
-    any apply's folder) and the whole pre-image folder of ``own_apply`` (the erasure's own,
-    which holds what it just erased); idempotent. The ``(apply id, address)`` of each file
-    that went (the own apply's included), for the journal purge."""
+) -> PurgeTargets:
+    """The pre-images at ``paths``, every pre-image of the ``changed`` addresses (in any
+    apply's folder) and the whole pre-image folder of ``own_apply`` (the erasure's own, which
+    holds what it just erased)."""
     base = root / PREIMAGE_DIR
     wanted = [path for path in paths if ".." not in Path(path).parts]
     if base.is_dir():
@@ -125,8 +153,7 @@ def purge(
                 path = store.path_for(address)
                 if path.is_file():
                     wanted.append(path.relative_to(root).as_posix())
-    removed: list[tuple[str, str]] = []
-    by_apply: dict[Path, list[str]] = {}
+    files: list[tuple[str, str, str]] = []
     for relative in dict.fromkeys(wanted):
         path = root / relative
         if base not in path.parents:
@@ -137,23 +164,33 @@ def purge(
             continue
         except (OSError, ValueError, KeyError, TypeError):
             named = relative
-        apply_folder = base / path.relative_to(base).parts[0]
-        by_apply.setdefault(apply_folder, []).append(named)
-        path.unlink(missing_ok=True)
-        removed.append((apply_folder.name, named))
-    for apply_folder, addresses in by_apply.items():
-        _note_erased(apply_folder, salt, addresses)
-    if own_apply:
-        own = base / own_apply
-        if own.is_dir():
-            for path in own.rglob("*.json"):
-                try:
-                    named = str(json.loads(path.read_text(encoding="utf-8"))["address"])
-                except (OSError, ValueError, KeyError, TypeError):
-                    continue
-                removed.append((own_apply, named))
-            shutil.rmtree(own)
-    return removed
+        files.append((relative, path.relative_to(base).parts[0], named))
+    own: list[tuple[str, str]] = []
+    own_folder = base / own_apply if own_apply else None
+    if own_apply and own_folder is not None and own_folder.is_dir():
+        for path in own_folder.rglob("*.json"):
+            try:
+                named = str(json.loads(path.read_text(encoding="utf-8"))["address"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            own.append((own_apply, named))
+    return PurgeTargets(tuple(files), tuple(own), own_folder)
+
+
+def purge(root: Path, salt: str, targets: PurgeTargets) -> int:
+    """Delete the ``targets`` (after their journal copies were masked), noting each apply
+    folder's erased addresses first; idempotent. The number of files that went."""
+    base = root / PREIMAGE_DIR
+    by_apply: dict[str, list[str]] = {}
+    for _, apply_id, named in targets.files:
+        by_apply.setdefault(apply_id, []).append(named)
+    for apply_id, addresses in by_apply.items():
+        _note_erased(base / apply_id, salt, addresses)
+    for relative, _, _ in targets.files:
+        (root / relative).unlink(missing_ok=True)
+    if targets.own_folder is not None and targets.own_folder.is_dir():
+        shutil.rmtree(targets.own_folder)
+    return len(targets.files) + len(targets.own)
 
 
 def erased_addresses(root: Path, apply_id: str) -> frozenset[str]:
