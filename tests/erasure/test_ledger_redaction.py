@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dsgit.apply.run import ApplyDeps, ApplyOptions, apply_plan
+from dsgit.erasure.planner import ErasureRequest, plan_erasure
 from dsgit.erasure.policy_file import load_erasure
 from dsgit.erasure.proof import hashed_user, repository_salt
 from dsgit.erasure.verify import verify_erased
@@ -306,9 +307,12 @@ def test_restore_never_writes_an_erased_entry_back(signed: Signed) -> None:
     assert note.count == 1 and str(USER) not in note.message
 
 
+@pytest.mark.parametrize("disguise", [None, "redacted_by"])
 def test_an_erasure_never_launders_an_edited_record(
-    signed: Signed, monkeypatch: pytest.MonkeyPatch
+    signed: Signed, monkeypatch: pytest.MonkeyPatch, disguise: str | None
 ) -> None:
+    """Edited, or edited and marked ``redacted_by`` (as if an erasure had been there), the
+    record is not listed by the next erasure, so its record never vouches for the edit."""
     monkeypatch.setattr(Ledger, "record_version", 2)
     signed.ordinary_apply()
     monkeypatch.setattr(Ledger, "record_version", 3)
@@ -316,12 +320,15 @@ def test_an_erasure_never_launders_an_edited_record(
         (p, n, d) for p, n, d in _lines(signed.root) if f"/{USER}" in str(d.get("address"))
     )
     text = path.read_text().splitlines()
-    text[number - 1] = json.dumps(dict(data, actor="mallory"), separators=(",", ":"))
+    forged = dict(data, actor="mallory")
+    if disguise:
+        forged[disguise] = "sha256:" + "1" * 64
+    text[number - 1] = json.dumps(forged, separators=(",", ":"))
     path.write_text("\n".join(text) + "\n")
-    assert "edited" in {p.kind for p in verify_ledger(signed.root).problems}
+    assert not verify_ledger(signed.root).ok
     signed.apply(signed.plan())
     # The edited record is not listed, so not redacted: the edit stays visible.
-    assert "edited" in {p.kind for p in verify_ledger(signed.root).problems}
+    assert not verify_ledger(signed.root, require_signatures=True).ok
 
 
 def test_a_marker_no_erasure_ordered_is_caught(signed: Signed) -> None:
@@ -371,3 +378,35 @@ def test_a_plan_naming_a_file_that_is_not_a_ledger_file_lists_nothing(
     (tmp_path / "repo" / "dsgit.yaml").write_text('{"seq": 1, "hash": "sha256:1"}\n')
     item = Redaction(name, None, 1, "sha256:1", ("address",))
     assert reference(tmp_path / "repo", item, lambda _: True) is None
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_two_erasures_redacting_one_record_both_verify(
+    signed: Signed, monkeypatch: pytest.MonkeyPatch, version: int
+) -> None:
+    """OTHER's profile lists USER as a friend: erasing USER redacts the record's diff, erasing
+    OTHER later its address and users. Each erasure lists only what it redacts; `audit verify`
+    accepts the markers of both."""
+    monkeypatch.setattr(Ledger, "record_version", version)
+    entries = {
+        std("PlayerStore", str(OTHER)): EntryData({"Data": {"Friends": [USER]}}, {}, (OTHER,))
+    }
+    declaration = declaration_of(entries)
+    plan = make_plan(declaration, signed.client, PlanRequest("local", 1))
+    assert str(apply_plan(plan, signed.deps(declaration), ApplyOptions(workers=2)).status) == (
+        "complete"
+    )
+    monkeypatch.setattr(Ledger, "record_version", 3)
+    signed.apply(signed.plan())  # erase USER: OTHER's change record loses its diff
+    assert verify_ledger(signed.root, require_signatures=True).ok
+    request = ErasureRequest("local", 1, OTHER)
+    second = plan_erasure(signed.client, load_erasure(signed.root), request, signed.root).plan
+    assert json.loads(second.context["redact_ledger"])  # the same record, its other fields
+    signed.apply(second)
+    report = verify_ledger(signed.root, require_signatures=True)
+    assert report.ok, [(p.kind, p.message) for p in report.problems]
+    [record] = [
+        d for _, _, d in _lines(signed.root) if d.get("type") == "change" and is_marker(d["diff"])
+    ]  # the one that held USER's id in its diff ...
+    assert is_marker(record["address"])  # ... and OTHER's address: redacted by both
+    assert str(OTHER) not in _ledger_text(signed.root)

@@ -52,10 +52,11 @@ from dsgit.ledger.records import (
     ChangeOutcome,
     ChangeRecord,
     ErasureRecord,
+    RedactionRef,
     Suppression,
 )
 from dsgit.ledger.redact import Redaction, reference
-from dsgit.ledger.redactions import intact_record
+from dsgit.ledger.redactions import listable
 from dsgit.model.pointers import parse_pointer
 from dsgit.plan.masking import PointerPatterns
 from dsgit.plan.model import MASK, Change, Plan, PlanKind, increment_of
@@ -200,12 +201,15 @@ def _erasure_record(
         plan_digest=plan.digest,
         notification_id=plan.context.get("notification_id"),
         conflicts=conflicts,
-        redacted=tuple(
-            ref
-            for item in planned_redactions(plan)
-            if (ref := reference(root, item, intact_record)) is not None
-        ),
+        redacted=_references(root, planned_redactions(plan)),
     )
+
+
+def _references(root: Path, items: list[Redaction]) -> tuple[RedactionRef, ...]:
+    if not items:
+        return ()
+    may_list = listable(root)
+    return tuple(ref for item in items if (ref := reference(root, item, may_list)) is not None)
 
 
 def planned_redactions(plan: Plan) -> list[Redaction]:

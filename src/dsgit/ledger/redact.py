@@ -194,14 +194,15 @@ def unredacted(data: Mapping[str, Any], fields: Iterable[str]) -> tuple[str, ...
 def reference(
     root: Path, item: Redaction, intact: Callable[[dict[str, Any]], bool]
 ) -> RedactionRef | None:
-    """The erasure record's entry for ``item``: for a version 1/2 record, with the digest of
+    """The erasure record's entry for ``item`` (None unless ``intact`` accepts the stored record:
+    :func:`dsgit.ledger.redactions.listable`): for a version 1/2 record, with the digest of
     its redacted form (``redacted_by`` is left out of that digest, so it can be computed
     before the erasure record's own hash is known)."""
     try:
         data = _stored(root, item)
     except LedgerError:
         return None  # not in this checkout: not listed (`erase --verify` finds it later)
-    if data.get("redacted_by") is None and not intact(data):
+    if not intact(data):
         return None  # edited: never laundered by a redaction (`audit verify` reports it)
     digest = None
     if data.get("v") != 3:

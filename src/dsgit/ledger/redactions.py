@@ -12,7 +12,7 @@ chain is read at once (an erasure may redact records of other environments' chai
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from dsgit.ledger.records import (
 )
 from dsgit.ledger.redact import Redaction, carry_out, redacted_form_digest, unredacted
 
-__all__ = ["Finding", "check", "complete", "every_record", "intact_record"]
+__all__ = ["Finding", "check", "complete", "every_record", "intact_record", "listable"]
 
 
 def intact_record(data: dict[str, Any]) -> bool:
@@ -39,6 +39,37 @@ def intact_record(data: dict[str, Any]) -> bool:
     except ConfigError:
         return False
     return record_hash(record) == record.hash
+
+
+def listable(root: Path) -> Callable[[dict[str, Any]], bool]:
+    """Whether a stored record may be listed by a new erasure: unredacted, it must match its
+    hash; redacted already, its redaction must be one ``audit verify`` accepts (an erasure
+    record here that lists it by its ``redacted_by``, and for a version 1/2 record the digest
+    of its current form): else an edit marked ``redacted_by`` would be laundered by the next
+    erasure, whose record would vouch for the edited form."""
+    _, erasures = _index(root)
+    refs: dict[tuple[str, int, str], RedactionRef] = {}
+    for erasure in erasures:
+        assert isinstance(erasure.record.body, ErasureRecord)
+        for ref in erasure.record.body.redacted:
+            refs[(erasure.record.hash, ref.seq, ref.hash)] = ref
+
+    def may_list(data: dict[str, Any]) -> bool:
+        by = data.get("redacted_by")
+        if by is None:
+            return intact_record(data)
+        ref = refs.get((str(by), _int(data.get("seq")), str(data.get("hash"))))
+        if ref is None:
+            return False
+        if data.get("v") == 3:
+            return intact_record(data)
+        return ref.digest == redacted_form_digest(data)
+
+    return may_list
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
 def _markers(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,12 +144,14 @@ def complete(root: Path) -> int:
 def check(root: Path) -> list[Finding]:
     """Every problem with the ledger's redactions (none when there are none)."""
     records, erasures = _index(root)
-    listed: dict[tuple[str | None, int, str], tuple[str, RedactionRef]] = {}
+    # every erasure record listing a record, in ledger order: a record named by two users
+    # (a roster, a conflict list) is redacted by each of their erasures in turn
+    listed: dict[tuple[str | None, int, str], dict[str, RedactionRef]] = {}
     found: list[Finding] = []
     for erasure in erasures:
         assert isinstance(erasure.record.body, ErasureRecord)
         for ref in erasure.record.body.redacted:
-            listed[(ref.chain, ref.seq, ref.hash)] = (erasure.record.hash, ref)
+            listed.setdefault((ref.chain, ref.seq, ref.hash), {})[erasure.record.hash] = ref
             target = _target(records, ref)
             if target is None or target.record.raw is None:
                 continue
@@ -150,11 +183,11 @@ def check(root: Path) -> list[Finding]:
                     )
                 )
             continue
-        entry = listed.get(key)
+        listing = listed.get(key, {})
+        fields = {name for ref in listing.values() for name in ref.fields}
         allowed = {"redacted", "digest"} if record.version >= 3 else {"redacted"}
-        if entry is not None and (
-            not set(markers) <= set(entry[1].fields)
-            or any(set(m) - allowed for m in markers.values())
+        if listing and (
+            not set(markers) <= fields or any(set(m) - allowed for m in markers.values())
         ):
             found.append(
                 Finding(
@@ -166,7 +199,7 @@ def check(root: Path) -> list[Finding]:
                 )
             )
             continue
-        if entry is None or entry[0] != by:
+        if by not in listing:
             found.append(
                 Finding(
                     item.file,
@@ -177,7 +210,7 @@ def check(root: Path) -> list[Finding]:
                 )
             )
             continue
-        ref = entry[1]
+        ref = listing[by]  # the erasure that rewrote it last holds its current form's digest
         if (
             record.version < 3
             and record.raw is not None
