@@ -52,3 +52,11 @@ def test_decisions() -> None:
     assert untagged is not None and untagged.after == EntryData({"members": [U, 5]}, {}, (5,))
     by_name = decide(named, EntryData(1), U)
     assert by_name is not None and by_name.after is None
+
+
+def test_a_record_holding_other_data_loses_only_the_field() -> None:
+    """A team whose captain is the user keeps its members (other users' data)."""
+    value = {"teams": [{"captain": 12, "members": [7, 8, 9]}, {"captain": 5, "members": [12]}]}
+    after, removed = remove_user(value, ["/teams/*/captain"], 12)
+    assert after == {"teams": [{"members": [7, 8, 9]}, {"captain": 5, "members": [12]}]}
+    assert removed == 1

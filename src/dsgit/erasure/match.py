@@ -7,7 +7,8 @@ pointer (``/members``):
 - an array there loses every element equal to the id (``261`` or ``"261"``);
 - an object there loses the member named by the id (``{"261": {...}}``);
 - the id itself there (``/owner``, or ``/members/*/UserId`` through a wildcard) removes its
-  record: the array element holding it (``/members/3``), or else the field;
+  record: the array element holding it (``/members/3``) when that element is the id or a flat
+  object, else the field only (an element holding arrays or objects may hold other users);
 - a pointer holding ``{UserId}`` (``/officers/{UserId}``) names the user's own member: it goes.
 """
 
@@ -63,12 +64,22 @@ def _targets(value: JSONValue, pointers: Sequence[str], user: int) -> list[tuple
 
 
 def _record_of(value: JSONValue, path: tuple[str, ...]) -> tuple[str, ...]:
-    """The array element holding the id at ``path`` (itself, or the object it is a field of)."""
+    """The array element holding the id at ``path``: itself, or the object it is a field of
+    when that object is flat (``{"UserId": 261, "Rank": 2}``, the user's record). An object
+    holding arrays or objects (``{"captain": 261, "members": [7, 8]}``) may hold other users'
+    data: only the field goes."""
     for cut in (len(path) - 1, len(path) - 2):
         if cut >= 0:
             _, parent = resolve(value, format_pointer(path[:cut]))
             if isinstance(parent, list):
-                return path[: cut + 1]
+                record = path[: cut + 1]
+                if cut == len(path) - 2:
+                    _, element = resolve(value, format_pointer(record))
+                    if isinstance(element, dict) and any(
+                        isinstance(v, (dict, list)) for v in element.values()
+                    ):
+                        return path
+                return record
     return path
 
 
